@@ -1,0 +1,182 @@
+"""Who the emulated camera is: model, serial, MAC-derived identity and the datasets a real body
+sends in "Send to Computer" mode (``shared/research/sony-camera.md`` §4, §7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ptpip.codes import (
+    AccessCapability,
+    DataType,
+    DevicePropCode,
+    EventCode,
+    FilesystemType,
+    ObjectFormat,
+    StorageType,
+    VendorExtension,
+)
+from ..ptpip.codes import OperationCode as Op
+from ..ptpip.datasets import DeviceInfo, DevicePropDesc, EnumForm, PropValue, StorageInfo
+
+# Order as in the ILCE-7M3 / DSC-RX100 dumps; the ILCE-5000 PTP/IP log starts the same way.
+SONY_OPERATIONS: tuple[int, ...] = (
+    Op.OPEN_SESSION,
+    Op.CLOSE_SESSION,
+    Op.GET_DEVICE_INFO,
+    Op.GET_STORAGE_IDS,
+    Op.GET_STORAGE_INFO,
+    Op.GET_NUM_OBJECTS,
+    Op.GET_OBJECT_HANDLES,
+    Op.GET_OBJECT_INFO,
+    Op.GET_OBJECT,
+    Op.GET_THUMB,
+    Op.GET_DEVICE_PROP_DESC,
+    Op.GET_DEVICE_PROP_VALUE,
+    Op.SET_DEVICE_PROP_VALUE,
+    Op.GET_PARTIAL_OBJECT,
+    Op.MTP_GET_OBJECT_PROPS_SUPPORTED,
+    Op.MTP_GET_OBJECT_PROP_DESC,
+    Op.MTP_GET_OBJECT_PROP_VALUE,
+    Op.MTP_GET_OBJ_PROP_LIST,
+    Op.SONY_SET_REQUEST,
+    Op.SONY_GET_REQUEST,
+    Op.SONY_9282,
+    Op.SONY_9283,
+    Op.SONY_9284,
+    Op.SONY_9285,
+)
+SONY_EVENTS = (EventCode.STORE_ADDED, EventCode.STORE_REMOVED, EventCode.DEVICE_PROP_CHANGED)
+SONY_PLAYBACK_FORMATS: tuple[int, ...] = (
+    ObjectFormat.ASSOCIATION,
+    ObjectFormat.MPEG,
+    ObjectFormat.EXIF_JPEG,
+    ObjectFormat.MTP_MP4,
+    ObjectFormat.SONY_MPO,
+    ObjectFormat.UNDEFINED,
+    ObjectFormat.SONY_ARW,
+    ObjectFormat.SONY_B310,
+)
+PRIMARY_STORAGE_ID = 0x00010001
+DEFAULT_MAC = bytes.fromhex("d8c46ad71d7d")  # an A6000's uuid tail seen in the wild
+
+
+def parse_guid(text: str) -> bytes:
+    """Accept ``ff:ff:52:54:…`` (gphoto2 settings style), ``ffff5254…`` or a dashed UUID."""
+    cleaned = text.strip().replace(":", "").replace("-", "").replace(" ", "")
+    try:
+        raw = bytes.fromhex(cleaned)
+    except ValueError:
+        raw = b""
+    if len(raw) != 16:
+        raise ValueError(
+            f"GUID {text!r} is not 16 bytes of hex "
+            "(expected e.g. ff:ff:52:54:00:b6:fd:a9:ff:ff:52:3c:28:07:a9:3a)"
+        )
+    return raw
+
+
+def format_guid(guid: bytes) -> str:
+    return ":".join(f"{b:02x}" for b in guid)
+
+
+def parse_mac(text: str) -> bytes:
+    raw = bytes.fromhex(text.replace(":", "").replace("-", ""))
+    if len(raw) != 6:
+        raise ValueError(f"MAC {text!r} is not 6 bytes of hex")
+    return raw
+
+
+@dataclass(frozen=True)
+class BodyConfig:
+    """The emulated body. ``allowed_guids`` empty means any initiator GUID is accepted."""
+
+    model: str = "ILCE-6000"
+    serial_number: str = "00000000000000003282651203392641"
+    device_version: str = "1.0"
+    mac: bytes = DEFAULT_MAC
+    allowed_guids: frozenset[bytes] = frozenset()
+    without_operations: frozenset[int] = frozenset()
+    battery_level: int = 100
+
+    @property
+    def manufacturer(self) -> str:
+        return "Sony Corporation"
+
+    @property
+    def guid(self) -> bytes:
+        """The camera's own PTP/IP GUID: 8 zero bytes, ``ff ff``, then its MAC (ILCE-5000 Ack)."""
+        return bytes(8) + b"\xff\xff" + self.mac
+
+    @property
+    def operations(self) -> tuple[int, ...]:
+        return tuple(op for op in SONY_OPERATIONS if op not in self.without_operations)
+
+    def supports(self, opcode: int) -> bool:
+        return opcode in self.operations
+
+    def device_info(self) -> DeviceInfo:
+        return DeviceInfo(
+            standard_version=100,
+            vendor_extension_id=VendorExtension.MTP,
+            vendor_extension_version=100,
+            vendor_extension_desc="",
+            functional_mode=0,
+            operations_supported=self.operations,
+            events_supported=tuple(SONY_EVENTS),
+            device_properties_supported=tuple(DevicePropCode),
+            capture_formats=(),
+            image_formats=SONY_PLAYBACK_FORMATS,
+            manufacturer=self.manufacturer,
+            model=self.model,
+            device_version=self.device_version,
+            serial_number=self.serial_number,
+        )
+
+    def storage_info(self) -> StorageInfo:
+        # As a DSC-RX100 reports it over MTP: capacity unknown, read-only removable card.
+        return StorageInfo(
+            storage_type=StorageType.REMOVABLE_RAM,
+            filesystem_type=FilesystemType.GENERIC_HIERARCHICAL,
+            access_capability=AccessCapability.READ_ONLY,
+            max_capacity=0,
+            free_space_bytes=0,
+            free_space_images=0xFFFFFFFF,
+            description="Storage Media",
+            volume_label="",
+        )
+
+
+READ_ONLY, READ_WRITE = 0, 1
+
+
+def device_prop_descs(body: BodyConfig, session_initiator_info: str) -> dict[int, DevicePropDesc]:
+    """The five properties a Sony body lists in this mode (sony-camera.md §7)."""
+
+    def fixed(
+        code: int, data_type: int, value: PropValue, get_set: int = READ_ONLY
+    ) -> DevicePropDesc:
+        return DevicePropDesc(code, data_type, get_set, value, value, None)
+
+    return {
+        DevicePropCode.BATTERY_LEVEL: DevicePropDesc(
+            DevicePropCode.BATTERY_LEVEL,
+            DataType.UINT8,
+            READ_ONLY,
+            100,
+            body.battery_level,
+            EnumForm((0, 20, 40, 60, 100)),
+        ),
+        DevicePropCode.FRIENDLY_DEVICE_NAME: fixed(
+            DevicePropCode.FRIENDLY_DEVICE_NAME, DataType.STRING, body.model
+        ),
+        DevicePropCode.SESSION_INITIATOR_INFO: fixed(
+            DevicePropCode.SESSION_INITIATOR_INFO,
+            DataType.STRING,
+            session_initiator_info,
+            READ_WRITE,
+        ),
+        DevicePropCode.PERCEIVED_DEVICE_TYPE: fixed(
+            DevicePropCode.PERCEIVED_DEVICE_TYPE, DataType.UINT32, 1
+        ),
+        DevicePropCode.SONY_D303: fixed(DevicePropCode.SONY_D303, DataType.UINT8, 1),
+    }

@@ -1,0 +1,476 @@
+"""What a Sony body does with each operation in "Send to Computer" mode. No sockets.
+
+:class:`Camera` is one activation of the mode (the user picked "Send to Computer"): it checks
+initiators, opens one session, answers operations with :class:`Reply` objects and drives the
+screen state machine of ``shared/research/sony-camera.md`` §1, §8 and §9.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from ..ptpip.codes import (
+    ALL_PROPERTIES,
+    ALL_STORAGES,
+    ROOT_PARENT,
+    DataType,
+    DevicePropCode,
+    ObjectPropCode,
+    ResponseCode,
+)
+from ..ptpip.codes import OperationCode as Op
+from ..ptpip.connection import OperationReady
+from ..ptpip.datasets import (
+    DevicePropDesc,
+    ObjectPropDesc,
+    ObjectPropElement,
+    ObjectPropList,
+    PropValue,
+    encode_u16_array,
+    encode_u32_array,
+    encode_value,
+)
+from ..ptpip.errors import ProtocolError
+from ..ptpip.primitives import Reader
+from .body import PRIMARY_STORAGE_ID, BodyConfig, device_prop_descs
+from .card import Card, CardObject, FileSlice
+
+Record = Callable[..., None]
+
+SONY_BLOB_SIZE = 8192  # the 0x9281 (selector 4) reply: 8250 bytes on the wire = 8192 + headers
+SONY_SELECTOR_MAIN = 4
+SONY_SELECTOR_AUX = 1
+CMD_SENDING = 2
+CMD_CANCEL = 4
+CMD_POWER_OFF = 5
+
+
+class Screen(Enum):
+    """What the camera's display shows."""
+
+    CONNECTING = "Connecting…"
+    SENDING = "Sending…"
+    CANCELLED = "The saving process has been cancelled."
+    POWERED_OFF = "(powered off)"
+    TIMED_OUT = "Cannot connect to the computer to be saved."
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    code: int
+    params: tuple[int, ...] = ()
+    data: bytes | FileSlice | None = None
+
+
+class InitDecision(Enum):
+    ACCEPT = "accept"
+    REJECT = "reject"  # Init Fail reason 1, then close
+    IGNORE = "ignore"  # the activation's session was used: never answer (sony-camera.md §8)
+
+
+# Types of the MTP object properties served (ptpip-protocol.md §8.6).
+OBJECT_PROP_TYPES: dict[int, int] = {
+    ObjectPropCode.STORAGE_ID: DataType.UINT32,
+    ObjectPropCode.OBJECT_FORMAT: DataType.UINT16,
+    ObjectPropCode.PROTECTION_STATUS: DataType.UINT16,
+    ObjectPropCode.OBJECT_SIZE: DataType.UINT64,
+    ObjectPropCode.ASSOCIATION_TYPE: DataType.UINT16,
+    ObjectPropCode.ASSOCIATION_DESC: DataType.UINT32,
+    ObjectPropCode.OBJECT_FILE_NAME: DataType.STRING,
+    ObjectPropCode.DATE_CREATED: DataType.STRING,
+    ObjectPropCode.DATE_MODIFIED: DataType.STRING,
+    ObjectPropCode.KEYWORDS: DataType.STRING,
+    ObjectPropCode.PARENT_OBJECT: DataType.UINT32,
+}
+DEPTH_ALL = 0xFFFFFFFF
+
+
+def object_prop_value(obj: CardObject, prop: int) -> PropValue:
+    values: dict[int, PropValue] = {
+        ObjectPropCode.STORAGE_ID: PRIMARY_STORAGE_ID,
+        ObjectPropCode.OBJECT_FORMAT: obj.object_format,
+        ObjectPropCode.PROTECTION_STATUS: 0,
+        ObjectPropCode.OBJECT_SIZE: obj.size,
+        ObjectPropCode.ASSOCIATION_TYPE: 1 if obj.is_folder else 0,
+        ObjectPropCode.ASSOCIATION_DESC: 0,
+        ObjectPropCode.OBJECT_FILE_NAME: obj.name,
+        ObjectPropCode.DATE_CREATED: obj.capture_date,
+        ObjectPropCode.DATE_MODIFIED: obj.capture_date,
+        ObjectPropCode.KEYWORDS: "",
+        ObjectPropCode.PARENT_OBJECT: obj.parent,
+    }
+    return values[prop]
+
+
+class Camera:
+    """One activation of "Send to Computer".
+
+    ``record(event, **fields)`` receives everything worth logging. ``busy_first`` makes the
+    first N operations (other than Open/CloseSession) answer DeviceBusy. With ``strict_tids``
+    a request whose TID is not the previous one plus one, or a data phase labelled with another
+    TID, is answered InvalidTransactionID (a real body was seen to tolerate both; the recorder
+    logs them either way).
+    """
+
+    def __init__(
+        self,
+        body: BodyConfig,
+        card: Card,
+        record: Record,
+        *,
+        strict_tids: bool = True,
+        busy_first: int = 0,
+    ) -> None:
+        self.body = body
+        self.card = card
+        self._record = record
+        self.strict_tids = strict_tids
+        self._busy_left = busy_first
+        self.screen = Screen.CONNECTING
+        self.session_id: int | None = None
+        self.session_used = False
+        self._last_tid: int | None = None
+        self._sony_unpaired = False  # a 0x9280 succeeded and its 0x9281 has not come yet
+        self._sony_wedged = False  # a 0x9280 was not followed by 0x9281: Busy from now on
+        self._power_off_armed = False
+        self._session_initiator_info = ""
+        self.initiator_name = ""
+        self._handlers: dict[int, Callable[[OperationReady], Reply]] = {
+            Op.GET_DEVICE_INFO: self._get_device_info,
+            Op.OPEN_SESSION: self._open_session,
+            Op.CLOSE_SESSION: self._close_session,
+            Op.GET_STORAGE_IDS: self._get_storage_ids,
+            Op.GET_STORAGE_INFO: self._get_storage_info,
+            Op.GET_NUM_OBJECTS: self._get_num_objects,
+            Op.GET_OBJECT_HANDLES: self._get_object_handles,
+            Op.GET_OBJECT_INFO: self._get_object_info,
+            Op.GET_OBJECT: self._get_object,
+            Op.GET_THUMB: self._get_thumb,
+            Op.GET_PARTIAL_OBJECT: self._get_partial_object,
+            Op.GET_DEVICE_PROP_DESC: self._get_device_prop_desc,
+            Op.GET_DEVICE_PROP_VALUE: self._get_device_prop_value,
+            Op.SET_DEVICE_PROP_VALUE: self._set_device_prop_value,
+            Op.MTP_GET_OBJECT_PROPS_SUPPORTED: self._get_object_props_supported,
+            Op.MTP_GET_OBJECT_PROP_DESC: self._get_object_prop_desc,
+            Op.MTP_GET_OBJECT_PROP_VALUE: self._get_object_prop_value,
+            Op.MTP_GET_OBJ_PROP_LIST: self._get_obj_prop_list,
+            Op.SONY_SET_REQUEST: self._sony_set,
+            Op.SONY_GET_REQUEST: self._sony_get,
+        }
+
+    @property
+    def powered_off(self) -> bool:
+        return self.screen is Screen.POWERED_OFF
+
+    def set_screen(self, screen: Screen) -> None:
+        if screen is not self.screen:
+            self.screen = screen
+            self._record("screen", state=screen.name.lower(), text=screen.value)
+
+    # ------------------------------------------------------------------ initiator checks
+
+    def check_initiator(self, guid: bytes, name: str) -> InitDecision:
+        if self.session_used:
+            return InitDecision.IGNORE
+        if self.body.allowed_guids and guid not in self.body.allowed_guids:
+            return InitDecision.REJECT
+        self.session_used = True
+        self.initiator_name = name
+        return InitDecision.ACCEPT
+
+    # ------------------------------------------------------------------ operations
+
+    def execute(self, ready: OperationReady) -> Reply:
+        request = ready.request
+        reply = self._check_transaction(ready)
+        if reply is None:
+            reply = self._dispatch(ready)
+        self._track_sony_pairing(request.code, reply)
+        return reply
+
+    def _check_transaction(self, ready: OperationReady) -> Reply | None:
+        request = ready.request
+        tid = request.transaction_id
+        if request.code == Op.OPEN_SESSION or (self.session_id is None and self._last_tid is None):
+            expected = tid
+        else:
+            assert self._last_tid is not None
+            expected = self._last_tid + 1 if self._last_tid < 0xFFFFFFFE else 1
+        problems = []
+        if tid != expected and request.code != Op.CLOSE_SESSION:
+            problems.append(f"request TID {tid}, expected {expected}")
+        if ready.data_transaction_id is not None and ready.data_transaction_id != tid:
+            problems.append(f"data phase labelled TID {ready.data_transaction_id}")
+        self._last_tid = tid
+        if not problems:
+            return None
+        self._record("tid_mismatch", opcode=request.code, tid=tid, problems=problems)
+        return Reply(ResponseCode.INVALID_TRANSACTION_ID) if self.strict_tids else None
+
+    def _dispatch(self, ready: OperationReady) -> Reply:
+        code = ready.request.code
+        if not self.body.supports(code):
+            return Reply(ResponseCode.OPERATION_NOT_SUPPORTED)
+        if code not in (Op.GET_DEVICE_INFO, Op.OPEN_SESSION) and self.session_id is None:
+            return Reply(ResponseCode.SESSION_NOT_OPEN)
+        if self._busy_left > 0 and code not in (Op.OPEN_SESSION, Op.CLOSE_SESSION):
+            self._busy_left -= 1
+            self._record("fault", kind="busy", opcode=code)
+            return Reply(ResponseCode.DEVICE_BUSY)
+        handler = self._handlers.get(code)
+        if handler is None:  # 0x9282–0x9285: listed by real bodies, meaning unknown
+            return Reply(ResponseCode.OPERATION_NOT_SUPPORTED)
+        try:
+            return handler(ready)
+        except ProtocolError as exc:  # a malformed data-out dataset
+            self._record("bad_data", opcode=code, error=str(exc))
+            return Reply(ResponseCode.INVALID_PARAMETER)
+
+    def _track_sony_pairing(self, code: int, reply: Reply) -> None:
+        """Every successful 0x9280 must be followed by a 0x9281 (sony-camera.md §9)."""
+        if self._sony_unpaired and code != Op.SONY_GET_REQUEST:
+            self._sony_unpaired = False
+            self._sony_wedged = True
+            self._record("sony_unpaired", opcode=code)
+        if code == Op.SONY_SET_REQUEST and reply.code == ResponseCode.OK:
+            self._sony_unpaired = True
+        elif code == Op.SONY_GET_REQUEST and reply.code == ResponseCode.OK:
+            self._sony_unpaired = False
+
+    @staticmethod
+    def _param(ready: OperationReady, index: int, default: int | None = None) -> int | None:
+        params = ready.request.params
+        return params[index] if index < len(params) else default
+
+    # --- session -------------------------------------------------------------------------
+
+    def _get_device_info(self, ready: OperationReady) -> Reply:
+        return Reply(ResponseCode.OK, data=self.body.device_info().encode())
+
+    def _open_session(self, ready: OperationReady) -> Reply:
+        session_id = self._param(ready, 0)
+        if session_id is None or session_id == 0:
+            return Reply(ResponseCode.INVALID_PARAMETER)
+        if self.session_id is not None:
+            return Reply(ResponseCode.SESSION_ALREADY_OPEN, (self.session_id,))
+        self.session_id = session_id
+        self._record("session_start", session_id=session_id, initiator=self.initiator_name)
+        return Reply(ResponseCode.OK)
+
+    def _close_session(self, ready: OperationReady) -> Reply:
+        self._record("session_end", session_id=self.session_id)
+        self.session_id = None
+        return Reply(ResponseCode.OK)
+
+    # --- storage and objects ---------------------------------------------------------------
+
+    def _get_storage_ids(self, ready: OperationReady) -> Reply:
+        return Reply(ResponseCode.OK, data=encode_u32_array([PRIMARY_STORAGE_ID]))
+
+    def _get_storage_info(self, ready: OperationReady) -> Reply:
+        if self._param(ready, 0) != PRIMARY_STORAGE_ID:
+            return Reply(ResponseCode.INVALID_STORAGE_ID)
+        return Reply(ResponseCode.OK, data=self.body.storage_info().encode())
+
+    def _select(self, ready: OperationReady) -> list[CardObject] | Reply:
+        """GetObjectHandles/GetNumObjects selection. Sony wants all three parameters."""
+        params = ready.request.params
+        if len(params) < 3:
+            return Reply(ResponseCode.PARAMETER_NOT_SUPPORTED)
+        storage, object_format, parent = params[:3]
+        if storage not in (ALL_STORAGES, PRIMARY_STORAGE_ID):
+            return Reply(ResponseCode.INVALID_STORAGE_ID)
+        if parent == ROOT_PARENT:
+            objects = self.card.children(0)
+        elif parent == 0:
+            objects = self.card.subtree(0)
+        else:
+            folder = self.card.get(parent)
+            if folder is None:
+                return Reply(ResponseCode.INVALID_OBJECT_HANDLE)
+            if not folder.is_folder:
+                return Reply(ResponseCode.INVALID_PARENT_OBJECT)
+            objects = self.card.children(parent)
+        if object_format:
+            objects = [o for o in objects if o.object_format == object_format]
+        return objects
+
+    def _get_num_objects(self, ready: OperationReady) -> Reply:
+        selected = self._select(ready)
+        if isinstance(selected, Reply):
+            return selected
+        return Reply(ResponseCode.OK, (len(selected),))
+
+    def _get_object_handles(self, ready: OperationReady) -> Reply:
+        selected = self._select(ready)
+        if isinstance(selected, Reply):
+            return selected
+        return Reply(ResponseCode.OK, data=encode_u32_array([o.handle for o in selected]))
+
+    def _object(self, ready: OperationReady) -> CardObject | Reply:
+        handle = self._param(ready, 0)
+        obj = self.card.get(handle) if handle is not None else None
+        return obj if obj is not None else Reply(ResponseCode.INVALID_OBJECT_HANDLE)
+
+    def _get_object_info(self, ready: OperationReady) -> Reply:
+        obj = self._object(ready)
+        if isinstance(obj, Reply):
+            return obj
+        return Reply(ResponseCode.OK, data=obj.object_info(PRIMARY_STORAGE_ID).encode())
+
+    def _get_object(self, ready: OperationReady) -> Reply:
+        obj = self._object(ready)
+        if isinstance(obj, Reply):
+            return obj
+        if obj.is_folder:
+            return Reply(ResponseCode.INVALID_OBJECT_HANDLE)
+        return Reply(ResponseCode.OK, data=FileSlice(obj.path, 0, obj.size))
+
+    def _get_thumb(self, ready: OperationReady) -> Reply:
+        obj = self._object(ready)
+        if isinstance(obj, Reply):
+            return obj
+        return Reply(ResponseCode.NO_THUMBNAIL_PRESENT)
+
+    def _get_partial_object(self, ready: OperationReady) -> Reply:
+        obj = self._object(ready)
+        if isinstance(obj, Reply):
+            return obj
+        offset, max_bytes = self._param(ready, 1), self._param(ready, 2)
+        if obj.is_folder or offset is None or max_bytes is None:
+            return Reply(ResponseCode.INVALID_PARAMETER)
+        length = max(0, min(max_bytes, obj.size - offset))
+        return Reply(ResponseCode.OK, (length,), FileSlice(obj.path, offset, length))
+
+    # --- device properties ---------------------------------------------------------------
+
+    def _prop_descs(self) -> dict[int, DevicePropDesc]:
+        return device_prop_descs(self.body, self._session_initiator_info)
+
+    def _get_device_prop_desc(self, ready: OperationReady) -> Reply:
+        desc = self._prop_descs().get(self._param(ready, 0, 0) or 0)
+        if desc is None:
+            return Reply(ResponseCode.DEVICE_PROP_NOT_SUPPORTED)
+        return Reply(ResponseCode.OK, data=desc.encode())
+
+    def _get_device_prop_value(self, ready: OperationReady) -> Reply:
+        desc = self._prop_descs().get(self._param(ready, 0, 0) or 0)
+        if desc is None:
+            return Reply(ResponseCode.DEVICE_PROP_NOT_SUPPORTED)
+        return Reply(ResponseCode.OK, data=encode_value(desc.data_type, desc.current))
+
+    def _set_device_prop_value(self, ready: OperationReady) -> Reply:
+        code = self._param(ready, 0, 0)
+        if code not in self._prop_descs():
+            return Reply(ResponseCode.DEVICE_PROP_NOT_SUPPORTED)
+        if code != DevicePropCode.SESSION_INITIATOR_INFO:
+            return Reply(ResponseCode.ACCESS_DENIED)
+        if ready.data is None:  # PlayMemories sends this request without a data phase
+            return Reply(ResponseCode.OK)
+        self._session_initiator_info = Reader(ready.data, "SessionInitiatorInfo").string()
+        self._record("session_initiator_info", value=self._session_initiator_info)
+        return Reply(ResponseCode.OK)
+
+    # --- MTP object properties -----------------------------------------------------------
+
+    def _get_object_props_supported(self, ready: OperationReady) -> Reply:
+        return Reply(ResponseCode.OK, data=encode_u16_array(list(OBJECT_PROP_TYPES)))
+
+    def _get_object_prop_desc(self, ready: OperationReady) -> Reply:
+        prop = self._param(ready, 0, 0) or 0
+        data_type = OBJECT_PROP_TYPES.get(prop)
+        if data_type is None:
+            return Reply(ResponseCode.MTP_INVALID_OBJECT_PROP_CODE)
+        default: PropValue = "" if data_type == DataType.STRING else 0
+        return Reply(ResponseCode.OK, data=ObjectPropDesc(prop, data_type, 0, default, 0).encode())
+
+    def _get_object_prop_value(self, ready: OperationReady) -> Reply:
+        obj = self._object(ready)
+        if isinstance(obj, Reply):
+            return obj
+        prop = self._param(ready, 1, 0) or 0
+        if prop not in OBJECT_PROP_TYPES:
+            return Reply(ResponseCode.MTP_INVALID_OBJECT_PROP_CODE)
+        value = object_prop_value(obj, prop)
+        return Reply(ResponseCode.OK, data=encode_value(OBJECT_PROP_TYPES[prop], value))
+
+    def _get_obj_prop_list(self, ready: OperationReady) -> Reply:
+        """MTP GetObjPropList: (handle, format, prop, group, depth)."""
+        handle, fmt, prop, _group, depth = (self._param(ready, i, 0) or 0 for i in range(5))
+        if prop == 0:
+            return Reply(ResponseCode.MTP_SPECIFICATION_BY_GROUP_UNSUPPORTED)
+        if prop != ALL_PROPERTIES and prop not in OBJECT_PROP_TYPES:
+            return Reply(ResponseCode.MTP_INVALID_OBJECT_PROP_CODE)
+        if handle == ALL_STORAGES:
+            objects = self.card.subtree(0)
+        elif handle == 0:
+            by_depth = {0: [], 1: self.card.children(0), DEPTH_ALL: self.card.subtree(0)}
+            if depth not in by_depth:
+                return Reply(ResponseCode.MTP_SPECIFICATION_BY_DEPTH_UNSUPPORTED)
+            objects = by_depth[depth]
+        else:
+            obj = self.card.get(handle)
+            if obj is None:
+                return Reply(ResponseCode.INVALID_OBJECT_HANDLE)
+            by_depth = {
+                0: [obj],
+                1: self.card.children(handle),
+                DEPTH_ALL: [obj, *self.card.subtree(handle)],
+            }
+            if depth not in by_depth:
+                return Reply(ResponseCode.MTP_SPECIFICATION_BY_DEPTH_UNSUPPORTED)
+            objects = by_depth[depth]
+        if fmt:
+            objects = [o for o in objects if o.object_format == fmt]
+        props = list(OBJECT_PROP_TYPES) if prop == ALL_PROPERTIES else [prop]
+        elements = tuple(
+            ObjectPropElement(o.handle, p, OBJECT_PROP_TYPES[p], object_prop_value(o, p))
+            for o in objects
+            for p in props
+        )
+        return Reply(ResponseCode.OK, data=ObjectPropList(elements).encode())
+
+    # --- Sony vendor operations ------------------------------------------------------------
+
+    def _sony_set(self, ready: OperationReady) -> Reply:
+        selector = self._param(ready, 0)
+        if self._sony_wedged:
+            return Reply(ResponseCode.DEVICE_BUSY)
+        if selector == SONY_SELECTOR_AUX:
+            return Reply(ResponseCode.OK)
+        if selector != SONY_SELECTOR_MAIN:
+            return Reply(ResponseCode.PARAMETER_NOT_SUPPORTED)
+        data = ready.data or b""
+        if len(data) < 16:
+            self._record("sony_command", selector=selector, data=data.hex(), effect="ignored")
+            return Reply(ResponseCode.OK)
+        word0, cmd = struct.unpack_from("<II", data)
+        effect = "none"
+        if word0 == 2 and cmd == CMD_SENDING:
+            effect = "sending"
+            self.set_screen(Screen.SENDING)
+        elif cmd == CMD_CANCEL and self.screen is Screen.SENDING:
+            effect = "cancelled"
+            self.set_screen(Screen.CANCELLED)
+        elif cmd == CMD_POWER_OFF:
+            effect = "power_off_armed"
+            self._power_off_armed = True
+        self._record(
+            "sony_command", selector=selector, word0=word0, cmd=cmd, data=data.hex(), effect=effect
+        )
+        return Reply(ResponseCode.OK)
+
+    def _sony_get(self, ready: OperationReady) -> Reply:
+        selector = self._param(ready, 0)
+        if selector == SONY_SELECTOR_AUX:
+            return Reply(ResponseCode.OK)
+        if selector != SONY_SELECTOR_MAIN:
+            return Reply(ResponseCode.PARAMETER_NOT_SUPPORTED)
+        if self._power_off_armed:
+            self._power_off_armed = False
+            self.set_screen(Screen.POWERED_OFF)
+            self._record("power_off")
+        return Reply(ResponseCode.OK, data=bytes(SONY_BLOB_SIZE))

@@ -1,0 +1,176 @@
+"""The memory card: a directory tree served as one PTP storage.
+
+Folders become associations, files become objects with a format from their extension, a size
+and a capture time from their modification time. Nothing is read until an object is
+downloaded, and then only the requested range (see :class:`FileSlice`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ..ptpip.codes import AssociationType, ObjectFormat
+from ..ptpip.datasets import ObjectInfo
+from ..ptpip.primitives import format_datetime
+
+log = logging.getLogger("sony_pm_alt.emulator.card")
+
+# Sony handles look like 0x00040000 (folder) and 0x00040005 (file) in real logs.
+HANDLE_BASE = 0x00040000
+# A PTP String holds at most 254 UTF-16 units plus the NUL.
+MAX_NAME_UNITS = 254
+
+FORMAT_BY_EXTENSION: dict[str, int] = {
+    ".jpg": ObjectFormat.EXIF_JPEG,
+    ".jpeg": ObjectFormat.EXIF_JPEG,
+    ".arw": ObjectFormat.SONY_ARW,
+    ".hif": ObjectFormat.SONY_HEIF,
+    ".heif": ObjectFormat.SONY_HEIF,
+    ".mpo": ObjectFormat.SONY_MPO,
+    ".mp4": ObjectFormat.MTP_MP4,
+    ".mts": ObjectFormat.MPEG,
+    ".m2ts": ObjectFormat.MPEG,
+    ".mpg": ObjectFormat.MPEG,
+    ".mov": ObjectFormat.QUICKTIME,
+    ".3gp": ObjectFormat.MTP_3GP,
+    ".txt": ObjectFormat.TEXT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CardObject:
+    handle: int
+    parent: int  # 0 = root of the storage
+    name: str
+    path: Path
+    is_folder: bool
+    size: int
+    mtime: float
+
+    @property
+    def object_format(self) -> int:
+        if self.is_folder:
+            return ObjectFormat.ASSOCIATION
+        return FORMAT_BY_EXTENSION.get(self.path.suffix.lower(), ObjectFormat.UNDEFINED)
+
+    @property
+    def capture_date(self) -> str:
+        """PTP DateTime in local time; folders carry none, as on a Sony body."""
+        if self.is_folder:
+            return ""
+        return format_datetime(datetime.fromtimestamp(self.mtime))
+
+    def object_info(self, storage_id: int) -> ObjectInfo:
+        # ObjectCompressedSize is 32-bit; 0xFFFFFFFF means "4 GiB or more, ask ObjectSize".
+        compressed = 0 if self.is_folder else min(self.size, 0xFFFFFFFF)
+        return ObjectInfo(
+            storage_id=storage_id,
+            object_format=self.object_format,
+            protection_status=0,
+            compressed_size=compressed,
+            parent_object=self.parent,
+            association_type=AssociationType.GENERIC_FOLDER if self.is_folder else 0,
+            filename=self.name,
+            capture_date=self.capture_date,
+            modification_date=self.capture_date,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FileSlice:
+    """Bytes of a card file to stream without loading them: ``length`` bytes from ``offset``."""
+
+    path: Path
+    offset: int
+    length: int
+
+
+def _encodable(name: str) -> bool:
+    try:
+        units = len(name.encode("utf-16-le", errors="strict")) // 2
+    except UnicodeEncodeError:  # undecodable bytes in the on-disk name (surrogate escapes)
+        return False
+    return 0 < units <= MAX_NAME_UNITS and "\x00" not in name
+
+
+class Card:
+    """A snapshot of a directory tree. Rescan (``Card.scan``) to see changes on disk."""
+
+    def __init__(self, root: Path, objects: list[CardObject]) -> None:
+        self.root = root
+        self._objects = {o.handle: o for o in objects}
+        self._children: dict[int, list[int]] = {}
+        for o in objects:
+            self._children.setdefault(o.parent, []).append(o.handle)
+
+    @classmethod
+    def scan(cls, root: Path) -> Card:
+        """Walk ``root`` in name order. Symlinks and special files are skipped: a card holds
+        neither, and following links could serve files from outside the card."""
+        root = root.resolve()
+        if not root.is_dir():
+            raise FileNotFoundError(f"card directory {root} does not exist or is not a directory")
+        objects: list[CardObject] = []
+
+        def walk(directory: Path, parent: int) -> None:
+            try:
+                entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            except OSError as exc:
+                log.warning("card: cannot list %s: %s", directory, exc)
+                return
+            for entry in entries:
+                st = entry.stat(follow_symlinks=False)
+                if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+                    log.info("card: skipping %s (not a regular file or folder)", entry.path)
+                    continue
+                if not _encodable(entry.name):
+                    log.warning(
+                        "card: skipping %r: name not representable as a PTP string", entry.path
+                    )
+                    continue
+                is_dir = stat.S_ISDIR(st.st_mode)
+                handle = HANDLE_BASE + len(objects)
+                objects.append(
+                    CardObject(
+                        handle,
+                        parent,
+                        entry.name,
+                        Path(entry.path),
+                        is_dir,
+                        0 if is_dir else st.st_size,
+                        st.st_mtime,
+                    )
+                )
+                if is_dir:
+                    walk(Path(entry.path), handle)
+
+        walk(root, 0)
+        return cls(root, objects)
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    def __iter__(self) -> Iterator[CardObject]:
+        return iter(self._objects.values())
+
+    def get(self, handle: int) -> CardObject | None:
+        return self._objects.get(handle)
+
+    def children(self, parent: int) -> list[CardObject]:
+        return [self._objects[h] for h in self._children.get(parent, [])]
+
+    def subtree(self, handle: int) -> list[CardObject]:
+        """Every object below ``handle`` (0 = the whole card), parents before children."""
+        out: list[CardObject] = []
+        stack = list(reversed(self.children(handle)))
+        while stack:
+            obj = stack.pop()
+            out.append(obj)
+            stack.extend(reversed(self.children(obj.handle)))
+        return out

@@ -1,0 +1,1 @@
+"""Sans-IO PTP/IP codec: packets, datasets and the connection state machine."""

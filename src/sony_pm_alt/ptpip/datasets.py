@@ -1,0 +1,508 @@
+"""PTP and MTP datasets carried in data phases (ptpip-protocol.md §8).
+
+Every dataset is a frozen dataclass with ``encode()`` and ``decode(data)``. Decoders accept
+trailing bytes after the last known field (real cameras append fields) and raise
+:class:`~sony_pm_alt.ptpip.errors.MalformedDataset` on anything truncated or inconsistent, or
+:class:`~sony_pm_alt.ptpip.errors.LimitExceeded` when a count is beyond what we hold in memory.
+Encoders raise ``ValueError`` for values that do not fit their field (caller bugs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Self
+
+from .codes import DataType
+from .errors import LimitExceeded, MalformedDataset
+from .primitives import Reader, Writer
+
+__all__ = [
+    "MAX_PROP_LIST_ELEMENTS",
+    "DeviceInfo",
+    "DevicePropDesc",
+    "EnumForm",
+    "ObjectInfo",
+    "ObjectPropDesc",
+    "ObjectPropElement",
+    "ObjectPropList",
+    "PropValue",
+    "RangeForm",
+    "StorageInfo",
+    "decode_u16_array",
+    "decode_u32_array",
+    "encode_u16_array",
+    "encode_u32_array",
+    "encode_value",
+    "read_value",
+    "write_value",
+]
+
+PropValue = int | str
+
+# A whole-card GetObjPropList (depth 0xFFFFFFFF, all properties) is about 11 elements per
+# object, so 4M elements covers ~380k objects. Each decoded element costs ~150 bytes of Python
+# objects, so the cap bounds a hostile reply at well under a gigabyte (and it must also carry
+# at least 9 bytes per element on the wire, checked first).
+MAX_PROP_LIST_ELEMENTS = 1 << 22
+
+# u32 ObjectHandle + u16 PropertyCode + u16 DataType + the smallest value (u8 or empty String).
+_MIN_PROP_ELEMENT_SIZE = 9
+
+_IntReader = Callable[[Reader, str | None], int]
+_IntWriter = Callable[[Writer, int], Writer]
+
+# data type -> (reader, writer, encoded size)
+_INT_TYPES: dict[int, tuple[_IntReader, _IntWriter, int]] = {
+    DataType.INT8: (Reader.i8, Writer.i8, 1),
+    DataType.UINT8: (Reader.u8, Writer.u8, 1),
+    DataType.INT16: (Reader.i16, Writer.i16, 2),
+    DataType.UINT16: (Reader.u16, Writer.u16, 2),
+    DataType.INT32: (Reader.i32, Writer.i32, 4),
+    DataType.UINT32: (Reader.u32, Writer.u32, 4),
+    DataType.INT64: (Reader.i64, Writer.i64, 8),
+    DataType.UINT64: (Reader.u64, Writer.u64, 8),
+    DataType.INT128: (Reader.i128, Writer.i128, 16),
+    DataType.UINT128: (Reader.u128, Writer.u128, 16),
+}
+
+
+def _min_value_size(reader: Reader, data_type: int) -> int:
+    """Smallest encoding of one value of ``data_type`` (an empty String is one byte)."""
+    if data_type == DataType.STRING:
+        return 1
+    if data_type in _INT_TYPES:
+        return _INT_TYPES[data_type][2]
+    raise MalformedDataset(f"{reader.what}: unsupported data type 0x{data_type:04X}")
+
+
+def read_value(reader: Reader, data_type: int, field: str = "value") -> PropValue:
+    """Read one property value of PTP ``data_type`` (INT8..UINT128 or STRING).
+
+    Array types (0x4001..0x400A), AUINT/UNDEF and unknown codes raise :class:`MalformedDataset`
+    ("unsupported data type 0x....").
+    """
+    if data_type == DataType.STRING:
+        return reader.string(field)
+    entry = _INT_TYPES.get(data_type)
+    if entry is None:
+        raise MalformedDataset(f"{reader.what}: unsupported data type 0x{data_type:04X}")
+    return entry[0](reader, field)
+
+
+def write_value(writer: Writer, data_type: int, value: PropValue) -> Writer:
+    """Append ``value`` encoded as PTP ``data_type``; see :func:`encode_value`."""
+    if data_type == DataType.STRING:
+        if not isinstance(value, str):
+            raise ValueError(f"a STRING value must be str, got {value!r}")
+        return writer.string(value)
+    entry = _INT_TYPES.get(data_type)
+    if entry is None:
+        raise ValueError(f"unsupported data type 0x{data_type:04X}")
+    if not isinstance(value, int):
+        raise ValueError(f"a {DataType(data_type).name} value must be int, got {value!r}")
+    return entry[1](writer, value)
+
+
+def encode_value(data_type: int, value: PropValue) -> bytes:
+    """Encode one property value; an unknown type, a value of the wrong Python type or out of
+    range for the data type raises ``ValueError``."""
+    return write_value(Writer(), data_type, value).getvalue()
+
+
+def encode_u32_array(values: Sequence[int]) -> bytes:
+    """A PTP Array of u32 (the GetStorageIDs and GetObjectHandles replies)."""
+    return Writer().array_u32(values).getvalue()
+
+
+def decode_u32_array(data: bytes | bytearray | memoryview, what: str = "array") -> tuple[int, ...]:
+    """Decode a PTP Array of u32; trailing bytes are ignored, hostile counts rejected."""
+    return Reader(data, what).array_u32("elements")
+
+
+def encode_u16_array(values: Sequence[int]) -> bytes:
+    """A PTP Array of u16 (e.g. the GetObjectPropsSupported reply)."""
+    return Writer().array_u16(values).getvalue()
+
+
+def decode_u16_array(data: bytes | bytearray | memoryview, what: str = "array") -> tuple[int, ...]:
+    """Decode a PTP Array of u16; trailing bytes are ignored, hostile counts rejected."""
+    return Reader(data, what).array_u16("elements")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """GetDeviceInfo (0x1001) reply (§8.2).
+
+    A Sony body in Send-to-Computer mode reports VendorExtensionID 0xFFFFFFFF (MTP) and an empty
+    VendorExtensionDesc; gphoto2 treats it as Sony only if ``manufacturer`` is exactly
+    ``"Sony Corporation"``.
+    """
+
+    standard_version: int
+    vendor_extension_id: int
+    vendor_extension_version: int
+    vendor_extension_desc: str
+    functional_mode: int
+    operations_supported: tuple[int, ...]
+    events_supported: tuple[int, ...]
+    device_properties_supported: tuple[int, ...]
+    capture_formats: tuple[int, ...]
+    image_formats: tuple[int, ...]
+    manufacturer: str
+    model: str
+    device_version: str
+    serial_number: str
+
+    def encode(self) -> bytes:
+        return (
+            Writer()
+            .u16(self.standard_version)
+            .u32(self.vendor_extension_id)
+            .u16(self.vendor_extension_version)
+            .string(self.vendor_extension_desc)
+            .u16(self.functional_mode)
+            .array_u16(self.operations_supported)
+            .array_u16(self.events_supported)
+            .array_u16(self.device_properties_supported)
+            .array_u16(self.capture_formats)
+            .array_u16(self.image_formats)
+            .string(self.manufacturer)
+            .string(self.model)
+            .string(self.device_version)
+            .string(self.serial_number)
+            .getvalue()
+        )
+
+    @classmethod
+    def decode(cls, data: bytes | bytearray | memoryview) -> Self:
+        r = Reader(data, "DeviceInfo")
+        return cls(
+            standard_version=r.u16("StandardVersion"),
+            vendor_extension_id=r.u32("VendorExtensionID"),
+            vendor_extension_version=r.u16("VendorExtensionVersion"),
+            vendor_extension_desc=r.string("VendorExtensionDesc"),
+            functional_mode=r.u16("FunctionalMode"),
+            operations_supported=r.array_u16("OperationsSupported"),
+            events_supported=r.array_u16("EventsSupported"),
+            device_properties_supported=r.array_u16("DevicePropertiesSupported"),
+            capture_formats=r.array_u16("CaptureFormats"),
+            image_formats=r.array_u16("ImageFormats"),
+            manufacturer=r.string("Manufacturer"),
+            model=r.string("Model"),
+            device_version=r.string("DeviceVersion"),
+            serial_number=r.string("SerialNumber"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StorageInfo:
+    """GetStorageInfo (0x1005) reply (§8.3); ``free_space_images`` 0xFFFFFFFF means unused."""
+
+    storage_type: int
+    filesystem_type: int
+    access_capability: int
+    max_capacity: int
+    free_space_bytes: int
+    free_space_images: int
+    description: str
+    volume_label: str
+
+    def encode(self) -> bytes:
+        return (
+            Writer()
+            .u16(self.storage_type)
+            .u16(self.filesystem_type)
+            .u16(self.access_capability)
+            .u64(self.max_capacity)
+            .u64(self.free_space_bytes)
+            .u32(self.free_space_images)
+            .string(self.description)
+            .string(self.volume_label)
+            .getvalue()
+        )
+
+    @classmethod
+    def decode(cls, data: bytes | bytearray | memoryview) -> Self:
+        r = Reader(data, "StorageInfo")
+        return cls(
+            storage_type=r.u16("StorageType"),
+            filesystem_type=r.u16("FilesystemType"),
+            access_capability=r.u16("AccessCapability"),
+            max_capacity=r.u64("MaxCapacity"),
+            free_space_bytes=r.u64("FreeSpaceInBytes"),
+            free_space_images=r.u32("FreeSpaceInImages"),
+            description=r.string("StorageDescription"),
+            volume_label=r.string("VolumeLabel"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """GetObjectInfo (0x1008) reply (§8.5); Filename starts at byte 52.
+
+    ``compressed_size`` is 0xFFFFFFFF for objects of 4 GiB or more (the real size then comes
+    from GetObjPropList 0xDC04). ``capture_date`` and ``modification_date`` are the raw PTP
+    DateTime strings (see :func:`~sony_pm_alt.ptpip.primitives.parse_datetime`). Every field
+    has a default so callers can build one with keywords; note that gphoto2 misparses an
+    ObjectInfo with an empty ``filename``.
+    """
+
+    storage_id: int = 0
+    object_format: int = 0
+    protection_status: int = 0
+    compressed_size: int = 0
+    thumb_format: int = 0
+    thumb_compressed_size: int = 0
+    thumb_pix_width: int = 0
+    thumb_pix_height: int = 0
+    image_pix_width: int = 0
+    image_pix_height: int = 0
+    image_bit_depth: int = 0
+    parent_object: int = 0
+    association_type: int = 0
+    association_desc: int = 0
+    sequence_number: int = 0
+    filename: str = ""
+    capture_date: str = ""
+    modification_date: str = ""
+    keywords: str = ""
+
+    def encode(self) -> bytes:
+        return (
+            Writer()
+            .u32(self.storage_id)
+            .u16(self.object_format)
+            .u16(self.protection_status)
+            .u32(self.compressed_size)
+            .u16(self.thumb_format)
+            .u32(self.thumb_compressed_size)
+            .u32(self.thumb_pix_width)
+            .u32(self.thumb_pix_height)
+            .u32(self.image_pix_width)
+            .u32(self.image_pix_height)
+            .u32(self.image_bit_depth)
+            .u32(self.parent_object)
+            .u16(self.association_type)
+            .u32(self.association_desc)
+            .u32(self.sequence_number)
+            .string(self.filename)
+            .string(self.capture_date)
+            .string(self.modification_date)
+            .string(self.keywords)
+            .getvalue()
+        )
+
+    @classmethod
+    def decode(cls, data: bytes | bytearray | memoryview) -> Self:
+        r = Reader(data, "ObjectInfo")
+        return cls(
+            storage_id=r.u32("StorageID"),
+            object_format=r.u16("ObjectFormat"),
+            protection_status=r.u16("ProtectionStatus"),
+            compressed_size=r.u32("ObjectCompressedSize"),
+            thumb_format=r.u16("ThumbFormat"),
+            thumb_compressed_size=r.u32("ThumbCompressedSize"),
+            thumb_pix_width=r.u32("ThumbPixWidth"),
+            thumb_pix_height=r.u32("ThumbPixHeight"),
+            image_pix_width=r.u32("ImagePixWidth"),
+            image_pix_height=r.u32("ImagePixHeight"),
+            image_bit_depth=r.u32("ImageBitDepth"),
+            parent_object=r.u32("ParentObject"),
+            association_type=r.u16("AssociationType"),
+            association_desc=r.u32("AssociationDesc"),
+            sequence_number=r.u32("SequenceNumber"),
+            filename=r.string("Filename"),
+            capture_date=r.string("CaptureDate"),
+            modification_date=r.string("ModificationDate"),
+            keywords=r.string("Keywords"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectPropElement:
+    """One (handle, property, value) quadruple of an MTP GetObjPropList reply."""
+
+    handle: int
+    prop_code: int
+    data_type: int
+    value: PropValue
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectPropList:
+    """MTP GetObjPropList (0x9805) reply (§8.6): ``u32`` count, then per element ``u32``
+    handle, ``u16`` property code, ``u16`` data type and the value in that type.
+
+    A count the remaining bytes cannot hold (9 bytes per element at least) raises
+    :class:`MalformedDataset` before anything is allocated; a count above
+    :data:`MAX_PROP_LIST_ELEMENTS` raises :class:`LimitExceeded`.
+    """
+
+    elements: tuple[ObjectPropElement, ...]
+
+    def encode(self) -> bytes:
+        w = Writer().u32(len(self.elements))
+        for element in self.elements:
+            w.u32(element.handle).u16(element.prop_code).u16(element.data_type)
+            write_value(w, element.data_type, element.value)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes | bytearray | memoryview) -> Self:
+        r = Reader(data, "ObjectPropList")
+        count = r.u32("NumberOfElements")
+        if count * _MIN_PROP_ELEMENT_SIZE > r.remaining:
+            raise MalformedDataset(
+                f"ObjectPropList: {count} elements need at least "
+                f"{count * _MIN_PROP_ELEMENT_SIZE} bytes, only {r.remaining} left"
+            )
+        if count > MAX_PROP_LIST_ELEMENTS:
+            raise LimitExceeded(
+                f"ObjectPropList: {count} elements, more than {MAX_PROP_LIST_ELEMENTS}"
+            )
+        elements = []
+        for _ in range(count):
+            handle = r.u32("ObjectHandle")
+            prop_code = r.u16("PropertyCode")
+            data_type = r.u16("DataType")
+            value = read_value(r, data_type, "Value")
+            elements.append(ObjectPropElement(handle, prop_code, data_type, value))
+        return cls(tuple(elements))
+
+    def by_handle(self) -> dict[int, dict[int, PropValue]]:
+        """``{handle: {prop_code: value}}``; a later duplicate of a (handle, code) pair wins."""
+        result: dict[int, dict[int, PropValue]] = {}
+        for element in self.elements:
+            result.setdefault(element.handle, {})[element.prop_code] = element.value
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class RangeForm:
+    """DevicePropDesc range form (FormFlag 1): integer properties only."""
+
+    minimum: int
+    maximum: int
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class EnumForm:
+    """DevicePropDesc enumeration form (FormFlag 2): ``u16`` count then the values."""
+
+    values: tuple[PropValue, ...]
+
+
+_FORM_NONE = 0
+_FORM_RANGE = 1
+_FORM_ENUM = 2
+
+
+def _read_int_value(reader: Reader, data_type: int, field: str) -> int:
+    value = read_value(reader, data_type, field)
+    if isinstance(value, str):
+        raise MalformedDataset(f"{reader.what}: range form on a STRING property")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class DevicePropDesc:
+    """GetDevicePropDesc (0x1014) reply: ``u16`` code, ``u16`` data type, ``u8`` GetSet
+    (0 read-only, 1 read-write), factory default, current value, ``u8`` FormFlag and the form.
+
+    ``form`` is ``None`` (FormFlag 0), a :class:`RangeForm` (1) or an :class:`EnumForm` (2);
+    other form flags, a range form on a STRING property and unsupported data types raise
+    :class:`MalformedDataset`.
+    """
+
+    prop_code: int
+    data_type: int
+    get_set: int
+    factory_default: PropValue
+    current: PropValue
+    form: RangeForm | EnumForm | None = None
+
+    def encode(self) -> bytes:
+        w = Writer().u16(self.prop_code).u16(self.data_type).u8(self.get_set)
+        write_value(w, self.data_type, self.factory_default)
+        write_value(w, self.data_type, self.current)
+        if self.form is None:
+            w.u8(_FORM_NONE)
+        elif isinstance(self.form, RangeForm):
+            w.u8(_FORM_RANGE)
+            for bound in (self.form.minimum, self.form.maximum, self.form.step):
+                write_value(w, self.data_type, bound)
+        else:
+            w.u8(_FORM_ENUM).u16(len(self.form.values))
+            for value in self.form.values:
+                write_value(w, self.data_type, value)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes | bytearray | memoryview) -> Self:
+        r = Reader(data, "DevicePropDesc")
+        prop_code = r.u16("DevicePropertyCode")
+        data_type = r.u16("DataType")
+        get_set = r.u8("GetSet")
+        factory_default = read_value(r, data_type, "FactoryDefaultValue")
+        current = read_value(r, data_type, "CurrentValue")
+        form_flag = r.u8("FormFlag")
+        form: RangeForm | EnumForm | None
+        if form_flag == _FORM_NONE:
+            form = None
+        elif form_flag == _FORM_RANGE:
+            form = RangeForm(
+                minimum=_read_int_value(r, data_type, "MinimumValue"),
+                maximum=_read_int_value(r, data_type, "MaximumValue"),
+                step=_read_int_value(r, data_type, "StepSize"),
+            )
+        elif form_flag == _FORM_ENUM:
+            count = r.u16("NumberOfValues")
+            needed = count * _min_value_size(r, data_type)
+            if needed > r.remaining:
+                raise MalformedDataset(
+                    f"DevicePropDesc: {count} enumeration values need at least {needed} "
+                    f"bytes, only {r.remaining} left"
+                )
+            form = EnumForm(tuple(read_value(r, data_type, "SupportedValue") for _ in range(count)))
+        else:
+            raise MalformedDataset(f"DevicePropDesc: unsupported form flag {form_flag}")
+        return cls(prop_code, data_type, get_set, factory_default, current, form)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectPropDesc:
+    """MTP GetObjectPropDesc (0x9802) reply: ``u16`` code, ``u16`` data type, ``u8`` GetSet,
+    default value, ``u32`` group code, ``u8`` FormFlag.
+
+    Only FormFlag 0 (no form) is supported: decoding any other flag raises
+    :class:`MalformedDataset` ("unsupported form"), encoding one raises ``ValueError``.
+    """
+
+    prop_code: int
+    data_type: int
+    get_set: int
+    default: PropValue
+    group_code: int
+    form_flag: int = 0
+
+    def encode(self) -> bytes:
+        if self.form_flag != _FORM_NONE:
+            raise ValueError(f"ObjectPropDesc: form flag {self.form_flag} is not supported")
+        w = Writer().u16(self.prop_code).u16(self.data_type).u8(self.get_set)
+        write_value(w, self.data_type, self.default)
+        return w.u32(self.group_code).u8(self.form_flag).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes | bytearray | memoryview) -> Self:
+        r = Reader(data, "ObjectPropDesc")
+        prop_code = r.u16("PropertyCode")
+        data_type = r.u16("DataType")
+        get_set = r.u8("GetSet")
+        default = read_value(r, data_type, "DefaultValue")
+        group_code = r.u32("GroupCode")
+        form_flag = r.u8("FormFlag")
+        if form_flag != _FORM_NONE:
+            raise MalformedDataset(f"ObjectPropDesc: unsupported form flag {form_flag}")
+        return cls(prop_code, data_type, get_set, default, group_code, form_flag)
