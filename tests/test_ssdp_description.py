@@ -48,9 +48,17 @@ def test_render_follows_the_template() -> None:
     device = root.find("d:device", NS)
     assert device is not None
     assert [child.tag.split("}")[1] for child in device] == [
-        "deviceType", "friendlyName", "manufacturer", "manufacturerURL", "modelDescription",
-        "modelName", "modelURL", "serialNumber", "UDN", "serviceList",
-    ]  # fmt: skip
+        "deviceType",
+        "friendlyName",
+        "manufacturer",
+        "manufacturerURL",
+        "modelDescription",
+        "modelName",
+        "modelURL",
+        "serialNumber",
+        "UDN",
+        "serviceList",
+    ]
     service = device.find("d:serviceList/d:service", NS)
     assert service is not None
     assert service.findtext("d:serviceType", namespaces=NS) == MTP_NULL_SERVICE
@@ -93,8 +101,11 @@ def test_parse_missing_optional_fields_are_empty() -> None:
     )
     d = parse_description(document)
     assert (d.udn, d.manufacturer, d.friendly_name, d.model_url) == (
-        "uuid:x", "Sony Corporation", "", "",
-    )  # fmt: skip
+        "uuid:x",
+        "Sony Corporation",
+        "",
+        "",
+    )
 
 
 def test_parse_accepts_no_namespace() -> None:

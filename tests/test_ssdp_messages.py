@@ -79,8 +79,14 @@ def test_alive_nt_usn_pairs_in_table_order() -> None:
         assert message.max_age == 900
         assert message.headers["server"] == SONY_SERVER
         assert list(message.headers) == [
-            "host", "cache-control", "location", "nt", "nts", "server", "usn",
-        ]  # fmt: skip
+            "host",
+            "cache-control",
+            "location",
+            "nt",
+            "nts",
+            "server",
+            "usn",
+        ]
 
 
 def test_byebye_format() -> None:

@@ -185,6 +185,7 @@ class Camera:
 
     def execute(self, ready: OperationReady) -> Reply:
         request = ready.request
+        self._check_sony_pairing(request.code)
         reply = self._check_transaction(ready)
         if reply is None:
             reply = self._dispatch(ready)
@@ -229,12 +230,15 @@ class Camera:
             self._record("bad_data", opcode=code, error=str(exc))
             return Reply(ResponseCode.INVALID_PARAMETER)
 
-    def _track_sony_pairing(self, code: int, reply: Reply) -> None:
-        """Every successful 0x9280 must be followed by a 0x9281 (sony-camera.md §9)."""
+    def _check_sony_pairing(self, code: int) -> None:
+        """Every successful 0x9280 must be followed by a 0x9281 (sony-camera.md §9). Checked
+        before dispatch, so a 0x9280 that itself breaks the pairing already answers Busy."""
         if self._sony_unpaired and code != Op.SONY_GET_REQUEST:
             self._sony_unpaired = False
             self._sony_wedged = True
             self._record("sony_unpaired", opcode=code)
+
+    def _track_sony_pairing(self, code: int, reply: Reply) -> None:
         if code == Op.SONY_SET_REQUEST and reply.code == ResponseCode.OK:
             self._sony_unpaired = True
         elif code == Op.SONY_GET_REQUEST and reply.code == ResponseCode.OK:

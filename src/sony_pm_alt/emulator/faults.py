@@ -37,9 +37,12 @@ class Faults:
 
 def _int(text: str, what: str) -> int:
     try:
-        return int(text, 0)
+        value = int(text, 0)
     except ValueError:
         raise FaultSpecError(f"{what}: {text!r} is not a number") from None
+    if value < 0:
+        raise FaultSpecError(f"{what}: {text!r} must not be negative")
+    return value
 
 
 def _float(text: str, what: str) -> float:

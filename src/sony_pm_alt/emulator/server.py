@@ -448,18 +448,20 @@ class Emulator:
                 if not chunk:
                     raise ProtocolError(f"{piece.path} shrank while being sent")
                 left -= len(chunk)
-                writer.write(conn.send_data_header(len(chunk)))
+                # Header and payload in one write, as a camera sends them: a dissector (and a
+                # Wi-Fi trace) then sees one packet, not a lone 12-byte header.
+                header = conn.send_data_header(len(chunk))
                 if (
                     drop_after is not None
                     and activation.object_bytes_sent + len(chunk) >= drop_after
                 ):
                     allowed = max(0, drop_after - activation.object_bytes_sent)
-                    writer.write(chunk[:allowed])
+                    writer.write(header + chunk[:allowed])
                     activation.object_bytes_sent += allowed
                     await writer.drain()
                     self.record("fault", kind="drop_after_bytes", sent=activation.object_bytes_sent)
                     raise _Dropped
-                writer.write(chunk)
+                writer.write(header + chunk)
                 activation.object_bytes_sent += len(chunk)
                 await writer.drain()
 

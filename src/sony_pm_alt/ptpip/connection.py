@@ -64,7 +64,7 @@ class State(Enum):
     ERROR = "error"
 
 
-class _Sentinel:
+class Sentinel:
     def __init__(self, name: str) -> None:
         self._name = name
 
@@ -72,8 +72,8 @@ class _Sentinel:
         return self._name
 
 
-NEED_DATA: Final = _Sentinel("NEED_DATA")
-PAUSED: Final = _Sentinel("PAUSED")
+NEED_DATA: Final = Sentinel("NEED_DATA")
+PAUSED: Final = Sentinel("PAUSED")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +138,11 @@ class _Channel:
         if not data and not self._packets:
             self.state = State.CLOSED
 
+    def _need_data(self) -> Sentinel:
+        if self._reader.closed:
+            self.state = State.CLOSED
+        return NEED_DATA
+
     def _check_usable(self) -> None:
         if self.state is State.ERROR:
             raise ProtocolError("connection is in the ERROR state after an earlier protocol error")
@@ -188,6 +193,7 @@ class CommandConnection(_Channel):
         self._phase: _DataPhase | None = None
         self._last_data_tid: int | None = None
         self._next_tid = 0
+        self._data_in_started = False
         self._data_in_left = 0
 
     @property
@@ -196,13 +202,13 @@ class CommandConnection(_Channel):
 
     # ---------------------------------------------------------------- receiving
 
-    def next_event(self) -> ChannelEvent | _Sentinel:
+    def next_event(self) -> ChannelEvent | Sentinel:
         self._check_usable()
         while True:
             if self.state is State.RESPONDING:
                 return PAUSED
             if not self._packets:
-                return NEED_DATA
+                return self._need_data()
             event = self._handle(self._packets.popleft())
             if event is not None:
                 return event
@@ -219,6 +225,8 @@ class CommandConnection(_Channel):
         return self._handle_as_initiator(packet)
 
     def _handle_as_responder(self, packet: Packet) -> ChannelEvent | None:
+        if self.state is State.CLOSED:
+            raise self._fail(f"{type(packet).__name__} after the connection was refused")
         if self.state is State.WAIT_INIT:
             if isinstance(packet, InitCommandRequest):
                 self.state = State.RESPONDING
@@ -368,6 +376,8 @@ class CommandConnection(_Channel):
 
     def send_init_ack(self, connection_number: int, guid: bytes, friendly_name: str) -> bytes:
         self._expect_state(State.RESPONDING, action="acknowledge Init")
+        if self._request is not None:
+            raise self._fail("cannot acknowledge Init: an operation is owed a response")
         out = self._emit(InitCommandAck(connection_number, guid, friendly_name))
         self.state = State.IDLE
         return out
@@ -379,16 +389,27 @@ class CommandConnection(_Channel):
         return out
 
     def send_start_data(self, total_length: int) -> bytes:
+        """Open the data-in phase. Once open it must be completed; to refuse an operation,
+        send only a response instead (the peer then gets no data)."""
         self._expect_state(State.RESPONDING, action="start a data-in phase")
         request = self._responding_to()
+        if self._data_in_started:
+            raise self._fail("second Start Data in one transaction")
+        self._data_in_started = True
         self._data_in_left = total_length
         return self._emit(StartData(request.transaction_id, total_length))
 
     def send_data_header(self, length: int, *, end: bool = False) -> bytes:
         """Header of a Data packet whose ``length`` payload bytes the caller writes itself."""
         self._expect_state(State.RESPONDING, action="send data")
+        if not self._data_in_started:
+            raise self._fail("data sent before Start Data")
         if length > self._data_in_left:
             raise self._fail(f"{length} data bytes exceed the {self._data_in_left} announced")
+        if end and length != self._data_in_left:
+            raise self._fail(
+                f"End Data leaves {self._data_in_left - length} announced bytes unsent"
+            )
         self._data_in_left -= length
         return data_header(self._responding_to().transaction_id, length, end=end)
 
@@ -398,8 +419,11 @@ class CommandConnection(_Channel):
     def send_response(self, code: int, params: tuple[int, ...] = ()) -> bytes:
         self._expect_state(State.RESPONDING, action="send a response")
         request = self._responding_to()
+        if self._data_in_started and self._data_in_left:
+            raise self._fail(f"response with {self._data_in_left} announced data bytes unsent")
         out = self._emit(OperationResponse(code, request.transaction_id, params))
         self._request = None
+        self._data_in_started = False
         self._data_in_left = 0
         self.state = State.IDLE
         return out
@@ -432,11 +456,11 @@ class CommandConnection(_Channel):
         self._expect_state(State.IDLE, action="send a request")
         if transaction_id is None:
             transaction_id = 0 if code == OperationCode.OPEN_SESSION else self._next_tid
-        self._next_tid = transaction_id + 1 if transaction_id < 0xFFFFFFFE else 1
         if data_phase is None:
             data_phase = DataPhase.DATA_OUT if data is not None else DataPhase.NO_DATA_OR_DATA_IN
         request = OperationRequest(code, transaction_id, params, data_phase)
         out = [self._emit(request)]
+        self._next_tid = transaction_id + 1 if transaction_id < 0xFFFFFFFE else 1
         if data is not None:
             out.append(self._emit(StartData(transaction_id, len(data))))
             chunks = [data[i : i + DATA_OUT_CHUNK] for i in range(0, len(data), DATA_OUT_CHUNK)]
@@ -451,10 +475,10 @@ class CommandConnection(_Channel):
 class EventConnection(_Channel):
     """The event connection: Init Event handshake, Events, and Probe Request/Response."""
 
-    def next_event(self) -> ChannelEvent | _Sentinel:
+    def next_event(self) -> ChannelEvent | Sentinel:
         self._check_usable()
         if not self._packets:
-            return NEED_DATA
+            return self._need_data()
         packet = self._packets.popleft()
         if isinstance(packet, (ProbeRequest, ProbeResponse)):
             return packet
@@ -478,8 +502,9 @@ class EventConnection(_Channel):
         return self._emit(InitEventAck())
 
     def send_init_fail(self, reason: int) -> bytes:
+        out = self._emit(InitFail(reason))
         self.state = State.CLOSED
-        return self._emit(InitFail(reason))
+        return out
 
     def send_event(self, code: int, transaction_id: int, params: tuple[int, ...] = ()) -> bytes:
         self._expect_state(State.IDLE, action="send an Event")
@@ -490,5 +515,5 @@ def drain(
     connection: CommandConnection | EventConnection, on_event: Callable[[ChannelEvent], None]
 ) -> None:
     """Pass every available event to ``on_event`` until the connection needs data or pauses."""
-    while not isinstance(event := connection.next_event(), _Sentinel):
+    while not isinstance(event := connection.next_event(), Sentinel):
         on_event(event)

@@ -380,7 +380,10 @@ PACKET_CLASSES: dict[int, type[Packet]] = {
 
 def encode_packet(packet: Packet) -> bytes:
     """Frame one packet: length and type header followed by its payload."""
-    payload = packet.payload()
+    try:
+        payload = packet.payload()
+    except struct.error as exc:  # a field out of its range: a caller bug, not a protocol error
+        raise ValueError(f"{type(packet).__name__}: {exc}") from None
     return HEADER.pack(HEADER_SIZE + len(payload), packet.TYPE) + payload
 
 

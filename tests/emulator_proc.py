@@ -1,0 +1,60 @@
+"""Run ``sony-pm-alt emulate`` as a subprocess on an ephemeral loopback port, for tests that
+drive it with third-party clients (Debian's gphoto2, python-gphoto2, tshark)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from sony_pm_alt.emulator.process import EmulatorProcess, spawn_emulator
+
+# The GUID sony-guid-setter registers (sony-camera.md §5); any fixed value would do.
+PAIRED_GUID = "ff:ff:52:54:00:b6:fd:a9:ff:ff:52:3c:28:07:a9:3a"
+
+
+@contextmanager
+def running_emulator(
+    log_dir: Path, *args: str, card: Path | None = None
+) -> Iterator[EmulatorProcess]:
+    """The emulator on an ephemeral loopback port, recording to ``log_dir/emulator.jsonl``."""
+    card_args = ["--card", str(card)] if card is not None else []
+    with spawn_emulator([*args, *card_args], log_path=log_dir / "emulator.jsonl") as emu:
+        yield emu
+
+
+def gphoto2_home(base: Path, guid: str = PAIRED_GUID) -> dict[str, str]:
+    """A private HOME whose libgphoto2 settings carry ``guid`` (read by 2.5.30–2.5.34)."""
+    home = base / "home"
+    (home / ".gphoto").mkdir(parents=True, exist_ok=True)
+    (home / ".gphoto" / "settings").write_text(f"ptp2_ip=guid={guid}\n")
+    env = dict(os.environ)
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), LANG="C")
+    return env
+
+
+def gphoto2_cli() -> str:
+    path = shutil.which("gphoto2")
+    if path is None:
+        raise RuntimeError("Debian's gphoto2 CLI is missing: run `make test` (it installs it)")
+    return path
+
+
+def card_files(card: Path) -> dict[str, Path]:
+    """Relative path → file, for every regular file of a card directory."""
+    return {str(p.relative_to(card)): p for p in sorted(card.rglob("*")) if p.is_file()}
+
+
+def operations(proc: EmulatorProcess) -> list[tuple[int, list[int]]]:
+    return [(r["opcode"], r["params"]) for r in proc.events("operation")]
+
+
+def run(
+    argv: Sequence[str], *, env: dict[str, str], cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )

@@ -1,0 +1,149 @@
+"""Wireshark's PTP/IP dissector reads a full session with the emulator: no malformed packets,
+and the operations it decodes are the ones the emulator's recorder logged."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from emulator_proc import PAIRED_GUID, gphoto2_cli, gphoto2_home, operations, run, running_emulator
+from sony_pm_alt.emulator import build_demo_card
+
+pytestmark = pytest.mark.integration
+CAPTURE_TIMEOUT = 30.0
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise RuntimeError(f"{name} is missing: run `make test` (it installs tshark)")
+    return path
+
+
+class LiveCapture:
+    """tshark capturing loopback TCP of one port to a file while printing each packet's PTP/IP
+    type, so a test can wait until the capture has really seen the end of a session.
+
+    Wireshark 4.0's ptpip dissector does not reassemble a packet spread over TCP segments: the
+    middle of a large Data packet shows up as frames of unknown type. Requests from libgphoto2
+    always sit in segments of their own, so they are what this counts."""
+
+    def __init__(self, port: int, out: Path) -> None:
+        self._proc = subprocess.Popen(
+            [
+                tool("tshark"),
+                "-i",
+                "lo",
+                "-f",
+                f"tcp port {port}",
+                "-d",
+                f"tcp.port=={port},ptpip",
+                "-w",
+                str(out),
+                "-P",
+                "-l",
+                "-T",
+                "fields",
+                "-e",
+                "ptpip.pktType",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._requests = 0
+        self._changed = threading.Condition()
+        self._started = threading.Event()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        if not self._started.wait(CAPTURE_TIMEOUT):
+            self.stop()
+            raise RuntimeError("tshark did not start capturing")
+
+    def _read_stderr(self) -> None:
+        assert self._proc.stderr is not None
+        for line in self._proc.stderr:
+            if line.startswith("Capturing on"):
+                self._started.set()
+
+    def _read_stdout(self) -> None:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            # One frame may carry several PTP/IP packets: their types come comma-separated.
+            found = line.strip().split(",").count("0x00000006")
+            if found:
+                with self._changed:
+                    self._requests += found
+                    self._changed.notify_all()
+
+    def wait_for_requests(self, count: int) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._requests >= count, CAPTURE_TIMEOUT):
+                raise AssertionError(f"capture saw {self._requests} of {count} requests")
+
+    def stop(self) -> None:
+        self._proc.send_signal(signal.SIGTERM)
+        self._proc.wait(timeout=CAPTURE_TIMEOUT)
+
+
+def tshark(pcap: Path, port: int, *args: str) -> list[str]:
+    result = subprocess.run(
+        [tool("tshark"), "-r", str(pcap), "-d", f"tcp.port=={port},ptpip", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return [line for line in result.stdout.splitlines() if line.strip()]
+
+
+def test_tshark_decodes_a_full_gphoto2_session(tmp_path: Path) -> None:
+    card = build_demo_card(tmp_path / "card", photos=2)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    pcap = tmp_path / "session.pcapng"
+    with running_emulator(tmp_path, "--guid", PAIRED_GUID, card=card) as emu:
+        live = LiveCapture(emu.port, pcap)
+        try:
+            result = run(
+                [gphoto2_cli(), "--port", emu.gphoto2_port, "--camera", "PTP/IP Camera", "-P"],
+                env=gphoto2_home(tmp_path),
+                cwd=dest,
+            )
+            assert result.returncode == 0, result.stderr
+            recorded = [op for op, _ in operations(emu)]
+            live.wait_for_requests(len(recorded))
+        finally:
+            live.stop()
+
+    assert tshark(pcap, emu.port, "-Y", "_ws.malformed || _ws.expert.severity >= error") == []
+    decoded = tshark(
+        pcap, emu.port, "-Y", "ptpip.pktType == 6", "-T", "fields", "-e", "ptpip.opcode"
+    )
+    assert [int(op, 16) for op in decoded] == recorded
+    assert 0x9280 in recorded
+    guid_and_name = tshark(
+        pcap,
+        emu.port,
+        "-Y",
+        "ptpip.pktType == 1",
+        "-T",
+        "fields",
+        "-e",
+        "ptpip.guid",
+        "-e",
+        "ptpip.name",
+    )
+    assert len(guid_and_name) == 1
+    assert guid_and_name[0].split("\t")[0].replace(":", "") == PAIRED_GUID.replace(":", "")
+    # Wireshark 4.0 files a response's code under ptpip.opcode, not ptpip.respcode.
+    responses = tshark(
+        pcap, emu.port, "-Y", "ptpip.pktType == 7", "-T", "fields", "-e", "ptpip.opcode"
+    )
+    assert responses
+    assert set(responses) == {"0x2001"}
