@@ -823,12 +823,25 @@ def test_a_9280_not_followed_by_9281_makes_later_9280_busy(card: Card) -> None:
     log = Log()
     drive = open_camera(card, log)
     drive.ok(Op.SONY_SET_REQUEST, 4, data=SENDING)
-    drive.ok(Op.GET_STORAGE_IDS)  # breaks the pair
-    assert log.named("sony_unpaired") == [{"opcode": Op.GET_STORAGE_IDS}]
-    for _ in range(3):
+    drive.ok(Op.GET_STORAGE_IDS)  # other operations in between do not break the pair
+    assert log.named("sony_unpaired") == []
+    for _ in range(3):  # the pair was never closed: this 0x9280 and every later one is busy
         assert drive(Op.SONY_SET_REQUEST, 4, data=POWER_OFF).code == ResponseCode.DEVICE_BUSY
         drive.ok(Op.SONY_GET_REQUEST, 4)
+    assert log.named("sony_unpaired") == [{"opcode": Op.SONY_SET_REQUEST}]
     assert not drive.camera.powered_off  # the busy power-off did nothing
+
+
+def test_a_pair_may_span_listing_and_downloads(card: Card) -> None:
+    """The 2015 PlayMemories-derived sequence: "Sending…" 0x9280 at start, listing, then the
+    close block's 0x9281 and the power-off 0x9280 (sony-camera.md §10)."""
+    log = Log()
+    drive = open_camera(card, log)
+    drive.ok(Op.SONY_SET_REQUEST, 4, data=SENDING)
+    drive.ok(Op.GET_STORAGE_IDS)
+    drive.ok(Op.SONY_GET_REQUEST, 4)
+    drive.ok(Op.SONY_SET_REQUEST, 4, data=POWER_OFF)
+    assert log.named("sony_unpaired") == []
 
 
 def test_a_second_9280_right_after_an_unpaired_9280_is_busy(card: Card) -> None:

@@ -623,13 +623,13 @@ def test_unpaired_9280_makes_later_9280_busy(card_dir: Path, log_path: Path) -> 
             session = await emu.session()
             command = session.command
             await command.call_ok(Op.SONY_SET_REQUEST, [4], SENDING)
-            await command.call_ok(Op.GET_STORAGE_IDS)  # not the 0x9281 the pair needs
-            for _ in range(2):
+            await command.call_ok(Op.GET_STORAGE_IDS)  # other operations may come between
+            for _ in range(2):  # but a 0x9280 before the pair's 0x9281 is refused, for good
                 busy = await command.call(Op.SONY_SET_REQUEST, [4], POWER_OFF)
                 assert busy.response.code == 0x2019  # DeviceBusy
             selector5 = await command.call(Op.SONY_SET_REQUEST, [5])
             assert selector5.response.code == ResponseCode.DEVICE_BUSY
-            await emu.log.wait_for("sony_unpaired", opcode=Op.GET_STORAGE_IDS)
+            await emu.log.wait_for("sony_unpaired", opcode=Op.SONY_SET_REQUEST)
 
     scenario(run())
 

@@ -134,7 +134,7 @@ class Camera:
         self.session_used = False
         self._last_tid: int | None = None
         self._sony_unpaired = False  # a 0x9280 succeeded and its 0x9281 has not come yet
-        self._sony_wedged = False  # a 0x9280 was not followed by 0x9281: Busy from now on
+        self._sony_wedged = False  # a 0x9280 came while one was unpaired: Busy from now on
         self._power_off_armed = False
         self._session_initiator_info = ""
         self.initiator_name = ""
@@ -231,9 +231,13 @@ class Camera:
             return Reply(ResponseCode.INVALID_PARAMETER)
 
     def _check_sony_pairing(self, code: int) -> None:
-        """Every successful 0x9280 must be followed by a 0x9281 (sony-camera.md §9). Checked
-        before dispatch, so a 0x9280 that itself breaks the pairing already answers Busy."""
-        if self._sony_unpaired and code != Op.SONY_GET_REQUEST:
+        """Every successful 0x9280 must be followed by a 0x9281 before the next 0x9280
+        (sony-camera.md §9); otherwise this and every later 0x9280 answer DeviceBusy. Other
+        operations may come in between: the 2015 PlayMemories-derived sequence listed and
+        downloaded between its last start 0x9280 and the 0x9281 of its close block, and an
+        ILCE-5000 still powered off. Checked before dispatch, so the offending 0x9280 is
+        refused, not executed."""
+        if self._sony_unpaired and code == Op.SONY_SET_REQUEST:
             self._sony_unpaired = False
             self._sony_wedged = True
             self._record("sony_unpaired", opcode=code)
