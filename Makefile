@@ -12,9 +12,10 @@ REF_GPHOTO2 := gphoto2==2.6.4
 
 # Debian packages: the gphoto2 CLI and tshark are third-party clients the tests check the
 # emulator with; iproute2/util-linux give private network namespaces for multicast tests;
-# python3-venv/-dev and a compiler build the venv and (later) the native layer.
+# python3-venv/-dev, a compiler, libltdl-dev, patch and xz-utils build the venv and the
+# native layer (the patched ptp2 camlib and the cffi shim; see build.py).
 APT_PACKAGES := gphoto2 tshark iproute2 util-linux python3 python3-venv python3-dev \
-	build-essential pkg-config ca-certificates
+	build-essential pkg-config ca-certificates libltdl-dev patch xz-utils
 
 .PHONY: help system-deps venv ref-env build run test lint demo bench clean
 
@@ -63,13 +64,13 @@ lint: venv
 	$(VENV)/bin/ruff format --check src tests scripts bench build.py
 	$(VENV)/bin/mypy
 
-test: venv ref-env lint
+test: build ref-env lint
 	SONY_PM_ALT_REF_PYTHON=$(CURDIR)/$(REF_VENV)/bin/python $(VENV)/bin/pytest
 
 demo: venv
 	$(PY) scripts/demo.py
 
-bench: venv ref-env
+bench: build ref-env
 	SONY_PM_ALT_REF_PYTHON=$(CURDIR)/$(REF_VENV)/bin/python $(PY) bench/run.py
 
 clean:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def _guid(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> frozenset[bytes]:
-    from .emulator.body import parse_guid
+    from .identity import parse_guid
 
     try:
         return frozenset(parse_guid(v) for v in values)
@@ -65,6 +65,21 @@ def watch() -> None:
         err=True,
     )
     sys.exit(2)
+
+
+@main.command()
+def doctor() -> None:
+    """Check libraries and the native layer; say what is missing and what it costs."""
+    from .doctor import Status, run_checks
+
+    marks = {Status.OK: "ok  ", Status.WARN: "WARN", Status.FAIL: "FAIL"}
+    checks = run_checks()
+    for check in checks:
+        click.echo(f"[{marks[check.status]}] {check.name}: {check.detail}")
+        if check.advice:
+            click.echo(f"       {check.advice}")
+    if any(c.status is Status.FAIL for c in checks):
+        sys.exit(1)
 
 
 @main.command()
@@ -115,6 +130,12 @@ def watch() -> None:
     help='How many times "Send to Computer" is chosen before the emulator exits (0 = forever).',
 )
 @click.option(
+    "--legacy-power-off",
+    is_flag=True,
+    help="Power off on the power-off 0x9280 alone, as an ILCE-5000 did; newer bodies "
+    "(the default) wait for the 0x9281 that follows it.",
+)
+@click.option(
     "--lenient-tids",
     is_flag=True,
     help="Accept out-of-sequence transaction IDs (logged) as a real body did.",
@@ -159,6 +180,7 @@ def emulate(
     log_path: Path | None,
     inactivity_timeout: float,
     activations: int,
+    legacy_power_off: bool,
     lenient_tids: bool,
     without_ops: frozenset[int],
     faults: tuple[str, ...],
@@ -198,6 +220,7 @@ def emulate(
             mac=mac or DEFAULT_MAC,
             allowed_guids=guids,
             without_operations=without_ops,
+            power_off_needs_9281=not legacy_power_off,
         )
         ssdp_config = (
             SsdpConfig(

@@ -2,7 +2,8 @@
 description server, recorder and fault injection. Used by the tests and by ``sony-pm-alt
 emulate`` so that anyone can try the tool, or test their own scripts, without a camera."""
 
-from .body import BodyConfig, format_guid, parse_guid
+from ..identity import format_guid, parse_guid
+from .body import BodyConfig
 from .camera import Camera, Screen
 from .card import Card
 from .demo import build_demo_card

@@ -60,25 +60,6 @@ PRIMARY_STORAGE_ID = 0x00010001
 DEFAULT_MAC = bytes.fromhex("d8c46ad71d7d")  # an A6000's uuid tail seen in the wild
 
 
-def parse_guid(text: str) -> bytes:
-    """Accept ``ff:ff:52:54:…`` (gphoto2 settings style), ``ffff5254…`` or a dashed UUID."""
-    cleaned = text.strip().replace(":", "").replace("-", "").replace(" ", "")
-    try:
-        raw = bytes.fromhex(cleaned)
-    except ValueError:
-        raw = b""
-    if len(raw) != 16:
-        raise ValueError(
-            f"GUID {text!r} is not 16 bytes of hex "
-            "(expected e.g. ff:ff:52:54:00:b6:fd:a9:ff:ff:52:3c:28:07:a9:3a)"
-        )
-    return raw
-
-
-def format_guid(guid: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in guid)
-
-
 def parse_mac(text: str) -> bytes:
     raw = bytes.fromhex(text.replace(":", "").replace("-", ""))
     if len(raw) != 6:
@@ -97,6 +78,9 @@ class BodyConfig:
     allowed_guids: frozenset[bytes] = frozenset()
     without_operations: frozenset[int] = frozenset()
     battery_level: int = 100
+    # Newer bodies (RX100M6, PR #1220) power off only once the power-off 0x9280 is followed by
+    # a 0x9281; the ILCE-5000 switched off on the 0x9280 alone (the 2015 close block).
+    power_off_needs_9281: bool = True
 
     @property
     def manufacturer(self) -> str:

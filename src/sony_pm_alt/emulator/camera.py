@@ -463,9 +463,12 @@ class Camera:
         elif cmd == CMD_CANCEL and self.screen is Screen.SENDING:
             effect = "cancelled"
             self.set_screen(Screen.CANCELLED)
-        elif cmd == CMD_POWER_OFF:
+        elif cmd == CMD_POWER_OFF and self.body.power_off_needs_9281:
             effect = "power_off_armed"
             self._power_off_armed = True
+        elif cmd == CMD_POWER_OFF:
+            effect = "power_off"
+            self._power_off()
         self._record(
             "sony_command", selector=selector, word0=word0, cmd=cmd, data=data.hex(), effect=effect
         )
@@ -479,6 +482,9 @@ class Camera:
             return Reply(ResponseCode.PARAMETER_NOT_SUPPORTED)
         if self._power_off_armed:
             self._power_off_armed = False
-            self.set_screen(Screen.POWERED_OFF)
-            self._record("power_off")
+            self._power_off()
         return Reply(ResponseCode.OK, data=bytes(SONY_BLOB_SIZE))
+
+    def _power_off(self) -> None:
+        self.set_screen(Screen.POWERED_OFF)
+        self._record("power_off")

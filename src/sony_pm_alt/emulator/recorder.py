@@ -4,7 +4,8 @@ Tests assert on these lines, so their shape is part of the emulator's interface:
 ``{"t": <seconds since start>, "event": "<name>", ...fields}``. Event names: ``listening``,
 ``activation_start``/``activation_end``, ``connection``/``disconnect``, ``init``,
 ``init_fail``, ``init_ignored``, ``event_channel``, ``packet`` (every packet received),
-``operation`` (every operation executed, with its data-out bytes in hex and the response),
+``operation`` (every operation executed: ``peer`` — the TCP connection it came on —, opcode,
+params, data-out bytes in hex, response),
 ``screen``, ``session_start``/``session_end``, ``sony_command``, ``power_off``, ``timeout``,
 ``fault``, ``tid_mismatch`` and the SSDP side's ``ssdp_alive``/``ssdp_byebye``/``msearch``/
 ``http_get``.

@@ -16,6 +16,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..identity import format_guid
 from ..ptpip.codes import InitFailReason, OperationCode, PacketType, ResponseCode, code_name
 from ..ptpip.connection import (
     NEED_DATA,
@@ -42,7 +43,7 @@ from ..ptpip.packets import (
 from ..ptpip.stream import MAX_CONTROL_PACKET
 from ..ssdp.description import DeviceDescription
 from ..ssdp.messages import udn_from_mac
-from .body import BodyConfig, format_guid
+from .body import BodyConfig
 from .camera import Camera, InitDecision, Reply, Screen
 from .card import Card, FileSlice
 from .faults import Faults
@@ -395,9 +396,11 @@ class Emulator:
         delay = faults.latency_for(request.code)
         if delay:
             await asyncio.sleep(delay)
+        was_on = not activation.camera.powered_off
         reply = activation.camera.execute(ready)
         self.record(
             "operation",
+            peer=str(writer.get_extra_info("peername")),
             opcode=request.code,
             name=code_name(request.code, OperationCode),
             tid=request.transaction_id,
@@ -408,7 +411,7 @@ class Emulator:
         )
         await self._send_reply(activation, conn, reply, writer)
         activation.touch()
-        if activation.camera.powered_off and request.code == OperationCode.SONY_GET_REQUEST:
+        if was_on and activation.camera.powered_off:
             asyncio.get_running_loop().call_later(POWER_OFF_GRACE, activation.end, "power_off")
 
     async def _send_reply(

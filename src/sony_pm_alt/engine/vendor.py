@@ -1,0 +1,46 @@
+"""Run a vendor profile's steps on an open connection (inside the camlib's session hook)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import VendorStepFailed
+from ..native import Transport
+from ..profiles import Step
+from ..ptpip.codes import ResponseCode, code_name
+
+log = logging.getLogger("sony_pm_alt.vendor")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: Step
+    code: int
+
+    @property
+    def ok(self) -> bool:
+        return self.code == ResponseCode.OK
+
+
+def run_steps(transport: Transport, block: str, steps: Sequence[Step]) -> list[StepResult]:
+    """Send each step in order. A failing step marked ``abort`` raises
+    :class:`VendorStepFailed`; one marked ``skip`` is logged and the next step follows."""
+    results = []
+    for index, step in enumerate(steps, 1):
+        outcome = transport.transaction(step.opcode, step.params, step.data, data_in=step.data_in)
+        results.append(StepResult(step, outcome.code))
+        if outcome.code == ResponseCode.OK:
+            log.debug("%s step %d: %s OK", block, index, step.describe())
+        elif step.abort_on_failure:
+            raise VendorStepFailed(block, index, step.describe(), outcome.code)
+        else:
+            log.info(
+                "%s step %d: %s answered %s; skipped as the profile allows",
+                block,
+                index,
+                step.describe(),
+                code_name(outcome.code, ResponseCode),
+            )
+    return results

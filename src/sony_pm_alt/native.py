@@ -1,0 +1,208 @@
+"""The only door to the native layer: the patched ptp2 camlib and its cffi shim.
+
+``build.py`` installs both into ``sony_pm_alt/_native/``. They give, per PTP/IP connection
+(named by its exact port path ``ptpip:HOST:PORT:PORT``): the GUID and friendly name sent in
+the Init Command Request, the reason of an Init Fail, session hooks run on the same TCP
+session after OpenSession/GetDeviceInfo and before CloseSession, and raw transactions.
+
+Order matters: ``import gphoto2`` first (its libgphoto2 must be the one the camlib binds to),
+then :func:`load`, which also points libgphoto2's ``CAMLIBS`` at the patched camlib.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import NativeLayerUnavailable
+
+log = logging.getLogger("sony_pm_alt.native")
+
+NATIVE_DIR = Path(__file__).resolve().parent / "_native"
+HOOK_START, HOOK_END = 0, 1
+PHASE_NONE, PHASE_OUT, PHASE_IN = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    libgphoto2: str
+    source: str
+    patches: tuple[str, ...]
+    key: str
+
+    @classmethod
+    def read(cls, directory: Path = NATIVE_DIR) -> BuildInfo | None:
+        try:
+            raw = json.loads((directory / "build-info.json").read_text())
+            return cls(raw["libgphoto2"], raw["source"], tuple(raw["patches"]), raw["key"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class TransactionResult:
+    code: int
+    params: tuple[int, ...]
+    data: bytes
+
+
+class Transport:
+    """Raw PTP transactions on one open connection (a camera, or inside a session hook)."""
+
+    def __init__(self, native: Native, params: Any) -> None:
+        self._native = native
+        self._params = params
+
+    def transaction(
+        self,
+        opcode: int,
+        params: Sequence[int] = (),
+        data: bytes | None = None,
+        *,
+        data_in: bool = False,
+    ) -> TransactionResult:
+        """Run one operation. ``data`` is sent as data-out; ``data_in`` asks for data back.
+        The response code is returned, not raised: see :func:`errors.raise_for_response`."""
+        return self._native.run_transaction(self._params, opcode, params, data, data_in)
+
+
+SessionHook = Callable[[Transport, int], None]
+"""Called with the connection and HOOK_START or HOOK_END; an exception is kept and re-raised
+to the session's owner (the camlib itself only logs that the hook failed)."""
+
+
+class Native:
+    def __init__(self, ffi: Any, lib: Any, info: BuildInfo) -> None:
+        self._ffi = ffi
+        self._lib = lib
+        self.info = info
+        self.camlibs_dir = NATIVE_DIR / "camlibs"
+        self._hooks: dict[str, SessionHook] = {}
+        self.hook_errors: dict[str, BaseException] = {}
+
+    def set_identity(self, port_path: str, guid: bytes, friendly_name: str) -> None:
+        if len(guid) != 16:
+            raise ValueError("a PTP/IP GUID is 16 bytes")
+        if not friendly_name.isascii() or len(friendly_name) >= 100:
+            raise ValueError(f"friendly name {friendly_name!r}: ASCII only, under 100 characters")
+        if self._lib.spa_shim_identity_set(port_path.encode(), guid, friendly_name.encode()) != 0:
+            raise ValueError(f"cannot set the identity for {port_path}")
+
+    def clear_identity(self, port_path: str) -> None:
+        self._lib.spa_shim_identity_set(port_path.encode(), self._ffi.NULL, self._ffi.NULL)
+
+    def last_init_fail(self, port_path: str) -> int:
+        """Reason of the last Init Fail on ``port_path``: 0 none, 1 rejected, 2 busy, …"""
+        return int(self._lib.spa_shim_last_init_fail(port_path.encode()))
+
+    def set_hook(self, port_path: str, hook: SessionHook | None) -> None:
+        """Register the session hook of ``port_path``; while one is registered the camlib's
+        built-in Sony start pair is not sent."""
+        if hook is None:
+            self._hooks.pop(port_path, None)
+        else:
+            self._hooks[port_path] = hook
+        self.hook_errors.pop(port_path, None)
+        if self._lib.spa_shim_hooks_set(port_path.encode(), int(hook is not None)) != 0:
+            raise ValueError(f"cannot register hooks for {port_path}")
+
+    def camera_transport(self, camera: Any) -> Transport:
+        """Transactions on an initialised python-gphoto2 ``Camera``."""
+        pointer = self._ffi.cast("void *", int(camera.this))
+        params = self._lib.spa_shim_camera_params(pointer)
+        if params == self._ffi.NULL:
+            raise RuntimeError("the camera is not open (call init() first)")
+        return Transport(self, params)
+
+    def run_transaction(
+        self, params: Any, opcode: int, values: Sequence[int], data: bytes | None, data_in: bool
+    ) -> TransactionResult:
+        if len(values) > 5:
+            raise ValueError("at most five parameters")
+        ffi = self._ffi
+        c_params = ffi.new("unsigned int[5]", list(values))
+        out = ffi.from_buffer(data) if data is not None else ffi.NULL
+        received = ffi.new("unsigned char **")
+        received_len = ffi.new("unsigned long long *")
+        resp = ffi.new("unsigned int[5]")
+        resp_n = ffi.new("int *")
+        phase = PHASE_OUT if data is not None else PHASE_IN if data_in else PHASE_NONE
+        code = self._lib.spa_shim_transaction(
+            params,
+            opcode,
+            len(values),
+            c_params,
+            phase,
+            out,
+            len(data or b""),
+            received,
+            received_len,
+            resp,
+            resp_n,
+        )
+        payload = b""
+        if received[0] != ffi.NULL:
+            payload = bytes(ffi.buffer(received[0], received_len[0]))
+            self._lib.spa_shim_free(received[0])
+        return TransactionResult(int(code), tuple(resp[i] for i in range(resp_n[0])), payload)
+
+    def _dispatch_hook(self, params: Any, phase: int, port_path: str) -> int:
+        hook = self._hooks.get(port_path)
+        if hook is None:
+            return 0
+        try:
+            hook(Transport(self, params), phase)
+        except BaseException as exc:  # must not unwind through C
+            self.hook_errors[port_path] = exc
+            log.error("%s hook for %s failed: %s", "start" if phase == 0 else "end", port_path, exc)
+            return -1
+        return 0
+
+
+_loaded: Native | None = None
+
+
+def load(loaded_libgphoto2: str | None = None) -> Native:
+    """Load the native layer once per process and point ``CAMLIBS`` at the patched camlib.
+
+    Raises :class:`NativeLayerUnavailable` with the reason when it is not built, or built for
+    another libgphoto2 than the one python-gphoto2 loads."""
+    global _loaded
+    if _loaded is not None:
+        os.environ["CAMLIBS"] = str(_loaded.camlibs_dir)
+        return _loaded
+    import gphoto2 as gp  # before the camlib: it must bind to this libgphoto2
+
+    version = loaded_libgphoto2 or str(gp.gp_library_version(gp.GP_VERSION_SHORT)[0])
+    info = BuildInfo.read()
+    if info is None:
+        raise NativeLayerUnavailable("the native layer is not built; run `make build`")
+    if info.libgphoto2 != version:
+        raise NativeLayerUnavailable(
+            f"the native layer was built for libgphoto2 {info.libgphoto2}, but python-gphoto2 "
+            f"loads {version}; run `make build` again"
+        )
+    try:
+        from ._native._spa_shim import ffi, lib  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise NativeLayerUnavailable(
+            f"the cffi shim does not load ({exc}); run `make build`"
+        ) from None
+    camlib = NATIVE_DIR / "camlibs" / "ptp2.so"
+    error = ffi.new("char[512]")
+    if lib.spa_shim_load(str(camlib).encode(), error, 512) != 0:
+        raise NativeLayerUnavailable(f"cannot load {camlib}: {ffi.string(error).decode()}")
+    native = Native(ffi, lib, info)
+
+    @ffi.def_extern()  # type: ignore[untyped-decorator]
+    def spa_python_hook(params: Any, phase: int, port_path: Any) -> int:
+        return native._dispatch_hook(params, phase, ffi.string(port_path).decode())
+
+    os.environ["CAMLIBS"] = str(native.camlibs_dir)
+    _loaded = native
+    return native

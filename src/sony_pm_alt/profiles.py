@@ -1,0 +1,163 @@
+"""Vendor profiles: the Sony operations sent at session start and end, as data.
+
+A profile is a TOML file with ``name``, ``description`` and two arrays of tables, ``start``
+(run after OpenSession and GetDeviceInfo, before any listing) and ``end`` (run before
+CloseSession). Each step::
+
+    [[start]]
+    opcode = 0x9280                                   # required
+    params = [4]                                      # up to five 32-bit values
+    data = "02000000 02000000 00000000 00000000 0101" # data-out payload in hex (optional)
+    data_in = false                                   # true: the camera answers with data
+    on_failure = "abort"                              # or "skip": log it and go on
+    note = "show Sending…"                            # for logs
+
+The built-in profiles live in ``sony_pm_alt/vendor_profiles/``: ``upstream`` (default),
+``playmemories`` and ``none``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PROFILE = "upstream"
+_STEP_KEYS = frozenset({"opcode", "params", "data", "data_in", "on_failure", "note"})
+_PROFILE_KEYS = frozenset({"name", "description", "start", "end"})
+# A vendor command is a handful of bytes; this only stops a mistyped file from being sent.
+MAX_STEP_DATA = 64 * 1024
+
+
+class ProfileError(ValueError):
+    """A profile file or name that cannot be used; the message names the file and the key."""
+
+
+class DataPhase(Enum):
+    NONE = "none"
+    IN = "in"
+    OUT = "out"
+
+
+@dataclass(frozen=True)
+class Step:
+    opcode: int
+    params: tuple[int, ...] = ()
+    data: bytes | None = None
+    data_in: bool = False
+    abort_on_failure: bool = True
+    note: str = ""
+
+    @property
+    def phase(self) -> DataPhase:
+        if self.data is not None:
+            return DataPhase.OUT
+        return DataPhase.IN if self.data_in else DataPhase.NONE
+
+    def describe(self) -> str:
+        params = ", ".join(f"0x{p:X}" for p in self.params)
+        data = f" data {self.data.hex()}" if self.data is not None else ""
+        return f"0x{self.opcode:04X}({params}){data}" + (f" — {self.note}" if self.note else "")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    start: tuple[Step, ...]
+    end: tuple[Step, ...]
+
+
+def _step(raw: Any, where: str) -> Step:
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{where}: a step must be a table")
+    unknown = set(raw) - _STEP_KEYS
+    if unknown:
+        raise ProfileError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+    opcode = raw.get("opcode")
+    if not isinstance(opcode, int) or isinstance(opcode, bool) or not 0 <= opcode <= 0xFFFF:
+        raise ProfileError(f"{where}: 'opcode' must be a 16-bit number such as 0x9280")
+    params = raw.get("params", [])
+    if (
+        not isinstance(params, list)
+        or len(params) > 5
+        or not all(isinstance(p, int) and not isinstance(p, bool) for p in params)
+        or not all(0 <= p <= 0xFFFFFFFF for p in params)
+    ):
+        raise ProfileError(f"{where}: 'params' must be a list of at most five 32-bit numbers")
+    data: bytes | None = None
+    if "data" in raw:
+        if not isinstance(raw["data"], str):
+            raise ProfileError(f"{where}: 'data' must be a hex string")
+        try:
+            data = bytes.fromhex(raw["data"])
+        except ValueError:
+            raise ProfileError(f"{where}: 'data' is not hex: {raw['data']!r}") from None
+        if len(data) > MAX_STEP_DATA:
+            raise ProfileError(f"{where}: 'data' is longer than {MAX_STEP_DATA} bytes")
+    data_in = raw.get("data_in", False)
+    if not isinstance(data_in, bool):
+        raise ProfileError(f"{where}: 'data_in' must be true or false")
+    if data_in and data is not None:
+        raise ProfileError(f"{where}: a step cannot both send 'data' and expect 'data_in'")
+    on_failure = raw.get("on_failure", "abort")
+    if on_failure not in ("abort", "skip"):
+        raise ProfileError(f'{where}: \'on_failure\' must be "abort" or "skip"')
+    note = raw.get("note", "")
+    if not isinstance(note, str):
+        raise ProfileError(f"{where}: 'note' must be a string")
+    return Step(opcode, tuple(params), data, data_in, on_failure == "abort", note)
+
+
+def parse_profile(text: str, source: str) -> Profile:
+    """Build a :class:`Profile` from TOML text; ``source`` names it in error messages."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{source}: {exc}") from None
+    unknown = set(raw) - _PROFILE_KEYS
+    if unknown:
+        raise ProfileError(f"{source}: unknown key {sorted(unknown)[0]!r}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise ProfileError(f"{source}: 'name' must be a non-empty string")
+    blocks: dict[str, tuple[Step, ...]] = {}
+    for block in ("start", "end"):
+        steps = raw.get(block, [])
+        if not isinstance(steps, list):
+            raise ProfileError(f"{source}: '{block}' must be an array of tables ([[{block}]])")
+        blocks[block] = tuple(
+            _step(s, f"{source}: {block} step {i}") for i, s in enumerate(steps, 1)
+        )
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise ProfileError(f"{source}: 'description' must be a string")
+    return Profile(name, description, blocks["start"], blocks["end"])
+
+
+def builtin_profiles() -> list[str]:
+    folder = resources.files("sony_pm_alt") / "vendor_profiles"
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """A built-in profile by name, or a user profile from a TOML file path."""
+    text = str(name_or_path)
+    if isinstance(name_or_path, Path) or text.endswith(".toml") or "/" in text:
+        path = Path(name_or_path)
+        try:
+            return parse_profile(path.read_text(encoding="utf-8"), str(path))
+        except OSError as exc:
+            raise ProfileError(f"cannot read profile file {path}: {exc.strerror}") from None
+    if text not in builtin_profiles():
+        raise ProfileError(
+            f"unknown profile {text!r}; built-in: {', '.join(builtin_profiles())}, "
+            "or give the path of a .toml file"
+        )
+    resource = resources.files("sony_pm_alt") / "vendor_profiles" / f"{text}.toml"
+    return parse_profile(resource.read_text(encoding="utf-8"), f"built-in profile {text!r}")
