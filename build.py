@@ -213,6 +213,21 @@ def fetch_debian_source(version: str, work: Path) -> tuple[Path, str]:
 # ---------------------------------------------------------------------------- build steps
 
 
+def debian_source(version: str, work: Path) -> tuple[Path, str]:
+    """The Debian orig tarball, fetched once and kept beside the build cache: a rebuild after
+    a patch change needs no network."""
+    kept = work.parent / "sources"
+    for origin_file in kept.glob(f"libgphoto2_{version}.orig.tar.*.origin"):
+        tarball = origin_file.with_suffix("")
+        if tarball.is_file():
+            return tarball, origin_file.read_text().strip()
+    tarball, origin = fetch_debian_source(version, work)
+    kept.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(tarball, kept / tarball.name)
+    (kept / f"{tarball.name}.origin").write_text(origin + "\n")
+    return kept / tarball.name, origin
+
+
 def unpack(tarball: Path, dest: Path) -> Path:
     with tarfile.open(tarball) as tar:
         tar.extractall(dest, filter="data")
@@ -243,7 +258,7 @@ def obtain_source(version: str, given: Path | None, work: Path) -> Source:
             raise BuildError(f"--libgphoto2-source {given}: no such file or directory")
         origin = str(given)
     else:
-        tarball, origin = fetch_debian_source(version, work)
+        tarball, origin = debian_source(version, work)
         tree = unpack(tarball, work / "unpacked")
     found = tree_version(tree)
     if found != version:

@@ -11,6 +11,7 @@ then :func:`load`, which also points libgphoto2's ``CAMLIBS`` at the patched cam
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -23,7 +24,12 @@ from .errors import NativeLayerUnavailable
 
 log = logging.getLogger("sony_pm_alt.native")
 
-NATIVE_DIR = Path(__file__).resolve().parent / "_native"
+# Where build.py installs the layer; SONY_PM_ALT_NATIVE_DIR points elsewhere (an install that
+# keeps it outside the package, or a test that wants it absent).
+NATIVE_DIR = Path(
+    os.environ.get("SONY_PM_ALT_NATIVE_DIR") or Path(__file__).resolve().parent / "_native"
+)
+SHIM_MODULE = "sony_pm_alt._native._spa_shim"  # the name build.py compiles the extension for
 HOOK_START, HOOK_END = 0, 1
 PHASE_NONE, PHASE_OUT, PHASE_IN = 0, 1, 2
 
@@ -167,6 +173,20 @@ class Native:
 _loaded: Native | None = None
 
 
+def _import_shim() -> tuple[Any, Any]:
+    """The cffi extension from NATIVE_DIR, under the module name build.py compiled it for."""
+    candidates = sorted(NATIVE_DIR.glob("_spa_shim*.so"))
+    spec = candidates and importlib.util.spec_from_file_location(SHIM_MODULE, candidates[0])
+    if not spec or spec.loader is None:
+        raise NativeLayerUnavailable(f"no cffi shim in {NATIVE_DIR}; run `make build`")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except ImportError as exc:
+        raise NativeLayerUnavailable(f"the cffi shim does not load ({exc}); run `make build`")
+    return module.ffi, module.lib
+
+
 def load(loaded_libgphoto2: str | None = None) -> Native:
     """Load the native layer once per process and point ``CAMLIBS`` at the patched camlib.
 
@@ -187,12 +207,7 @@ def load(loaded_libgphoto2: str | None = None) -> Native:
             f"the native layer was built for libgphoto2 {info.libgphoto2}, but python-gphoto2 "
             f"loads {version}; run `make build` again"
         )
-    try:
-        from ._native._spa_shim import ffi, lib  # type: ignore[import-not-found]
-    except ImportError as exc:
-        raise NativeLayerUnavailable(
-            f"the cffi shim does not load ({exc}); run `make build`"
-        ) from None
+    ffi, lib = _import_shim()
     camlib = NATIVE_DIR / "camlibs" / "ptp2.so"
     error = ffi.new("char[512]")
     if lib.spa_shim_load(str(camlib).encode(), error, 512) != 0:

@@ -16,16 +16,19 @@ from pathlib import Path
 import gphoto2 as gp
 
 
-def open_camera(port_path: str) -> gp.Camera:
+def open_camera(port_path: str) -> tuple[gp.Camera, str]:
+    if os.environ.get("CLIENT_CAMLIBS"):  # after `import gphoto2`, which overwrites CAMLIBS
+        os.environ["CAMLIBS"] = os.environ["CLIENT_CAMLIBS"]
     camera = gp.Camera()
     ports = gp.PortInfoList()
     ports.load()
     camera.set_port_info(ports[ports.lookup_path(port_path)])
     abilities = gp.CameraAbilitiesList()
     abilities.load()
-    camera.set_abilities(abilities[abilities.lookup_model("PTP/IP Camera")])
+    model = abilities[abilities.lookup_model("PTP/IP Camera")]
+    camera.set_abilities(model)
     camera.init()
-    return camera
+    return camera, str(model.library)
 
 
 def walk(camera: gp.Camera, folder: str) -> list[tuple[str, str]]:
@@ -37,7 +40,7 @@ def walk(camera: gp.Camera, folder: str) -> list[tuple[str, str]]:
 
 def main() -> None:
     port_path, dest = sys.argv[1], Path(sys.argv[2])
-    camera = open_camera(port_path)
+    camera, camlib = open_camera(port_path)
     files = []
     for folder, name in walk(camera, "/"):
         info = camera.file_get_info(folder, name)
@@ -52,6 +55,7 @@ def main() -> None:
             {
                 "libgphoto2": gp.gp_library_version(gp.GP_VERSION_SHORT)[0],
                 "python_gphoto2": gp.__version__,
+                "camlib": camlib,
                 "files": files,
             }
         )
