@@ -39,12 +39,31 @@ class LiveCapture:
         self._marker.bind(("127.0.0.1", 0))
         marker_port = self._marker.getsockname()[1]
         self._proc = subprocess.Popen(
-            [tool("tshark"), "-i", "lo", "-B", str(CAPTURE_BUFFER_MIB),
-             "-f", f"tcp port {port} or udp port {marker_port}",
-             "-d", f"tcp.port=={port},ptpip", "-w", str(out), "-P", "-l",
-             "-T", "fields", "-e", "udp.dstport", "-e", "ptpip.pktType"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+            [
+                tool("tshark"),
+                "-i",
+                "lo",
+                "-B",
+                str(CAPTURE_BUFFER_MIB),
+                "-f",
+                f"tcp port {port} or udp port {marker_port}",
+                "-d",
+                f"tcp.port=={port},ptpip",
+                "-w",
+                str(out),
+                "-P",
+                "-l",
+                "-T",
+                "fields",
+                "-e",
+                "udp.dstport",
+                "-e",
+                "ptpip.pktType",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         self._requests = 0
         self._markers = 0
         self._changed = threading.Condition()

@@ -53,10 +53,22 @@ def run_client(
     """Run one session in a child process; ``env`` defaults to a fresh private HOME."""
     dest.mkdir(exist_ok=True)
     result = subprocess.run(
-        [sys.executable, str(CLIENTS / "spa_session.py"), str(emu.port), guid, NAME, profile,
-         str(dest), *extra],
-        env=env or gphoto2_home(home), capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(CLIENTS / "spa_session.py"),
+            str(emu.port),
+            guid,
+            NAME,
+            profile,
+            str(dest),
+            *extra,
+        ],
+        env=env or gphoto2_home(home),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     out: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
     return out
@@ -170,8 +182,12 @@ def stock_client(emu: EmulatorProcess, home: Path, camlibs: str | None) -> list[
     dest = home / f"dest-{bool(camlibs)}"
     result = subprocess.run(
         [sys.executable, str(CLIENTS / "pygphoto2_download.py"), emu.gphoto2_port, str(dest)],
-        env=env, capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.splitlines()[-1])
     expected_dir = camlibs or "site-packages/gphoto2"
@@ -233,7 +249,7 @@ def test_tshark_decodes_the_profile_data_phases(tmp_path: Path, card: Path) -> N
             "ptpip.len",
             "-e",
             "tcp.payload",
-        )  # fmt: skip
+        )
     ]
     phases = []
     for i, (ptype, opcode, phase, tid, *_rest) in enumerate(rows):

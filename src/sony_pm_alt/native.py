@@ -183,7 +183,9 @@ def _import_shim() -> tuple[Any, Any]:
     try:
         spec.loader.exec_module(module)
     except ImportError as exc:
-        raise NativeLayerUnavailable(f"the cffi shim does not load ({exc}); run `make build`")
+        raise NativeLayerUnavailable(
+            f"the cffi shim does not load ({exc}); run `make build`"
+        ) from None
     return module.ffi, module.lib
 
 

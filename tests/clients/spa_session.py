@@ -29,8 +29,10 @@ class Collect(logging.Handler):
 
 
 def walk(camera: Any, folder: str) -> list[tuple[str, str]]:
-    found = [(folder, camera.folder_list_files(folder).get_name(i))
-             for i in range(camera.folder_list_files(folder).count())]  # fmt: skip
+    found = [
+        (folder, camera.folder_list_files(folder).get_name(i))
+        for i in range(camera.folder_list_files(folder).count())
+    ]
     subfolders = camera.folder_list_folders(folder)
     for i in range(subfolders.count()):
         found += walk(camera, folder.rstrip("/") + "/" + subfolders.get_name(i))
@@ -53,9 +55,12 @@ def main() -> None:
 
     try:
         session = CameraSession(
-            "127.0.0.1", port=int(args.port), identity=Identity.from_text(args.guid, args.name),
-            profile=args.profile, native={"auto": None, "yes": True, "no": False}[args.native],
-        )  # fmt: skip
+            "127.0.0.1",
+            port=int(args.port),
+            identity=Identity.from_text(args.guid, args.name),
+            profile=args.profile,
+            native={"auto": None, "yes": True, "no": False}[args.native],
+        )
         with session:
             out["native"] = session.uses_native_layer
             files = []
@@ -79,8 +84,11 @@ def main() -> None:
         out["start"] = [r.code for r in session.start_results]
         out["end"] = [r.code for r in session.end_results]
     except SonyPmAltError as exc:
-        out["error"] = {"type": type(exc).__name__, "message": str(exc),
-                        "code": getattr(exc, "code", None)}  # fmt: skip
+        out["error"] = {
+            "type": type(exc).__name__,
+            "message": str(exc),
+            "code": getattr(exc, "code", None),
+        }
     out["log"] = logs.lines
     print(json.dumps(out))
 
