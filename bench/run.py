@@ -22,7 +22,8 @@ from sony_pm_alt.ptpip.stream import PacketReader
 
 GUID = "ff:ff:52:54:00:b6:fd:a9:ff:ff:52:3c:28:07:a9:3a"
 FILES, FILE_MB = 6, 8
-CLIENT = Path(__file__).resolve().parent.parent / "tests" / "clients" / "pygphoto2_download.py"
+ROOT = Path(__file__).resolve().parent.parent
+CLIENT = ROOT / "tests" / "clients" / "pygphoto2_download.py"
 
 
 def make_card(root: Path) -> int:
@@ -64,6 +65,17 @@ def framing_seconds(total: int) -> float:
     return time.perf_counter() - start
 
 
+def build_seconds(cache: Path) -> tuple[float, float]:
+    """The native layer built into an empty cache (source fetch included), then again."""
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, str(ROOT / "build.py"), "--cache-dir", str(cache)],
+                       check=True, capture_output=True)  # fmt: skip
+        times.append(time.perf_counter() - start)
+    return times[0], times[1]
+
+
 def main() -> None:
     ref_python = os.environ.get("SONY_PM_ALT_REF_PYTHON", "")
     with tempfile.TemporaryDirectory(prefix="sony-pm-alt-bench-") as tmp:
@@ -102,6 +114,12 @@ def main() -> None:
     framing = framing_seconds(256 * 1024 * 1024)
     print(
         f"\ncodec framing (PacketReader, 1 MiB Data packets): {256 * 1.048576 / framing:8.0f} MB/s"
+    )
+    with tempfile.TemporaryDirectory(prefix="sony-pm-alt-bench-cache-") as cache:
+        clean, cached = build_seconds(Path(cache))
+    print(
+        f"native layer build: clean {clean:.1f} s (source fetch + build), cached {cached:.1f} s, "
+        f"ratio {clean / cached:.0f}x"
     )
 
 

@@ -8,6 +8,7 @@ libgphoto2's once-per-process settings and the camlib registry start fresh every
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from sony_pm_alt.profiles import Profile, load_profile
 pytestmark = pytest.mark.integration
 
 CLIENTS = Path(__file__).parent / "clients"
+ROOT = Path(__file__).parent.parent
 NAME = "sony-pm-alt-test"
 OTHER_GUID = "00:11:22:33:44:55:66:77:88:99:00:00:00:00:00:00"
 
@@ -35,10 +37,21 @@ def card(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_demo_card(tmp_path_factory.mktemp("card"), photos=2)
 
 
-def test_the_native_layer_is_built_for_the_loaded_libgphoto2() -> None:
+def test_the_installed_native_layer_is_built_from_these_patches() -> None:
+    """`make test` builds first: the layer in use carries every patch of the series, applied to
+    the Debian source of the libgphoto2 python-gphoto2 loads, and today's inputs hash."""
+    spec = importlib.util.spec_from_file_location("build", ROOT / "build.py")
+    assert spec is not None
+    assert spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    sys.modules["build"] = build  # dataclasses look their module up there
+    spec.loader.exec_module(build)
     layer = native.load()
+    series = (ROOT / "vendor" / "libgphoto2-patches" / "series").read_text().split()
+    assert layer.info.patches == tuple(series)
     assert layer.info.libgphoto2 == "2.5.31"
-    assert layer.info.patches[0] == "0001-spa-api-declarations.patch"
+    assert layer.info.key == f"2.5.31-{build.inputs_hash()}"
+    assert layer.info.source.startswith("Debian libgphoto2 2.5.31-")
 
 
 def run_client(
