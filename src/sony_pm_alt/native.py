@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import NativeLayerUnavailable
+from .errors import NativeLayerUnavailable, raise_for_response
 
 log = logging.getLogger("sony_pm_alt.native")
 
@@ -71,10 +71,15 @@ class Transport:
         data: bytes | None = None,
         *,
         data_in: bool = False,
+        check: bool = True,
     ) -> TransactionResult:
         """Run one operation. ``data`` is sent as data-out; ``data_in`` asks for data back.
-        The response code is returned, not raised: see :func:`errors.raise_for_response`."""
-        return self._native.run_transaction(self._params, opcode, params, data, data_in)
+        A response other than OK raises :class:`PTPResponseError` (with ``.code``) unless
+        ``check`` is false; then the result carries the code."""
+        result = self._native.run_transaction(self._params, opcode, params, data, data_in)
+        if check:
+            raise_for_response(opcode, result.code)
+        return result
 
 
 SessionHook = Callable[[Transport, int], None]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sony_pm_alt.engine.session import CameraSession
-from sony_pm_alt.errors import SonyPmAltError, raise_for_response
+from sony_pm_alt.errors import SonyPmAltError
 from sony_pm_alt.identity import Identity
 from sony_pm_alt.ptpip.datasets import ObjectPropList
 
@@ -73,14 +73,12 @@ def main() -> None:
                 result = session.transport().transaction(
                     0x9805, [0xFFFFFFFF, 0, 0xFFFFFFFF, 0, 0], data_in=True
                 )
-                raise_for_response(0x9805, result.code)
                 props = ObjectPropList.decode(result.data).by_handle()
                 out["proplist"] = {
                     str(h): {str(k): v for k, v in p.items()} for h, p in props.items()
                 }
             if args.op is not None:
-                result = session.transport().transaction(args.op, data_in=True)
-                raise_for_response(args.op, result.code)
+                session.transport().transaction(args.op, data_in=True)
         out["start"] = [r.code for r in session.start_results]
         out["end"] = [r.code for r in session.end_results]
     except SonyPmAltError as exc:
