@@ -124,7 +124,7 @@ def debian_mirror() -> tuple[str, list[str], str]:
                 if ":" in line and not line.startswith("#"):
                     key, _, value = line.partition(":")
                     fields[key.strip().lower()] = value.strip()
-            if "uris" in fields:
+            if "uris" in fields and fields.get("enabled", "yes").lower() != "no":
                 keyring = fields.get("signed-by", "")
                 entries += [
                     (u, fields.get("suites", "").split(), keyring) for u in fields["uris"].split()
@@ -139,7 +139,9 @@ def debian_mirror() -> tuple[str, list[str], str]:
                     signed = re.search(r"signed-by=(\S+)", m["opts"] or "")
                     entries.append((m["uri"], [m["suite"]], signed[1] if signed else ""))
     for uri, suites, keyring in entries:
-        if not any(s.endswith("-security") for s in suites) and "debian" in uri:
+        # The security and debug archives carry no libgphoto2 source package.
+        skip = ("-security", "-debug")
+        if not any(s.endswith(skip) for s in suites) and "debian" in uri and "debug" not in uri:
             return uri.rstrip("/"), suites, keyring
     raise BuildError(
         "no Debian archive in /etc/apt/sources*; pass --libgphoto2-source DIR|TARBALL "
@@ -346,6 +348,9 @@ def install(cached: Path) -> Path:
 def build(version: str, source_arg: Path | None, cache_root: Path, force: bool) -> Path:
     key = f"{version}-{inputs_hash()}"
     cached = cache_root / key
+    if source_arg is not None:  # a given source is checked even when a build is cached
+        with tempfile.TemporaryDirectory(prefix="sony-pm-alt-check-") as tmp:
+            obtain_source(version, source_arg, Path(tmp))
     if (cached / "build-info.json").is_file() and not force:
         log(f"using the cached build {cached}")
         return cached

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from .ptpip.codes import OperationCode, ResponseCode, code_name
 
-# libgphoto2 reports transport failures as PTP_ERROR_* pseudo response codes.
+# libgphoto2 reports transport failures as PTP_ERROR_* pseudo response codes (ptp.h).
 TRANSPORT_ERRORS = {
-    0x02F9: "the camera sent no data (PTP_ERROR_NODEVICE)",
-    0x02FA: "cancelled (PTP_ERROR_CANCEL)",
-    0x02FB: "bad parameter (PTP_ERROR_BADPARAM)",
-    0x02FC: "response received before all data (PTP_ERROR_RESP_EXPECTED)",
-    0x02FD: "data expected but none came (PTP_ERROR_DATA_EXPECTED)",
-    0x02FE: "I/O error: the connection failed or timed out (PTP_ERROR_IO)",
-    0x02FF: "timeout (PTP_ERROR_TIMEOUT)",
+    0x02F9: "no device (PTP_ERROR_NODEVICE)",
+    0x02FA: "timeout (PTP_ERROR_TIMEOUT)",
+    0x02FB: "cancelled (PTP_ERROR_CANCEL)",
+    0x02FC: "bad parameter (PTP_ERROR_BADPARAM)",
+    0x02FD: "a response came where data was expected (PTP_ERROR_RESP_EXPECTED)",
+    0x02FE: "data expected but none came (PTP_ERROR_DATA_EXPECTED)",
+    0x02FF: "I/O error: the connection failed (PTP_ERROR_IO)",
 }
 
 

@@ -151,9 +151,12 @@ def load_profile(name_or_path: str | Path) -> Profile:
     if isinstance(name_or_path, Path) or text.endswith(".toml") or "/" in text:
         path = Path(name_or_path)
         try:
-            return parse_profile(path.read_text(encoding="utf-8"), str(path))
+            text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ProfileError(f"cannot read profile file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ProfileError(f"profile file {path} is not UTF-8 text") from None
+        return parse_profile(text, str(path))
     if text not in builtin_profiles():
         raise ProfileError(
             f"unknown profile {text!r}; built-in: {', '.join(builtin_profiles())}, "

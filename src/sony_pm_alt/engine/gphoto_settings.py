@@ -26,7 +26,10 @@ def merge_guid(guid: bytes, path: Path | None = None) -> bool:
     path = path or settings_path()
     wanted = f"ptp2_ip=guid={format_guid(guid)}"
     try:
-        lines = path.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
+        with path.open(encoding="utf-8", errors="surrogateescape", newline="") as f:
+            lines = f.read().split("\n")  # "\n" only: every other byte of a line is kept
+        if lines and lines[-1] == "":
+            lines.pop()
     except FileNotFoundError:
         lines = []
     kept = [line for line in lines if not line.startswith("ptp2_ip=guid=")]
@@ -36,7 +39,7 @@ def merge_guid(guid: bytes, path: Path | None = None) -> bool:
     text = "\n".join([*kept, wanted]) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=".settings-", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
