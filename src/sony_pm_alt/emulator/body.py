@@ -69,7 +69,12 @@ def parse_mac(text: str) -> bytes:
 
 @dataclass(frozen=True)
 class BodyConfig:
-    """The emulated body. ``allowed_guids`` empty means any initiator GUID is accepted."""
+    """The emulated body. ``allowed_guids`` empty means any initiator GUID is accepted.
+
+    ``partial_object_64`` also offers GetPartialObject64 (0x95C1, Android's MTP extension),
+    listed after the Sony operations. No real Sony body is known to offer it: it exists so that
+    the sync engine's path for objects of 4 GiB or more can be tested.
+    """
 
     model: str = "ILCE-6000"
     serial_number: str = "00000000000000003282651203392641"
@@ -81,6 +86,7 @@ class BodyConfig:
     # Newer bodies (RX100M6, PR #1220) power off only once the power-off 0x9280 is followed by
     # a 0x9281; the ILCE-5000 switched off on the 0x9280 alone (the 2015 close block).
     power_off_needs_9281: bool = True
+    partial_object_64: bool = False  # not a real Sony body's: see the class docstring
 
     @property
     def manufacturer(self) -> str:
@@ -93,7 +99,8 @@ class BodyConfig:
 
     @property
     def operations(self) -> tuple[int, ...]:
-        return tuple(op for op in SONY_OPERATIONS if op not in self.without_operations)
+        offered = SONY_OPERATIONS + ((Op.GET_PARTIAL_OBJECT_64,) if self.partial_object_64 else ())
+        return tuple(op for op in offered if op not in self.without_operations)
 
     def supports(self, opcode: int) -> bool:
         return opcode in self.operations

@@ -96,7 +96,7 @@ def object_prop_value(obj: CardObject, prop: int) -> PropValue:
         ObjectPropCode.OBJECT_SIZE: obj.size,
         ObjectPropCode.ASSOCIATION_TYPE: 1 if obj.is_folder else 0,
         ObjectPropCode.ASSOCIATION_DESC: 0,
-        ObjectPropCode.OBJECT_FILE_NAME: obj.name,
+        ObjectPropCode.OBJECT_FILE_NAME: obj.reported_name,
         ObjectPropCode.DATE_CREATED: obj.capture_date,
         ObjectPropCode.DATE_MODIFIED: obj.capture_date,
         ObjectPropCode.KEYWORDS: "",
@@ -109,7 +109,8 @@ class Camera:
     """One activation of "Send to Computer".
 
     ``record(event, **fields)`` receives everything worth logging. ``busy_first`` makes the
-    first N operations (other than Open/CloseSession) answer DeviceBusy. With ``strict_tids``
+    first N operations (other than Open/CloseSession) answer DeviceBusy; ``hostile_names``
+    reports the card's files under :data:`~.card.HOSTILE_NAMES`. With ``strict_tids``
     a request whose TID is not the previous one plus one, or a data phase labelled with another
     TID, is answered InvalidTransactionID (a real body was seen to tolerate both; the recorder
     logs them either way).
@@ -123,10 +124,13 @@ class Camera:
         *,
         strict_tids: bool = True,
         busy_first: int = 0,
+        hostile_names: bool = False,
     ) -> None:
         self.body = body
-        self.card = card
+        self.card = card.with_hostile_names() if hostile_names else card
         self._record = record
+        if hostile_names:
+            record("fault", kind="hostile_names", files=sum(not o.is_folder for o in card))
         self.strict_tids = strict_tids
         self._busy_left = busy_first
         self.screen = Screen.CONNECTING
@@ -150,6 +154,7 @@ class Camera:
             Op.GET_OBJECT: self._get_object,
             Op.GET_THUMB: self._get_thumb,
             Op.GET_PARTIAL_OBJECT: self._get_partial_object,
+            Op.GET_PARTIAL_OBJECT_64: self._get_partial_object_64,
             Op.GET_DEVICE_PROP_DESC: self._get_device_prop_desc,
             Op.GET_DEVICE_PROP_VALUE: self._get_device_prop_value,
             Op.SET_DEVICE_PROP_VALUE: self._set_device_prop_value,
@@ -350,8 +355,27 @@ class Camera:
         offset, max_bytes = self._param(ready, 1), self._param(ready, 2)
         if obj.is_folder or offset is None or max_bytes is None:
             return Reply(ResponseCode.INVALID_PARAMETER)
+        return self._slice(obj, offset, max_bytes)
+
+    def _get_partial_object_64(self, ready: OperationReady) -> Reply:
+        """GetPartialObject64 (0x95C1): (handle, offset low 32 bits, offset high 32 bits, max
+        bytes). Only offered with ``BodyConfig.partial_object_64``; no real Sony body is known
+        to offer it, it exists to test the sync engine's path for objects of 4 GiB or more."""
+        obj = self._object(ready)
+        if isinstance(obj, Reply):
+            return obj
+        low, high, max_bytes = (self._param(ready, i) for i in (1, 2, 3))
+        if obj.is_folder or low is None or high is None or max_bytes is None:
+            return Reply(ResponseCode.INVALID_PARAMETER)
+        return self._slice(obj, high << 32 | low, max_bytes)
+
+    @staticmethod
+    def _slice(obj: CardObject, offset: int, max_bytes: int) -> Reply:
+        """At most ``max_bytes`` from ``offset``, fewer at the end, none past it; Param1 =
+        bytes sent. Streamed from disk by the server, never read here. Past the end the slice
+        starts at the end: a 64-bit offset may not even be a valid file position."""
         length = max(0, min(max_bytes, obj.size - offset))
-        return Reply(ResponseCode.OK, (length,), FileSlice(obj.path, offset, length))
+        return Reply(ResponseCode.OK, (length,), FileSlice(obj.path, min(offset, obj.size), length))
 
     # --- device properties ---------------------------------------------------------------
 

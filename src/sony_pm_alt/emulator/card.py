@@ -11,7 +11,7 @@ import logging
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -42,6 +42,25 @@ FORMAT_BY_EXTENSION: dict[str, int] = {
     ".txt": ObjectFormat.TEXT,
 }
 
+# What the hostile-names fault reports files as (faults.py), in card order, cycling. Each is
+# still a valid PTP String (1–254 UTF-16 units, no NUL); each breaks a naive "join the camera's
+# name onto a folder": traversal, absolute paths, Windows separators, a terminal escape, a tab,
+# dot names, a name near the length limit, a combining accent (NFD "café") and a leading space.
+HOSTILE_NAMES: tuple[str, ...] = (
+    "../../escape.JPG",
+    "/etc/passwd.JPG",
+    "..\\..\\win.JPG",
+    "a/b/c.JPG",
+    "\x1b[31mred.JPG",
+    "tab\tname.JPG",
+    "..JPG",
+    ".",
+    "..",
+    "x" * 240 + ".JPG",
+    "cafe\u0301.JPG",
+    " .JPG",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class CardObject:
@@ -52,6 +71,12 @@ class CardObject:
     is_folder: bool
     size: int
     mtime: float
+    alias: str | None = None  # reported instead of ``name`` (the hostile-names fault)
+
+    @property
+    def reported_name(self) -> str:
+        """The name the camera reports: ObjectInfo Filename and ObjectFileName (0xDC07)."""
+        return self.name if self.alias is None else self.alias
 
     @property
     def object_format(self) -> int:
@@ -76,7 +101,7 @@ class CardObject:
             compressed_size=compressed,
             parent_object=self.parent,
             association_type=AssociationType.GENERIC_FOLDER if self.is_folder else 0,
-            filename=self.name,
+            filename=self.reported_name,
             capture_date=self.capture_date,
             modification_date=self.capture_date,
         )
@@ -152,6 +177,17 @@ class Card:
 
         walk(root, 0)
         return cls(root, objects)
+
+    def with_hostile_names(self) -> Card:
+        """The same card, its files reported under :data:`HOSTILE_NAMES` in card (handle)
+        order, cycling; folders keep their names and every file keeps its data."""
+        objects, files = [], 0
+        for obj in self:
+            if not obj.is_folder:
+                obj = replace(obj, alias=HOSTILE_NAMES[files % len(HOSTILE_NAMES)])
+                files += 1
+            objects.append(obj)
+        return Card(self.root, objects)
 
     def __len__(self) -> int:
         return len(self._objects)

@@ -9,6 +9,9 @@ Spelled on the command line as ``--fault KIND=VALUE`` (repeatable):
 ``latency=OPCODE:SECS``   wait before answering that operation only (repeatable)
 ``busy-first=N``          answer DeviceBusy to the first N operations (not Open/CloseSession)
 ``refuse-init=REASON``    answer every Init Command Request with Init Fail REASON (1–3)
+``hostile-names=1``       report files under nasty but valid names (``card.HOSTILE_NAMES``,
+                          in card order, cycling): ``../../escape.JPG``, ``/etc/passwd.JPG``,
+                          ``.``, ``..``, a terminal escape, a tab, …; their data is unchanged
 ========================  ==========================================================
 """
 
@@ -30,6 +33,7 @@ class Faults:
     latency: dict[int, float] = field(default_factory=dict)
     busy_first: int = 0
     refuse_init: int | None = None
+    hostile_names: bool = False
 
     def latency_for(self, opcode: int) -> float:
         return self.latency.get(opcode, self.latency_all)
@@ -88,9 +92,13 @@ def parse_faults(specs: Iterable[str]) -> Faults:
             if reason not in (1, 2, 3):
                 raise FaultSpecError(f"{kind}: reason must be 1 (rejected), 2 (busy) or 3")
             faults = replace(faults, refuse_init=reason)
+        elif kind == "hostile-names":
+            if value not in ("0", "1"):
+                raise FaultSpecError(f"{kind}: expected 1 (on) or 0 (off), got {value!r}")
+            faults = replace(faults, hostile_names=value == "1")
         else:
             raise FaultSpecError(
                 f"unknown fault {kind!r}; known: drop-after-bytes, drop-at, latency, busy-first, "
-                "refuse-init"
+                "refuse-init, hostile-names"
             )
     return replace(faults, latency=latency)

@@ -201,6 +201,7 @@ class Emulator:
             self.record,
             strict_tids=self.config.strict_tids,
             busy_first=self.config.faults.busy_first,
+            hostile_names=self.config.faults.hostile_names,
         )
         activation = Activation(number, camera, self.record, self.config.inactivity_timeout)
         self._activation = activation

@@ -62,6 +62,8 @@ class OperationCode(IntEnum):
     MTP_GET_OBJECT_PROP_VALUE = 0x9803
     MTP_SET_OBJECT_PROP_VALUE = 0x9804
     MTP_GET_OBJ_PROP_LIST = 0x9805
+    # Android's MTP extension (64-bit offset); no Sony body is known to offer it.
+    GET_PARTIAL_OBJECT_64 = 0x95C1
     SONY_SET_REQUEST = 0x9280
     SONY_GET_REQUEST = 0x9281
     SONY_9282 = 0x9282
