@@ -68,6 +68,157 @@ def watch() -> None:
 
 
 @main.command()
+@click.option("--host", required=True, help="The camera's IPv4 address.")
+@click.option("--port", default=15740, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--guid", required=True, help="The GUID the camera was paired with.")
+@click.option("--name", "friendly_name", help="Name shown on the camera. Default: host name.")
+@click.option(
+    "--dest",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where photos and videos go.",
+)
+@click.option(
+    "--template",
+    default=None,
+    help="Path template, default {year}/{year}-{month}-{day}/{filename}.",
+)
+@click.option(
+    "--profile",
+    default="upstream",
+    show_default=True,
+    help="Vendor profile: upstream, playmemories, none, or a .toml file.",
+)
+@click.option("--ext", "extensions", help="Only these extensions, e.g. jpg,arw.")
+@click.option("--kind", "kinds", help="Only these kinds: photos, raw, videos.")
+@click.option("--since", help="Only files captured on or after this date (YYYY-MM-DD).")
+@click.option("--until", help="Only files captured on or before this date (YYYY-MM-DD).")
+@click.option(
+    "--hook",
+    help="Command run at start, after each file and at the end "
+    "(ACTION, ARGUMENT in its environment, JSON on standard input).",
+)
+@click.option("--redownload", is_flag=True, help="Download again what was transferred before.")
+@click.option("--dry-run", is_flag=True, help="List and plan only; download nothing.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines on standard output.")
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="State database. Default: in the XDG data directory.",
+)
+@click.option("--no-bulk-listing", is_flag=True, help="List folder by folder (slower).")
+def sync(
+    host: str,
+    port: int,
+    guid: str,
+    friendly_name: str | None,
+    dest: Path,
+    template: str | None,
+    profile: str,
+    extensions: str | None,
+    kinds: str | None,
+    since: str | None,
+    until: str | None,
+    hook: str | None,
+    redownload: bool,
+    dry_run: bool,
+    as_json: bool,
+    state_path: Path | None,
+    no_bulk_listing: bool,
+) -> None:
+    """Run one session with a camera in "Send to Computer" mode: download what is new.
+
+    Exit status 0 only when every planned file is safe on disk."""
+    from .console import JsonView, PlainView, RichView
+    from .engine.filters import Filters
+    from .engine.naming import DEFAULT_TEMPLATE, Template, TemplateError
+    from .engine.state import StateStore, default_state_path
+    from .engine.sync import SyncOptions
+    from .engine.sync import sync as run_sync
+    from .errors import SonyPmAltError
+    from .identity import Identity
+    from .profiles import ProfileError, load_profile
+
+    try:
+        identity = Identity.from_text(guid, friendly_name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--guid/--name") from None
+    try:
+        filters = Filters.parse(extensions, kinds, since, until)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    try:
+        Template(template or DEFAULT_TEMPLATE)
+    except TemplateError as exc:
+        raise click.BadParameter(str(exc), param_hint="--template") from None
+    try:
+        chosen = load_profile(profile)
+    except ProfileError as exc:
+        raise click.BadParameter(str(exc), param_hint="--profile") from None
+    options = SyncOptions(
+        dest=dest,
+        template=template or DEFAULT_TEMPLATE,
+        filters=filters,
+        profile=chosen,
+        redownload=redownload,
+        dry_run=dry_run,
+        hook=hook,
+        bulk_listing=not no_bulk_listing,
+    )
+    view = JsonView() if as_json else RichView() if sys.stderr.isatty() else PlainView()
+    try:
+        with StateStore(state_path or default_state_path()) as store:
+            summary = run_sync(
+                host, port=port, identity=identity, options=options, state=store, on_event=view
+            )
+    except (SonyPmAltError, ValueError, OSError) as exc:
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(3)
+    sys.exit(0 if summary.ok else 1)
+
+
+@main.command()
+@click.option("--camera", help="Only this camera (serial).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path))
+def history(camera: str | None, limit: int, as_json: bool, state_path: Path | None) -> None:
+    """What was transferred, when and where (newest first)."""
+    import json
+
+    from .engine.state import StateStore, default_state_path
+
+    path = state_path or default_state_path()
+    if not path.exists():
+        click.echo(f"no transfers yet ({path} does not exist)", err=True)
+        return
+    with StateStore(path) as store:
+        transfers = store.transfers(camera, limit)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "camera": t.camera,
+                        "folder": t.folder,
+                        "name": t.name,
+                        "size": t.size,
+                        "path": t.path,
+                        "transferred_at": t.transferred_at.isoformat(),
+                    }
+                    for t in transfers
+                ],
+                indent=1,
+            )
+        )
+        return
+    for t in transfers:
+        when = t.transferred_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{when}  {t.camera}  {t.folder}/{t.name} -> {t.path}")
+
+
+@main.command()
 def doctor() -> None:
     """Check libraries and the native layer; say what is missing and what it costs."""
     from .doctor import Status, run_checks
@@ -149,12 +300,19 @@ def doctor() -> None:
     help="Do not offer this operation, e.g. 0x9805 (repeatable).",
 )
 @click.option(
+    "--partial64",
+    is_flag=True,
+    help="Also offer GetPartialObject64 (0x95C1, Android's MTP extension), to test reads of "
+    "files of 4 GiB or more; no real Sony body is known to offer it.",
+)
+@click.option(
     "--fault",
     "faults",
     multiple=True,
     metavar="KIND=VALUE",
     help="Inject a fault (repeatable): drop-after-bytes=N, drop-at=OPCODE:K, "
-    "latency=[OPCODE:]SECONDS, busy-first=N, refuse-init=REASON.",
+    "latency=[OPCODE:]SECONDS, busy-first=N, refuse-init=REASON, hostile-names=1 (files "
+    "reported under names such as ../../escape.JPG; data unchanged).",
 )
 @click.option("--ssdp", is_flag=True, help="Announce over SSDP and serve /DeviceDescription.xml.")
 @click.option("--advertise-host", help="Address put in LOCATION. Default: --host.")
@@ -183,6 +341,7 @@ def emulate(
     legacy_power_off: bool,
     lenient_tids: bool,
     without_ops: frozenset[int],
+    partial64: bool,
     faults: tuple[str, ...],
     ssdp: bool,
     advertise_host: str | None,
@@ -221,6 +380,7 @@ def emulate(
             allowed_guids=guids,
             without_operations=without_ops,
             power_off_needs_9281=not legacy_power_off,
+            partial_object_64=partial64,
         )
         ssdp_config = (
             SsdpConfig(

@@ -1,0 +1,160 @@
+"""Bring one file to disk safely.
+
+Chunks stream into a hidden partial file in the destination folder (memory stays flat: one
+reusable buffer), the size is verified, the data fsynced, and only then does the file appear
+at its final name — by a hard link that never replaces an existing file, so a different file
+already there is kept and the new one gets a ``-1`` suffix. The modification time is the
+capture time. A partial file left by a dropped connection is resumed next time (the name of
+the partial file comes from the object's identity, not from its target).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..native import Transport
+from ..ptpip.codes import OperationCode
+from .model import CameraObject
+from .naming import unique_path
+
+log = logging.getLogger("sony_pm_alt.download")
+
+CHUNK = 1024 * 1024  # what gphoto2 asks per GetPartialObject, too
+FOUR_GIB = 1 << 32
+PARTIAL_SUFFIX = ".sony-pm-alt-partial"
+
+ReadChunk = Callable[[int, memoryview], int]
+"""Read up to ``len(buffer)`` bytes from ``offset`` into ``buffer``; return the count."""
+Progress = Callable[[int], None]
+
+
+class DownloadRefused(Exception):
+    """The file cannot be downloaded completely in this session; it stays planned."""
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    path: Path
+    sha256: str
+    size: int
+    already_there: bool  # an identical file was already at the target name
+    resumed_from: int
+
+
+def partial_path(final: Path, camera_key: str, obj: CameraObject) -> Path:
+    digest = hashlib.sha256(repr((camera_key, obj.key)).encode()).hexdigest()[:20]
+    return final.parent / f".{digest}{PARTIAL_SUFFIX}"
+
+
+def gphoto2_reader(camera: Any, obj: CameraObject) -> ReadChunk:
+    """python-gphoto2's partial read (GetPartialObject: 32-bit offsets, so below 4 GiB)."""
+    import gphoto2 as gp
+
+    def read(offset: int, buffer: memoryview) -> int:
+        return int(camera.file_read(obj.folder, obj.name, gp.GP_FILE_TYPE_NORMAL, offset, buffer))
+
+    return read
+
+
+def partial64_reader(transport: Transport, obj: CameraObject) -> ReadChunk:
+    """GetPartialObject64 (0x95C1) through the native layer's raw transaction."""
+
+    def read(offset: int, buffer: memoryview) -> int:
+        result = transport.transaction(
+            OperationCode.GET_PARTIAL_OBJECT_64,
+            [obj.handle, offset & 0xFFFFFFFF, offset >> 32, len(buffer)],
+            data_in=True,
+        )
+        count = min(len(result.data), len(buffer))
+        buffer[:count] = result.data[:count]
+        return count
+
+    return read
+
+
+def _hash_existing(path: Path, length: int) -> Any:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while length > 0 and (chunk := f.read(min(CHUNK, length))):
+            digest.update(chunk)
+            length -= len(chunk)
+    return digest
+
+
+def _same_content(path: Path, size: int, sha256: str) -> bool:
+    try:
+        return path.stat().st_size == size and _hash_existing(path, size).hexdigest() == sha256
+    except OSError:
+        return False
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fetch(
+    obj: CameraObject,
+    final: Path,
+    partial: Path,
+    read: ReadChunk,
+    progress: Progress | None = None,
+) -> Downloaded:
+    """Download ``obj`` to ``final`` (or a suffixed name beside it) through ``partial``."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    start = partial.stat().st_size if partial.exists() else 0
+    if start > obj.size:
+        start = 0
+    buffer = memoryview(bytearray(CHUNK))
+    with partial.open("r+b" if start else "wb") as f:
+        digest = _hash_existing(partial, start) if start else hashlib.sha256()
+        f.seek(start)
+        f.truncate(start)
+        offset = start
+        while offset < obj.size:
+            view = buffer[: min(CHUNK, obj.size - offset)]
+            count = read(offset, view)
+            if count <= 0:
+                raise OSError(f"the camera sent no data for {obj.name} at offset {offset}")
+            f.write(view[:count])
+            digest.update(view[:count])
+            offset += count
+            if progress is not None:
+                progress(offset)
+        f.flush()
+        os.fsync(f.fileno())
+    written = partial.stat().st_size
+    if written != obj.size:
+        raise OSError(f"{obj.name}: {written} bytes on disk, the camera listed {obj.size}")
+    sha256 = digest.hexdigest()
+    if _same_content(final, obj.size, sha256):
+        partial.unlink()
+        return Downloaded(final, sha256, obj.size, True, start)
+    target = _place(partial, final)
+    if obj.capture_time is not None:
+        stamp = obj.capture_time.timestamp()
+        os.utime(target, (stamp, stamp))
+    _fsync_dir(target.parent)
+    return Downloaded(target, sha256, obj.size, False, start)
+
+
+def _place(partial: Path, final: Path) -> Path:
+    """Give the finished file its name without ever replacing an existing file."""
+    for _ in range(100):
+        target = unique_path(final)
+        try:
+            os.link(partial, target)
+        except FileExistsError:  # appeared since unique_path looked: try the next name
+            continue
+        partial.unlink()
+        return target
+    raise FileExistsError(f"no free name beside {final}")

@@ -1,0 +1,343 @@
+"""One sync: connect, list, plan what is new, download it safely, record it, power off.
+
+The camera is powered off (the profile's end steps) only when every planned file is safe;
+otherwise it is released without them and the summary says what will be retried next time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from queue import Queue
+from typing import Any
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from ..errors import SonyPmAltError
+from ..identity import Identity
+from ..profiles import DEFAULT_PROFILE, Profile
+from ..ptpip.codes import OperationCode
+from . import download as dl
+from .events import (
+    FileDone,
+    FileFailed,
+    FileProgress,
+    FileSkipped,
+    FileStarted,
+    SessionEnded,
+    SessionStarted,
+    SyncEvent,
+    SyncSummary,
+)
+from .filters import Filters
+from .hooks import run_hook
+from .listing import Listing, camera_info, list_camera
+from .model import CameraInfo, CameraObject
+from .naming import DEFAULT_TEMPLATE, Template
+from .sanitize import UnsafeName, contained_path
+from .session import PTPIP_PORT, CameraConnectError, CameraSession
+from .state import StateStore
+
+log = logging.getLogger("sony_pm_alt.sync")
+
+EventSink = Callable[[SyncEvent], None]
+# A Sony body gives up after ~2 minutes without a request (sony-camera.md §8); airnef pings
+# every 5 s. 20 s keeps a wide margin without adding noticeable traffic.
+KEEPALIVE_INTERVAL = 20.0
+CONNECT_ATTEMPTS = 4  # the PTP/IP server may not accept for a moment after it announces
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    dest: Path
+    template: str = DEFAULT_TEMPLATE
+    filters: Filters = field(default_factory=Filters)
+    profile: Profile | str = DEFAULT_PROFILE
+    redownload: bool = False
+    dry_run: bool = False
+    hook: str | None = None
+    bulk_listing: bool = True
+    keepalive_interval: float = KEEPALIVE_INTERVAL
+    connect_attempts: int = CONNECT_ATTEMPTS
+
+
+class KeepAlive:
+    """Sends GetDeviceInfo when the camera has been idle for ``interval`` seconds, so that slow
+    disks or hooks do not let the camera's idle timer end the session. Every camera call goes
+    through :meth:`use`, so the ping never interleaves with a transfer."""
+
+    def __init__(self, session: CameraSession, interval: float) -> None:
+        self._session = session
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._last = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sony-pm-alt-keepalive", daemon=True)
+        self.pings = 0
+
+    def __enter__(self) -> KeepAlive:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def use(self) -> threading.Lock:
+        self._last = time.monotonic()
+        return self._lock
+
+    def touch(self) -> None:
+        self._last = time.monotonic()
+
+    def _run(self) -> None:
+        while not self._stop.wait(min(self._interval / 4, 5.0)):
+            if time.monotonic() - self._last < self._interval:
+                continue
+            with self._lock:
+                try:
+                    if self._session.uses_native_layer:
+                        self._session.transport().transaction(
+                            OperationCode.GET_DEVICE_INFO, data_in=True
+                        )
+                    else:
+                        self._session.camera.get_storageinfo()
+                    self.pings += 1
+                except Exception as exc:  # the transfer will meet the same problem and report it
+                    log.debug("keep-alive failed: %s", exc)
+                self._last = time.monotonic()
+
+
+def connect(
+    host: str, port: int, identity: Identity, options: SyncOptions, native: bool | None
+) -> CameraSession:
+    """Open the session, retrying a camera that does not accept yet; a refused GUID is final."""
+    retrying = Retrying(
+        stop=stop_after_attempt(max(1, options.connect_attempts)),
+        wait=wait_exponential(multiplier=0.5, max=4),
+        retry=retry_if_exception_type(CameraConnectError),
+        reraise=True,
+    )
+    for attempt in retrying:
+        with attempt:
+            session = CameraSession(
+                host, port=port, identity=identity, profile=options.profile, native=native
+            )
+            return session.open()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def plan(listing: Listing, options: SyncOptions, state: StateStore) -> list[CameraObject]:
+    wanted = [o for o in listing.objects if options.filters.accepts(o)]
+    if options.redownload:
+        return wanted
+    return state.new_objects(listing.camera, wanted)
+
+
+def sync(
+    host: str,
+    *,
+    identity: Identity,
+    options: SyncOptions,
+    port: int = PTPIP_PORT,
+    state: StateStore | None = None,
+    on_event: EventSink | None = None,
+    native: bool | None = None,
+) -> SyncSummary:
+    """Run one session with the camera at ``host``; see :class:`SyncOptions`.
+
+    Raises :class:`~sony_pm_alt.errors.SonyPmAltError` subclasses when the camera cannot be
+    opened (e.g. :class:`~sony_pm_alt.errors.CameraRefusedGuid`); per-file problems are
+    reported as :class:`FileFailed` events and in the summary, never raised."""
+    emit: EventSink = on_event or (lambda event: None)
+    template = Template(options.template)
+    own_state = state is None
+    store = state or StateStore.open_default()
+    try:
+        run_hook(options.hook, "init")
+        session = connect(host, port, identity, options, native)
+        return _run_session(session, template, options, store, emit)
+    finally:
+        if own_state:
+            store.close()
+
+
+def _run_session(
+    session: CameraSession,
+    template: Template,
+    options: SyncOptions,
+    store: StateStore,
+    emit: EventSink,
+) -> SyncSummary:
+    started = time.monotonic()
+    camera: CameraInfo | None = None
+    transferred = bytes_done = skipped = 0
+    failed: list[str] = []
+    session_id: int | None = None
+    listing_method = ""
+    try:
+        with KeepAlive(session, options.keepalive_interval) as keepalive:
+            with keepalive.use():
+                listing = list_camera(session, bulk=options.bulk_listing)
+            camera, listing_method = listing.camera, listing.method
+            todo = plan(listing, options, store)
+            emit(
+                SessionStarted(
+                    camera,
+                    len(listing.objects),
+                    len(todo),
+                    sum(o.size for o in todo),
+                    listing.method,
+                )
+            )
+            run_hook(options.hook, "start", camera=camera.model, planned=len(todo))
+            if not options.dry_run:
+                session_id = store.start_session(camera, len(todo))
+            for index, obj in enumerate(todo, 1):
+                if options.dry_run:
+                    emit(FileSkipped(obj, "dry run"))
+                    skipped += 1
+                    continue
+                outcome = _transfer(session, keepalive, camera, obj, index, template, options, emit)
+                if isinstance(outcome, str):
+                    failed.append(f"{obj.folder}/{obj.name}: {outcome}")
+                    emit(FileFailed(obj, outcome))
+                    continue
+                assert session_id is not None
+                store.record_transfer(session_id, camera, obj, outcome.path, outcome.sha256)
+                transferred += 1
+                bytes_done += outcome.size - outcome.resumed_from
+                emit(
+                    FileDone(
+                        obj,
+                        outcome.path,
+                        outcome.size,
+                        time.monotonic() - started,
+                        outcome.already_there,
+                    )
+                )
+                keepalive.touch()
+                run_hook(
+                    options.hook,
+                    "download",
+                    str(outcome.path),
+                    camera=camera.model,
+                    name=obj.name,
+                    folder=obj.folder,
+                    size=obj.size,
+                )
+    except BaseException as exc:
+        failed.append(f"session: {exc}")
+        _release(session, power_off=False)
+        raise
+    finally:
+        if session_id is not None:
+            store.end_session(
+                session_id,
+                transferred=transferred,
+                failed=len(failed),
+                bytes=bytes_done,
+                result="ok" if not failed else "incomplete",
+            )
+    powered_off = not failed
+    _release(session, power_off=powered_off)
+    run_hook(options.hook, "stop", transferred=transferred, failed=len(failed))
+    summary = SyncSummary(
+        camera,
+        len(todo),
+        transferred,
+        bytes_done,
+        time.monotonic() - started,
+        skipped,
+        failed,
+        powered_off,
+        listing_method,
+    )
+    emit(SessionEnded(summary))
+    return summary
+
+
+def _release(session: CameraSession, *, power_off: bool) -> None:
+    try:
+        session.close(power_off=power_off)
+    except SonyPmAltError as exc:
+        log.warning("releasing the camera: %s", exc)
+    except Exception as exc:  # the files are safe already; the camera is gone or confused
+        log.warning("releasing the camera failed: %s", exc)
+
+
+def _transfer(
+    session: CameraSession,
+    keepalive: KeepAlive,
+    camera: CameraInfo,
+    obj: CameraObject,
+    index: int,
+    template: Template,
+    options: SyncOptions,
+    emit: EventSink,
+) -> dl.Downloaded | str:
+    """Download one object; a string is the reason it failed (it stays planned)."""
+    try:
+        relative = template.render(obj, camera, index, datetime.now())
+        final = contained_path(options.dest, relative)
+    except UnsafeName as exc:
+        log.warning("not downloading %r: %s", obj.name, exc)
+        return f"unsafe name: {exc}"
+    partial = dl.partial_path(final, camera.key, obj)
+    if obj.size >= dl.FOUR_GIB:
+        if not _offers_partial64(session):
+            return (
+                "4 GiB or more and the camera offers no 64-bit partial read; left on the "
+                "camera for a later session (nothing recorded)"
+            )
+        read = dl.partial64_reader(session.transport(), obj)
+    else:
+        read = dl.gphoto2_reader(session.camera, obj)
+    resumed = partial.stat().st_size if partial.exists() else 0
+    emit(FileStarted(obj, final, index, resumed))
+
+    def locked_read(offset: int, buffer: memoryview) -> int:
+        with keepalive.use():
+            return read(offset, buffer)
+
+    try:
+        return dl.fetch(
+            obj, final, partial, locked_read, lambda done: emit(FileProgress(obj, done, obj.size))
+        )
+    except Exception as exc:  # gphoto2 errors, OS errors: reported, the file stays planned
+        log.warning("%s/%s: %s", obj.folder, obj.name, exc)
+        return str(exc) or type(exc).__name__
+
+
+def _offers_partial64(session: CameraSession) -> bool:
+    if not session.uses_native_layer:
+        return False
+    _, info = camera_info(session)
+    return info is not None and OperationCode.GET_PARTIAL_OBJECT_64 in info.operations_supported
+
+
+def iter_sync(host: str, **kwargs: Any) -> Iterator[SyncEvent]:
+    """:func:`sync` as an iterator of events (the sync runs in a worker thread); the last
+    event is :class:`SessionEnded`. Errors opening the camera are raised from the iterator."""
+    queue: Queue[SyncEvent | BaseException | None] = Queue()
+
+    def work() -> None:
+        try:
+            sync(host, on_event=queue.put, **kwargs)
+        except BaseException as exc:
+            queue.put(exc)
+        finally:
+            queue.put(None)
+
+    thread = threading.Thread(target=work, name="sony-pm-alt-sync", daemon=True)
+    thread.start()
+    while (item := queue.get()) is not None:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+    thread.join()
