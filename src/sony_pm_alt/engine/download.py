@@ -115,21 +115,24 @@ def fetch(
     if start > obj.size:
         start = 0
     buffer = memoryview(bytearray(CHUNK))
+    digest = _hash_existing(partial, start) if start else hashlib.sha256()
+    offset = start
+    # The partial file is created with the first bytes: a camera that fails at once leaves
+    # nothing behind.
+    count = read(offset, buffer[: min(CHUNK, obj.size - start)]) if obj.size > start else 0
     with partial.open("r+b" if start else "wb") as f:
-        digest = _hash_existing(partial, start) if start else hashlib.sha256()
         f.seek(start)
         f.truncate(start)
-        offset = start
         while offset < obj.size:
-            view = buffer[: min(CHUNK, obj.size - offset)]
-            count = read(offset, view)
             if count <= 0:
                 raise OSError(f"the camera sent no data for {obj.name} at offset {offset}")
-            f.write(view[:count])
-            digest.update(view[:count])
+            f.write(buffer[:count])
+            digest.update(buffer[:count])
             offset += count
             if progress is not None:
                 progress(offset)
+            if offset < obj.size:
+                count = read(offset, buffer[: min(CHUNK, obj.size - offset)])
         f.flush()
         os.fsync(f.fileno())
     written = partial.stat().st_size

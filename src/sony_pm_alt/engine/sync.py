@@ -207,6 +207,12 @@ def _run_session(
                 if isinstance(outcome, str):
                     failed.append(f"{obj.folder}/{obj.name}: {outcome}")
                     emit(FileFailed(obj, outcome))
+                    if not _alive(session, keepalive):
+                        for rest in todo[index:]:
+                            reason = "not attempted: the connection to the camera was lost"
+                            failed.append(f"{rest.folder}/{rest.name}: {reason}")
+                            emit(FileFailed(rest, reason))
+                        break
                     continue
                 assert session_id is not None
                 store.record_transfer(session_id, camera, obj, outcome.path, outcome.sha256)
@@ -260,6 +266,19 @@ def _run_session(
     )
     emit(SessionEnded(summary))
     return summary
+
+
+def _alive(session: CameraSession, keepalive: KeepAlive) -> bool:
+    """After a failed file: is the camera still there, or is the rest of the plan moot?"""
+    with keepalive.use():
+        try:
+            if session.uses_native_layer:
+                session.transport().transaction(OperationCode.GET_DEVICE_INFO, data_in=True)
+            else:
+                session.camera.get_storageinfo()
+        except Exception:
+            return False
+    return True
 
 
 def _release(session: CameraSession, *, power_off: bool) -> None:
