@@ -18,6 +18,7 @@ from .. import native as native_layer
 from ..errors import CameraRefusedGuid, NativeLayerUnavailable, SonyPmAltError
 from ..identity import Identity
 from ..profiles import DEFAULT_PROFILE, Profile, load_profile
+from ..ptpip.codes import InitFailReason
 from . import gphoto_settings
 from .vendor import StepResult, run_steps
 
@@ -116,9 +117,10 @@ class CameraSession:
             camera.init()
         except gp.GPhoto2Error as exc:
             reason = self._native.last_init_fail(self.path) if self._native else 0
-            if reason:
+            if reason == InitFailReason.REJECTED_INITIATOR:
                 raise CameraRefusedGuid(self.identity.guid, reason) from None
-            raise CameraConnectError(f"cannot open the camera at {self.path}: {exc}") from None
+            why = f"Init Fail reason {reason}" if reason else str(exc)
+            raise CameraConnectError(f"cannot open the camera at {self.path}: {why}") from None
         self._camera = camera
         failure = self._native.hook_errors.get(self.path) if self._native else None
         if failure is not None:
