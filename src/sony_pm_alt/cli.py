@@ -108,6 +108,13 @@ def watch() -> None:
     help="State database. Default: in the XDG data directory.",
 )
 @click.option("--no-bulk-listing", is_flag=True, help="List folder by folder (slower).")
+@click.option(
+    "--keepalive",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Ping the camera after this many idle seconds (a Sony body gives up after ~120).",
+)
 def sync(
     host: str,
     port: int,
@@ -126,6 +133,7 @@ def sync(
     as_json: bool,
     state_path: Path | None,
     no_bulk_listing: bool,
+    keepalive: float,
 ) -> None:
     """Run one session with a camera in "Send to Computer" mode: download what is new.
 
@@ -165,6 +173,7 @@ def sync(
         dry_run=dry_run,
         hook=hook,
         bulk_listing=not no_bulk_listing,
+        keepalive_interval=keepalive,
     )
     view = JsonView() if as_json else RichView() if sys.stderr.isatty() else PlainView()
     try:
