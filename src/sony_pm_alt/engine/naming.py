@@ -142,6 +142,7 @@ def _check_fields(text: str) -> None:
                 f"template {text!r} nests a field in the format spec of {{{field}}}; "
                 "format specs must be literal"
             )
+        spec = spec or ""
         if "/" in spec or "\\" in spec or spec.endswith("c"):
             # A fill character or ``{seq:c}`` would let a format spec, and through it a token
             # value, decide where directory levels start.
@@ -198,9 +199,10 @@ class Template:
         text = self._text
         if not rendered:
             raise TemplateError(f"template {text!r} renders to an empty path")
-        if rendered.startswith("/"):
-            raise TemplateError(f"template {text!r} is absolute; it must be relative to the "
-                                "destination directory")  # fmt: skip
+        if text.startswith("/"):
+            raise TemplateError(
+                f"template {text!r} is absolute; it must be relative to the destination directory"
+            )
         parts = rendered.split("/")
         if not parts[-1]:
             raise TemplateError(f"template {text!r} ends with '/'; it must end with a file name")
@@ -208,8 +210,10 @@ class Template:
             if not part:
                 raise TemplateError(f"template {text!r} has an empty directory level ('//')")
             if part.strip(" ") in (".", ".."):
-                raise TemplateError(f"template {text!r} has a {part.strip()!r} level; "
-                                    "it must stay inside the destination directory")  # fmt: skip
+                raise TemplateError(
+                    f"template {text!r} has a {part.strip()!r} level; it must stay inside the "
+                    "destination directory"
+                )
         try:
             for part in parts:
                 safe_component(part)

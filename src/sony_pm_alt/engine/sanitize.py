@@ -174,7 +174,9 @@ def contained_path(root: Path, relative: PurePosixPath | str) -> Path:
         try:
             encoded = os.fsencode(part)
         except UnicodeEncodeError:
-            raise UnsafeName(f"refusing path {text!r}: it cannot be encoded as a file name") from None
+            raise UnsafeName(
+                f"refusing path {text!r}: it cannot be encoded as a file name"
+            ) from None
         if len(encoded) > MAX_COMPONENT_BYTES:
             raise UnsafeName(
                 f"refusing path {text!r}: a component is longer than {MAX_COMPONENT_BYTES} bytes"
