@@ -233,9 +233,7 @@ async def names_on_the_wire(command: CommandClient) -> tuple[list[int], list[str
 
 
 @pytest.mark.integration
-def test_hostile_names_on_the_wire_with_the_data_intact(
-    card_dir: Path, tmp_path: Path
-) -> None:
+def test_hostile_names_on_the_wire_with_the_data_intact(card_dir: Path, tmp_path: Path) -> None:
     log_path = tmp_path / "emulator.jsonl"
     config = EmulatorConfig(card_dir=card_dir, faults=parse_faults(["hostile-names=1"]))
 
