@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -160,13 +161,13 @@ class RichView:
         progress = self._progress
         if isinstance(event, SessionStarted):
             progress.start()
-            progress.console.print(start_line(event))
+            progress.console.print(escape(start_line(event)))
             self._overall = progress.add_task("all files", total=event.planned_bytes)
         elif isinstance(event, FileStarted):
             if self._file is not None:
                 progress.remove_task(self._file)
             self._file = progress.add_task(
-                event.obj.name, total=event.obj.size, completed=event.resumed_from
+                escape(event.obj.name), total=event.obj.size, completed=event.resumed_from
             )
         elif isinstance(event, FileProgress) and self._file is not None:
             progress.update(self._file, completed=event.done)
@@ -174,9 +175,11 @@ class RichView:
                 progress.update(self._overall, completed=self._base + event.done)
         elif isinstance(event, FileDone):
             self._base += event.bytes
-            progress.console.print(f"saved {event.path}")
+            progress.console.print(escape(f"saved {event.path}"))
         elif isinstance(event, FileFailed):
-            progress.console.print(f"[red]FAILED[/red] {event.obj.name}: {event.error}")
+            progress.console.print(
+                f"[red]FAILED[/red] {escape(event.obj.name)}: {escape(event.error)}"
+            )
         elif isinstance(event, SessionEnded):
             progress.stop()
-            self._console.print(summary_line(event.summary))
+            self._console.print(escape(summary_line(event.summary)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 from typing import Any
 
@@ -26,31 +27,39 @@ def run_hook(command: str | None, action: str, argument: str = "", **details: An
     env = {**os.environ, "ACTION": action, "ARGUMENT": argument}
     payload = json.dumps({"action": action, "argument": argument, **details}, default=str)
     try:
-        result = subprocess.run(
+        # A process group of its own, so that a hook that times out is ended with its children.
+        proc = subprocess.Popen(
             command,
             shell=True,
-            input=payload,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             text=True,
             env=env,
-            capture_output=True,
-            timeout=HOOK_TIMEOUT,
-            check=False,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired:
-        log.warning(
-            "hook %r (%s) did not finish within %.0f s; carrying on", command, action, HOOK_TIMEOUT
-        )
-        return False
     except OSError as exc:
         log.warning("hook %r (%s) could not run: %s; carrying on", command, action, exc)
         return False
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or [""])[-1]
+    try:
+        _, stderr = proc.communicate(payload, timeout=HOOK_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        log.warning(
+            "hook %r (%s) did not finish within %g s; stopped it, carrying on",
+            command,
+            action,
+            HOOK_TIMEOUT,
+        )
+        return False
+    if proc.returncode != 0:
+        last = (stderr.strip().splitlines() or [""])[-1]
         log.warning(
             "hook %r (%s) exited %d%s; carrying on",
             command,
             action,
-            result.returncode,
+            proc.returncode,
             f": {last}" if last else "",
         )
         return False

@@ -106,20 +106,32 @@ def objects_from_prop_list(by_handle: dict[int, dict[int, PropValue]]) -> list[C
             raise UnusableListing(f"property 0x{code:04X} is not a number")
         return value
 
-    def folder_path(handle: int, seen: frozenset[int] = frozenset()) -> str:
-        props = by_handle[handle]
-        if handle in seen:
-            raise UnusableListing(f"folder 0x{handle:08X} is its own ancestor")
-        if as_int(props, ObjectPropCode.OBJECT_FORMAT) != ObjectFormat.ASSOCIATION:
-            raise UnusableListing(f"parent 0x{handle:08X} is not a folder")
-        parent = as_int(props, ObjectPropCode.PARENT_OBJECT)
-        name = str(props[ObjectPropCode.OBJECT_FILE_NAME])
-        if parent in (0, ALL_OBJECTS) or parent == handle:
-            storage = as_int(props, ObjectPropCode.STORAGE_ID)
-            return f"/store_{storage:08x}/{name}"
-        if parent not in by_handle:
-            raise UnusableListing(f"folder 0x{handle:08X} has an unknown parent")
-        return f"{folder_path(parent, seen | {handle})}/{name}"
+    paths: dict[int, str] = {}
+
+    def folder_path(handle: int) -> str:
+        """Walk up to the storage root (iteratively: a hostile reply may nest very deep)."""
+        chain: list[int] = []
+        current = handle
+        while current not in paths:
+            if current in chain:
+                raise UnusableListing(f"folder 0x{current:08X} is its own ancestor")
+            props = by_handle[current]
+            if as_int(props, ObjectPropCode.OBJECT_FORMAT) != ObjectFormat.ASSOCIATION:
+                raise UnusableListing(f"parent 0x{current:08X} is not a folder")
+            chain.append(current)
+            parent = as_int(props, ObjectPropCode.PARENT_OBJECT)
+            if parent in (0, ALL_OBJECTS) or parent == current:
+                storage = as_int(props, ObjectPropCode.STORAGE_ID)
+                paths[current] = f"/store_{storage:08x}/{props[ObjectPropCode.OBJECT_FILE_NAME]}"
+                chain.pop()
+                break
+            if parent not in by_handle:
+                raise UnusableListing(f"folder 0x{current:08X} has an unknown parent")
+            current = parent
+        for folder in reversed(chain):
+            parent = as_int(by_handle[folder], ObjectPropCode.PARENT_OBJECT)
+            paths[folder] = f"{paths[parent]}/{by_handle[folder][ObjectPropCode.OBJECT_FILE_NAME]}"
+        return paths[handle]
 
     objects = []
     for handle, props in by_handle.items():

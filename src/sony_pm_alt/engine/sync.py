@@ -66,6 +66,10 @@ class SyncOptions:
     connect_attempts: int = CONNECT_ATTEMPTS
 
 
+class SyncCancelled(SonyPmAltError):
+    """The sync was asked to stop; finished files are recorded, the rest stays planned."""
+
+
 class KeepAlive:
     """Sends GetDeviceInfo when the camera has been idle for ``interval`` seconds, so that slow
     disks or hooks do not let the camera's idle timer end the session. Every camera call goes
@@ -148,12 +152,16 @@ def sync(
     state: StateStore | None = None,
     on_event: EventSink | None = None,
     native: bool | None = None,
+    cancel: threading.Event | None = None,
 ) -> SyncSummary:
     """Run one session with the camera at ``host``; see :class:`SyncOptions`.
 
     Raises :class:`~sony_pm_alt.errors.SonyPmAltError` subclasses when the camera cannot be
     opened (e.g. :class:`~sony_pm_alt.errors.CameraRefusedGuid`); per-file problems are
-    reported as :class:`FileFailed` events and in the summary, never raised."""
+    reported as :class:`FileFailed` events and in the summary, never raised. Setting
+    ``cancel`` stops between two chunks: the file being transferred stays a hidden partial
+    file (resumed next time), the camera is released without powering off, and
+    :class:`SyncCancelled` is raised."""
     emit: EventSink = on_event or (lambda event: None)
     template = Template(options.template)
     own_state = state is None
@@ -161,7 +169,7 @@ def sync(
     try:
         run_hook(options.hook, "init")
         session = connect(host, port, identity, options, native)
-        return _run_session(session, template, options, store, emit)
+        return _run_session(session, template, options, store, emit, cancel or threading.Event())
     finally:
         if own_state:
             store.close()
@@ -173,6 +181,7 @@ def _run_session(
     options: SyncOptions,
     store: StateStore,
     emit: EventSink,
+    cancel: threading.Event,
 ) -> SyncSummary:
     started = time.monotonic()
     camera: CameraInfo | None = None
@@ -199,11 +208,15 @@ def _run_session(
             if not options.dry_run:
                 session_id = store.start_session(camera, len(todo))
             for index, obj in enumerate(todo, 1):
+                if cancel.is_set():
+                    raise SyncCancelled("stopped on request before all files were transferred")
                 if options.dry_run:
                     emit(FileSkipped(obj, "dry run"))
                     skipped += 1
                     continue
-                outcome = _transfer(session, keepalive, camera, obj, index, template, options, emit)
+                outcome = _transfer(
+                    session, keepalive, camera, obj, index, template, options, emit, cancel
+                )
                 if isinstance(outcome, str):
                     failed.append(f"{obj.folder}/{obj.name}: {outcome}")
                     emit(FileFailed(obj, outcome))
@@ -299,6 +312,7 @@ def _transfer(
     template: Template,
     options: SyncOptions,
     emit: EventSink,
+    cancel: threading.Event,
 ) -> dl.Downloaded | str:
     """Download one object; a string is the reason it failed (it stays planned)."""
     try:
@@ -321,6 +335,8 @@ def _transfer(
     emit(FileStarted(obj, final, index, resumed))
 
     def locked_read(offset: int, buffer: memoryview) -> int:
+        if cancel.is_set():
+            raise SyncCancelled(f"stopped on request during {obj.name}")
         with keepalive.use():
             return read(offset, buffer)
 
@@ -328,6 +344,8 @@ def _transfer(
         return dl.fetch(
             obj, final, partial, locked_read, lambda done: emit(FileProgress(obj, done, obj.size))
         )
+    except SyncCancelled:
+        raise
     except Exception as exc:  # gphoto2 errors, OS errors: reported, the file stays planned
         log.warning("%s/%s: %s", obj.folder, obj.name, exc)
         return str(exc) or type(exc).__name__

@@ -1,0 +1,331 @@
+"""console: the plain, JSON and rich views of sync events, and the summary wording."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from sony_pm_alt.console import (
+    JsonView,
+    PlainView,
+    RichView,
+    start_line,
+    summary_json,
+    summary_line,
+)
+from sony_pm_alt.engine.events import (
+    FileDone,
+    FileFailed,
+    FileProgress,
+    FileSkipped,
+    FileStarted,
+    SessionEnded,
+    SessionStarted,
+    SyncEvent,
+    SyncSummary,
+)
+from sony_pm_alt.engine.model import CameraInfo, CameraObject
+from sony_pm_alt.ptpip.codes import ObjectFormat
+
+A7 = CameraInfo("ILCE-7M3", "00000001")
+DCIM = "/store_00010001/DCIM/100MSDCF"
+SHOT = datetime(2024, 5, 1, 12, 30, 15)
+JPG = CameraObject(DCIM, "DSC00001.JPG", 4_000_000, SHOT, ObjectFormat.EXIF_JPEG, 1)
+ARW = CameraObject(DCIM, "DSC00001.ARW", 2_500_000, None, ObjectFormat.SONY_ARW, 2)
+DEST = Path("/photos/2024-05-01")
+
+FAILED_SUMMARY = SyncSummary(
+    camera=A7,
+    planned=2,
+    transferred=1,
+    bytes=4_000_000,
+    seconds=2.0,
+    failed=[f"{DCIM}/DSC00001.ARW: camera went away"],
+    powered_off=False,
+    listing_method="bulk",
+)
+
+
+def session(*, failed: bool = True) -> list[SyncEvent]:
+    """A whole sync: one file saved, one failed (or both saved), then the summary."""
+    events: list[SyncEvent] = [
+        SessionStarted(A7, 5, 2, 6_500_000, "bulk"),
+        FileStarted(JPG, DEST / JPG.name, 1),
+        FileProgress(JPG, 1_000_000, JPG.size),
+        FileProgress(JPG, 4_000_000, JPG.size),
+        FileDone(JPG, DEST / JPG.name, JPG.size, 1.5),
+        FileStarted(ARW, DEST / ARW.name, 2, resumed_from=500_000),
+        FileProgress(ARW, 1_500_000, ARW.size),
+    ]
+    if failed:
+        events += [FileFailed(ARW, "camera went away"), SessionEnded(FAILED_SUMMARY)]
+    else:
+        ok = SyncSummary(A7, 2, 2, 6_000_000, 2.0, powered_off=True, listing_method="bulk")
+        events += [FileDone(ARW, DEST / ARW.name, ARW.size, 2.0), SessionEnded(ok)]
+    return events
+
+
+# --- summary wording -------------------------------------------------------------------------
+
+
+def test_summary_of_a_complete_session_says_the_camera_is_off() -> None:
+    summary = SyncSummary(A7, 3, 3, 4_000_000, 2.0, powered_off=True, listing_method="bulk")
+    assert summary.ok
+    assert summary_line(summary) == (
+        "3 of 3 files, 4.0 MB in 2.00 s (2.0 MB/s), camera powered off"
+    )
+
+
+def test_summary_of_a_failed_session_says_the_camera_stays_on() -> None:
+    assert not FAILED_SUMMARY.ok
+    assert summary_line(FAILED_SUMMARY) == (
+        "1 of 2 files, 4.0 MB in 2.00 s (2.0 MB/s), 1 failed (retried next time; camera left on)"
+    )
+
+
+def test_summary_with_skipped_files() -> None:
+    summary = SyncSummary(A7, 3, 0, 0, 0.5, skipped=3, powered_off=True)
+    assert summary_line(summary) == (
+        "0 of 3 files, 0 B in 0.50 s (0 B/s), 3 skipped, camera powered off"
+    )
+
+
+def test_summary_of_a_camera_not_powered_off_says_nothing_about_power() -> None:
+    summary = SyncSummary(A7, 1, 1, 999, 1.0, powered_off=False)
+    assert summary_line(summary) == "1 of 1 files, 999 B in 1.00 s (999 B/s)"
+
+
+def test_summary_without_a_camera_never_claims_power_off() -> None:
+    summary = SyncSummary(None, powered_off=True)
+    assert summary_line(summary) == "0 of 0 files, 0 B in 0.00 s (0 B/s)"
+
+
+def test_summary_of_several_failures_counts_them() -> None:
+    summary = SyncSummary(A7, 3, 0, 0, 1.0, failed=["a: x", "b: y", "c: z"])
+    assert summary_line(summary).endswith(", 3 failed (retried next time; camera left on)")
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (0, "0 B"),
+        (999, "999 B"),
+        (1000, "1.0 KB"),
+        (1_500_000, "1.5 MB"),
+        (2_000_000_000, "2.0 GB"),
+        (3_000_000_000_000, "3.0 TB"),
+        (4_000_000_000_000_000, "4000.0 TB"),
+    ],
+)
+def test_sizes_are_in_decimal_units(size: int, text: str) -> None:
+    summary = SyncSummary(None, 1, 1, size, 1.0)
+    assert summary_line(summary) == f"1 of 1 files, {text} in 1.00 s ({text}/s)"
+
+
+def test_summary_json_fields() -> None:
+    assert summary_json(FAILED_SUMMARY) == {
+        "camera": {"model": "ILCE-7M3", "serial": "00000001"},
+        "planned": 2,
+        "transferred": 1,
+        "bytes": 4_000_000,
+        "seconds": 2.0,
+        "skipped": 0,
+        "failed": [f"{DCIM}/DSC00001.ARW: camera went away"],
+        "powered_off": False,
+        "listing": "bulk",
+        "ok": False,
+    }
+    assert summary_json(SyncSummary(None, seconds=1.23456))["camera"] is None
+    assert summary_json(SyncSummary(None, seconds=1.23456))["seconds"] == 1.235
+
+
+def test_start_line() -> None:
+    event = SessionStarted(A7, 120, 7, 42_000_000, "gphoto2")
+    assert start_line(event) == (
+        "ILCE-7M3 (00000001): 120 files on the camera, 7 new (42.0 MB), listed by gphoto2"
+    )
+
+
+# --- PlainView -------------------------------------------------------------------------------
+
+
+def test_plain_view_writes_one_line_per_event_that_matters() -> None:
+    out = io.StringIO()
+    view = PlainView(out)
+    for event in session():
+        view(event)
+    assert out.getvalue().splitlines() == [
+        "ILCE-7M3 (00000001): 5 files on the camera, 2 new (6.5 MB), listed by bulk",
+        f"saved {DEST / JPG.name} (4.0 MB)",
+        f"FAILED {DCIM}/DSC00001.ARW: camera went away",
+        summary_line(FAILED_SUMMARY),
+    ]
+
+
+def test_plain_view_skipped_and_already_there() -> None:
+    out = io.StringIO()
+    view = PlainView(out)
+    view(FileSkipped(JPG, "dry run"))
+    view(FileDone(JPG, DEST / JPG.name, JPG.size, 0.1, already_there=True))
+    assert out.getvalue().splitlines() == [
+        f"skipped {DCIM}/DSC00001.JPG: dry run",
+        f"saved {DEST / JPG.name} (already there)",
+    ]
+
+
+def test_plain_view_writes_to_stderr_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    PlainView()(FileFailed(JPG, "boom"))
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"FAILED {DCIM}/DSC00001.JPG: boom\n"
+
+
+def test_plain_view_is_silent_about_progress() -> None:
+    out = io.StringIO()
+    view = PlainView(out)
+    view(FileStarted(JPG, DEST / JPG.name, 1))
+    view(FileProgress(JPG, 10, JPG.size))
+    assert out.getvalue() == ""
+
+
+# --- JsonView --------------------------------------------------------------------------------
+
+
+def json_lines(capsys: pytest.CaptureFixture[str], events: Sequence[SyncEvent]) -> list[Any]:
+    view = JsonView()
+    for event in events:
+        view(event)
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    return [json.loads(line) for line in captured.out.splitlines()]
+
+
+def test_json_view_one_json_document_per_line(capsys: pytest.CaptureFixture[str]) -> None:
+    records = json_lines(capsys, session())
+    assert [r["event"] for r in records] == ["saved", "resumed", "failed", "summary"]
+    saved, resumed, failed, summary = records
+    assert saved == {
+        "event": "saved",
+        "path": str(DEST / JPG.name),
+        "bytes": 4_000_000,
+        "already_there": False,
+    }
+    assert resumed == {"event": "resumed", "file": f"{DCIM}/DSC00001.ARW", "from": 500_000}
+    assert failed == {
+        "event": "failed",
+        "file": f"{DCIM}/DSC00001.ARW",
+        "error": "camera went away",
+    }
+    assert summary == {"event": "summary", **summary_json(FAILED_SUMMARY)}
+
+
+def test_json_view_skipped_files_carry_size_and_capture_time(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    records = json_lines(capsys, [FileSkipped(JPG, "dry run"), FileSkipped(ARW, "dry run")])
+    assert records == [
+        {
+            "event": "skipped",
+            "file": f"{DCIM}/DSC00001.JPG",
+            "size": 4_000_000,
+            "reason": "dry run",
+            "capture_time": "2024-05-01T12:30:15",
+        },
+        {
+            "event": "skipped",
+            "file": f"{DCIM}/DSC00001.ARW",
+            "size": 2_500_000,
+            "reason": "dry run",
+            "capture_time": None,
+        },
+    ]
+
+
+def test_json_view_already_there(capsys: pytest.CaptureFixture[str]) -> None:
+    (record,) = json_lines(capsys, [FileDone(JPG, DEST / JPG.name, JPG.size, 0.1, True)])
+    assert record["already_there"] is True
+
+
+def test_json_view_is_silent_about_starts_and_progress(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    events: list[SyncEvent] = [
+        SessionStarted(A7, 1, 1, 10, "bulk"),
+        FileStarted(JPG, DEST / JPG.name, 1),  # not resumed: nothing to say
+        FileProgress(JPG, 5, 10),
+    ]
+    assert json_lines(capsys, events) == []
+
+
+def test_json_view_escapes_hostile_names(capsys: pytest.CaptureFixture[str]) -> None:
+    hostile = CameraObject(DCIM, 'a"\n\\b.JPG', 1, None, ObjectFormat.EXIF_JPEG)
+    (record,) = json_lines(capsys, [FileFailed(hostile, "line one\nline two")])
+    assert record["file"] == f'{DCIM}/a"\n\\b.JPG'
+    assert record["error"] == "line one\nline two"
+
+
+# --- RichView --------------------------------------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
+
+
+def rich_run(events: Sequence[SyncEvent]) -> str:
+    buffer = io.StringIO()
+    view = RichView(Console(file=buffer, force_terminal=True, width=100))
+    for event in events:
+        view(event)
+    return ANSI.sub("", buffer.getvalue())
+
+
+def test_rich_view_renders_a_whole_session() -> None:
+    text = rich_run(session())
+    assert "ILCE-7M3 (00000001): 5 files on the camera, 2 new (6.5 MB), listed by bulk" in text
+    assert f"saved {DEST / JPG.name}" in text
+    assert "FAILED DSC00001.ARW: camera went away" in text
+    assert summary_line(FAILED_SUMMARY) in text
+    assert text.rstrip().endswith(summary_line(FAILED_SUMMARY))
+
+
+def test_rich_view_renders_a_successful_session() -> None:
+    text = rich_run(session(failed=False))
+    assert text.rstrip().endswith("2 of 2 files, 6.0 MB in 2.00 s (3.0 MB/s), camera powered off")
+    assert f"saved {DEST / ARW.name}" in text
+
+
+def test_rich_view_of_an_empty_plan() -> None:
+    summary = SyncSummary(A7, powered_off=True, listing_method="bulk")
+    text = rich_run([SessionStarted(A7, 5, 0, 0, "bulk"), SessionEnded(summary)])
+    assert text.rstrip().endswith(summary_line(summary))
+
+
+def test_rich_view_shows_camera_names_literally() -> None:
+    """File names come from the camera (untrusted) and errors may quote them: neither may be
+    read as rich markup. A name like ``[/b]`` must not raise MarkupError — raised from the
+    event callback it would abort the whole sync on a terminal."""
+    odd = CameraObject(DCIM, "a[/b]c[bold].JPG", 10, None, ObjectFormat.EXIF_JPEG, 3)
+    summary = SyncSummary(A7, 1, 0, 0, 1.0, failed=[f"{DCIM}/{odd.name}: [/x] gone"])
+    events: list[SyncEvent] = [
+        SessionStarted(A7, 1, 1, 10, "bulk"),
+        FileStarted(odd, DEST / odd.name, 1),
+        FileProgress(odd, 5, 10),
+        FileFailed(odd, "[/x] gone"),
+        SessionEnded(summary),
+    ]
+    buffer = io.StringIO()
+    view = RichView(Console(file=buffer, force_terminal=True, width=100))
+    try:
+        for event in events:
+            view(event)
+    finally:
+        view._progress.stop()  # restore stdout/stderr even when a render raised
+    text = ANSI.sub("", buffer.getvalue())
+    assert "FAILED a[/b]c[bold].JPG: [/x] gone" in text
+    assert summary_line(summary) in text
