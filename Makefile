@@ -10,13 +10,6 @@ PY := $(VENV)/bin/python
 REF_VENV := .venv-ref264
 REF_GPHOTO2 := gphoto2==2.6.4
 
-# Debian packages: the gphoto2 CLI and tshark are third-party clients the tests check the
-# emulator with; iproute2/util-linux give private network namespaces for multicast tests;
-# python3-venv/-dev, a compiler, libltdl-dev, patch and xz-utils build the venv and the
-# native layer (the patched ptp2 camlib and the cffi shim; see build.py).
-APT_PACKAGES := gphoto2 tshark iproute2 util-linux python3 python3-venv python3-dev \
-	build-essential pkg-config ca-certificates libltdl-dev patch xz-utils
-
 .PHONY: help system-deps venv ref-env build run test lint demo bench clean
 
 help:
@@ -26,21 +19,10 @@ help:
 	@echo "make bench  benchmarks (ratios side by side)"
 
 system-deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:$$missing"; \
-	  command -v apt-get >/dev/null || { echo "error: apt-get not found; install$$missing by hand" >&2; exit 1; }; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
-	    || { echo "error: apt-get install$$missing failed (run as root?)" >&2; exit 1; }; \
-	fi
+	scripts/setup.sh system
 
 $(VENV)/.installed: pyproject.toml | system-deps
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	PYTHON=$(PYTHON) VENV=$(VENV) scripts/setup.sh python
 	@touch $@
 
 venv: system-deps $(VENV)/.installed
@@ -54,7 +36,7 @@ $(REF_VENV)/.installed: | system-deps
 ref-env: $(REF_VENV)/.installed
 
 build: venv
-	$(PY) build.py
+	VENV=$(VENV) scripts/setup.sh native
 
 run: build
 	$(VENV)/bin/sony-pm-alt watch
