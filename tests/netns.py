@@ -2,9 +2,10 @@
 
 Tests that send multicast (SSDP) must not touch the host's networks. ``unshare -rn`` gives the
 command a namespace of its own holding only ``lo``; the wrapper brings ``lo`` up, enables
-multicast on it and routes 239.0.0.0/8 through it, so SSDP works entirely inside the namespace
-and vanishes with the process. Missing ``unshare`` (util-linux) or ``ip`` (iproute2) is an
-error, never a skip.
+multicast on it and routes 239.0.0.0/8 through it with source 127.0.0.1 (loopback addresses are
+host-scoped, so without ``src`` the kernel sends multicast from 0.0.0.0), so SSDP works entirely
+inside the namespace and vanishes with the process. Missing ``unshare`` (util-linux) or ``ip``
+(iproute2) is an error, never a skip.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import sys
 from collections.abc import Mapping, Sequence
 
 _SETUP = (
-    "ip link set lo up && ip link set lo multicast on && ip route add 239.0.0.0/8 dev lo"
+    "ip link set lo up && ip link set lo multicast on"
+    " && ip route add 239.0.0.0/8 dev lo src 127.0.0.1"
     ' || { echo "netns.py: network namespace set-up failed" >&2; exit 125; }; exec "$@"'
 )
 

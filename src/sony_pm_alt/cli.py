@@ -15,6 +15,7 @@ import click
 from . import __version__
 
 if TYPE_CHECKING:
+    from .config import Config
     from .emulator import Emulator
 
 
@@ -56,15 +57,243 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
+def _load_config(config_path: Path | None, **flags: object) -> Config:
+    from .config import ConfigError, apply_overrides, load_config
+
+    try:
+        return apply_overrides(load_config(config_path), **flags)
+    except ConfigError as exc:
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(2)
+
+
 @main.command()
-def watch() -> None:
-    """Wait for cameras announcing "Send to Computer" and import from them (the main job)."""
-    click.echo(
-        "sony-pm-alt watch: discovery and sync are not built yet in this version; "
-        "try the emulator meanwhile: sony-pm-alt emulate --help",
-        err=True,
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file. Default: ~/.config/sony-pm-alt/config.toml.",
+)
+@click.option("--guid", help="The GUID the camera was paired with (overrides the config).")
+@click.option("--name", "friendly_name", help="Name shown on the camera. Default: host name.")
+@click.option("--dest", help="Where photos and videos go.")
+@click.option("--template", help="Path template (see sony-pm-alt sync --help).")
+@click.option("--profile", help="Vendor profile: upstream, playmemories, none, or a .toml file.")
+@click.option("--interface", help="IPv4 address of the LAN interface to listen on.")
+@click.option("--cooldown", type=float, help="Seconds before the same camera may start again.")
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="State database. Default: in the XDG data directory.",
+)
+@click.option("--once", is_flag=True, help="Exit after the first session (for scripts, demos).")
+@click.option("--ptpip-port", default=15740, hidden=True, type=click.IntRange(1, 65535))
+def watch(
+    config_path: Path | None,
+    guid: str | None,
+    friendly_name: str | None,
+    dest: str | None,
+    template: str | None,
+    profile: str | None,
+    interface: str | None,
+    cooldown: float | None,
+    state_path: Path | None,
+    once: bool,
+    ptpip_port: int,
+) -> None:
+    """Wait for cameras in "Send to Computer" mode and import from them (the main job).
+
+    Runs until SIGINT/SIGTERM, which stop between two chunks: no partial file ever appears
+    at a final name, and the next session resumes it."""
+    import signal
+    import threading
+
+    from .console import WatchView
+    from .engine.state import default_state_path
+    from .watcher import Watcher
+
+    config = _load_config(
+        config_path,
+        guid=guid,
+        name=friendly_name,
+        dest=dest,
+        template=template,
+        profile=profile,
+        interface=interface,
+        cooldown=cooldown,
     )
-    sys.exit(2)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    view = WatchView(sys.stderr.isatty())
+    watcher = Watcher(
+        config,
+        state_path=state_path or default_state_path(),
+        on_event=view,
+        ptpip_port=ptpip_port,
+        once=once,
+    )
+    view.waiting(config)
+    try:
+        watcher.run(stop)
+    except OSError as exc:
+        click.echo(f"sony-pm-alt: cannot listen for cameras: {exc}", err=True)
+        sys.exit(3)
+    sys.exit(0 if view.failures == 0 else 1)
+
+
+@main.command()
+@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(0.5, 600))
+@click.option("--interface", help="IPv4 address of the LAN interface to search on.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array on standard output.")
+def discover(timeout: float, interface: str | None, as_json: bool) -> None:
+    """List the cameras announcing "Send to Computer" right now."""
+    import json
+
+    from .discovery import DiscoveryConfig
+    from .discovery import discover as run_discover
+
+    try:
+        cameras = run_discover(DiscoveryConfig(interface=interface), timeout)
+    except OSError as exc:
+        click.echo(f"sony-pm-alt: cannot search for cameras: {exc}", err=True)
+        sys.exit(3)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "host": c.host,
+                        "model": c.model,
+                        "friendly_name": c.friendly_name,
+                        "udn": c.udn,
+                        "serial": c.serial,
+                        "location": c.location,
+                    }
+                    for c in cameras
+                ],
+                indent=1,
+            )
+        )
+        return
+    if not cameras:
+        click.echo(f"no camera announced itself within {timeout:g} s", err=True)
+    from .engine.sanitize import clean_text
+
+    for c in cameras:  # names come from the LAN: no control characters on a terminal
+        click.echo(clean_text(f"{c.host}  {c.model}  serial {c.serial}  {c.udn}"))
+
+
+@main.group()
+def config() -> None:
+    """The configuration file of `sony-pm-alt watch`."""
+
+
+@config.command("init")
+@click.option("--path", type=click.Path(dir_okay=False, path_type=Path), help="Where to write it.")
+def config_init(path: Path | None) -> None:
+    """Write a commented example config file."""
+    from .config import ConfigError, default_config_path, write_example
+
+    target = path or default_config_path()
+    try:
+        write_example(target)
+    except ConfigError as exc:
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"wrote {target}; set guid and dest in it")
+
+
+@config.command("show")
+@click.option("--path", type=click.Path(dir_okay=False, path_type=Path), help="Config file.")
+def config_show(path: Path | None) -> None:
+    """Print the effective configuration (file, environment, defaults)."""
+    from .config import describe
+
+    click.echo(describe(_load_config(path)))
+
+
+@main.group()
+def guid() -> None:
+    """Find or make the PTP/IP GUID a camera is paired with (see docs/pairing.md)."""
+
+
+@guid.command("from-mac")
+@click.argument("mac")
+def guid_from_mac_command(mac: str) -> None:
+    """The GUID PlayMemories Home registered, from the MAC of the PC it ran on."""
+    from .guid_tools import guid_from_mac
+    from .identity import format_guid
+
+    try:
+        click.echo(format_guid(guid_from_mac(mac)))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="MAC") from None
+
+
+@guid.command("from-container-id")
+@click.argument("container_id")
+def guid_from_container_id_command(container_id: str) -> None:
+    """The GUID from a Windows registry ContainerID {…} (reported by one user; unverified)."""
+    from .guid_tools import guid_from_container_id
+    from .identity import format_guid
+
+    try:
+        click.echo(format_guid(guid_from_container_id(container_id)))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="CONTAINER_ID") from None
+
+
+@guid.command("from-capture")
+@click.argument("capture", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def guid_from_capture_command(capture: Path) -> None:
+    """The GUID(s) in a pcap/pcapng capture of a PlayMemories session."""
+    from .guid_tools import guids_from_capture
+    from .identity import format_guid
+
+    try:
+        found = guids_from_capture(capture)
+    except ValueError as exc:
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(2)
+    if not found:
+        click.echo(f"no PTP/IP Init Command Request in {capture}", err=True)
+        sys.exit(1)
+    for init in found:
+        click.echo(
+            f"{format_guid(init.guid)}  name {init.friendly_name!r}  {init.client} -> {init.server}"
+        )
+
+
+@guid.command("new")
+def guid_new_command() -> None:
+    """A fresh GUID in PlayMemories' shape, to register with `sony-pm-alt pair`."""
+    from .guid_tools import new_guid
+    from .identity import format_guid
+
+    click.echo(format_guid(new_guid()))
+
+
+@main.command()
+@click.option("--guid", "guid_text", required=True, help="The GUID to register.")
+@click.option("--name", "host_name", help="Host name stored on the camera (≤ 8 ASCII chars).")
+def pair(guid_text: str, host_name: str | None) -> None:
+    """Register a GUID with a camera connected by USB in Mass Storage mode (no Windows needed;
+    untested on hardware — see docs/pairing.md)."""
+    from .identity import default_friendly_name, parse_guid
+    from .pairing import PairingError
+    from .pairing import pair as run_pair
+
+    try:
+        value = parse_guid(guid_text)
+        run_pair(value, (host_name or default_friendly_name())[:8])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    except PairingError as exc:
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(1)
+    click.echo("paired: choose Send to Computer on the camera and run `sony-pm-alt watch`")
 
 
 @main.command()

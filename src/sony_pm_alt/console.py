@@ -29,6 +29,7 @@ from .engine.events import (
     SyncEvent,
     SyncSummary,
 )
+from .engine.sanitize import clean_text
 
 
 def _size(n: float) -> str:
@@ -183,3 +184,92 @@ class RichView:
         elif isinstance(event, SessionEnded):
             progress.stop()
             self._console.print(escape(summary_line(event.summary)))
+
+
+class WatchView:
+    """What `sony-pm-alt watch` shows: concise lines on a terminal, JSON lines otherwise
+    (structured logs for journald, Docker and log collectors)."""
+
+    def __init__(self, terminal: bool, stream: Any = None) -> None:
+        self._terminal = terminal
+        self._out = stream or sys.stderr
+        self.failures = 0
+
+    def _say(self, text: str, **fields: Any) -> None:
+        if self._terminal:  # names come from the LAN: no control characters on a terminal
+            print(clean_text(text), file=self._out, flush=True)
+        else:
+            print(json.dumps({"message": text, **fields}, default=str), file=self._out, flush=True)
+
+    def waiting(self, config: Any) -> None:
+        where = config.discovery.interface or "all interfaces"
+        self._say(f"waiting for cameras in Send to Computer mode on {where}", event="waiting")
+
+    def __call__(self, event: Any) -> None:
+        camera = event.camera
+        who = f"{camera.model} at {camera.host}" if camera is not None else ""
+        if event.kind == "found":
+            self._say(
+                f"{who}: found",
+                event="found",
+                host=camera.host,
+                udn=camera.udn,
+                serial=camera.serial,
+                model=camera.model,
+            )
+        elif event.kind == "ignored":
+            self._say(
+                f"{who}: announced again, ignored ({event.detail})",
+                event="ignored",
+                host=camera.host,
+                reason=event.detail,
+            )
+        elif event.kind == "sync":
+            inner = event.detail
+            if isinstance(inner, FileDone):
+                self._say(
+                    f"{who}: saved {inner.path}",
+                    event="saved",
+                    host=camera.host,
+                    path=str(inner.path),
+                    bytes=inner.bytes,
+                )
+            elif isinstance(inner, FileFailed):
+                self._say(
+                    f"{who}: FAILED {inner.obj.name}: {inner.error}",
+                    event="file_failed",
+                    host=camera.host,
+                    file=inner.obj.name,
+                    error=inner.error,
+                )
+            elif isinstance(inner, SessionStarted):
+                self._say(
+                    f"{who}: {start_line(inner)}",
+                    event="session",
+                    host=camera.host,
+                    planned=inner.planned,
+                    listing=inner.listing_method,
+                )
+        elif event.kind == "finished":
+            summary = event.detail
+            if not summary.ok:
+                self.failures += 1
+            self._say(
+                f"{who}: {summary_line(summary)}",
+                event="finished",
+                host=camera.host,
+                **summary_json(summary),
+            )
+        elif event.kind == "failed":
+            self.failures += 1
+            self._say(
+                f"{who}: {event.detail}", event="failed", host=camera.host, error=event.detail
+            )
+        elif event.kind == "cancelled":
+            self._say(
+                f"{who}: stopped mid-session; the rest follows next time",
+                event="cancelled",
+                host=camera.host,
+            )
+        elif event.kind == "stopped":
+            self._say("stopped", event="stopped")

@@ -1,0 +1,154 @@
+"""The main job: discovery → one worker per camera → sync, for as long as it runs.
+
+Each camera (by UDN) has at most one session at a time. After a session ends, announcements
+from that camera are ignored for the cooldown: a camera keeps announcing for a moment after
+it powers off, and the original tool re-downloaded on every stray NOTIFY.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import CameraSettings, Config
+from .discovery import DiscoveredCamera, Discovery, DiscoveryConfig
+from .engine.events import SyncEvent, SyncSummary
+from .engine.state import StateStore
+from .engine.sync import SyncCancelled, SyncOptions, sync
+from .errors import SonyPmAltError
+from .identity import Identity, default_friendly_name
+
+log = logging.getLogger("sony_pm_alt.watch")
+
+PTPIP_PORT = 15740
+# A worker stops after its current chunk (at most 1 MiB): well within this.
+STOP_JOIN_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """What the watcher reports: ``kind`` is one of found, ignored, started, sync, finished,
+    failed, cancelled, stopped; ``camera`` the camera concerned; ``detail`` a sync event, a
+    summary or a reason."""
+
+    kind: str
+    camera: DiscoveredCamera | None = None
+    detail: object = None
+
+
+class Watcher:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        state_path: Path,
+        on_event: Callable[[WatchEvent], None] | None = None,
+        ptpip_port: int = PTPIP_PORT,
+        once: bool = False,
+    ) -> None:
+        self.config = config
+        self._state_path = state_path
+        self._emit = on_event or (lambda event: None)
+        self._port = ptpip_port
+        self._once = once
+        self._lock = threading.Lock()
+        self._workers: dict[str, threading.Thread] = {}
+        self._finished_at: dict[str, float] = {}
+        self._stop = threading.Event()
+        self.done = threading.Event()  # with once=True: set after the first session ended
+        self._discovery = Discovery(
+            DiscoveryConfig(
+                interface=config.discovery.interface,
+                search_interval=config.discovery.search_interval,
+            ),
+            self._on_camera,
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        """Watch until ``stop`` is set (or, with ``once``, until one session ended)."""
+        self._discovery.start()
+        try:
+            while not stop.wait(0.2):
+                if self._once and self.done.is_set():
+                    break
+        finally:
+            self._stop.set()
+            self._discovery.stop()
+            with self._lock:
+                workers = list(self._workers.values())
+            for worker in workers:
+                worker.join(STOP_JOIN_TIMEOUT)
+            self._emit(WatchEvent("stopped"))
+
+    def _on_camera(self, camera: DiscoveredCamera) -> None:
+        key = camera.udn or camera.host
+        with self._lock:
+            if self._stop.is_set():
+                return
+            if key in self._workers:
+                return  # a session with this camera is running
+            since = time.monotonic() - self._finished_at.get(key, float("-inf"))
+            if since < self.config.discovery.cooldown:
+                log.info("%s at %s announced again %.0f s after its session; within the "
+                         "cooldown, ignored", camera.model, camera.host, since)  # fmt: skip
+                self._emit(WatchEvent("ignored", camera, "cooldown"))
+                return
+            worker = threading.Thread(target=self._session, args=(key, camera),
+                                      name=f"sony-pm-alt-{camera.host}", daemon=True)  # fmt: skip
+            self._workers[key] = worker
+        self._emit(WatchEvent("found", camera))
+        worker.start()
+
+    def _session(self, key: str, camera: DiscoveredCamera) -> None:
+        try:
+            settings = self.config.for_camera(camera.serial, camera.udn)
+            summary = self._sync(camera, settings)
+            self._emit(WatchEvent("finished", camera, summary))
+        except SyncCancelled as exc:  # SIGINT/SIGTERM: a clean stop, resumed next time
+            self._emit(WatchEvent("cancelled", camera, str(exc)))
+        except SonyPmAltError as exc:
+            log.error("%s at %s: %s", camera.model, camera.host, exc)
+            self._emit(WatchEvent("failed", camera, str(exc)))
+        except Exception as exc:  # a worker must never take the daemon down
+            log.exception("%s at %s: unexpected error", camera.model, camera.host)
+            self._emit(WatchEvent("failed", camera, f"unexpected error: {exc}"))
+        finally:
+            with self._lock:
+                self._finished_at[key] = time.monotonic()
+                del self._workers[key]
+            self._discovery.forget(camera.host)
+            self.done.set()
+
+    def _sync(self, camera: DiscoveredCamera, settings: CameraSettings) -> SyncSummary:
+        if settings.guid is None:
+            raise NoGuidConfigured(camera)
+        if settings.dest is None:
+            raise SonyPmAltError(
+                f"no destination for {camera.model} ({camera.serial}): set --dest, "
+                "SONY_PM_ALT_DEST or dest in the config file"
+            )
+        identity = Identity(settings.guid, settings.friendly_name or default_friendly_name())
+        options = SyncOptions(dest=settings.dest, template=settings.template,
+                              filters=settings.filters, profile=settings.profile,
+                              hook=settings.hook)  # fmt: skip
+        self._emit(WatchEvent("started", camera))
+
+        def relay(event: SyncEvent) -> None:
+            self._emit(WatchEvent("sync", camera, event))
+
+        with StateStore(self._state_path) as store:
+            return sync(camera.host, port=self._port, identity=identity, options=options,
+                        state=store, on_event=relay, cancel=self._stop)  # fmt: skip
+
+
+class NoGuidConfigured(SonyPmAltError):
+    def __init__(self, camera: DiscoveredCamera) -> None:
+        super().__init__(
+            f"no GUID configured for {camera.model} ({camera.serial}); give the GUID it was "
+            "paired with: --guid, SONY_PM_ALT_GUID, or guid in the config file "
+            "(sony-pm-alt guid --help shows how to find it)"
+        )
