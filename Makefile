@@ -15,7 +15,7 @@ REF_GPHOTO2 := gphoto2==2.6.4
 help:
 	@echo "make run    install, build, start 'sony-pm-alt watch'"
 	@echo "make test   install, then lint, type-check and run the whole test suite"
-	@echo "make demo   emulated camera + Debian's gphoto2 downloading from it"
+	@echo "make demo   an emulated camera, discovered and synced by watch (private netns)"
 	@echo "make bench  benchmarks (ratios side by side)"
 
 system-deps:
@@ -49,7 +49,7 @@ lint: venv
 test: build ref-env lint
 	SONY_PM_ALT_REF_PYTHON=$(CURDIR)/$(REF_VENV)/bin/python $(VENV)/bin/pytest
 
-demo: venv
+demo: build
 	$(PY) scripts/demo.py
 
 bench: build ref-env

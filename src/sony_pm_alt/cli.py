@@ -457,12 +457,13 @@ def history(camera: str | None, limit: int, as_json: bool, state_path: Path | No
 
 
 @main.command()
-def doctor() -> None:
-    """Check libraries and the native layer; say what is missing and what it costs."""
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+def doctor(config_path: Path | None) -> None:
+    """Check libraries, the native layer, the config, destinations and the network."""
     from .doctor import Status, run_checks
 
     marks = {Status.OK: "ok  ", Status.WARN: "WARN", Status.FAIL: "FAIL"}
-    checks = run_checks()
+    checks = run_checks(config_path)
     for check in checks:
         click.echo(f"[{marks[check.status]}] {check.name}: {check.detail}")
         if check.advice:

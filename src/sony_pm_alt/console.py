@@ -204,6 +204,13 @@ class WatchView:
     def waiting(self, config: Any) -> None:
         where = config.discovery.interface or "all interfaces"
         self._say(f"waiting for cameras in Send to Computer mode on {where}", event="waiting")
+        if not any(s.guid for s in (config.defaults, *(c for _, c in config.cameras))):
+            self._say(
+                "no GUID configured: cameras will be refused until you set the one they "
+                "were paired with (--guid, SONY_PM_ALT_GUID or guid in the config; "
+                "sony-pm-alt guid --help)",
+                event="warning",
+            )
 
     def __call__(self, event: Any) -> None:
         camera = event.camera

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import native as native_layer
 from .errors import NativeLayerUnavailable
+
+if TYPE_CHECKING:
+    from .config import Config
 
 
 class Status(Enum):
@@ -81,5 +88,87 @@ def libgphoto2_checks() -> list[Check]:
     return checks
 
 
-def run_checks() -> list[Check]:
-    return libgphoto2_checks()
+def config_checks(config_path: Path | None = None) -> tuple[list[Check], Config | None]:
+    from .config import ConfigError, load_config
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        return [
+            Check("config", Status.FAIL, str(exc), "fix the file, or see `sony-pm-alt config init`")
+        ], None
+    where = str(config.path) if config.path else "no config file (defaults and environment)"
+    checks = [Check("config", Status.OK, where)]
+    settings = [config.defaults, *(s for _, s in config.cameras)]
+    if not any(s.guid for s in settings):
+        checks.append(
+            Check(
+                "GUID",
+                Status.WARN,
+                "no GUID configured: cameras will refuse us",
+                "set the GUID your camera was paired with: --guid, "
+                "SONY_PM_ALT_GUID or guid in the config (docs/pairing.md)",
+            )
+        )
+    for dest in dict.fromkeys(s.dest for s in settings if s.dest is not None):
+        checks.append(destination_check(dest))
+    return checks, config
+
+
+def destination_check(dest: Path) -> Check:
+    probe = dest
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
+        return Check("destination", Status.OK, f"{dest} is writable")
+    return Check(
+        "destination",
+        Status.FAIL,
+        f"{dest} is not writable (checked {probe})",
+        "create it or fix its permissions for the user running sony-pm-alt",
+    )
+
+
+def network_checks(interface: str | None) -> list[Check]:
+    """Can we hear SSDP? Join the group on port 1900 as `watch` does, then let go."""
+    from .ssdp.messages import SSDP_GROUP, SSDP_PORT
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("", SSDP_PORT))
+        except OSError as exc:
+            return [
+                Check(
+                    "network",
+                    Status.FAIL,
+                    f"cannot listen on UDP port {SSDP_PORT}: {exc}",
+                    "another program holds it without sharing; stop it",
+                )
+            ]
+        local = socket.inet_aton(interface or "0.0.0.0")
+        try:
+            sock.setsockopt(
+                socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(SSDP_GROUP) + local
+            )
+        except OSError as exc:
+            return [
+                Check(
+                    "network",
+                    Status.FAIL,
+                    f"cannot join {SSDP_GROUP}: {exc}",
+                    "check --interface; in Docker use --net=host",
+                )
+            ]
+    finally:
+        sock.close()
+    where = interface or "the default interface"
+    return [Check("network", Status.OK, f"joined {SSDP_GROUP} on UDP {SSDP_PORT} ({where})")]
+
+
+def run_checks(config_path: Path | None = None) -> list[Check]:
+    checks = libgphoto2_checks()
+    more, config = config_checks(config_path)
+    interface = config.discovery.interface if config is not None else None
+    return checks + more + network_checks(interface)
