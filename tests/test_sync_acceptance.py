@@ -296,3 +296,17 @@ def test_a_4_5_gib_video_is_complete_or_refused(tmp_path: Path, partial64: bool)
         )
         assert json.loads(history.stdout) == []
         assert not [p for p in (tmp_path / "dest").rglob("*") if p.is_file()]
+
+
+def test_a_camera_without_partial_reads_is_still_synced(tmp_path: Path) -> None:
+    """GetPartialObject not offered: whole-object reads (no resume), still byte-identical."""
+    card = make_card(tmp_path / "card")
+    with running_emulator(
+        tmp_path, "--guid", PAIRED_GUID, "--without-op", "0x101B", card=card
+    ) as emu:
+        code, lines, err = run_sync(emu, tmp_path)
+        assert code == 0, err
+        ops = {r["opcode"] for r in emu.events("operation")}
+    assert 0x101B not in ops
+    assert 0x1009 in ops
+    assert sorted(sha(p) for p in saved(lines)) == sorted(sha(p) for p in card_files(card).values())

@@ -62,6 +62,25 @@ def gphoto2_reader(camera: Any, obj: CameraObject) -> ReadChunk:
     return read
 
 
+def whole_file_reader(camera: Any, obj: CameraObject) -> ReadChunk:
+    """For a camera without GetPartialObject: one GetObject into memory (the only way then),
+    served in chunks. Memory holds the whole file; no resume."""
+    import gphoto2 as gp
+
+    data: bytes | None = None
+
+    def read(offset: int, buffer: memoryview) -> int:
+        nonlocal data
+        if data is None:
+            camera_file = camera.file_get(obj.folder, obj.name, gp.GP_FILE_TYPE_NORMAL)
+            data = bytes(memoryview(camera_file.get_data_and_size()))
+        chunk = data[offset : offset + len(buffer)]
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    return read
+
+
 def partial64_reader(transport: Transport, obj: CameraObject) -> ReadChunk:
     """GetPartialObject64 (0x95C1) through the native layer's raw transaction."""
 

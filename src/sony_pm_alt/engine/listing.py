@@ -40,6 +40,10 @@ class Listing:
     camera: CameraInfo
     objects: list[CameraObject]
     method: str  # "bulk" (one GetObjPropList) or "gphoto2" (folder by folder)
+    operations: frozenset[int] | None = None  # what the camera offers; None = not known
+
+    def offers(self, opcode: int) -> bool | None:
+        return None if self.operations is None else opcode in self.operations
 
 
 def camera_info(session: CameraSession) -> tuple[CameraInfo, DeviceInfo | None]:
@@ -61,15 +65,13 @@ def camera_info(session: CameraSession) -> tuple[CameraInfo, DeviceInfo | None]:
 def list_camera(session: CameraSession, *, bulk: bool = True) -> Listing:
     """Every file on the camera. ``bulk=False`` forces the folder-by-folder listing."""
     camera, device_info = camera_info(session)
-    offers_bulk = device_info is not None and (
-        OperationCode.MTP_GET_OBJ_PROP_LIST in device_info.operations_supported
-    )
-    if bulk and offers_bulk:
+    ops = frozenset(device_info.operations_supported) if device_info is not None else None
+    if bulk and ops is not None and OperationCode.MTP_GET_OBJ_PROP_LIST in ops:
         try:
-            return Listing(camera, bulk_listing(session), "bulk")
+            return Listing(camera, bulk_listing(session), "bulk", ops)
         except (UnusableListing, ProtocolError, PTPResponseError) as exc:
             log.warning("bulk listing unusable (%s); listing folder by folder instead", exc)
-    return Listing(camera, gphoto2_listing(session.camera), "gphoto2")
+    return Listing(camera, gphoto2_listing(session.camera), "gphoto2", ops)
 
 
 def bulk_listing(session: CameraSession) -> list[CameraObject]:

@@ -36,7 +36,7 @@ from .events import (
 )
 from .filters import Filters
 from .hooks import run_hook
-from .listing import Listing, camera_info, list_camera
+from .listing import Listing, list_camera
 from .model import CameraInfo, CameraObject
 from .naming import DEFAULT_TEMPLATE, Template
 from .sanitize import UnsafeName, contained_path
@@ -215,7 +215,7 @@ def _run_session(
                     skipped += 1
                     continue
                 outcome = _transfer(
-                    session, keepalive, camera, obj, index, template, options, emit, cancel
+                    session, keepalive, camera, obj, index, template, options, emit, cancel, listing
                 )
                 if isinstance(outcome, str):
                     failed.append(f"{obj.folder}/{obj.name}: {outcome}")
@@ -313,6 +313,7 @@ def _transfer(
     options: SyncOptions,
     emit: EventSink,
     cancel: threading.Event,
+    listing: Listing,
 ) -> dl.Downloaded | str:
     """Download one object; a string is the reason it failed (it stays planned)."""
     try:
@@ -323,12 +324,15 @@ def _transfer(
         return f"unsafe name: {exc}"
     partial = dl.partial_path(final, camera.key, obj)
     if obj.size >= dl.FOUR_GIB:
-        if not _offers_partial64(session):
+        if not (session.uses_native_layer and listing.offers(OperationCode.GET_PARTIAL_OBJECT_64)):
             return (
                 "4 GiB or more and the camera offers no 64-bit partial read; left on the "
                 "camera for a later session (nothing recorded)"
             )
         read = dl.partial64_reader(session.transport(), obj)
+    elif listing.offers(OperationCode.GET_PARTIAL_OBJECT) is False:
+        partial.unlink(missing_ok=True)  # no partial reads: a restart, never a resume
+        read = dl.whole_file_reader(session.camera, obj)
     else:
         read = dl.gphoto2_reader(session.camera, obj)
     resumed = partial.stat().st_size if partial.exists() else 0
@@ -349,13 +353,6 @@ def _transfer(
     except Exception as exc:  # gphoto2 errors, OS errors: reported, the file stays planned
         log.warning("%s/%s: %s", obj.folder, obj.name, exc)
         return str(exc) or type(exc).__name__
-
-
-def _offers_partial64(session: CameraSession) -> bool:
-    if not session.uses_native_layer:
-        return False
-    _, info = camera_info(session)
-    return info is not None and OperationCode.GET_PARTIAL_OBJECT_64 in info.operations_supported
 
 
 def iter_sync(host: str, **kwargs: Any) -> Iterator[SyncEvent]:
