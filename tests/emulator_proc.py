@@ -3,12 +3,15 @@ drive it with third-party clients (Debian's gphoto2, python-gphoto2, tshark)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sony_pm_alt.emulator.process import EmulatorProcess, spawn_emulator
 
@@ -58,3 +61,43 @@ def run(
     return subprocess.run(
         argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def sync_command(emu: EmulatorProcess, work: Path, *extra: str) -> list[str]:
+    """`sony-pm-alt sync --json` against ``emu``, with destination and state under ``work``."""
+    return [
+        sys.executable,
+        "-m",
+        "sony_pm_alt",
+        "sync",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(emu.port),
+        "--guid",
+        PAIRED_GUID,
+        "--dest",
+        str(work / "dest"),
+        "--state",
+        str(work / "state.sqlite3"),
+        "--json",
+        *extra,
+    ]
+
+
+def json_lines(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def run_sync(
+    emu: EmulatorProcess, work: Path, *extra: str, timeout: float = 900
+) -> tuple[int, list[dict[str, Any]], str]:
+    """Run one sync; its exit code, its JSON lines and its standard error."""
+    result = subprocess.run(
+        sync_command(emu, work, *extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return result.returncode, json_lines(result.stdout), result.stderr

@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 
-from emulator_proc import PAIRED_GUID, card_files, running_emulator
+from emulator_proc import (
+    PAIRED_GUID,
+    card_files,
+    json_lines,
+    run_sync,
+    running_emulator,
+    sync_command,
+)
 from sony_pm_alt.emulator.process import EmulatorProcess
 
 pytestmark = pytest.mark.integration
@@ -39,38 +46,6 @@ def make_card(root: Path) -> Path:
         stamp = 1714557600 + 3600 * n  # 2024-05-01, an hour apart
         os.utime(path, (stamp, stamp))
     return root
-
-
-def run_sync(
-    emu: EmulatorProcess, work: Path, *extra: str, env: dict[str, str] | None = None
-) -> tuple[int, list[dict[str, Any]], str]:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sony_pm_alt",
-            "sync",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(emu.port),
-            "--guid",
-            PAIRED_GUID,
-            "--dest",
-            str(work / "dest"),
-            "--state",
-            str(work / "state.sqlite3"),
-            "--json",
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-        env=env,
-    )
-    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    return result.returncode, lines, result.stderr
 
 
 def summary(lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -220,33 +195,13 @@ def sparse_file(path: Path, size: int) -> None:
 def sync_measuring_rss(emu: EmulatorProcess, work: Path) -> tuple[int, list[dict[str, Any]], int]:
     """Run the sync as a child and return its peak resident set size in bytes."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sony_pm_alt",
-            "sync",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(emu.port),
-            "--guid",
-            PAIRED_GUID,
-            "--dest",
-            str(work / "dest"),
-            "--state",
-            str(work / "state.sqlite3"),
-            "--json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+        sync_command(emu, work), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     assert proc.stdout is not None
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    return proc.returncode, lines, usage.ru_maxrss * 1024
+    return proc.returncode, json_lines(out), usage.ru_maxrss * 1024
 
 
 def test_a_3_5_gib_video_streams_with_flat_memory(tmp_path: Path) -> None:

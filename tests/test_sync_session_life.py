@@ -4,46 +4,14 @@ with gphoto2's environment without ever being fatal."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from emulator_proc import PAIRED_GUID, running_emulator
+from emulator_proc import PAIRED_GUID, run_sync, running_emulator
 from sony_pm_alt.emulator import build_demo_card
-from sony_pm_alt.emulator.process import EmulatorProcess
 
 pytestmark = pytest.mark.integration
-
-
-def run_sync(emu: EmulatorProcess, work: Path, *extra: str) -> tuple[int, list[dict[str, Any]]]:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sony_pm_alt",
-            "sync",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(emu.port),
-            "--guid",
-            PAIRED_GUID,
-            "--dest",
-            str(work / "dest"),
-            "--state",
-            str(work / "state.sqlite3"),
-            "--json",
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    return result.returncode, [json.loads(x) for x in result.stdout.splitlines() if x[:1] == "{"]
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +30,9 @@ def test_keepalive_holds_the_session_through_slow_hooks(
     with running_emulator(
         tmp_path, "--guid", PAIRED_GUID, "--inactivity-timeout", "1.5", card=card
     ) as emu:
-        code, lines = run_sync(emu, tmp_path, "--hook", SLOW_HOOK, "--keepalive", str(keepalive))
+        code, lines, _ = run_sync(
+            emu, tmp_path, "--hook", SLOW_HOOK, "--keepalive", str(keepalive), timeout=300
+        )
         (summary,) = [line for line in lines if line["event"] == "summary"]
         pings = [r for r in emu.events("operation") if r["opcode"] == 0x1001][1:]
         timeouts = emu.events("timeout")
@@ -86,7 +56,7 @@ def test_hooks_get_gphoto2_environment_and_json_and_are_never_fatal(
         f"echo >> {record}; exit 3"
     )
     with running_emulator(tmp_path, "--guid", PAIRED_GUID, card=card) as emu:
-        code, lines = run_sync(emu, tmp_path, "--hook", hook)
+        code, lines, _ = run_sync(emu, tmp_path, "--hook", hook, timeout=300)
     assert code == 0  # a failing hook does not fail the transfer
     saved = [line["path"] for line in lines if line["event"] == "saved"]
     calls = [line.split("|", 2) for line in record.read_text().splitlines()]
