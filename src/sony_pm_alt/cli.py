@@ -55,6 +55,9 @@ def main(verbose: int) -> None:
     """Wireless photo import from Sony cameras in "Send to Computer" mode."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # libgphoto2's own complaints ("Failed to connect.") repeat what sony-pm-alt says in its
+    # own words; shown with -v.
+    logging.getLogger("gphoto2").setLevel(logging.ERROR if verbose == 0 else level)
 
 
 def _load_config(config_path: Path | None, **flags: object) -> Config:
@@ -425,14 +428,18 @@ def history(camera: str | None, limit: int, as_json: bool, state_path: Path | No
     """What was transferred, when and where (newest first)."""
     import json
 
-    from .engine.state import StateStore, default_state_path
+    from .engine.state import StateError, StateStore, default_state_path
 
     path = state_path or default_state_path()
     if not path.exists():
         click.echo(f"no transfers yet ({path} does not exist)", err=True)
         return
-    with StateStore(path) as store:
-        transfers = store.transfers(camera, limit)
+    try:
+        with StateStore(path) as store:
+            transfers = store.transfers(camera, limit)
+    except StateError as exc:
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(2)
     if as_json:
         click.echo(
             json.dumps(

@@ -634,7 +634,7 @@ def _read(path: Path, explicit_by: str | None) -> str | None:
             return None
         raise ConfigError(
             f"{path}: no such file (named by {explicit_by}); "
-            f"create one with `sony-pm-alt config init {path}`",
+            f"create one with `sony-pm-alt config init --path {path}`",
             path=path,
         ) from None
     except UnicodeDecodeError as exc:
@@ -924,6 +924,9 @@ def write_example(path: Path) -> None:
     )
     if os.path.lexists(path):
         raise exists
+    blocker = next((p for p in path.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise ConfigError(f"cannot write {path}: {blocker} is a file, not a folder", path=path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
