@@ -1,7 +1,11 @@
-"""`make bench`: throughput of the emulator with each PTP/IP client, side by side in one run.
+"""`make bench`: side by side in one run, on loopback against the emulator.
 
-Every client downloads the same generated card from a fresh emulator on loopback; the table
-shows MB/s and the ratio to Debian's gphoto2 CLI. Plus the codec's framing throughput.
+1. Raw throughput: each PTP/IP client downloads the same card (MB/s, ratio to gphoto2's CLI).
+2. The job itself: `sony-pm-alt sync` against `gphoto2 -P --skip-existing` on a card of many
+   files with many DCIM folders, first run and second run (nothing new). The second run is
+   what a "Send to Computer" user pays every time: gphoto2 asks for every object's info and
+   checks the local file, sony-pm-alt makes one bulk listing and asks its state store.
+3. The codec's framing throughput and the native layer's build time, clean and cached.
 Numbers, not assertions: compare runs on the same machine.
 """
 
@@ -54,6 +58,93 @@ def timed_download(
         return time.perf_counter() - start
 
 
+def make_many_files_card(root: Path, folders: int = 8, per_folder: int = 60) -> int:
+    rng = random.Random(2)
+    for f in range(folders):
+        folder = root / "DCIM" / f"{100 + f}MSDCF"
+        folder.mkdir(parents=True)
+        for n in range(per_folder):
+            (folder / f"DSC{f * per_folder + n:05d}.JPG").write_bytes(rng.randbytes(40_000))
+    return folders * per_folder
+
+
+def timed_runs(
+    card: Path,
+    scratch: Path,
+    argv: Callable[[EmulatorProcess, Path], list[str]],
+    dest: Path,
+    latency: float,
+    runs: int = 2,
+) -> list[float]:
+    """Run the client ``runs`` times into the same destination, each against a fresh camera
+    that waits ``latency`` seconds before answering each operation."""
+    dest.mkdir(parents=True, exist_ok=True)
+    times = []
+    for _ in range(runs):
+        args = ["--card", str(card), "--guid", GUID, "--fault", f"latency={latency}"]
+        with spawn_emulator(args) as emu:
+            start = time.perf_counter()
+            subprocess.run(
+                argv(emu, dest), cwd=dest, env=client_env(scratch), check=True, capture_output=True
+            )
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def gphoto2_job(emu: EmulatorProcess, dest: Path) -> list[str]:
+    return [
+        "gphoto2",
+        "--port",
+        emu.gphoto2_port,
+        "--camera",
+        "PTP/IP Camera",
+        "-P",
+        "--skip-existing",
+    ]
+
+
+def job_comparison(scratch: Path) -> None:
+    card = scratch / "many"
+    count = make_many_files_card(card)
+    print(
+        f"\nthe job: {count} files of 40 kB in 8 folders; first run, then second run (nothing new)"
+    )
+    print(
+        f"{'camera latency per operation':30} {'gphoto2 -P --skip-existing':>28} "
+        f"{'sony-pm-alt sync':>20} {'ratio':>14}"
+    )
+    # Loopback answers in microseconds; over Wi-Fi each PTP operation costs milliseconds.
+    for latency in (0.0, 0.005):
+        state = scratch / f"state-{latency}.sqlite3"
+
+        def ours(emu: EmulatorProcess, dest: Path, state: Path = state) -> list[str]:
+            return [
+                sys.executable,
+                "-m",
+                "sony_pm_alt",
+                "sync",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(emu.port),
+                "--guid",
+                GUID,
+                "--dest",
+                str(dest),
+                "--state",
+                str(state),
+                "--json",
+            ]
+
+        theirs = timed_runs(card, scratch, gphoto2_job, scratch / f"g-{latency}", latency)
+        mine = timed_runs(card, scratch, ours, scratch / f"s-{latency}", latency)
+        label = f"{latency * 1000:.0f} ms"
+        print(
+            f"{label:30} {theirs[0]:12.2f}s / {theirs[1]:6.2f}s {mine[0]:8.2f}s / "
+            f"{mine[1]:6.2f}s {theirs[0] / mine[0]:5.2f}x / {theirs[1] / mine[1]:5.2f}x"
+        )
+
+
 def framing_seconds(total: int) -> float:
     chunk = bytes(1024 * 1024)
     stream = b"".join(encode_packet(Data(1, chunk)) for _ in range(total // len(chunk)))
@@ -70,8 +161,11 @@ def build_seconds(cache: Path) -> tuple[float, float]:
     times = []
     for _ in range(2):
         start = time.perf_counter()
-        subprocess.run([sys.executable, str(ROOT / "build.py"), "--cache-dir", str(cache)],
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, str(ROOT / "build.py"), "--cache-dir", str(cache)],
+            check=True,
+            capture_output=True,
+        )
         times.append(time.perf_counter() - start)
     return times[0], times[1]
 
@@ -111,6 +205,8 @@ def main() -> None:
     print(f"{'client':55} {'seconds':>8} {'MB/s':>8} {'vs CLI':>7}")
     for name, secs in results.items():
         print(f"{name:55} {secs:8.2f} {total / secs / 1e6:8.1f} {baseline / secs:7.2f}")
+    with tempfile.TemporaryDirectory(prefix="sony-pm-alt-bench-") as tmp:
+        job_comparison(Path(tmp))
     framing = framing_seconds(256 * 1024 * 1024)
     print(
         f"\ncodec framing (PacketReader, 1 MiB Data packets): {256 * 1.048576 / framing:8.0f} MB/s"
