@@ -6,6 +6,7 @@ socket or sleeps.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -500,3 +501,26 @@ def test_fetch_through_partial64(final: Path, small_chunks: None) -> None:
         (0x42, 1000, 0, 1000),
         (0x42, 2000, 0, 500),
     ]
+
+
+def test_a_file_system_without_hard_links_gets_a_rename_and_still_no_clobber(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """exFAT, FAT and many SMB shares refuse hard links; the file must still land, and an
+    existing different file at the target name must still be kept."""
+
+    def no_links(src: object, dst: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    data = payload(25_600)
+    obj = camera_object(len(data))
+    final = tmp_path / "dest" / "DSC00001.JPG"
+    final.parent.mkdir()
+    final.write_bytes(b"someone else's photo")
+    partial = tmp_path / "dest" / ".p.sony-pm-alt-partial"
+    result = dl.fetch(obj, final, partial, FakeCamera(data).read)
+    assert result.path == final.with_name("DSC00001-1.JPG")
+    assert result.path.read_bytes() == data
+    assert final.read_bytes() == b"someone else's photo"
+    assert not partial.exists()

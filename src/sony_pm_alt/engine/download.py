@@ -10,6 +10,7 @@ the partial file comes from the object's identity, not from its target).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -28,6 +29,10 @@ log = logging.getLogger("sony_pm_alt.download")
 CHUNK = 1024 * 1024  # what gphoto2 asks per GetPartialObject, too
 FOUR_GIB = 1 << 32
 PARTIAL_SUFFIX = ".sony-pm-alt-partial"
+# What os.link raises on a file system without hard links.
+NO_HARD_LINKS = frozenset(
+    {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
+)
 
 ReadChunk = Callable[[int, memoryview], int]
 """Read up to ``len(buffer)`` bytes from ``offset`` into ``buffer``; return the count."""
@@ -170,13 +175,26 @@ def fetch(
 
 
 def _place(partial: Path, final: Path) -> Path:
-    """Give the finished file its name without ever replacing an existing file."""
+    """Give the finished file its name without ever replacing an existing file.
+
+    A hard link fails, instead of replacing, when the name is taken, even if another writer
+    took it a moment ago. File systems without hard links (exFAT, FAT, many SMB shares of a
+    NAS) get a rename after a check that the name is free: the same result, with a short
+    window in which a second writer of the same name could be replaced."""
     for _ in range(100):
         target = unique_path(final)
         try:
             os.link(partial, target)
         except FileExistsError:  # appeared since unique_path looked: try the next name
             continue
+        except OSError as exc:
+            if exc.errno not in NO_HARD_LINKS:
+                raise
+            log.debug("no hard links in %s (%s); renaming instead", final.parent, exc)
+            if target.exists():
+                continue
+            os.rename(partial, target)
+            return target
         partial.unlink()
         return target
     raise FileExistsError(f"no free name beside {final}")
