@@ -254,9 +254,11 @@ def test_a_second_fetch_resumes_from_the_partial_file(final: Path, small_chunks:
     camera = FakeCamera(data)
     seen: list[int] = []
     result = fetch(obj, final, partial, camera.read, seen.append)
-    assert camera.offsets == [3000, 4000]
-    assert seen == [4000, 4321]
-    assert result.resumed_from == 3000
+    # 3000 bytes were kept; the last chunk of them is fetched again (a power cut may have
+    # left junk there), so the transfer resumes at 2000.
+    assert camera.offsets == [2000, 3000, 4000]
+    assert seen == [3000, 4000, 4321]
+    assert result.resumed_from == 2000
     assert result.sha256 == sha(data)  # the hash covers the bytes from the first attempt too
     assert final.read_bytes() == data
     assert names_in(final.parent) == {final.name}
@@ -272,18 +274,22 @@ def test_resuming_after_a_short_read_boundary(final: Path, small_chunks: None) -
 
     camera = FakeCamera(data)
     result = fetch(obj, final, partial, camera.read)
-    assert camera.offsets == [1400]
+    assert camera.offsets == [400, 1400]  # the kept 1400 bytes minus one chunk of 1000
     assert result.sha256 == sha(data)
 
 
-def test_a_complete_partial_file_needs_no_read(final: Path) -> None:
+def test_a_complete_partial_file_fetches_only_its_last_chunk_again(
+    final: Path, small_chunks: None
+) -> None:
     data = payload(3000)
     obj = camera_object(len(data))
     partial = partial_for(final, obj)
     partial.parent.mkdir(parents=True)
-    partial.write_bytes(data)
-    result = fetch(obj, final, partial, no_read)
-    assert result.resumed_from == len(data)
+    partial.write_bytes(data[:2000] + b"\x00" * 1000)  # junk at the end, as after a power cut
+    camera = FakeCamera(data)
+    result = fetch(obj, final, partial, camera.read)
+    assert camera.offsets == [2000]
+    assert result.resumed_from == 2000
     assert result.sha256 == sha(data)
     assert final.read_bytes() == data
     assert not partial.exists()
@@ -524,3 +530,38 @@ def test_a_file_system_without_hard_links_gets_a_rename_and_still_no_clobber(
     assert result.path.read_bytes() == data
     assert final.read_bytes() == b"someone else's photo"
     assert not partial.exists()
+
+
+def test_an_identical_copy_at_a_suffixed_name_is_recognised(final: Path) -> None:
+    """A session that placed DSC00001-1.JPG and died before recording it: the next one finds
+    that copy instead of adding DSC00001-2.JPG, and gives it the capture time."""
+    final.parent.mkdir(parents=True)
+    final.write_bytes(b"someone else's photo")
+    data = payload(500)
+    copy = final.with_name("DSC00001-1.JPG")
+    copy.write_bytes(data)
+    obj = camera_object(len(data))
+    result = fetch(obj, final, partial_for(final, obj), FakeCamera(data).read)
+    assert (result.path, result.already_there) == (copy, True)
+    assert names_in(final.parent) == {"DSC00001.JPG", "DSC00001-1.JPG"}
+    assert copy.stat().st_mtime == SHOT.timestamp()
+
+
+def test_without_hard_links_two_writers_never_replace_each_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name was free when checked but taken before the move: the move must not replace
+    it (renameat2 RENAME_NOREPLACE, or an exclusive create)."""
+
+    def no_links(src: object, dst: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    source = tmp_path / ".partial"
+    source.write_bytes(b"camera B")
+    taken = tmp_path / "DSC00001.JPG"
+    taken.write_bytes(b"camera A")
+    with pytest.raises(FileExistsError):
+        dl._move_noreplace(source, taken)
+    assert taken.read_bytes() == b"camera A"
+    assert source.read_bytes() == b"camera B"

@@ -203,7 +203,8 @@ def with_dates(created: PropValue | None, modified: PropValue | None) -> Props:
 @pytest.mark.parametrize(
     ("created", "modified", "expected"),
     [
-        ("20240501T123015", "20240602T080001", SHOT),  # DateCreated wins
+        ("20240501T123015", "20240602T080001", LATER),  # DateModified wins, as in libgphoto2
+        ("20240501T123015", "garbage", SHOT),  # unparsable DateModified: DateCreated
         ("20240501T123015.0Z", None, SHOT),  # tenths and zone suffixes ignored
         ("20240501T123015+0200", None, SHOT),
         (None, "20240602T080001", LATER),  # no DateCreated: DateModified

@@ -268,3 +268,30 @@ def test_a_camera_without_partial_reads_is_still_synced(tmp_path: Path) -> None:
     assert 0x101B not in ops
     assert 0x1009 in ops
     assert sorted(sha(p) for p in saved(lines)) == sorted(sha(p) for p in card_files(card).values())
+
+
+def test_a_4_5_gib_video_from_the_gphoto2_listing_is_refused_not_truncated(
+    tmp_path: Path,
+) -> None:
+    """libgphoto2's listing may give a 4 GiB+ object as 0xFFFFFFFF bytes: taken at its word,
+    the file would be cut short and recorded. It must be refused and left for later."""
+    card = tmp_path / "card"
+    big = card / "PRIVATE" / "M4ROOT" / "CLIP" / "C0003.MP4"
+    sparse_file(big, 4 * GIB + MIB)
+    with running_emulator(tmp_path, "--guid", PAIRED_GUID, "--partial64", card=card) as emu:
+        code, lines, _ = run_sync(emu, tmp_path, "--no-bulk-listing")
+    result = summary(lines)
+    assert code == 1
+    assert saved(lines) == []
+    assert "true size" in result["failed"][0]
+    assert result["powered_off"] is False
+    assert not [p for p in (tmp_path / "dest").rglob("*") if p.is_file()]
+
+
+def test_a_dry_run_leaves_the_camera_on(tmp_path: Path) -> None:
+    card = make_card(tmp_path / "card")
+    with running_emulator(tmp_path, "--guid", PAIRED_GUID, card=card) as emu:
+        code, lines, err = run_sync(emu, tmp_path, "--dry-run")
+        assert code == 0, err
+        assert summary(lines)["powered_off"] is False
+        assert emu.events("power_off") == []

@@ -10,6 +10,7 @@ the partial file comes from the object's identity, not from its target).
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import hashlib
 import logging
@@ -126,6 +127,29 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _make_folders(folder: Path) -> None:
+    """Create ``folder`` and its missing parents, and make their names durable: fsync the
+    parent of each folder created, or a power cut could drop a whole new day's folder."""
+    missing = []
+    probe = folder
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for created in reversed(missing):
+        _fsync_dir(created.parent)
+
+
+def _resume_point(partial: Path, size: int) -> int:
+    """Where to continue a partial file. Its last chunk is fetched again: on file systems
+    without ordered writes (FAT, exFAT, some NAS) a power cut can leave the end of a grown file
+    as junk, and nothing else would notice."""
+    if not partial.exists():
+        return 0
+    kept = partial.stat().st_size
+    return 0 if kept > size else max(0, kept - CHUNK)
+
+
 def fetch(
     obj: CameraObject,
     final: Path,
@@ -134,10 +158,8 @@ def fetch(
     progress: Progress | None = None,
 ) -> Downloaded:
     """Download ``obj`` to ``final`` (or a suffixed name beside it) through ``partial``."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    start = partial.stat().st_size if partial.exists() else 0
-    if start > obj.size:
-        start = 0
+    _make_folders(final.parent)
+    start = _resume_point(partial, obj.size)
     buffer = memoryview(bytearray(CHUNK))
     digest = _hash_existing(partial, start) if start else hashlib.sha256()
     offset = start
@@ -158,20 +180,39 @@ def fetch(
             if offset < obj.size:
                 count = read(offset, buffer[: min(CHUNK, obj.size - offset)])
         f.flush()
-        os.fsync(f.fileno())
+        try:
+            os.fsync(f.fileno())
+        except OSError:
+            # After a failed fsync the kernel may have dropped the data: never resume from it.
+            partial.unlink(missing_ok=True)
+            raise
     written = partial.stat().st_size
     if written != obj.size:
         raise OSError(f"{obj.name}: {written} bytes on disk, the camera listed {obj.size}")
     sha256 = digest.hexdigest()
-    if _same_content(final, obj.size, sha256):
+    stamp = obj.capture_time.timestamp() if obj.capture_time is not None else None
+    existing = _existing_copy(final, obj.size, sha256)
+    if existing is not None:  # e.g. placed by a session that died before recording it
         partial.unlink()
-        return Downloaded(final, sha256, obj.size, True, start)
+        if stamp is not None:
+            os.utime(existing, (stamp, stamp))
+        return Downloaded(existing, sha256, obj.size, True, start)
     target = _place(partial, final)
-    if obj.capture_time is not None:
-        stamp = obj.capture_time.timestamp()
+    if stamp is not None:
         os.utime(target, (stamp, stamp))
     _fsync_dir(target.parent)
     return Downloaded(target, sha256, obj.size, False, start)
+
+
+def _existing_copy(final: Path, size: int, sha256: str) -> Path | None:
+    """An identical file at ``final`` or at one of its suffixed names (``name-1.ext`` …)."""
+    candidate, n = final, 0
+    while candidate.exists() or candidate.is_symlink():
+        if _same_content(candidate, size, sha256):
+            return candidate
+        n += 1
+        candidate = final.with_name(f"{final.stem}-{n}{final.suffix}")
+    return None
 
 
 def _place(partial: Path, final: Path) -> Path:
@@ -179,8 +220,7 @@ def _place(partial: Path, final: Path) -> Path:
 
     A hard link fails, instead of replacing, when the name is taken, even if another writer
     took it a moment ago. File systems without hard links (exFAT, FAT, many SMB shares of a
-    NAS) get a rename after a check that the name is free: the same result, with a short
-    window in which a second writer of the same name could be replaced."""
+    NAS) get the same guarantee from :func:`_move_noreplace`."""
     for _ in range(100):
         target = unique_path(final)
         try:
@@ -191,10 +231,40 @@ def _place(partial: Path, final: Path) -> Path:
             if exc.errno not in NO_HARD_LINKS:
                 raise
             log.debug("no hard links in %s (%s); renaming instead", final.parent, exc)
-            if target.exists():
+            try:
+                _move_noreplace(partial, target)
+            except FileExistsError:
                 continue
-            os.rename(partial, target)
             return target
         partial.unlink()
         return target
     raise FileExistsError(f"no free name beside {final}")
+
+
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+
+
+def _move_noreplace(source: Path, target: Path) -> None:
+    """Move ``source`` to ``target`` unless ``target`` exists (then FileExistsError):
+    renameat2(RENAME_NOREPLACE) where the file system has it, otherwise an exclusive create
+    and a copy (fsynced), then the source is removed."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None:
+        result = renameat2(
+            _AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), _RENAME_NOREPLACE
+        )
+        if result == 0:
+            return
+        err = ctypes.get_errno()
+        if err == errno.EEXIST:
+            raise FileExistsError(errno.EEXIST, "file exists", str(target))
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+            raise OSError(err, os.strerror(err), str(target))
+    with source.open("rb") as src, open(target, "xb") as dst:  # "x": O_CREAT | O_EXCL
+        while chunk := src.read(CHUNK):
+            dst.write(chunk)
+        dst.flush()
+        os.fsync(dst.fileno())
+    source.unlink()

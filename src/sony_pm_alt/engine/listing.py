@@ -82,7 +82,8 @@ def bulk_listing(session: CameraSession) -> list[CameraObject]:
 
 
 def _capture_time(props: dict[int, PropValue]) -> datetime | None:
-    for code in (ObjectPropCode.DATE_CREATED, ObjectPropCode.DATE_MODIFIED):
+    # ModificationDate first, as libgphoto2 does: both listings then key files alike.
+    for code in (ObjectPropCode.DATE_MODIFIED, ObjectPropCode.DATE_CREATED):
         value = props.get(code)
         if isinstance(value, str) and (parsed := parse_datetime(value)) is not None:
             return parsed

@@ -253,18 +253,11 @@ def _run_session(
     except BaseException as exc:
         failed.append(f"session: {exc}")
         _release(session, power_off=False)
+        _end_session(store, session_id, transferred, failed, bytes_done)
         raise
-    finally:
-        if session_id is not None:
-            store.end_session(
-                session_id,
-                transferred=transferred,
-                failed=len(failed),
-                bytes=bytes_done,
-                result="ok" if not failed else "incomplete",
-            )
-    powered_off = not failed
-    _release(session, power_off=powered_off)
+    # Power off only when every planned file is safe, and never after a dry run.
+    powered_off = _release(session, power_off=not failed and not options.dry_run)
+    _end_session(store, session_id, transferred, failed, bytes_done)
     run_hook(options.hook, "stop", transferred=transferred, failed=len(failed))
     summary = SyncSummary(
         camera,
@@ -294,13 +287,37 @@ def _alive(session: CameraSession, keepalive: KeepAlive) -> bool:
     return True
 
 
-def _release(session: CameraSession, *, power_off: bool) -> None:
+def _release(session: CameraSession, *, power_off: bool) -> bool:
+    """Close the session (with the end steps when ``power_off``); True when the camera was
+    powered off, i.e. the end steps ran and the close succeeded."""
     try:
         session.close(power_off=power_off)
     except SonyPmAltError as exc:
         log.warning("releasing the camera: %s", exc)
+        return False
     except Exception as exc:  # the files are safe already; the camera is gone or confused
         log.warning("releasing the camera failed: %s", exc)
+        return False
+    return power_off
+
+
+def _end_session(
+    store: StateStore, session_id: int | None, transferred: int, failed: list[str], size: int
+) -> None:
+    """Close the session's history record; never in the way of releasing the camera (it
+    happens after), and a failure here loses no file: the transfers are recorded already."""
+    if session_id is None:
+        return
+    try:
+        store.end_session(
+            session_id,
+            transferred=transferred,
+            failed=len(failed),
+            bytes=size,
+            result="ok" if not failed else "incomplete",
+        )
+    except SonyPmAltError as exc:
+        log.warning("could not close the session record: %s", exc)
 
 
 def _transfer(
@@ -323,6 +340,14 @@ def _transfer(
         log.warning("not downloading %r: %s", obj.name, exc)
         return f"unsafe name: {exc}"
     partial = dl.partial_path(final, camera.key, obj)
+    # Without a handle the object came from libgphoto2's listing, whose size for "4 GiB or
+    # more" may be the 32-bit 0xFFFFFFFF, and the 64-bit read needs the handle: refuse.
+    if obj.size >= dl.FOUR_GIB - 1 and not obj.handle:
+        return (
+            "4 GiB or more, and this listing gives neither its true size nor its handle (the "
+            "native layer's bulk listing does); left on the camera for a later session "
+            "(nothing recorded)"
+        )
     if obj.size >= dl.FOUR_GIB:
         if not (session.uses_native_layer and listing.offers(OperationCode.GET_PARTIAL_OBJECT_64)):
             return (
