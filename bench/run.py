@@ -91,16 +91,13 @@ def timed_runs(
     return times
 
 
+def gphoto2_cli(emu: EmulatorProcess, *extra: str) -> list[str]:
+    """Debian's gphoto2 downloading everything (-P) from the emulator."""
+    return ["gphoto2", "--port", emu.gphoto2_port, "--camera", "PTP/IP Camera", "-P", *extra]
+
+
 def gphoto2_job(emu: EmulatorProcess, dest: Path) -> list[str]:
-    return [
-        "gphoto2",
-        "--port",
-        emu.gphoto2_port,
-        "--camera",
-        "PTP/IP Camera",
-        "-P",
-        "--skip-existing",
-    ]
+    return gphoto2_cli(emu, "--skip-existing")
 
 
 def job_comparison(scratch: Path) -> None:
@@ -177,14 +174,7 @@ def main() -> None:
         card = scratch / "card"
         total = make_card(card)
         runs: dict[str, Callable[[EmulatorProcess, Path], list[str]]] = {
-            "gphoto2 CLI 2.5.28 (Debian libgphoto2 2.5.30) -P": lambda emu, dest: [
-                "gphoto2",
-                "--port",
-                emu.gphoto2_port,
-                "--camera",
-                "PTP/IP Camera",
-                "-P",
-            ],
+            "gphoto2 CLI 2.5.28 (Debian libgphoto2 2.5.30) -P": lambda emu, dest: gphoto2_cli(emu),
             "python-gphoto2 2.6.1 file_get (libgphoto2 2.5.31)": lambda emu, dest: [
                 sys.executable,
                 str(CLIENT),

@@ -99,22 +99,28 @@ class KeepAlive:
     def touch(self) -> None:
         self._last = time.monotonic()
 
+    def ping(self) -> bool:
+        """One request the camera must answer (GetDeviceInfo, or StorageInfo without the
+        native layer), under the camera lock; False when it does not answer."""
+        with self.use():
+            try:
+                if self._session.uses_native_layer:
+                    self._session.transport().transaction(
+                        OperationCode.GET_DEVICE_INFO, data_in=True
+                    )
+                else:
+                    self._session.camera.get_storageinfo()
+            except Exception as exc:  # the caller decides what a silent camera means
+                log.debug("the camera did not answer: %s", exc)
+                return False
+            finally:
+                self._last = time.monotonic()
+        return True
+
     def _run(self) -> None:
         while not self._stop.wait(min(self._interval / 4, 5.0)):
-            if time.monotonic() - self._last < self._interval:
-                continue
-            with self._lock:
-                try:
-                    if self._session.uses_native_layer:
-                        self._session.transport().transaction(
-                            OperationCode.GET_DEVICE_INFO, data_in=True
-                        )
-                    else:
-                        self._session.camera.get_storageinfo()
-                    self.pings += 1
-                except Exception as exc:  # the transfer will meet the same problem and report it
-                    log.debug("keep-alive failed: %s", exc)
-                self._last = time.monotonic()
+            if time.monotonic() - self._last >= self._interval and self.ping():
+                self.pings += 1
 
 
 def connect(
@@ -220,7 +226,7 @@ def _run_session(
                 if isinstance(outcome, str):
                     failed.append(f"{obj.folder}/{obj.name}: {outcome}")
                     emit(FileFailed(obj, outcome))
-                    if not _alive(session, keepalive):
+                    if not keepalive.ping():  # is the camera still there?
                         for rest in todo[index:]:
                             reason = "not attempted: the connection to the camera was lost"
                             failed.append(f"{rest.folder}/{rest.name}: {reason}")
@@ -272,19 +278,6 @@ def _run_session(
     )
     emit(SessionEnded(summary))
     return summary
-
-
-def _alive(session: CameraSession, keepalive: KeepAlive) -> bool:
-    """After a failed file: is the camera still there, or is the rest of the plan moot?"""
-    with keepalive.use():
-        try:
-            if session.uses_native_layer:
-                session.transport().transaction(OperationCode.GET_DEVICE_INFO, data_in=True)
-            else:
-                session.camera.get_storageinfo()
-        except Exception:
-            return False
-    return True
 
 
 def _release(session: CameraSession, *, power_off: bool) -> bool:
