@@ -329,3 +329,45 @@ def test_rich_view_shows_camera_names_literally() -> None:
     text = ANSI.sub("", buffer.getvalue())
     assert "FAILED a[/b]c[bold].JPG: [/x] gone" in text
     assert summary_line(summary) in text
+
+
+class _CallRecorder(io.StringIO):
+    """A stream that remembers each write() call apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.calls.append(text)
+        return super().write(text)
+
+
+def test_watch_view_writes_each_json_line_in_one_call_from_many_threads() -> None:
+    # A worker thread per camera reports through one view: a line written in two calls (text,
+    # then newline) can be split by another thread's line, which breaks JSON-lines readers.
+    import threading
+
+    from sony_pm_alt.console import WatchView
+    from sony_pm_alt.discovery import DiscoveredCamera
+    from sony_pm_alt.watcher import WatchEvent
+
+    stream = _CallRecorder()
+    view = WatchView(terminal=False, stream=stream)
+
+    def report(n: int) -> None:
+        camera = DiscoveredCamera(f"127.0.0.{n}", "", "", "", "ILCE-6000", "", "Sony")
+        for i in range(50):
+            view(WatchEvent("failed", camera, f"problem {i}"))
+
+    workers = [threading.Thread(target=report, args=(n,)) for n in range(1, 5)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(stream.calls) == 200
+    assert all(call.endswith("\n") and call.count("\n") == 1 for call in stream.calls)
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert {(r["host"], r["error"]) for r in records} == {
+        (f"127.0.0.{n}", f"problem {i}") for n in range(1, 5) for i in range(50)
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from typing import Any
 
 from rich.console import Console
@@ -193,13 +194,19 @@ class WatchView:
     def __init__(self, terminal: bool, stream: Any = None) -> None:
         self._terminal = terminal
         self._out = stream or sys.stderr
+        self._lock = threading.Lock()
         self.failures = 0
 
     def _say(self, text: str, **fields: Any) -> None:
         if self._terminal:  # names come from the LAN: no control characters on a terminal
-            print(clean_text(text), file=self._out, flush=True)
+            line = clean_text(text)
         else:
-            print(json.dumps({"message": text, **fields}, default=str), file=self._out, flush=True)
+            line = json.dumps({"message": text, **fields}, default=str)
+        # One write per line under a lock: a worker thread per camera reports here, and
+        # print() writes the text and its newline separately, so lines could interleave.
+        with self._lock:
+            self._out.write(line + "\n")
+            self._out.flush()
 
     def waiting(self, config: Any) -> None:
         where = config.discovery.interface or "all interfaces"
