@@ -301,3 +301,39 @@ def test_without_the_native_layer_the_stock_camlib_and_settings_file_are_used(
     assert (
         settings.read_bytes() == b"gphoto2=port=usb:\nptp2_ip=guid=" + PAIRED_GUID.encode() + b"\n"
     )
+
+
+_CONCURRENT_LOADS = """
+import threading
+from sony_pm_alt import native
+
+real_import = native._import_shim
+both_inside = threading.Barrier(2)
+imports = []
+
+def slow_import():
+    imports.append(threading.get_ident())
+    try:
+        both_inside.wait(timeout=1)  # a second caller, if it can get here, meets the first
+    except threading.BrokenBarrierError:
+        pass
+    return real_import()
+
+native._import_shim = slow_import
+layers = []
+threads = [threading.Thread(target=lambda: layers.append(native.load())) for _ in range(2)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(len(imports), len({id(layer) for layer in layers}))
+"""
+
+
+def test_cameras_opened_from_two_threads_share_one_native_layer() -> None:
+    # watch opens each camera in its own thread: two loads used to bind the C callback to the
+    # second Native, so the first camera's hooks (start and power-off steps) never ran.
+    out = subprocess.run(
+        [sys.executable, "-c", _CONCURRENT_LOADS], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["1", "1"]

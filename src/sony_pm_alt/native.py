@@ -15,6 +15,7 @@ import importlib.util
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,6 +177,9 @@ class Native:
 
 
 _loaded: Native | None = None
+# One Native per process: watch opens cameras from a thread each, and a second load would
+# rebind the C callback (def_extern) to a Native that does not hold the first one's hooks.
+_load_lock = threading.Lock()
 
 
 def _import_shim() -> tuple[Any, Any]:
@@ -200,9 +204,14 @@ def load(loaded_libgphoto2: str | None = None) -> Native:
     Raises :class:`NativeLayerUnavailable` with the reason when it is not built, or built for
     another libgphoto2 than the one python-gphoto2 loads."""
     global _loaded
-    if _loaded is not None:
+    with _load_lock:
+        if _loaded is None:
+            _loaded = _load_once(loaded_libgphoto2)
         os.environ["CAMLIBS"] = str(_loaded.camlibs_dir)
         return _loaded
+
+
+def _load_once(loaded_libgphoto2: str | None) -> Native:
     import gphoto2 as gp  # before the camlib: it must bind to this libgphoto2
 
     version = loaded_libgphoto2 or str(gp.gp_library_version(gp.GP_VERSION_SHORT)[0])
@@ -225,6 +234,4 @@ def load(loaded_libgphoto2: str | None = None) -> Native:
     def spa_python_hook(params: Any, phase: int, port_path: Any) -> int:
         return native._dispatch_hook(params, phase, ffi.string(port_path).decode())
 
-    os.environ["CAMLIBS"] = str(native.camlibs_dir)
-    _loaded = native
     return native

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
+import threading
 from types import TracebackType
 from typing import Any
 
@@ -27,6 +29,27 @@ log = logging.getLogger("sony_pm_alt.session")
 PTPIP_PORT = 15740
 MODEL = "PTP/IP Camera"
 _python_logging: Any = None  # python-gphoto2 stops forwarding logs when this is collected
+
+# libgphoto2 holds its libltdl mutex while it loads port drivers and camlibs, and logs from
+# inside it into Python (use_python_logging). python-gphoto2 keeps the GIL in some of those
+# calls (PortInfoList.load), so a second thread loading while the first logs deadlocks: one
+# waits for the GIL, the other for the mutex. watch opens cameras from a thread each, so
+# every call that takes that mutex runs under this lock, and the lists are loaded once.
+_library_lock = threading.Lock()
+_lists: dict[str, tuple[Any, Any]] = {}  # CAMLIBS → (PortInfoList, CameraAbilitiesList)
+
+
+def _port_and_abilities(gp: Any) -> tuple[Any, Any]:
+    """The loaded port and camlib lists for the current ``CAMLIBS`` (the caller holds
+    ``_library_lock``)."""
+    key = os.environ.get("CAMLIBS", "")
+    if key not in _lists:
+        ports = gp.PortInfoList()
+        ports.load()
+        abilities = gp.CameraAbilitiesList()
+        abilities.load()
+        _lists[key] = (ports, abilities)
+    return _lists[key]
 
 
 class CameraConnectError(SonyPmAltError):
@@ -107,14 +130,12 @@ class CameraSession:
                 gphoto_settings.settings_path(),
             )
         camera = gp.Camera()
-        ports = gp.PortInfoList()
-        ports.load()
-        camera.set_port_info(ports[ports.lookup_path(self.path)])
-        abilities = gp.CameraAbilitiesList()
-        abilities.load()
-        camera.set_abilities(abilities[abilities.lookup_model(MODEL)])
         try:
-            camera.init()
+            with _library_lock:
+                ports, abilities = _port_and_abilities(gp)
+                camera.set_port_info(ports[ports.lookup_path(self.path)])
+                camera.set_abilities(abilities[abilities.lookup_model(MODEL)])
+                camera.init()  # loads the camlib: the same mutex
         except gp.GPhoto2Error as exc:
             reason = self._native.last_init_fail(self.path) if self._native else 0
             if reason == InitFailReason.REJECTED_INITIATOR:
@@ -157,7 +178,8 @@ class CameraSession:
         camera, self._camera = self._camera, None
         failure: BaseException | None = None
         try:
-            camera.exit()
+            with _library_lock:  # unloads the camlib: the same mutex
+                camera.exit()
         finally:
             if self._native is not None:
                 failure = self._native.hook_errors.pop(self.path, None)
