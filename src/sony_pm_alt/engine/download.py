@@ -23,7 +23,7 @@ from typing import Any
 from ..native import Transport
 from ..ptpip.codes import OperationCode
 from .model import CameraObject
-from .naming import unique_path
+from .naming import file_time, unique_path
 
 log = logging.getLogger("sony_pm_alt.download")
 
@@ -190,7 +190,7 @@ def fetch(
     if written != obj.size:
         raise OSError(f"{obj.name}: {written} bytes on disk, the camera listed {obj.size}")
     sha256 = digest.hexdigest()
-    stamp = obj.capture_time.timestamp() if obj.capture_time is not None else None
+    stamp = file_time(obj.capture_time)  # clamped: a camera's date may be out of range
     existing = _existing_copy(final, obj.size, sha256)
     if existing is not None:  # e.g. placed by a session that died before recording it
         partial.unlink()
