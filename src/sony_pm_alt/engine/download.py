@@ -156,8 +156,13 @@ def fetch(
     partial: Path,
     read: ReadChunk,
     progress: Progress | None = None,
+    more_than_listed: Callable[[], bool] | None = None,
 ) -> Downloaded:
-    """Download ``obj`` to ``final`` (or a suffixed name beside it) through ``partial``."""
+    """Download ``obj`` to ``final`` (or a suffixed name beside it) through ``partial``.
+
+    The listed size is the camera's word, not a fact: data that ends before it, or (asked by
+    ``more_than_listed`` once the listed bytes are in) goes on after it, fails the file and
+    removes the partial, so a file whose size disagrees is never placed (nor resumed)."""
     _make_folders(final.parent)
     start = _resume_point(partial, obj.size)
     buffer = memoryview(bytearray(CHUNK))
@@ -171,7 +176,11 @@ def fetch(
         f.truncate(start)
         while offset < obj.size:
             if count <= 0:
-                raise OSError(f"the camera sent no data for {obj.name} at offset {offset}")
+                partial.unlink()
+                raise OSError(
+                    f"the camera listed {obj.size} bytes for {obj.name} but its data ends at "
+                    f"{offset}; nothing saved"
+                )
             f.write(buffer[:count])
             digest.update(buffer[:count])
             offset += count
@@ -179,6 +188,12 @@ def fetch(
                 progress(offset)
             if offset < obj.size:
                 count = read(offset, buffer[: min(CHUNK, obj.size - offset)])
+        if more_than_listed is not None and more_than_listed():
+            partial.unlink()
+            raise OSError(
+                f"the camera has more data for {obj.name} than the {obj.size} bytes it listed; "
+                "nothing saved"
+            )
         f.flush()
         try:
             os.fsync(f.fileno())

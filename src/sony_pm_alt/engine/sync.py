@@ -427,9 +427,32 @@ def _transfer(
         with keepalive.use():
             return read(offset, buffer)
 
+    def more_than_listed() -> bool:
+        """One byte asked for past the listed end: a camera that has it listed a wrong size."""
+        with keepalive.use():
+            result = session.transport().transaction(
+                OperationCode.GET_PARTIAL_OBJECT,
+                [obj.handle, obj.size, 1],
+                data_in=True,
+                check=False,
+            )
+        return result.code == ResponseCode.OK and len(result.data) > 0
+
+    # Only where a raw read by handle can ask (libgphoto2 itself stops at the listed size).
+    can_probe = (
+        session.uses_native_layer
+        and obj.handle
+        and obj.size < dl.FOUR_GIB - 1
+        and listing.offers(OperationCode.GET_PARTIAL_OBJECT)
+    )
     try:
         return dl.fetch(
-            obj, final, partial, locked_read, lambda done: emit(FileProgress(obj, done, obj.size))
+            obj,
+            final,
+            partial,
+            locked_read,
+            lambda done: emit(FileProgress(obj, done, obj.size)),
+            more_than_listed if can_probe else None,
         )
     except SyncCancelled:
         raise
