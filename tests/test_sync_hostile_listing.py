@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +17,6 @@ from emulator_proc import PAIRED_GUID, gphoto2_home, json_lines, running_emulato
 from sony_pm_alt.emulator import build_demo_card
 from sony_pm_alt.emulator.card import BAD_DATES
 from sony_pm_alt.emulator.process import EmulatorProcess
-from sony_pm_alt.engine.naming import FILE_TIME_MAX, FILE_TIME_MIN
 
 pytestmark = pytest.mark.integration
 
@@ -129,8 +129,9 @@ def test_out_of_range_capture_dates_are_clamped_kept_as_text_and_fetched_once(
         dates = {row[0] for row in db.execute("SELECT camera_date FROM transfers")}
     assert dates == set(BAD_DATES)
     tokyo = ZoneInfo("Asia/Tokyo")
-    lowest = FILE_TIME_MIN.replace(tzinfo=tokyo).timestamp()
-    highest = FILE_TIME_MAX.replace(tzinfo=tokyo).timestamp()
+    # The range a card's FAT/exFAT can date a file in (engine.naming.FILE_TIME_MIN/MAX).
+    lowest = datetime(1980, 1, 1, tzinfo=tokyo).timestamp()
+    highest = datetime(2107, 12, 31, 23, 59, 58, tzinfo=tokyo).timestamp()
     dest = tmp_path / "dest"
     (year_1,) = (dest / "0001").rglob("*.*")  # the template files by the camera's own date
     (year_9999,) = (dest / "9999").rglob("*.*")
