@@ -233,7 +233,7 @@ def test_data_beyond_the_listed_size_places_nothing(final: Path) -> None:
     file, so nothing is placed and no partial is kept."""
     data = payload(2500)
     obj = camera_object(2000)
-    with pytest.raises(OSError, match="more data for DSC00001.JPG than the 2000 bytes"):
+    with pytest.raises(OSError, match=r"more data for DSC00001\.JPG than the 2000 bytes"):
         fetch(obj, final, partial_for(final, obj), FakeCamera(data).read, None, lambda: True)
     assert not final.exists()
     assert not partial_for(final, obj).exists()

@@ -453,6 +453,7 @@ def history(camera: str | None, limit: int, as_json: bool, state_path: Path | No
                         "size": t.size,
                         "path": t.path,
                         "transferred_at": t.transferred_at.isoformat(),
+                        "camera_date": t.camera_date,
                     }
                     for t in transfers
                 ],
