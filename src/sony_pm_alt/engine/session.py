@@ -138,7 +138,8 @@ class CameraSession:
                 raise
             log.warning(
                 "native layer unavailable (%s): using libgphoto2's own camlib, so the "
-                "vendor profile and per-camera identity are not available",
+                "vendor profile and per-camera identity are not available, and this "
+                "libgphoto2 cannot power the camera off: it stays on after the session",
                 exc,
             )
             return None

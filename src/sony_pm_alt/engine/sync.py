@@ -20,7 +20,7 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from ..errors import SonyPmAltError
+from ..errors import TRANSPORT_ERRORS, SonyPmAltError
 from ..identity import Identity
 from ..profiles import DEFAULT_PROFILE, Profile
 from ..ptpip.codes import OperationCode, ResponseCode, code_name
@@ -338,18 +338,22 @@ def _power_off_failure(session: CameraSession, problem: str) -> str:
         return f"the power-off was not sent ({problem or 'an earlier end step failed'})"
     command, rest = results[first], results[first + 1 :]
     if not command.ok:
-        return f"the camera refused the power-off ({code_name(command.code, ResponseCode)})"
+        return f"the camera refused the power-off ({_answer(command.code)})"
     if not session.profile.power_off_paired:
         return (
             "the camera accepted the power-off but not the step after it (this profile sends "
             "no 0x9281 after it); an older body switches off there, a newer one stays on"
         )
     unanswered = next((r for r in rest if not r.ok), None)
-    code = code_name(unanswered.code, ResponseCode) if unanswered else "no answer"
+    code = _answer(unanswered.code) if unanswered else "no answer"
     return (
         f"the camera accepted the power-off but not the step after it ({code}); an older "
         "body switches off there, a newer one stays on"
     )
+
+
+def _answer(code: int) -> str:
+    return TRANSPORT_ERRORS.get(code) or code_name(code, ResponseCode)
 
 
 def _end_session(
