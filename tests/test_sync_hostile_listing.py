@@ -103,20 +103,32 @@ def test_the_plain_summary_names_what_could_not_be_listed(tmp_path: Path, card: 
     assert result.returncode == 1
 
 
+@pytest.mark.parametrize("listing", ["bulk", "gphoto2"])
 def test_out_of_range_capture_dates_are_clamped_kept_as_text_and_fetched_once(
-    tmp_path: Path, card: Path
+    tmp_path: Path, card: Path, listing: str
 ) -> None:
     """0001-01-01 and 9999-12-31 are not timestamps Python can make in Tokyo ("year 0 is out
     of range", "year 10000 …"): before the fix those files failed in every session and the
-    camera was never powered off again."""
+    camera was never powered off again. Through libgphoto2's listing the dates arrive as its
+    own mtimes instead of text."""
     env = gphoto2_home(tmp_path)
     env["TZ"] = "Asia/Tokyo"
+    no_bulk = ("--without-op", "0x9805") if listing == "gphoto2" else ()
     with running_emulator(
-        tmp_path, "--guid", PAIRED_GUID, "--fault", "bad-dates=1", "--activations", "2", card=card
+        tmp_path,
+        "--guid",
+        PAIRED_GUID,
+        "--fault",
+        "bad-dates=1",
+        "--activations",
+        "2",
+        *no_bulk,
+        card=card,
     ) as emu:
         code, lines, err = sync(emu, tmp_path, env=env)
         summary = summary_of(lines)
         assert code == 0, err
+        assert summary["listing"] == listing
         assert (summary["transferred"], summary["failed"]) == (5, [])
         assert summary["powered_off"] is True
         # Known from now on: the next session finds nothing new and powers off again.
@@ -125,18 +137,20 @@ def test_out_of_range_capture_dates_are_clamped_kept_as_text_and_fetched_once(
         again = summary_of(lines)
         assert (again["planned"], again["powered_off"]) == (0, True)
         assert len(emu.events("power_off")) == 2
-    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
-        dates = {row[0] for row in db.execute("SELECT camera_date FROM transfers")}
-    assert dates == set(BAD_DATES)
     tokyo = ZoneInfo("Asia/Tokyo")
     # The range a card's FAT/exFAT can date a file in (engine.naming.FILE_TIME_MIN/MAX).
     lowest = datetime(1980, 1, 1, tzinfo=tokyo).timestamp()
     highest = datetime(2107, 12, 31, 23, 59, 58, tzinfo=tokyo).timestamp()
     dest = tmp_path / "dest"
+    assert all(lowest <= p.stat().st_mtime <= highest for p in visible_files(dest))
+    if listing == "gphoto2":
+        return
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+        dates = {row[0] for row in db.execute("SELECT camera_date FROM transfers")}
+    assert dates == set(BAD_DATES)
     (year_1,) = (dest / "0001").rglob("*.*")  # the template files by the camera's own date
     (year_9999,) = (dest / "9999").rglob("*.*")
     assert (year_1.stat().st_mtime, year_9999.stat().st_mtime) == (lowest, highest)
-    assert all(lowest <= p.stat().st_mtime <= highest for p in visible_files(dest))
 
 
 @pytest.mark.parametrize("skew", [100, -100])
