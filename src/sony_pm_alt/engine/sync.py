@@ -270,15 +270,13 @@ def _run_session(
         raise
     # Power off only when every planned file is safe and the listing complete, never after a
     # dry run: a camera left on can be asked again.
-    left_on = (
-        "some files failed (retried next time)"
-        if failed
-        else "the listing is incomplete"
-        if unlisted
-        else "dry run"
-        if options.dry_run
-        else None
-    )
+    left_on: str | None = None
+    if failed:
+        left_on = "some files failed (retried next time)"
+    elif unlisted:
+        left_on = "the listing is incomplete"
+    elif options.dry_run:
+        left_on = "dry run"
     powered_off, why_on = _release(session, left_on=left_on)
     power_due = left_on is None and session.profile.power_off is not None
     _end_session(store, session_id, transferred, failed, bytes_done, unlisted, powered_off)
