@@ -172,6 +172,12 @@ def test_start_line() -> None:
     )
 
 
+def test_start_line_claims_sending_only_when_confirmed() -> None:
+    confirmed = SessionStarted(A7, 3, 1, 1000, "bulk", sending=True)
+    assert start_line(confirmed).endswith("listed by bulk, camera showing “Sending…”")
+    assert "Sending" not in start_line(SessionStarted(A7, 3, 1, 1000, "bulk"))
+
+
 # --- PlainView -------------------------------------------------------------------------------
 
 
