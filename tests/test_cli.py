@@ -664,7 +664,15 @@ def test_history_json_lists_what_the_sync_transferred(synced: dict[str, Path]) -
     sizes = {Path(rel).name: p.stat().st_size for rel, p in card_files(synced["card"]).items()}
     assert {r["name"]: r["size"] for r in records} == sizes
     for record in records:
-        assert set(record) == {"camera", "folder", "name", "size", "path", "transferred_at"}
+        assert set(record) == {
+            "camera",
+            "folder",
+            "name",
+            "size",
+            "path",
+            "transferred_at",
+            "camera_date",
+        }
         assert record["camera"] == "00000000000000003282651203392641"
         assert Path(record["path"]).stat().st_size == record["size"]
         assert datetime.fromisoformat(record["transferred_at"]).tzinfo is not None

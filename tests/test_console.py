@@ -98,9 +98,24 @@ def test_summary_with_skipped_files() -> None:
     )
 
 
-def test_summary_of_a_camera_not_powered_off_says_nothing_about_power() -> None:
-    summary = SyncSummary(A7, 1, 1, 999, 1.0, powered_off=False)
-    assert summary_line(summary) == "1 of 1 files, 999 B in 1.00 s (999 B/s)"
+def test_summary_of_a_camera_not_powered_off_says_why_it_stays_on() -> None:
+    summary = SyncSummary(
+        A7, 1, 1, 999, 1.0, camera_left_on="the 'none' profile sends no power-off"
+    )
+    assert summary_line(summary) == (
+        "1 of 1 files, 999 B in 1.00 s (999 B/s), camera left on: the 'none' profile sends no "
+        "power-off"
+    )
+
+
+def test_summary_names_what_could_not_be_listed() -> None:
+    summary = SyncSummary(
+        A7, 2, 2, 999, 1.0, unlisted=["the camera counts 30 objects, the listing found 4"]
+    )
+    assert not summary.ok
+    assert "; listing incomplete: the camera counts 30 objects, the listing found 4" in (
+        summary_line(summary)
+    )
 
 
 def test_summary_without_a_camera_never_claims_power_off() -> None:
@@ -140,7 +155,10 @@ def test_summary_json_fields() -> None:
         "skipped": 0,
         "failed": [f"{DCIM}/DSC00001.ARW: camera went away"],
         "powered_off": False,
+        "camera_left_on": None,
+        "sending": False,
         "listing": "bulk",
+        "unlisted": [],
         "ok": False,
     }
     assert summary_json(SyncSummary(None, seconds=1.23456))["camera"] is None
@@ -152,6 +170,12 @@ def test_start_line() -> None:
     assert start_line(event) == (
         "ILCE-7M3 (00000001): 120 files on the camera, 7 new (42.0 MB), listed by gphoto2"
     )
+
+
+def test_start_line_claims_sending_only_when_confirmed() -> None:
+    confirmed = SessionStarted(A7, 3, 1, 1000, "bulk", sending=True)
+    assert start_line(confirmed).endswith("listed by bulk, camera showing “Sending…”")
+    assert "Sending" not in start_line(SessionStarted(A7, 3, 1, 1000, "bulk"))
 
 
 # --- PlainView -------------------------------------------------------------------------------

@@ -211,19 +211,34 @@ def test_a_read_of_zero_bytes_is_an_error(final: Path, small_chunks: None) -> No
     data = payload(2500)
     obj = camera_object(len(data))
     camera = FakeCamera(data, zero_from=1000)
-    with pytest.raises(OSError, match="no data") as caught:
+    with pytest.raises(OSError, match="its data ends at") as caught:
         fetch(obj, final, partial_for(final, obj), camera.read)
     assert caught.type is OSError  # not the fake's own error
     assert "1000" in str(caught.value)
     assert not final.exists()
+    # Data shorter than listed can never complete: no partial kept to resume.
+    assert not partial_for(final, obj).exists()
 
 
 def test_a_first_read_of_zero_bytes_leaves_no_final_file(final: Path) -> None:
     obj = camera_object(10)
-    with pytest.raises(OSError, match="no data"):
+    with pytest.raises(OSError, match="its data ends at 0"):
         fetch(obj, final, partial_for(final, obj), FakeCamera(b"", zero_from=0).read)
     assert not final.exists()
     assert not any(p.name == final.name for p in final.parent.iterdir())
+
+
+def test_data_beyond_the_listed_size_places_nothing(final: Path) -> None:
+    """A camera that listed fewer bytes than it has: the listed bytes alone are a truncated
+    file, so nothing is placed and no partial is kept."""
+    data = payload(2500)
+    obj = camera_object(2000)
+    with pytest.raises(OSError, match=r"more data for DSC00001\.JPG than the 2000 bytes"):
+        fetch(obj, final, partial_for(final, obj), FakeCamera(data).read, None, lambda: True)
+    assert not final.exists()
+    assert not partial_for(final, obj).exists()
+    placed = fetch(obj, final, partial_for(final, obj), FakeCamera(data).read, None, lambda: False)
+    assert placed.size == 2000  # the check is the caller's: asked, and answered "no more"
 
 
 def test_a_camera_that_fails_at_once_leaves_nothing(final: Path) -> None:

@@ -18,10 +18,11 @@ from sony_pm_alt.engine.listing import (
     ALL_OBJECTS,
     UnusableListing,
     gphoto2_listing,
+    list_camera,
     objects_from_prop_list,
 )
 from sony_pm_alt.engine.model import CameraObject
-from sony_pm_alt.ptpip.codes import DataType, ObjectFormat, ObjectPropCode
+from sony_pm_alt.ptpip.codes import DataType, ObjectFormat, ObjectPropCode, OperationCode
 from sony_pm_alt.ptpip.datasets import ObjectPropElement, ObjectPropList, PropValue
 
 P = ObjectPropCode
@@ -625,3 +626,123 @@ def test_both_listings_agree_on_the_same_card() -> None:
     )
     fallback = gphoto2_listing(camera)
     assert [o.key for o in bulk] == [o.key for o in fallback]
+
+
+# --- list_camera: a listing it cannot vouch for says so --------------------------------------
+
+
+class FakeTransport:
+    """Raw transactions: GetDeviceInfo, the bulk GetObjPropList and GetNumObjects."""
+
+    def __init__(self, prop_list: bytes | int, count: int | None) -> None:
+        self.prop_list = prop_list  # the reply's data, or a response code refusing it
+        self.count = count
+
+    def transaction(
+        self,
+        opcode: int,
+        params: Any = (),
+        data: bytes | None = None,
+        *,
+        data_in: bool = False,
+        check: bool = True,
+    ) -> Any:
+        from sony_pm_alt.emulator.body import BodyConfig
+        from sony_pm_alt.errors import raise_for_response
+        from sony_pm_alt.native import TransactionResult
+
+        if opcode == OperationCode.GET_DEVICE_INFO:
+            return TransactionResult(0x2001, (), BodyConfig().device_info().encode())
+        if opcode == OperationCode.MTP_GET_OBJ_PROP_LIST:
+            if isinstance(self.prop_list, int):
+                raise_for_response(opcode, self.prop_list)
+                raise AssertionError("a refusal raises")
+            return TransactionResult(0x2001, (), self.prop_list)
+        assert opcode == OperationCode.GET_NUM_OBJECTS
+        assert list(params) == [ALL_OBJECTS, 0, 0]  # every storage, the whole hierarchy
+        if self.count is None:
+            return TransactionResult(0x2005, (), b"")  # OperationNotSupported
+        return TransactionResult(0x2001, (self.count,), b"")
+
+
+@dataclass
+class FakeSession:
+    transport_: FakeTransport
+    camera: FakeGphotoCamera = field(default_factory=lambda: gphoto_card())
+    uses_native_layer: bool = True
+
+    def transport(self) -> FakeTransport:
+        return self.transport_
+
+
+def encoded(tree: dict[int, Props]) -> bytes:
+    def kind(code: int, value: PropValue) -> int:
+        if isinstance(value, str):
+            return DataType.STRING
+        return DataType.UINT64 if code == P.OBJECT_SIZE else DataType.UINT32
+
+    return ObjectPropList(
+        tuple(
+            ObjectPropElement(h, code, kind(code, v), v)
+            for h, props in tree.items()
+            for code, v in props.items()
+        )
+    ).encode()
+
+
+def test_a_bulk_listing_that_agrees_with_the_camera_count_is_complete() -> None:
+    tree = card()
+    listing = list_camera(FakeSession(FakeTransport(encoded(tree), len(tree))))  # type: ignore[arg-type]
+    assert (listing.method, listing.problems) == ("bulk", ())
+
+
+def test_a_bulk_listing_short_of_the_camera_count_names_what_is_missing() -> None:
+    tree = card()
+    listing = list_camera(FakeSession(FakeTransport(encoded(tree), len(tree) + 6)))  # type: ignore[arg-type]
+    assert listing.method == "bulk"
+    assert listing.problems == (
+        f"the camera counts {len(tree) + 6} files and folders, the bulk listing found "
+        f"{len(tree)}: 6 could not be listed",
+    )
+
+
+def test_a_refused_bulk_listing_is_a_problem_even_when_the_fallback_finds_files() -> None:
+    tree = card()
+    tree[0x10][P.PARENT_OBJECT] = 0x11  # DCIM and 100MSDCF are each other's parent
+    listing = list_camera(FakeSession(FakeTransport(encoded(tree), 13)))  # type: ignore[arg-type]
+    assert listing.method == "gphoto2"
+    assert len(listing.objects) == 5
+    (problem,) = listing.problems  # the fallback's 5 files and 8 folders match the count
+    assert problem.startswith("the camera's bulk listing had to be refused (folder 0x")
+    assert "is its own ancestor" in problem
+
+
+def test_a_declined_bulk_listing_falls_back_without_distrust_and_counts_folders() -> None:
+    """OperationNotSupported is the camera's honest answer; the fallback's 5 files and 8
+    folders (not libgphoto2's /store_… level) are checked against the camera's count."""
+    session = FakeSession(FakeTransport(0x2005, 13))
+    listing = list_camera(session)  # type: ignore[arg-type]
+    assert (listing.method, listing.problems) == ("gphoto2", ())
+    session.transport_.count = 20
+    assert list_camera(session).problems == (  # type: ignore[arg-type]
+        "the camera counts 20 files and folders, the folder-by-folder listing found 13: 7 could "
+        "not be listed",
+    )
+
+
+def test_a_camera_that_does_not_count_leaves_the_listing_unchecked() -> None:
+    tree = card()
+    listing = list_camera(FakeSession(FakeTransport(encoded(tree), None)))  # type: ignore[arg-type]
+    assert listing.problems == ()
+
+
+def test_unusable_capture_dates_are_kept_as_the_camera_sent_them() -> None:
+    tree = {0x11: folder(0, "100MSDCF")}
+    for handle, text in enumerate(("00010101T000000", "99991231T235959", "garbage"), 0x40):
+        tree[handle] = file(0x11, f"D{handle}.JPG", created=text)
+    objects = objects_from_prop_list(tree)
+    assert [(o.capture_time, o.camera_date) for o in objects] == [
+        (datetime(1, 1, 1), "00010101T000000"),
+        (datetime(9999, 12, 31, 23, 59, 59), "99991231T235959"),
+        (None, "garbage"),
+    ]

@@ -561,3 +561,56 @@ def test_new_objects_are_exactly_those_not_recorded(
 def test_module_exports_a_documented_api() -> None:
     for name in ("StateStore", "Transfer", "SessionRecord", "StateError", "default_state_path"):
         assert getattr(state_module, name).__doc__
+
+
+# -- what the camera confirmed and what it sent --------------------------------------------------
+
+
+def test_a_session_records_whether_the_camera_confirmed_its_power_off(store: StateStore) -> None:
+    on = store.start_session(A7, 0)
+    store.end_session(on, transferred=0, failed=0, bytes=0, result="ok")
+    off = store.start_session(A7, 0)
+    store.end_session(off, transferred=0, failed=0, bytes=0, result="ok", powered_off=True)
+    assert {s.id: s.powered_off for s in store.sessions()} == {on: False, off: True}
+
+
+def test_an_unusable_capture_date_is_kept_as_the_camera_sent_it(
+    store: StateStore, tmp_path: Path
+) -> None:
+    year_1 = CameraObject(
+        DCIM, "A.JPG", 1, datetime(1, 1, 1), ObjectFormat.EXIF_JPEG, 0, "00010101T000000"
+    )
+    garbage = CameraObject(DCIM, "B.JPG", 1, None, ObjectFormat.EXIF_JPEG, 0, "garbage")
+    record(store, A7, year_1, garbage, where=tmp_path)
+    assert {t.name: (t.capture_time, t.camera_date) for t in store.transfers()} == {
+        "A.JPG": ("0001-01-01T00:00:00", "00010101T000000"),
+        "B.JPG": ("", "garbage"),
+    }
+    assert store.new_objects(A7, [year_1, garbage]) == []  # known from now on
+
+
+def test_a_version_1_file_is_upgraded_keeping_its_transfers(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    db = sqlite3.connect(path)
+    for statement in state_module._MIGRATIONS[0].split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 1")
+    db.execute(
+        "INSERT INTO sessions (camera, model, started_at, planned, result)"
+        " VALUES ('00000001', 'ILCE-7M3', '2025-01-01T00:00:00.000000+00:00', 1, 'ok')"
+    )
+    db.execute(
+        "INSERT INTO transfers VALUES (1, '00000001', ?, 'DSC00001.JPG', 1000,"
+        " '2024-05-01T12:30:15', '/p', ?, '2025-01-01T00:00:01.000000+00:00', 1)",
+        (DCIM, digest("x")),
+    )
+    db.commit()
+    db.close()
+    with StateStore(path) as store:
+        assert store.is_done(A7, obj())
+        (transfer,) = store.transfers()
+        assert transfer.camera_date == ""
+        (session,) = store.sessions()
+        assert session.powered_off is False  # older versions claimed it without asking

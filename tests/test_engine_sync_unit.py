@@ -18,10 +18,11 @@ from sony_pm_alt.engine import sync as sync_module
 from sony_pm_alt.engine.filters import Filters
 from sony_pm_alt.engine.listing import Listing
 from sony_pm_alt.engine.model import CameraInfo, CameraObject, Kind
-from sony_pm_alt.engine.session import CameraConnectError
+from sony_pm_alt.engine.session import CameraConnectError, CameraSession
 from sony_pm_alt.engine.state import StateStore
 from sony_pm_alt.engine.sync import SyncOptions, connect, plan
-from sony_pm_alt.errors import CameraRefusedGuid, NativeLayerUnavailable
+from sony_pm_alt.engine.vendor import StepResult
+from sony_pm_alt.errors import CameraRefusedGuid, NativeLayerUnavailable, VendorStepFailed
 from sony_pm_alt.identity import Identity
 from sony_pm_alt.ptpip.codes import ObjectFormat
 
@@ -326,3 +327,75 @@ def test_redownload_still_honours_filters(tmp_path: Path, store: StateStore) -> 
 def test_plan_of_an_empty_card(tmp_path: Path, store: StateStore) -> None:
     assert plan(listing([]), options(tmp_path), store) == []
     assert plan(listing([]), options(tmp_path, redownload=True), store) == []
+
+
+# --- _release: powered off only when the camera answered every power-off step -------------------
+
+
+class ClosingSession:
+    """What _release uses of a CameraSession: the profile, the layer in use, and close(),
+    which 'answers' the end steps with ``codes`` (an abort stops there and raises)."""
+
+    def __init__(self, profile: str, codes: list[int], native: bool = True) -> None:
+        from sony_pm_alt.profiles import load_profile
+
+        self.profile = load_profile(profile)
+        self.uses_native_layer = native
+        self.codes = codes
+        self.end_results: list[StepResult] = []
+        self.closed_with: bool | None = None
+
+    def close(self, *, power_off: bool = True) -> None:
+        self.closed_with = power_off
+        if not power_off:
+            return
+        for step, code in zip(self.profile.end, self.codes, strict=False):
+            self.end_results.append(StepResult(step, code))
+            if code != 0x2001 and step.abort_on_failure:
+                raise VendorStepFailed("end", len(self.end_results), step.describe(), code)
+
+    @property
+    def power_off_confirmed(self) -> bool:
+        return CameraSession.power_off_confirmed.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+
+OK, BUSY, IO = 0x2001, 0x2019, 0x02FF
+
+
+@pytest.mark.parametrize(
+    ("profile", "codes", "native", "left_on", "expected"),
+    [
+        ("upstream", [OK, OK], True, None, (True, "")),
+        ("playmemories", [OK, OK, OK], True, None, (True, "")),
+        ("upstream", [BUSY], True, None, (False, "the camera refused the power-off (DEVICE_BUSY")),
+        (
+            "upstream",
+            [OK, IO],
+            True,
+            None,
+            (
+                False,
+                "the camera accepted the power-off but not the step after it (I/O error: the "
+                "connection failed",
+            ),
+        ),
+        ("playmemories", [OK, OK, IO], True, None, (False, "the camera accepted the power-off")),
+        ("playmemories", [BUSY], True, None, (False, "the power-off was not sent (vendor")),
+        ("none", [], True, None, (False, "the 'none' profile sends no power-off")),
+        ("upstream", [OK, OK], False, None, (False, "this libgphoto2 cannot power the camera")),
+        ("upstream", [OK, OK], True, "dry run", (False, "dry run")),
+    ],
+)
+def test_release_claims_only_a_confirmed_power_off(
+    profile: str,
+    codes: list[int],
+    native: bool,
+    left_on: str | None,
+    expected: tuple[bool, str],
+) -> None:
+    session = ClosingSession(profile, codes, native)
+    powered_off, why = sync_module._release(session, left_on=left_on)  # type: ignore[arg-type]
+    assert powered_off is expected[0]
+    assert why.startswith(expected[1])
+    # The end steps run only when a power-off is due and can be done.
+    assert session.closed_with is (left_on is None and native and profile != "none")

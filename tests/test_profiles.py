@@ -108,6 +108,9 @@ PLAYMEMORIES_START = [
 PLAYMEMORIES_END = [
     (24, 0x9281, (4,), None, True, True),
     (25, 0x9280, (4,), POWER_OFF, False, True),  # #26–29: data {0,5,0,0}
+    # Not in the 2015 capture: the 0x9281 newer bodies need before they switch off (PR #1220);
+    # the ILCE-5000 was gone by then, so it may fail.
+    (None, 0x9281, (4,), None, True, False),
 ]
 
 
@@ -137,13 +140,31 @@ def test_playmemories_skips_exactly_the_refused_steps() -> None:
         (i, s.opcode, s.params) for i, s in enumerate(profile.start, 1) if not s.abort_on_failure
     ]
     assert skipped == [(2, 0x1016, (0xD406,)), (3, 0x9802, (0xDC86, 0xB301)), (10, 0x9280, (5,))]
-    assert all(s.abort_on_failure for s in profile.end)
+    assert [s.abort_on_failure for s in profile.end] == [True, True, False]
 
 
 def test_playmemories_ends_with_sending_and_power_off() -> None:
     profile = load_profile("playmemories")
     assert profile.start[-1].data == SENDING
-    assert profile.end[-1].data == POWER_OFF
+    assert profile.end[-2].data == POWER_OFF
+    assert (profile.end[-1].opcode, profile.end[-1].data_in) == (0x9281, True)
+
+
+@pytest.mark.parametrize(
+    ("name", "power_off", "sending"),
+    [("upstream", 0, 0), ("playmemories", 1, 10), ("none", None, None)],
+)
+def test_what_each_profile_does_is_read_from_its_steps(
+    name: str, power_off: int | None, sending: int | None
+) -> None:
+    profile = load_profile(name)
+    assert (profile.power_off, profile.sending) == (power_off, sending)
+
+
+def test_a_power_off_needs_the_command_word_not_just_the_opcode() -> None:
+    text = 'name = "x"\n[[end]]\nopcode = 0x9280\nparams = [4]\ndata = "00000000 04000000"\n'
+    assert parse_profile(text, "x.toml").power_off is None
+    assert parse_profile(text.replace("04000000", "05000000"), "x.toml").power_off == 0
 
 
 def test_none_profile_is_empty() -> None:

@@ -369,7 +369,9 @@ def sync(
 ) -> None:
     """Run one session with a camera in "Send to Computer" mode: download what is new.
 
-    Exit status 0 only when every planned file is safe on disk."""
+    Exit status 0 only when every planned file is safe on disk and the listing complete;
+    1 when not; 4 when the files are safe but the camera did not confirm the profile's
+    power-off (it may still be on)."""
     from .console import JsonView, PlainView, RichView
     from .engine.filters import Filters
     from .engine.naming import DEFAULT_TEMPLATE, Template, TemplateError
@@ -416,7 +418,7 @@ def sync(
     except (SonyPmAltError, ValueError, OSError) as exc:
         click.echo(f"sony-pm-alt: {exc}", err=True)
         sys.exit(3)
-    sys.exit(0 if summary.ok else 1)
+    sys.exit(1 if not summary.ok else 4 if summary.power_off_failed else 0)
 
 
 @main.command()
@@ -451,6 +453,7 @@ def history(camera: str | None, limit: int, as_json: bool, state_path: Path | No
                         "size": t.size,
                         "path": t.path,
                         "transferred_at": t.transferred_at.isoformat(),
+                        "camera_date": t.camera_date,
                     }
                     for t in transfers
                 ],
@@ -558,7 +561,8 @@ def doctor(config_path: Path | None) -> None:
     metavar="KIND=VALUE",
     help="Inject a fault (repeatable): drop-after-bytes=N, drop-at=OPCODE:K, "
     "latency=[OPCODE:]SECONDS, busy-first=N, refuse-init=REASON, hostile-names=1 (files "
-    "reported under names such as ../../escape.JPG; data unchanged).",
+    "reported under names such as ../../escape.JPG; data unchanged), folder-cycle=1, "
+    "huge-counts=1, bad-dates=1, listing-size-mismatch=N (see emulator/faults.py).",
 )
 @click.option("--ssdp", is_flag=True, help="Announce over SSDP and serve /DeviceDescription.xml.")
 @click.option("--advertise-host", help="Address put in LOCATION. Default: --host.")

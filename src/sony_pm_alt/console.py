@@ -48,10 +48,14 @@ def summary_line(summary: SyncSummary) -> str:
     )
     if summary.skipped:
         text += f", {summary.skipped} skipped"
+    if summary.unlisted:
+        text += f"; listing incomplete: {'; '.join(summary.unlisted)}"
     if summary.failed:
         text += f", {len(summary.failed)} failed (retried next time; camera left on)"
-    elif summary.camera is not None:
-        text += ", camera powered off" if summary.powered_off else ""
+    elif summary.camera is not None and summary.powered_off:
+        text += ", camera powered off"
+    elif summary.camera is not None and summary.camera_left_on:
+        text += f", camera left on: {summary.camera_left_on}"
     return text
 
 
@@ -67,7 +71,10 @@ def summary_json(summary: SyncSummary) -> dict[str, Any]:
         "skipped": summary.skipped,
         "failed": summary.failed,
         "powered_off": summary.powered_off,
+        "camera_left_on": summary.camera_left_on or None,
+        "sending": summary.sending,
         "listing": summary.listing_method,
+        "unlisted": summary.unlisted,
         "ok": summary.ok,
     }
 
@@ -76,6 +83,7 @@ def start_line(event: SessionStarted) -> str:
     return (
         f"{event.camera.model} ({event.camera.serial}): {event.listed} files on the camera, "
         f"{event.planned} new ({_size(event.planned_bytes)}), listed by {event.listing_method}"
+        + (", camera showing “Sending…”" if event.sending else "")
     )
 
 

@@ -14,10 +14,16 @@ CloseSession). Each step::
 
 The built-in profiles live in ``sony_pm_alt/vendor_profiles/``: ``upstream`` (default),
 ``playmemories`` and ``none``.
+
+What a profile does to the camera is read from its steps, not declared: the Sony set request
+0x9280 with data word 1 = 2 shows "Sending…", word 1 = 5 powers off. The power-off counts as
+done only when that step and every end step after it (the trailing 0x9281 newer bodies need
+before they switch off, libgphoto2 PR #1220) were answered OK: see :attr:`Profile.power_off`.
 """
 
 from __future__ import annotations
 
+import struct
 import tomllib
 from dataclasses import dataclass
 from enum import Enum
@@ -30,6 +36,10 @@ _STEP_KEYS = frozenset({"opcode", "params", "data", "data_in", "on_failure", "no
 _PROFILE_KEYS = frozenset({"name", "description", "start", "end"})
 # A vendor command is a handful of bytes; this only stops a mistyped file from being sent.
 MAX_STEP_DATA = 64 * 1024
+SONY_SET_REQUEST = 0x9280
+SONY_GET_REQUEST = 0x9281
+SONY_CMD_SENDING = 2  # word 1 of the 0x9280 (selector 4) data: show "Sending…"
+SONY_CMD_POWER_OFF = 5  # leave the mode and power off
 
 
 class ProfileError(ValueError):
@@ -62,6 +72,13 @@ class Step:
         data = f" data {self.data.hex()}" if self.data is not None else ""
         return f"0x{self.opcode:04X}({params}){data}" + (f" — {self.note}" if self.note else "")
 
+    @property
+    def sony_command(self) -> int | None:
+        """Word 1 of a Sony 0x9280 data phase (2 = "Sending…", 5 = power off), else None."""
+        if self.opcode != SONY_SET_REQUEST or self.data is None or len(self.data) < 8:
+            return None
+        return int(struct.unpack_from("<I", self.data, 4)[0])
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -69,6 +86,28 @@ class Profile:
     description: str
     start: tuple[Step, ...]
     end: tuple[Step, ...]
+
+    @property
+    def power_off(self) -> int | None:
+        """Index in :attr:`end` of the power-off command; it and every later end step make up
+        the power-off. None: this profile never powers the camera off."""
+        return _first_command(self.end, SONY_CMD_POWER_OFF)
+
+    @property
+    def power_off_paired(self) -> bool:
+        """A 0x9281 follows the power-off command: without it a newer body stays on."""
+        first = self.power_off
+        return first is not None and any(s.opcode == SONY_GET_REQUEST for s in self.end[first:])
+
+    @property
+    def sending(self) -> int | None:
+        """Index in :attr:`start` of the "Sending…" command (it and the later start steps show
+        it), or None."""
+        return _first_command(self.start, SONY_CMD_SENDING)
+
+
+def _first_command(steps: tuple[Step, ...], command: int) -> int | None:
+    return next((i for i, step in enumerate(steps) if step.sony_command == command), None)
 
 
 def _step(raw: Any, where: str) -> Step:

@@ -93,7 +93,7 @@ def object_prop_value(obj: CardObject, prop: int) -> PropValue:
         ObjectPropCode.STORAGE_ID: PRIMARY_STORAGE_ID,
         ObjectPropCode.OBJECT_FORMAT: obj.object_format,
         ObjectPropCode.PROTECTION_STATUS: 0,
-        ObjectPropCode.OBJECT_SIZE: obj.size,
+        ObjectPropCode.OBJECT_SIZE: obj.reported_size,
         ObjectPropCode.ASSOCIATION_TYPE: 1 if obj.is_folder else 0,
         ObjectPropCode.ASSOCIATION_DESC: 0,
         ObjectPropCode.OBJECT_FILE_NAME: obj.reported_name,
@@ -125,12 +125,33 @@ class Camera:
         strict_tids: bool = True,
         busy_first: int = 0,
         hostile_names: bool = False,
+        folder_cycle: bool = False,
+        huge_counts: bool = False,
+        bad_dates: bool = False,
+        size_skew: int = 0,
     ) -> None:
         self.body = body
         self.card = card.with_hostile_names() if hostile_names else card
         self._record = record
         if hostile_names:
             record("fault", kind="hostile_names", files=sum(not o.is_folder for o in card))
+        if bad_dates:
+            self.card = self.card.with_bad_dates()
+            record("fault", kind="bad_dates", files=sum(not o.is_folder for o in card))
+        if size_skew:
+            self.card = self.card.with_size_skew(size_skew)
+            record("fault", kind="listing_size_mismatch", skew=size_skew)
+        # folder-cycle: the first top-level folder with a sub-folder names that sub-folder as
+        # its parent in MTP object properties (ObjectInfo keeps the truth).
+        self._parent_override: dict[int, int] = {}
+        if folder_cycle:
+            for top in self.card.children(0):
+                sub = next((o for o in self.card.children(top.handle) if o.is_folder), None)
+                if top.is_folder and sub is not None:
+                    self._parent_override[top.handle] = sub.handle
+                    record("fault", kind="folder_cycle", folder=top.handle, parent=sub.handle)
+                    break
+        self._huge_counts = huge_counts
         self.strict_tids = strict_tids
         self._busy_left = busy_first
         self.screen = Screen.CONNECTING
@@ -426,8 +447,13 @@ class Camera:
         prop = self._param(ready, 1, 0) or 0
         if prop not in OBJECT_PROP_TYPES:
             return Reply(ResponseCode.MTP_INVALID_OBJECT_PROP_CODE)
-        value = object_prop_value(obj, prop)
+        value = self._prop_value(obj, prop)
         return Reply(ResponseCode.OK, data=encode_value(OBJECT_PROP_TYPES[prop], value))
+
+    def _prop_value(self, obj: CardObject, prop: int) -> PropValue:
+        if prop == ObjectPropCode.PARENT_OBJECT and obj.handle in self._parent_override:
+            return self._parent_override[obj.handle]
+        return object_prop_value(obj, prop)
 
     def _get_obj_prop_list(self, ready: OperationReady) -> Reply:
         """MTP GetObjPropList: (handle, format, prop, group, depth)."""
@@ -459,11 +485,15 @@ class Camera:
             objects = [o for o in objects if o.object_format == fmt]
         props = list(OBJECT_PROP_TYPES) if prop == ALL_PROPERTIES else [prop]
         elements = tuple(
-            ObjectPropElement(o.handle, p, OBJECT_PROP_TYPES[p], object_prop_value(o, p))
+            ObjectPropElement(o.handle, p, OBJECT_PROP_TYPES[p], self._prop_value(o, p))
             for o in objects
             for p in props
         )
-        return Reply(ResponseCode.OK, data=ObjectPropList(elements).encode())
+        data = ObjectPropList(elements).encode()
+        if self._huge_counts:  # huge-counts: about 4 billion elements claimed, the rest as is
+            self._record("fault", kind="huge_counts", elements=len(elements))
+            data = struct.pack("<I", 0xFFFFFFF0) + data[4:]
+        return Reply(ResponseCode.OK, data=data)
 
     # --- Sony vendor operations ------------------------------------------------------------
 

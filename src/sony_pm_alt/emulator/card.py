@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +62,17 @@ HOSTILE_NAMES: tuple[str, ...] = (
 )
 
 
+# What the bad-dates fault reports as capture dates (faults.py), in card order, cycling: a body
+# whose clock was never set, the far end of the format, and text that is no date at all.
+BAD_DATES: tuple[str, ...] = (
+    "00010101T000000",
+    "99991231T235959",
+    "garbage, not a date",
+    "20241399T996161",
+    "00000000T000000",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class CardObject:
     handle: int
@@ -72,6 +83,13 @@ class CardObject:
     size: int
     mtime: float
     alias: str | None = None  # reported instead of ``name`` (the hostile-names fault)
+    date_text: str | None = None  # reported as the capture date (the bad-dates fault)
+    size_skew: int = 0  # added to the reported size, not the data (listing-size-mismatch)
+
+    @property
+    def reported_size(self) -> int:
+        """The size the listing reports: ObjectInfo and ObjectSize (0xDC04)."""
+        return max(0, self.size + self.size_skew)
 
     @property
     def reported_name(self) -> str:
@@ -89,11 +107,13 @@ class CardObject:
         """PTP DateTime in local time; folders carry none, as on a Sony body."""
         if self.is_folder:
             return ""
+        if self.date_text is not None:
+            return self.date_text
         return format_datetime(datetime.fromtimestamp(self.mtime))
 
     def object_info(self, storage_id: int) -> ObjectInfo:
         # ObjectCompressedSize is 32-bit; 0xFFFFFFFF means "4 GiB or more, ask ObjectSize".
-        compressed = 0 if self.is_folder else min(self.size, 0xFFFFFFFF)
+        compressed = 0 if self.is_folder else min(self.reported_size, 0xFFFFFFFF)
         return ObjectInfo(
             storage_id=storage_id,
             object_format=self.object_format,
@@ -185,6 +205,25 @@ class Card:
         for obj in self:
             if not obj.is_folder:
                 obj = replace(obj, alias=HOSTILE_NAMES[files % len(HOSTILE_NAMES)])
+                files += 1
+            objects.append(obj)
+        return Card(self.root, objects)
+
+    def with_bad_dates(self) -> Card:
+        """The same card, its files dated :data:`BAD_DATES` in card order, cycling."""
+        return self._files_replaced(
+            lambda obj, n: replace(obj, date_text=BAD_DATES[n % len(BAD_DATES)])
+        )
+
+    def with_size_skew(self, skew: int) -> Card:
+        """The same card, each file listed ``skew`` bytes larger (or smaller) than its data."""
+        return self._files_replaced(lambda obj, n: replace(obj, size_skew=skew))
+
+    def _files_replaced(self, change: Callable[[CardObject, int], CardObject]) -> Card:
+        objects, files = [], 0
+        for obj in self:
+            if not obj.is_folder:
+                obj = change(obj, files)
                 files += 1
             objects.append(obj)
         return Card(self.root, objects)

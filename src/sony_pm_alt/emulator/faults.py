@@ -12,6 +12,13 @@ Spelled on the command line as ``--fault KIND=VALUE`` (repeatable):
 ``hostile-names=1``       report files under nasty but valid names (``card.HOSTILE_NAMES``,
                           in card order, cycling): ``../../escape.JPG``, ``/etc/passwd.JPG``,
                           ``.``, ``..``, a terminal escape, a tab, …; their data is unchanged
+``folder-cycle=1``        the MTP object properties (the bulk listing) give the first
+                          top-level folder its own sub-folder as parent: the links loop
+``huge-counts=1``         every GetObjPropList reply claims 0xFFFFFFF0 elements
+``bad-dates=1``           files carry hostile capture dates (``card.BAD_DATES``, cycling):
+                          ``00010101T000000``, ``99991231T235959``, garbage, …
+``listing-size-mismatch=N``  every file is listed N bytes larger (N < 0: smaller) than the
+                          data it serves
 ========================  ==========================================================
 """
 
@@ -34,6 +41,10 @@ class Faults:
     busy_first: int = 0
     refuse_init: int | None = None
     hostile_names: bool = False
+    folder_cycle: bool = False
+    huge_counts: bool = False
+    bad_dates: bool = False
+    listing_size_mismatch: int = 0
 
     def latency_for(self, opcode: int) -> float:
         return self.latency.get(opcode, self.latency_all)
@@ -57,6 +68,12 @@ def _float(text: str, what: str) -> float:
     if not 0 <= value <= 3600:
         raise FaultSpecError(f"{what}: {value} s is outside 0–3600 s")
     return value
+
+
+def _flag(text: str, what: str) -> bool:
+    if text not in ("0", "1"):
+        raise FaultSpecError(f"{what}: expected 1 (on) or 0 (off), got {text!r}")
+    return text == "1"
 
 
 def parse_faults(specs: Iterable[str]) -> Faults:
@@ -96,9 +113,22 @@ def parse_faults(specs: Iterable[str]) -> Faults:
             if value not in ("0", "1"):
                 raise FaultSpecError(f"{kind}: expected 1 (on) or 0 (off), got {value!r}")
             faults = replace(faults, hostile_names=value == "1")
+        elif kind == "folder-cycle":
+            faults = replace(faults, folder_cycle=_flag(value, kind))
+        elif kind == "huge-counts":
+            faults = replace(faults, huge_counts=_flag(value, kind))
+        elif kind == "bad-dates":
+            faults = replace(faults, bad_dates=_flag(value, kind))
+        elif kind == "listing-size-mismatch":
+            try:
+                skew = int(value, 0)
+            except ValueError:
+                raise FaultSpecError(f"{kind}: {value!r} is not a number of bytes") from None
+            faults = replace(faults, listing_size_mismatch=skew)
         else:
             raise FaultSpecError(
                 f"unknown fault {kind!r}; known: drop-after-bytes, drop-at, latency, busy-first, "
-                "refuse-init, hostile-names"
+                "refuse-init, hostile-names, folder-cycle, huge-counts, bad-dates, "
+                "listing-size-mismatch"
             )
     return replace(faults, latency=latency)

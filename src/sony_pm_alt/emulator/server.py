@@ -202,6 +202,10 @@ class Emulator:
             strict_tids=self.config.strict_tids,
             busy_first=self.config.faults.busy_first,
             hostile_names=self.config.faults.hostile_names,
+            folder_cycle=self.config.faults.folder_cycle,
+            huge_counts=self.config.faults.huge_counts,
+            bad_dates=self.config.faults.bad_dates,
+            size_skew=self.config.faults.listing_size_mismatch,
         )
         activation = Activation(number, camera, self.record, self.config.inactivity_timeout)
         self._activation = activation

@@ -23,7 +23,7 @@ from typing import Any
 from ..native import Transport
 from ..ptpip.codes import OperationCode
 from .model import CameraObject
-from .naming import unique_path
+from .naming import file_time, unique_path
 
 log = logging.getLogger("sony_pm_alt.download")
 
@@ -156,8 +156,13 @@ def fetch(
     partial: Path,
     read: ReadChunk,
     progress: Progress | None = None,
+    more_than_listed: Callable[[], bool] | None = None,
 ) -> Downloaded:
-    """Download ``obj`` to ``final`` (or a suffixed name beside it) through ``partial``."""
+    """Download ``obj`` to ``final`` (or a suffixed name beside it) through ``partial``.
+
+    The listed size is the camera's word, not a fact: data that ends before it, or (asked by
+    ``more_than_listed`` once the listed bytes are in) goes on after it, fails the file and
+    removes the partial, so a file whose size disagrees is never placed (nor resumed)."""
     _make_folders(final.parent)
     start = _resume_point(partial, obj.size)
     buffer = memoryview(bytearray(CHUNK))
@@ -171,7 +176,11 @@ def fetch(
         f.truncate(start)
         while offset < obj.size:
             if count <= 0:
-                raise OSError(f"the camera sent no data for {obj.name} at offset {offset}")
+                partial.unlink()
+                raise OSError(
+                    f"the camera listed {obj.size} bytes for {obj.name} but its data ends at "
+                    f"{offset}; nothing saved"
+                )
             f.write(buffer[:count])
             digest.update(buffer[:count])
             offset += count
@@ -179,6 +188,12 @@ def fetch(
                 progress(offset)
             if offset < obj.size:
                 count = read(offset, buffer[: min(CHUNK, obj.size - offset)])
+        if more_than_listed is not None and more_than_listed():
+            partial.unlink()
+            raise OSError(
+                f"the camera has more data for {obj.name} than the {obj.size} bytes it listed; "
+                "nothing saved"
+            )
         f.flush()
         try:
             os.fsync(f.fileno())
@@ -190,7 +205,7 @@ def fetch(
     if written != obj.size:
         raise OSError(f"{obj.name}: {written} bytes on disk, the camera listed {obj.size}")
     sha256 = digest.hexdigest()
-    stamp = obj.capture_time.timestamp() if obj.capture_time is not None else None
+    stamp = file_time(obj.capture_time)  # clamped: a camera's date may be out of range
     existing = _existing_copy(final, obj.size, sha256)
     if existing is not None:  # e.g. placed by a session that died before recording it
         partial.unlink()

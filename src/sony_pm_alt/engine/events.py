@@ -15,6 +15,7 @@ class SessionStarted:
     planned: int
     planned_bytes: int
     listing_method: str
+    sending: bool = False  # the camera answered OK to the profile's "Sending…" steps
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,17 @@ class SyncSummary:
     seconds: float = 0.0
     skipped: int = 0
     failed: list[str] = field(default_factory=list)
-    powered_off: bool = False
+    powered_off: bool = False  # only when every power-off step was answered OK
     listing_method: str = ""
+    camera_left_on: str = ""  # why the camera was not (confirmed) powered off
+    power_off_failed: bool = False  # the profile's power-off was due but not confirmed
+    unlisted: list[str] = field(default_factory=list)  # what the listing could not vouch for
+    sending: bool = False  # the camera answered OK to the profile's "Sending…" steps
 
     @property
     def ok(self) -> bool:
-        """Every planned file is safe on disk."""
-        return not self.failed
+        """Every planned file is safe on disk and the listing was complete."""
+        return not self.failed and not self.unlisted
 
     @property
     def rate(self) -> float:

@@ -1,5 +1,10 @@
 """What is on the camera: one bulk MTP GetObjPropList when the camera offers it, otherwise
-python-gphoto2's folder-by-folder listing. Both give the same :class:`CameraObject` list."""
+python-gphoto2's folder-by-folder listing. Both give the same :class:`CameraObject` list.
+
+A listing is only as good as the camera's answers. When the bulk listing has to be refused
+(parents that loop, counts no reply can hold) or the objects listed disagree with the camera's
+own count (GetNumObjects), :attr:`Listing.problems` says so: the sync then reports what could
+not be listed and leaves the camera on, instead of calling the import complete."""
 
 from __future__ import annotations
 
@@ -10,7 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import PTPResponseError
-from ..ptpip.codes import ALL_PROPERTIES, ObjectFormat, ObjectPropCode, OperationCode
+from ..ptpip.codes import (
+    ALL_PROPERTIES,
+    ObjectFormat,
+    ObjectPropCode,
+    OperationCode,
+    ResponseCode,
+    code_name,
+)
 from ..ptpip.datasets import DeviceInfo, ObjectPropList, PropValue
 from ..ptpip.errors import ProtocolError
 from ..ptpip.primitives import parse_datetime
@@ -41,6 +53,7 @@ class Listing:
     objects: list[CameraObject]
     method: str  # "bulk" (one GetObjPropList) or "gphoto2" (folder by folder)
     operations: frozenset[int] | None = None  # what the camera offers; None = not known
+    problems: tuple[str, ...] = ()  # why this listing may miss files; empty = complete
 
     def offers(self, opcode: int) -> bool | None:
         return None if self.operations is None else opcode in self.operations
@@ -66,28 +79,67 @@ def list_camera(session: CameraSession, *, bulk: bool = True) -> Listing:
     """Every file on the camera. ``bulk=False`` forces the folder-by-folder listing."""
     camera, device_info = camera_info(session)
     ops = frozenset(device_info.operations_supported) if device_info is not None else None
+    problems: list[str] = []
     if bulk and ops is not None and OperationCode.MTP_GET_OBJ_PROP_LIST in ops:
         try:
-            return Listing(camera, bulk_listing(session), "bulk", ops)
-        except (UnusableListing, ProtocolError, PTPResponseError) as exc:
+            objects, listed = bulk_listing(session)
+            problems += _count_problems(session, listed, "bulk")
+            return Listing(camera, objects, "bulk", ops, tuple(problems))
+        except (UnusableListing, ProtocolError) as exc:
             log.warning("bulk listing unusable (%s); listing folder by folder instead", exc)
-    return Listing(camera, gphoto2_listing(session.camera), "gphoto2", ops)
+            problems.append(f"the camera's bulk listing had to be refused ({exc})")
+        except PTPResponseError as exc:  # the camera declines: nothing to distrust
+            log.warning("bulk listing refused (%s); listing folder by folder instead", exc)
+    objects, folders = _gphoto2_walk(session.camera, "/")
+    problems += _count_problems(session, len(objects) + folders, "folder-by-folder")
+    return Listing(camera, objects, "gphoto2", ops, tuple(problems))
 
 
-def bulk_listing(session: CameraSession) -> list[CameraObject]:
+def camera_object_count(session: CameraSession) -> int | None:
+    """How many objects (files and folders) the camera says it holds: GetNumObjects over all
+    storages and the whole hierarchy. None when it cannot be asked (no native layer) or does
+    not answer; the listing then goes unchecked."""
+    if not session.uses_native_layer:
+        return None
+    result = session.transport().transaction(
+        OperationCode.GET_NUM_OBJECTS, [ALL_OBJECTS, 0, 0], check=False
+    )
+    if result.code != ResponseCode.OK or not result.params:
+        log.info("the camera does not count its objects (%s)", code_name(result.code, ResponseCode))
+        return None
+    return result.params[0]
+
+
+def _count_problems(session: CameraSession, listed: int, how: str) -> list[str]:
+    counted = camera_object_count(session)
+    if counted is None or counted == listed:
+        return []
+    return [
+        f"the camera counts {counted} files and folders, the {how} listing found {listed}"
+        + (f": {counted - listed} could not be listed" if counted > listed else "")
+    ]
+
+
+def bulk_listing(session: CameraSession) -> tuple[list[CameraObject], int]:
+    """The files, and how many objects (files and folders) the reply described."""
     result = session.transport().transaction(
         OperationCode.MTP_GET_OBJ_PROP_LIST, [ALL_OBJECTS, 0, ALL_PROPERTIES, 0, 0], data_in=True
     )
-    return objects_from_prop_list(ObjectPropList.decode(result.data).by_handle())
+    by_handle = ObjectPropList.decode(result.data).by_handle()
+    return objects_from_prop_list(by_handle), len(by_handle)
 
 
-def _capture_time(props: dict[int, PropValue]) -> datetime | None:
+def _capture_time(props: dict[int, PropValue]) -> tuple[datetime | None, str]:
+    """The capture time and the camera's own text for it (kept even when unusable)."""
     # ModificationDate first, as libgphoto2 does: both listings then key files alike.
+    texts = []
     for code in (ObjectPropCode.DATE_MODIFIED, ObjectPropCode.DATE_CREATED):
         value = props.get(code)
         if isinstance(value, str) and (parsed := parse_datetime(value)) is not None:
-            return parsed
-    return None
+            return parsed, value
+        if isinstance(value, str) and value:
+            texts.append(value)
+    return None, texts[0] if texts else ""
 
 
 def objects_from_prop_list(by_handle: dict[int, dict[int, PropValue]]) -> list[CameraObject]:
@@ -152,14 +204,16 @@ def objects_from_prop_list(by_handle: dict[int, dict[int, PropValue]]) -> list[C
         size = props.get(ObjectPropCode.OBJECT_SIZE)
         if not isinstance(size, int):
             raise UnusableListing(f"object 0x{handle:08X} has no size")
+        when, date_text = _capture_time(props)
         objects.append(
             CameraObject(
                 folder,
                 str(props[ObjectPropCode.OBJECT_FILE_NAME]),
                 size,
-                _capture_time(props),
+                when,
                 object_format,
                 handle,
+                date_text,
             )
         )
     return sorted(objects, key=lambda o: (o.folder, o.name))
@@ -167,15 +221,38 @@ def objects_from_prop_list(by_handle: dict[int, dict[int, PropValue]]) -> list[C
 
 def gphoto2_listing(camera: Any, folder: str = "/") -> list[CameraObject]:
     """python-gphoto2's own listing, one folder at a time (GetObjectHandles/GetObjectInfo)."""
+    return _gphoto2_walk(camera, folder)[0]
+
+
+def _gphoto2_walk(camera: Any, folder: str) -> tuple[list[CameraObject], int]:
+    """The files below ``folder`` and how many folders that are camera objects (not
+    libgphoto2's ``/store_…`` level) were walked."""
     objects: list[CameraObject] = []
     files = camera.folder_list_files(folder)
     for i in range(files.count()):
         name = files.get_name(i)
         info = camera.file_get_info(folder, name).file
-        stamp = datetime.fromtimestamp(info.mtime) if info.mtime else None
+        stamp = _from_mtime(info.mtime)
         object_format = MIME_FORMATS.get(str(info.type), ObjectFormat.UNDEFINED)
-        objects.append(CameraObject(folder, name, int(info.size), stamp, object_format))
+        date_text = str(info.mtime) if info.mtime else ""
+        objects.append(
+            CameraObject(folder, name, int(info.size), stamp, object_format, 0, date_text)
+        )
     folders = camera.folder_list_folders(folder)
+    count = 0
     for i in range(folders.count()):
-        objects += gphoto2_listing(camera, folder.rstrip("/") + "/" + folders.get_name(i))
-    return sorted(objects, key=lambda o: (o.folder, o.name))
+        child = folder.rstrip("/") + "/" + folders.get_name(i)
+        below, below_folders = _gphoto2_walk(camera, child)
+        objects += below
+        count += below_folders + (folder != "/")
+    return sorted(objects, key=lambda o: (o.folder, o.name)), count
+
+
+def _from_mtime(mtime: int) -> datetime | None:
+    """libgphoto2's mtime as local time; None for none, or one Python cannot hold."""
+    if not mtime:
+        return None
+    try:
+        return datetime.fromtimestamp(mtime)
+    except (OverflowError, OSError, ValueError):
+        return None

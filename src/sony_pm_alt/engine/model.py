@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from pathlib import PurePosixPath
@@ -54,6 +54,8 @@ class CameraObject:
     capture_time: datetime | None
     object_format: int
     handle: int = 0  # PTP object handle (0 when unknown, e.g. from the fallback listing)
+    # The capture date text as the camera sent it, kept even when unusable (not part of equality).
+    camera_date: str = field(default="", compare=False)
 
     @property
     def extension(self) -> str:

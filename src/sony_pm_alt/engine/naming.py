@@ -82,6 +82,22 @@ def _split_name(name: str) -> tuple[str, str]:
     return stem, ext
 
 
+# The range a memory card's FAT/exFAT file system (and DCF) can date a file in. A capture date
+# outside it (0001-01-01 from a body whose clock was never set, 9999-12-31, …) is not a time
+# Python or every file system can hold: the file time is clamped to it, while the state store
+# keeps the camera's own text.
+FILE_TIME_MIN = datetime(1980, 1, 1)
+FILE_TIME_MAX = datetime(2107, 12, 31, 23, 59, 58)
+
+
+def file_time(capture_time: datetime | None) -> float | None:
+    """The modification time to give a downloaded file: the capture time (naive local time)
+    clamped to :data:`FILE_TIME_MIN` … :data:`FILE_TIME_MAX`, as a POSIX timestamp."""
+    if capture_time is None:
+        return None
+    return min(max(capture_time, FILE_TIME_MIN), FILE_TIME_MAX).timestamp()
+
+
 def _values(
     obj: CameraObject, camera: CameraInfo, seq: int, fallback_time: datetime
 ) -> dict[str, str | int]:

@@ -159,16 +159,34 @@ class CameraSession:
                 raise
             log.warning(
                 "native layer unavailable (%s): using libgphoto2's own camlib, so the "
-                "vendor profile and per-camera identity are not available",
+                "vendor profile and per-camera identity are not available, and this "
+                "libgphoto2 cannot power the camera off: it stays on after the session",
                 exc,
             )
             return None
 
     def _hook(self, transport: native_layer.Transport, phase: int) -> None:
         if phase == native_layer.HOOK_START:
-            self.start_results = run_steps(transport, "start", self.profile.start)
+            self.start_results = []
+            run_steps(transport, "start", self.profile.start, self.start_results)
         elif self._run_end_steps:
-            self.end_results = run_steps(transport, "end", self.profile.end)
+            self.end_results = []
+            run_steps(transport, "end", self.profile.end, self.end_results)
+
+    @property
+    def sending_confirmed(self) -> bool:
+        """The camera answered OK to the profile's "Sending…" command and every start step
+        after it (never true on the stock camlib: its own start pair is not ours to see)."""
+        return _block_confirmed(self.profile.sending, self.profile.start, self.start_results)
+
+    @property
+    def power_off_confirmed(self) -> bool:
+        """The camera answered OK to the profile's power-off command and to every end step
+        after it, a 0x9281 among them: newer bodies only arm the power-off on the 0x9280 and
+        switch off on the 0x9281 that follows (libgphoto2 PR #1220)."""
+        return self.profile.power_off_paired and _block_confirmed(
+            self.profile.power_off, self.profile.end, self.end_results
+        )
 
     def close(self, *, power_off: bool = True) -> None:
         """End the session: the profile's end steps (power off), then CloseSession."""
@@ -198,3 +216,11 @@ class CameraSession:
         tb: TracebackType | None,
     ) -> None:
         self.close(power_off=exc is None)
+
+
+def _block_confirmed(
+    first: int | None, steps: tuple[object, ...], results: list[StepResult]
+) -> bool:
+    if first is None or len(results) != len(steps):
+        return False
+    return all(result.ok for result in results[first:])

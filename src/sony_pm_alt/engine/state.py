@@ -88,14 +88,23 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX transfers_by_camera_time ON transfers (camera, transferred_at);
     CREATE INDEX transfers_by_session ON transfers (session_id);
     """,
+    # 1 → 2: whether the camera confirmed the power-off (sessions of older versions: unknown,
+    # so 0), and the capture date exactly as the camera sent it (out-of-range or garbage dates
+    # are kept here while the file time is clamped).
+    """
+    ALTER TABLE sessions ADD COLUMN powered_off INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE transfers ADD COLUMN camera_date TEXT NOT NULL DEFAULT ''
+    """,
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
 
 _TRANSFER_COLUMNS = (
-    "camera, folder, name, size, capture_time, path, sha256, transferred_at, session_id"
+    "camera, folder, name, size, capture_time, path, sha256, transferred_at, session_id,"
+    " camera_date"
 )
 _SESSION_COLUMNS = (
-    "id, camera, model, started_at, ended_at, planned, transferred, failed, bytes, result"
+    "id, camera, model, started_at, ended_at, planned, transferred, failed, bytes, result,"
+    " powered_off"
 )
 
 
@@ -126,6 +135,7 @@ class Transfer:
     sha256: str
     transferred_at: datetime
     session_id: int
+    camera_date: str = ""  # the capture date as the camera sent it, even if unusable
 
     @property
     def key(self) -> tuple[str, str, int, str]:
@@ -149,6 +159,7 @@ class SessionRecord:
     failed: int
     bytes: int
     result: str
+    powered_off: bool = False  # the camera answered OK to every power-off step
 
 
 def _utcnow() -> datetime:
@@ -177,6 +188,7 @@ def _transfer(row: sqlite3.Row) -> Transfer:
         sha256=row["sha256"],
         transferred_at=_parse_stamp(row["transferred_at"]),
         session_id=row["session_id"],
+        camera_date=row["camera_date"],
     )
 
 
@@ -193,6 +205,7 @@ def _session(row: sqlite3.Row) -> SessionRecord:
         failed=row["failed"],
         bytes=row["bytes"],
         result=row["result"],
+        powered_off=bool(row["powered_off"]),
     )
 
 
@@ -282,9 +295,17 @@ class StateStore:
         return session_id
 
     def end_session(
-        self, session_id: int, *, transferred: int, failed: int, bytes: int, result: str
+        self,
+        session_id: int,
+        *,
+        transferred: int,
+        failed: int,
+        bytes: int,
+        result: str,
+        powered_off: bool = False,
     ) -> None:
-        """Set a session's final figures and result (``"ok"``, ``"incomplete"``, ``"failed"``).
+        """Set a session's final figures and result (``"ok"``, ``"incomplete"``, ``"failed"``)
+        and whether the camera confirmed its power-off.
 
         Raises ValueError for another result or an unknown session id."""
         if result not in END_RESULTS:
@@ -294,8 +315,16 @@ class StateStore:
         with self._write() as db:
             cursor = db.execute(
                 "UPDATE sessions SET ended_at = ?, transferred = ?, failed = ?, bytes = ?,"
-                " result = ? WHERE id = ?",
-                (_stamp(self._clock()), transferred, failed, bytes, result, session_id),
+                " result = ?, powered_off = ? WHERE id = ?",
+                (
+                    _stamp(self._clock()),
+                    transferred,
+                    failed,
+                    bytes,
+                    result,
+                    int(powered_off),
+                    session_id,
+                ),
             )
             if cursor.rowcount != 1:
                 raise ValueError(f"no session {session_id} in {self.path}")
@@ -383,6 +412,7 @@ class StateStore:
                 sha256=sha256,
                 transferred_at=_parse_stamp(_stamp(self._clock())),
                 session_id=session_id,
+                camera_date=obj.camera_date,
             )
             owner = db.execute("SELECT camera FROM sessions WHERE id = ?", (session_id,)).fetchone()
             if owner is None:
@@ -397,7 +427,8 @@ class StateStore:
                 (camera.key, *obj.key),
             )
             db.execute(
-                f"INSERT INTO transfers ({_TRANSFER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO transfers ({_TRANSFER_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     transfer.camera,
                     transfer.folder,
@@ -408,6 +439,7 @@ class StateStore:
                     transfer.sha256,
                     _stamp(transfer.transferred_at),
                     transfer.session_id,
+                    transfer.camera_date,
                 ),
             )
             db.execute(

@@ -1,7 +1,9 @@
 """One sync: connect, list, plan what is new, download it safely, record it, power off.
 
-The camera is powered off (the profile's end steps) only when every planned file is safe;
-otherwise it is released without them and the summary says what will be retried next time.
+The camera is powered off (the profile's end steps) only when every planned file is safe and
+the listing is complete; otherwise it is released without them and the summary says what will
+be retried next time and what could not be listed. ``powered_off`` is reported only when the
+camera answered OK to every power-off step (:attr:`CameraSession.power_off_confirmed`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from ..errors import SonyPmAltError
+from ..errors import TRANSPORT_ERRORS, SonyPmAltError
 from ..identity import Identity
 from ..profiles import DEFAULT_PROFILE, Profile
-from ..ptpip.codes import OperationCode
+from ..ptpip.codes import OperationCode, ResponseCode, code_name
 from . import download as dl
 from .events import (
     FileDone,
@@ -195,12 +197,16 @@ def _run_session(
     failed: list[str] = []
     session_id: int | None = None
     listing_method = ""
+    unlisted: list[str] = []
     try:
         with KeepAlive(session, options.keepalive_interval) as keepalive:
             with keepalive.use():
                 listing = list_camera(session, bulk=options.bulk_listing)
             camera, listing_method = listing.camera, listing.method
             todo = plan(listing, options, store)
+            unlisted = list(listing.problems)
+            for problem in unlisted:
+                log.warning("listing incomplete: %s", problem)
             emit(
                 SessionStarted(
                     camera,
@@ -208,6 +214,7 @@ def _run_session(
                     len(todo),
                     sum(o.size for o in todo),
                     listing.method,
+                    session.sending_confirmed,
                 )
             )
             run_hook(options.hook, "start", camera=camera.model, planned=len(todo))
@@ -258,12 +265,21 @@ def _run_session(
                 )
     except BaseException as exc:
         failed.append(f"session: {exc}")
-        _release(session, power_off=False)
-        _end_session(store, session_id, transferred, failed, bytes_done)
+        _release(session, left_on="the session failed")
+        _end_session(store, session_id, transferred, failed, bytes_done, unlisted)
         raise
-    # Power off only when every planned file is safe, and never after a dry run.
-    powered_off = _release(session, power_off=not failed and not options.dry_run)
-    _end_session(store, session_id, transferred, failed, bytes_done)
+    # Power off only when every planned file is safe and the listing complete, never after a
+    # dry run: a camera left on can be asked again.
+    left_on: str | None = None
+    if failed:
+        left_on = "some files failed (retried next time)"
+    elif unlisted:
+        left_on = "the listing is incomplete"
+    elif options.dry_run:
+        left_on = "dry run"
+    powered_off, why_on = _release(session, left_on=left_on)
+    power_due = left_on is None and session.profile.power_off is not None
+    _end_session(store, session_id, transferred, failed, bytes_done, unlisted, powered_off)
     run_hook(options.hook, "stop", transferred=transferred, failed=len(failed))
     summary = SyncSummary(
         camera,
@@ -275,27 +291,77 @@ def _run_session(
         failed,
         powered_off,
         listing_method,
+        camera_left_on=why_on,
+        power_off_failed=power_due and not powered_off,
+        unlisted=unlisted,
+        sending=session.sending_confirmed,
     )
     emit(SessionEnded(summary))
     return summary
 
 
-def _release(session: CameraSession, *, power_off: bool) -> bool:
-    """Close the session (with the end steps when ``power_off``); True when the camera was
-    powered off, i.e. the end steps ran and the close succeeded."""
+def _release(session: CameraSession, *, left_on: str | None) -> tuple[bool, str]:
+    """Close the session, with the profile's end steps unless ``left_on`` says why not.
+    Returns (powered off, why the camera stays on): powered off only when the camera answered
+    OK to every power-off step, never because the steps were merely sent."""
+    power_off = left_on is None and session.profile.power_off is not None
+    if power_off and not session.uses_native_layer:
+        power_off = False
+        left_on = (
+            "this libgphoto2 cannot power the camera off (the native layer is not built: "
+            "sony-pm-alt doctor); the camera stays on"
+        )
+    elif left_on is None and not power_off:
+        left_on = f"the {session.profile.name!r} profile sends no power-off"
+    problem = ""
     try:
         session.close(power_off=power_off)
-    except SonyPmAltError as exc:
-        log.warning("releasing the camera: %s", exc)
-        return False
     except Exception as exc:  # the files are safe already; the camera is gone or confused
-        log.warning("releasing the camera failed: %s", exc)
-        return False
-    return power_off
+        log.warning("releasing the camera: %s", exc)
+        problem = str(exc) or type(exc).__name__
+    if not power_off:
+        assert left_on is not None
+        return False, left_on
+    if session.power_off_confirmed:
+        return True, ""
+    return False, _power_off_failure(session, problem)
+
+
+def _power_off_failure(session: CameraSession, problem: str) -> str:
+    """Why the power-off is not confirmed, from what the camera answered to each step."""
+    first = session.profile.power_off
+    assert first is not None
+    results = session.end_results
+    if len(results) <= first:
+        return f"the power-off was not sent ({problem or 'an earlier end step failed'})"
+    command, rest = results[first], results[first + 1 :]
+    if not command.ok:
+        return f"the camera refused the power-off ({_answer(command.code)})"
+    if not session.profile.power_off_paired:
+        return (
+            "the camera accepted the power-off but not the step after it (this profile sends "
+            "no 0x9281 after it); an older body switches off there, a newer one stays on"
+        )
+    unanswered = next((r for r in rest if not r.ok), None)
+    code = _answer(unanswered.code) if unanswered else "no answer"
+    return (
+        f"the camera accepted the power-off but not the step after it ({code}); an older "
+        "body switches off there, a newer one stays on"
+    )
+
+
+def _answer(code: int) -> str:
+    return TRANSPORT_ERRORS.get(code) or code_name(code, ResponseCode)
 
 
 def _end_session(
-    store: StateStore, session_id: int | None, transferred: int, failed: list[str], size: int
+    store: StateStore,
+    session_id: int | None,
+    transferred: int,
+    failed: list[str],
+    size: int,
+    unlisted: list[str],
+    powered_off: bool = False,
 ) -> None:
     """Close the session's history record; never in the way of releasing the camera (it
     happens after), and a failure here loses no file: the transfers are recorded already."""
@@ -307,7 +373,8 @@ def _end_session(
             transferred=transferred,
             failed=len(failed),
             bytes=size,
-            result="ok" if not failed else "incomplete",
+            result="ok" if not failed and not unlisted else "incomplete",
+            powered_off=powered_off,
         )
     except SonyPmAltError as exc:
         log.warning("could not close the session record: %s", exc)
@@ -362,9 +429,32 @@ def _transfer(
         with keepalive.use():
             return read(offset, buffer)
 
+    def more_than_listed() -> bool:
+        """One byte asked for past the listed end: a camera that has it listed a wrong size."""
+        with keepalive.use():
+            result = session.transport().transaction(
+                OperationCode.GET_PARTIAL_OBJECT,
+                [obj.handle, obj.size, 1],
+                data_in=True,
+                check=False,
+            )
+        return result.code == ResponseCode.OK and len(result.data) > 0
+
+    # Only where a raw read by handle can ask (libgphoto2 itself stops at the listed size).
+    can_probe = (
+        session.uses_native_layer
+        and obj.handle
+        and obj.size < dl.FOUR_GIB - 1
+        and listing.offers(OperationCode.GET_PARTIAL_OBJECT)
+    )
     try:
         return dl.fetch(
-            obj, final, partial, locked_read, lambda done: emit(FileProgress(obj, done, obj.size))
+            obj,
+            final,
+            partial,
+            locked_read,
+            lambda done: emit(FileProgress(obj, done, obj.size)),
+            more_than_listed if can_probe else None,
         )
     except SyncCancelled:
         raise

@@ -24,10 +24,17 @@ class StepResult:
         return self.code == ResponseCode.OK
 
 
-def run_steps(transport: Transport, block: str, steps: Sequence[Step]) -> list[StepResult]:
+def run_steps(
+    transport: Transport,
+    block: str,
+    steps: Sequence[Step],
+    results: list[StepResult] | None = None,
+) -> list[StepResult]:
     """Send each step in order. A failing step marked ``abort`` raises
-    :class:`VendorStepFailed`; one marked ``skip`` is logged and the next step follows."""
-    results = []
+    :class:`VendorStepFailed`; one marked ``skip`` is logged and the next step follows.
+    Each result is appended to ``results`` as it comes, so a caller still knows what was
+    answered when a step aborts the block."""
+    results = [] if results is None else results
     for index, step in enumerate(steps, 1):
         outcome = transport.transaction(
             step.opcode, step.params, step.data, data_in=step.data_in, check=False
