@@ -12,6 +12,9 @@ Spelled on the command line as ``--fault KIND=VALUE`` (repeatable):
 ``hostile-names=1``       report files under nasty but valid names (``card.HOSTILE_NAMES``,
                           in card order, cycling): ``../../escape.JPG``, ``/etc/passwd.JPG``,
                           ``.``, ``..``, a terminal escape, a tab, …; their data is unchanged
+``refuse-push-root=1``    smartphone mode: browsing PushRoot fails ("select on smartphone")
+``gone-file=N``           smartphone mode: the N-th JPEG original is listed but gone from the
+                          card (its GET declares Content-Length 0)
 ========================  ==========================================================
 """
 
@@ -34,6 +37,8 @@ class Faults:
     busy_first: int = 0
     refuse_init: int | None = None
     hostile_names: bool = False
+    refuse_push_root: bool = False
+    gone_file: int = 0
 
     def latency_for(self, opcode: int) -> float:
         return self.latency.get(opcode, self.latency_all)
@@ -96,9 +101,13 @@ def parse_faults(specs: Iterable[str]) -> Faults:
             if value not in ("0", "1"):
                 raise FaultSpecError(f"{kind}: expected 1 (on) or 0 (off), got {value!r}")
             faults = replace(faults, hostile_names=value == "1")
+        elif kind == "refuse-push-root":
+            faults = replace(faults, refuse_push_root=value == "1")
+        elif kind == "gone-file":
+            faults = replace(faults, gone_file=_int(value, kind))
         else:
             raise FaultSpecError(
                 f"unknown fault {kind!r}; known: drop-after-bytes, drop-at, latency, busy-first, "
-                "refuse-init, hostile-names"
+                "refuse-init, hostile-names, refuse-push-root, gone-file"
             )
     return replace(faults, latency=latency)
