@@ -34,7 +34,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
 from typing import Any
@@ -132,7 +131,10 @@ def _action(name: str, *args: tuple[str, str, str]) -> str:
 
 
 def _variable(name: str, kind: str) -> str:
-    return f'<stateVariable sendEvents="no"><name>{name}</name><dataType>{kind}</dataType></stateVariable>'
+    return (
+        f'<stateVariable sendEvents="no"><name>{name}</name>'
+        f"<dataType>{kind}</dataType></stateVariable>"
+    )
 
 
 XPLS_SCPD = _service_scpd(
@@ -299,7 +301,9 @@ def didl(fragments: list[str]) -> str:
     return (
         '<DIDL-Lite xmlns="urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/" '
-        'xmlns:upnp="urn:schemas-upnp-org:metadata-1-0/upnp/">' + "".join(fragments) + "</DIDL-Lite>"
+        'xmlns:upnp="urn:schemas-upnp-org:metadata-1-0/upnp/">'
+        + "".join(fragments)
+        + "</DIDL-Lite>"
     )
 
 
@@ -335,14 +339,16 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # the recorder logs instead
         pass
 
-    def _send(self, status: int, body: bytes, content_type: str = 'text/xml; charset="utf-8"'):
+    def _send(
+        self, status: int, body: bytes, content_type: str = 'text/xml; charset="utf-8"'
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         camera = self.server.camera
         path = unquote(urlsplit(self.path).path)
         self.server.record("phone_http", method="GET", path=path)
@@ -377,7 +383,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(data[:length])
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         path = urlsplit(self.path).path
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(min(length, 1 << 20))

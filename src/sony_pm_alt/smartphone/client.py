@@ -89,7 +89,7 @@ class PhoneClient:
         if not self._device.has_service(service_type):
             raise PhoneError(
                 f"the device at {self.host}:{self.port} has no {service_type.split(':')[-2]} "
-                "service: is the camera in \"Send to Smartphone\" mode?"
+                'service: is the camera in "Send to Smartphone" mode?'
             )
         return self._device.service(service_type)
 
@@ -117,8 +117,10 @@ class PhoneClient:
             RequestedCount=count,
             SortCriteria="",
         )
-        return str(result.get("Result") or ""), int(result["NumberReturned"]), int(
-            result["TotalMatches"]
+        return (
+            str(result.get("Result") or ""),
+            int(result["NumberReturned"]),
+            int(result["TotalMatches"]),
         )
 
     def list_items(self) -> tuple[str, list[PhoneItem]]:

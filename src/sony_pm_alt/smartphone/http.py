@@ -153,6 +153,8 @@ class FileStream:
             count = self._response.readinto(buffer)
         except (OSError, http.client.HTTPException) as exc:
             raise PhoneError(f"the connection failed after {self._position} bytes: {exc}") from None
+        if count == 0 and len(buffer):
+            raise PhoneError(f"the connection ended after {self._position} of {self.size} bytes")
         self._position += count
         return count
 
