@@ -20,6 +20,7 @@ from async_upnp_client.const import HttpRequest, HttpResponse
 
 from ..discovery import _response_class, check_location
 from ..errors import SonyPmAltError
+from ..ssdp.description import MAX_DESCRIPTION
 
 # Descriptions and SOAP answers. A Browse page of 50 items with four res each is ~40 KiB; 4 MiB
 # allows pages a hundred times larger while bounding what a peer can make us hold.
@@ -105,6 +106,8 @@ class BoundedRequester(UpnpRequester):
             http_request.method,
             body=body,
             headers=dict(http_request.headers),
+            # Descriptions get the SSDP path's limit; SOAP answers carry listing pages.
+            max_bytes=MAX_DESCRIPTION if http_request.method == "GET" else MAX_SMALL_BODY,
         )
         if http_request.method == "GET" and status != 200:
             # Descriptions: a redirect or an error page is refused, not followed or parsed.
