@@ -53,7 +53,8 @@ XPUSHLIST = "urn:schemas-sony-com:service:XPushList:1"
 CONTENT_DIRECTORY = "urn:schemas-upnp-org:service:ContentDirectory:1"
 ROOTS = ("PushRoot", "PhotoRoot")
 PHONE_START = datetime(2024, 5, 1, 10, 0, 0)
-HOSTILE_TITLES = ("../../escape.JPG", "/etc/passwd.JPG", "..", "a\x1b[31mred.JPG")
+# A terminal escape cannot travel in XML 1.0, so this mode's list is shorter than the PTP/IP one.
+HOSTILE_TITLES = ("../../escape.JPG", "/etc/passwd.JPG", "..", "..\\..\\win.JPG", "a\tb.JPG")
 # Browse pages are capped like a small embedded server would (the real number is unknown).
 DEFAULT_PAGE_SIZE = 50
 
