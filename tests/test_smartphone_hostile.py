@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from phone_helpers import Answer, files_under, phone, scripted_server
 from sony_pm_alt.emulator.smartphone import (
     CDS_SCPD,
     XPLS_SCPD,
@@ -17,8 +18,6 @@ from sony_pm_alt.emulator.smartphone import (
 from sony_pm_alt.engine.state import StateStore
 from sony_pm_alt.smartphone import PhoneClient, PhoneError, PhoneOptions, phone_sync
 from sony_pm_alt.smartphone.didl import parse_page
-
-from phone_helpers import Answer, files_under, phone, scripted_server
 
 pytestmark = pytest.mark.integration
 
@@ -31,9 +30,12 @@ XXE = (
 
 
 def _client_error(answer: object) -> str:
-    with scripted_server(answer) as (port, _seen), pytest.raises(PhoneError) as caught:  # type: ignore[arg-type]
-        with PhoneClient("127.0.0.1", port):
-            pass
+    with (
+        scripted_server(answer) as (port, _seen),  # type: ignore[arg-type]
+        pytest.raises(PhoneError) as caught,
+        PhoneClient("127.0.0.1", port),
+    ):
+        pass
     return str(caught.value)
 
 
@@ -50,11 +52,16 @@ def test_service_urls_on_another_host_are_not_contacted() -> None:
         )
 
         def answer(handler: BaseHTTPRequestHandler) -> Answer:
-            docs = {"/DmsDescPush.xml": hostile, "/XPlsDesc.xml": XPLS_SCPD, "/CdsDesc.xml": CDS_SCPD}
+            docs = {
+                "/DmsDescPush.xml": hostile,
+                "/XPlsDesc.xml": XPLS_SCPD,
+                "/CdsDesc.xml": CDS_SCPD,
+            }
             return (200, XML, docs.get(handler.path, b""))
 
         message = _client_error(answer)
-        assert "has no" in message and "service" in message
+        assert "has no" in message
+        assert "service" in message
         assert other_seen == []
 
 
@@ -101,11 +108,13 @@ def test_xxe_in_a_listing_is_refused() -> None:
 
 def test_titles_with_dot_dot_stay_inside_dest(tmp_path: Path) -> None:
     dest = tmp_path / "deep" / "out"
-    with phone("hostile-names=1", pictures=build_phone_pictures(4)) as emulator:
-        with StateStore(tmp_path / "state.db") as store:
-            result = phone_sync(
-                "127.0.0.1", port=emulator.port, options=PhoneOptions(dest=dest), state=store
-            )
+    with (
+        phone("hostile-names=1", pictures=build_phone_pictures(4)) as emulator,
+        StateStore(tmp_path / "state.db") as store,
+    ):
+        result = phone_sync(
+            "127.0.0.1", port=emulator.port, options=PhoneOptions(dest=dest), state=store
+        )
     inside = files_under(dest)
     outside = [
         name for name in files_under(tmp_path)

@@ -7,20 +7,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from phone_helpers import expected_path, files_under, gets, phone
 from sony_pm_alt.cli import main
 from sony_pm_alt.emulator.smartphone import SmartphoneEmulator, build_phone_pictures
 from sony_pm_alt.engine.events import FileSkipped, SyncEvent
 from sony_pm_alt.engine.state import StateStore
-from sony_pm_alt.smartphone import PhoneOptions, phone_sync
-
-from phone_helpers import expected_path, files_under, gets, phone
+from sony_pm_alt.smartphone import PhoneOptions, PhoneResult, phone_sync
 
 pytestmark = pytest.mark.integration
 
 
 def _sync(
     emulator: SmartphoneEmulator, dest: Path, state: Path, *, raw_previews: bool = False
-) -> tuple[object, list[SyncEvent]]:
+) -> tuple[PhoneResult, list[SyncEvent]]:
     events: list[SyncEvent] = []
     with StateStore(state) as store:
         result = phone_sync(
@@ -65,14 +64,15 @@ def test_selected_jpegs_arrive_raws_skipped_and_transfer_ends(tmp_path: Path) ->
         assert "Browse:PhotoRoot" not in actions
         ends = [e for e in emulator.events if e["event"] == "phone_mode" and e["screen"] == "left"]
         assert [e["err_code"] for e in ends] == ["0"]
-        assert result.transfer_ended and result.summary.transferred == 8  # type: ignore[attr-defined]
+        assert result.transfer_ended
+        assert result.summary.transferred == 8
 
         fetched_before = len(gets(emulator))
         again, _ = _sync(emulator, tmp_path / "out", tmp_path / "state.db")
-        assert again.summary.transferred == 0  # type: ignore[attr-defined]
+        assert again.summary.transferred == 0
         assert len(gets(emulator)) == fetched_before  # nothing fetched again
         assert emulator.actions()[-1] == "X_TransferEnd"
-        assert again.transfer_ended  # type: ignore[attr-defined]
+        assert again.transfer_ended
         assert files_under(tmp_path / "out") == got
 
 
@@ -83,7 +83,7 @@ def test_refused_push_root_and_small_pages_get_every_date(tmp_path: Path) -> Non
         jpegs = [p for p in pictures if p.original is not None]
         assert len({p.day for p in jpegs}) == 2
         assert files_under(tmp_path / "out") == {expected_path(p): p.original for p in jpegs}
-        assert result.root == "PhotoRoot"  # type: ignore[attr-defined]
+        assert result.root == "PhotoRoot"
         browses = [
             e["args"] for e in emulator.events if e["event"] == "phone_action"
             and e["action"] == "Browse" and e["args"]["ObjectID"].startswith("PhotoRoot/")
@@ -122,7 +122,8 @@ def test_gone_file_is_a_content_length_mismatch(tmp_path: Path) -> None:
     with phone("gone-file=2") as emulator:
         status, output = _cli(emulator, tmp_path / "out", tmp_path / "state.db")
         assert status == 1
-        assert "DSC00002.JPG" in output and "gone from the card" in output
+        assert "DSC00002.JPG" in output
+        assert "gone from the card" in output
         assert "X_TransferEnd" not in emulator.actions()
         assert not [n for n in files_under(tmp_path / "out") if "DSC00002.JPG" in n]
 
@@ -146,4 +147,5 @@ def test_raw_previews_saved_as_jpg_and_not_fetched_again(tmp_path: Path) -> None
         status, output = _cli(emulator, dest, state, "--raw-previews", "--json")
         assert status == 0, output
         assert len(gets(emulator)) == before
-        assert '"transferred": 0' in output and '"sent": true' in output
+        assert '"transferred": 0' in output
+        assert '"sent": true' in output

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sony_pm_alt.cli import main
-
 from phone_helpers import files_under, phone
+from sony_pm_alt.cli import main
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +19,7 @@ FAKE_NMCLI = """#!/bin/sh
 printf '%s\\n' "$*" >> "$NMCLI_LOG"
 case "$*" in
   *"connection show --active"*) printf '%s\\n' "$NMCLI_ACTIVE" ;;
-  *"wifi connect"*) [ -n "$NMCLI_FAIL_JOIN" ] && { echo "Error: No network with SSID" >&2; exit 10; } ;;
+  *"wifi connect"*) [ -n "$NMCLI_FAIL_JOIN" ] && { echo "Error: no such SSID" >&2; exit 10; } ;;
 esac
 exit 0
 """
@@ -84,9 +83,7 @@ def test_returns_even_when_the_import_fails(
     assert calls[-1] == "connection down id DIRECT-ab12:ILCE-7C"
 
 
-def test_a_failed_join_is_one_clear_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_join_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _setup(tmp_path, monkeypatch, "")
     monkeypatch.setenv("NMCLI_FAIL_JOIN", "1")
     result = CliRunner().invoke(
