@@ -149,3 +149,17 @@ def test_raw_previews_saved_as_jpg_and_not_fetched_again(tmp_path: Path) -> None
         assert len(gets(emulator)) == before
         assert '"transferred": 0' in output
         assert '"sent": true' in output
+
+
+def test_bad_listing_dates_fall_back_to_exif_and_stay_recognised(tmp_path: Path) -> None:
+    dest, state = tmp_path / "out", tmp_path / "state.db"
+    with phone("bad-dates=1", shots=3) as emulator:
+        result, _ = _sync(emulator, dest, state)
+        jpegs = [p for p in emulator.config.pictures if p.original is not None]
+        # The emulator's JPEGs carry the true time in EXIF: the template files them by it.
+        assert files_under(dest) == {expected_path(p): p.original for p in jpegs}
+        assert result.transfer_ended
+        before = len(gets(emulator))
+        again, _ = _sync(emulator, dest, state)
+        assert again.summary.planned == 0
+        assert len(gets(emulator)) == before

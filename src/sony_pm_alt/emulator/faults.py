@@ -13,6 +13,8 @@ Spelled on the command line as ``--fault KIND=VALUE`` (repeatable):
                           in card order, cycling): ``../../escape.JPG``, ``/etc/passwd.JPG``,
                           ``.``, ``..``, a terminal escape, a tab, …; their data is unchanged
 ``refuse-push-root=1``    smartphone mode: browsing PushRoot fails ("select on smartphone")
+``bad-dates=1``           hostile and out-of-range capture dates (0001-01-01T00:00:00,
+                          9999-12-31, garbage); smartphone mode: in ``dc:date``
 ``gone-file=N``           smartphone mode: the N-th JPEG original is listed but gone from the
                           card (its GET declares Content-Length 0)
 ========================  ==========================================================
@@ -38,6 +40,7 @@ class Faults:
     refuse_init: int | None = None
     hostile_names: bool = False
     refuse_push_root: bool = False
+    bad_dates: bool = False
     gone_file: int = 0
 
     def latency_for(self, opcode: int) -> float:
@@ -103,11 +106,13 @@ def parse_faults(specs: Iterable[str]) -> Faults:
             faults = replace(faults, hostile_names=value == "1")
         elif kind == "refuse-push-root":
             faults = replace(faults, refuse_push_root=value == "1")
+        elif kind == "bad-dates":
+            faults = replace(faults, bad_dates=value == "1")
         elif kind == "gone-file":
             faults = replace(faults, gone_file=_int(value, kind))
         else:
             raise FaultSpecError(
                 f"unknown fault {kind!r}; known: drop-after-bytes, drop-at, latency, busy-first, "
-                "refuse-init, hostile-names, refuse-push-root, gone-file"
+                "refuse-init, hostile-names, refuse-push-root, bad-dates, gone-file"
             )
     return replace(faults, latency=latency)

@@ -21,7 +21,8 @@ assumption (no capture of a real camera exists):
   "Send to Smartphone" again). No SSDP announcement: whether the camera sends one is not known.
 
 Faults (``--fault KIND=VALUE``, see :mod:`.faults`): ``drop-after-bytes=N`` (the first file
-download is cut after N bytes), ``refuse-push-root=1``, ``gone-file=N`` (the N-th JPEG
+download is cut after N bytes), ``refuse-push-root=1``, ``bad-dates=1`` (``dc:date`` junk or
+missing: the client must fall back to EXIF), ``gone-file=N`` (the N-th JPEG
 original, 1-based in listing order, is gone from the card), ``hostile-names=1`` (titles such as
 ``../../escape.JPG``). Every request is recorded (:class:`~.recorder.Recorder` events
 ``phone_http``, ``phone_action``, ``phone_mode``, ``fault``).
@@ -55,6 +56,8 @@ ROOTS = ("PushRoot", "PhotoRoot")
 PHONE_START = datetime(2024, 5, 1, 10, 0, 0)
 # A terminal escape cannot travel in XML 1.0, so this mode's list is shorter than the PTP/IP one.
 HOSTILE_TITLES = ("../../escape.JPG", "/etc/passwd.JPG", "..", "..\\..\\win.JPG", "a\tb.JPG")
+# None: no dc:date at all.
+BAD_DATES = ("0001-01-01T00:00:00", "9999-12-31T23:59:59", "garbage", None, "2024-13-45T99:00")
 # Browse pages are capped like a small embedded server would (the real number is unknown).
 DEFAULT_PAGE_SIZE = 50
 
@@ -273,8 +276,14 @@ class PhoneCamera:
             f'<item id="{root}/{picture.day}/{index}" parentID="{root}/{picture.day}" '
             f'restricted="1"><dc:title>{escape(self.title(index))}</dc:title>'
             "<upnp:class>object.item.imageItem.photo</upnp:class>"
-            f"<dc:date>{picture.taken.isoformat()}</dc:date>{''.join(res)}</item>"
+            f"{self._date(index)}{''.join(res)}</item>"
         )
+
+    def _date(self, index: int) -> str:
+        if self.config.faults.bad_dates:
+            bad = BAD_DATES[index % len(BAD_DATES)]
+            return f"<dc:date>{escape(bad)}</dc:date>" if bad is not None else ""
+        return f"<dc:date>{self.config.pictures[index].taken.isoformat()}</dc:date>"
 
     def data(self, index: int, kind: str) -> tuple[bytes, int] | None:
         """(bytes to send, Content-Length to declare), or None when there is no such file."""

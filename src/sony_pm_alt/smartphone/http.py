@@ -123,6 +123,7 @@ class FileStream:
             target.host, target.port, timeout=READ_TIMEOUT
         )
         self._position = 0
+        self._head = bytearray()  # read ahead by peek(), not yet handed out
         try:
             self._connection.request(
                 "GET",
@@ -149,15 +150,35 @@ class FileStream:
             )
         self.size = length
 
-    def read(self, offset: int, buffer: memoryview) -> int:
-        if offset != self._position:
-            raise PhoneError(f"cannot seek to {offset} in an HTTP stream at {self._position}")
+    def _readinto(self, buffer: memoryview) -> int:
+        done = self._position + len(self._head)
         try:
             count = self._response.readinto(buffer)
         except (OSError, http.client.HTTPException) as exc:
-            raise PhoneError(f"the connection failed after {self._position} bytes: {exc}") from None
+            raise PhoneError(f"the connection failed after {done} bytes: {exc}") from None
         if count == 0 and len(buffer):
-            raise PhoneError(f"the connection ended after {self._position} of {self.size} bytes")
+            raise PhoneError(f"the connection ended after {done} of {self.size} bytes")
+        return count
+
+    def peek(self, count: int) -> bytes:
+        """The first ``count`` bytes (fewer for a smaller file), kept for :meth:`read`."""
+        want = min(count, self.size)
+        buffer = memoryview(bytearray(want))
+        while len(self._head) < want:
+            have = len(self._head)
+            got = self._readinto(buffer[have:want])
+            self._head += buffer[have : have + got]
+        return bytes(self._head)
+
+    def read(self, offset: int, buffer: memoryview) -> int:
+        if offset != self._position:
+            raise PhoneError(f"cannot seek to {offset} in an HTTP stream at {self._position}")
+        if self._head:
+            count = min(len(buffer), len(self._head))
+            buffer[:count] = self._head[:count]
+            del self._head[:count]
+        else:
+            count = self._readinto(buffer)
         self._position += count
         return count
 

@@ -40,6 +40,7 @@ from ..engine.state import StateStore
 from ..ptpip.codes import ObjectFormat
 from .client import DEFAULT_PORT, PhoneClient
 from .didl import PhoneItem, Res
+from .exif import HEAD_BYTES, exif_capture_time
 from .http import FileStream, PhoneError, target_of
 
 log = logging.getLogger("sony_pm_alt.smartphone")
@@ -240,15 +241,25 @@ def _transfer(
     try:
         stream = FileStream(target, planned.res.size)
         fetched = replace(obj, size=stream.size)
-        emit(FileStarted(obj, final, index))
+        if obj.capture_time is None:
+            # No usable dc:date: name and date the file by its EXIF. The state keeps the
+            # listing's key (without a time), so the next run recognises the file.
+            taken = exif_capture_time(stream.peek(HEAD_BYTES))
+            if taken is not None:
+                fetched = replace(fetched, capture_time=taken)
+                final = contained_path(
+                    options.dest, template.render(fetched, camera, index, datetime.now())
+                )
+                partial = dl.partial_path(final, camera.key, obj)
+        emit(FileStarted(fetched, final, index))
         return dl.fetch(
             fetched,
             final,
             partial,
             stream.read,
-            lambda done: emit(FileProgress(obj, done, fetched.size)),
+            lambda done: emit(FileProgress(fetched, done, fetched.size)),
         )
-    except (PhoneError, OSError) as exc:
+    except (PhoneError, OSError, UnsafeName) as exc:
         log.warning("%s: %s", obj.name, exc)
         partial.unlink(missing_ok=True)
         return str(exc) or type(exc).__name__
