@@ -7,6 +7,7 @@ camera or its Wi-Fi could not be used at all.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from contextlib import AbstractContextManager, nullcontext
@@ -57,6 +58,13 @@ def run_smartphone(
 ) -> int:
     from ..console import JsonView, PlainView, RichView
 
+    try:
+        ipaddress.IPv4Address(address)
+    except ValueError:
+        raise click.BadParameter(
+            f"{address!r} is not an IPv4 address (the camera is usually 192.168.122.1)",
+            param_hint="--address",
+        ) from None
     settings = _settings(config, camera_match)
     target = dest or settings.dest
     if target is None:

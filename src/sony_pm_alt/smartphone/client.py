@@ -157,6 +157,12 @@ class PhoneClient:
                                 f"{container!r}; listing incomplete"
                             )
                         break
+                    if len(page.items) + len(page.containers) < returned:
+                        raise PhoneError(
+                            f"the camera said {returned} entries at {start} in {container!r} "
+                            f"but sent {len(page.items) + len(page.containers)} readable ones; "
+                            "listing incomplete"
+                        )
                     start += returned
                     items.extend(page.items)
                     for child in page.containers:

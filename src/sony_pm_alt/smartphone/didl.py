@@ -1,10 +1,12 @@
 """What a Browse page holds: containers to descend into and pictures with their URLs (sans-IO).
 
-DIDL-Lite is parsed by python-didl-lite (defusedxml underneath: DTDs, entities and external
-references are refused). The original of a JPEG is its ``res`` with the largest ``size``; a RAW
-item has only JPEG previews, without sizes (``sony-smartphone.md``), so its largest preview is
-chosen by the DLNA profile in ``protocolInfo`` (``JPEG_LRG`` > ``JPEG_SM`` > ``JPEG_TN``), then
-by ``resolution``.
+DIDL-Lite is parsed with defusedxml (DTDs, entities and external references are refused).
+Not with python-didl-lite, although async-upnp-client brings it: it drops, silently, every
+object whose ``upnp:class`` it does not know or that has none — a picture missed that way
+would let us end the transfer as if everything had been fetched. The original of a JPEG is its
+``res`` with the largest ``size``; a RAW item has only JPEG previews, without sizes
+(``sony-smartphone.md``), so its largest preview is chosen by the DLNA profile in
+``protocolInfo`` (``JPEG_LRG`` > ``JPEG_SM`` > ``JPEG_TN``), then by ``resolution``.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
-from xml.etree.ElementTree import ParseError
+from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
-from didl_lite import didl_lite
+import defusedxml.ElementTree
 
 from ..engine.model import RAW_EXTENSIONS
 from .http import PhoneError
@@ -81,45 +83,48 @@ def parse_date(text: object) -> datetime | None:
     return moment.replace(tzinfo=None) if moment.year in _YEARS else None
 
 
-def _res(resource: didl_lite.Resource) -> Res:
-    info = resource.protocol_info or ""
+DIDL = "{urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/}"
+DC = "{http://purl.org/dc/elements/1.1/}"
+
+
+def _res(element: Element) -> Res:
+    info = element.get("protocolInfo") or ""
     profile = info.rpartition("DLNA.ORG_PN=")[2].split(";")[0] if "DLNA.ORG_PN=" in info else ""
+    size = element.get("size")
     return Res(
-        url=str(resource.uri or ""),
-        size=_int(resource.size) if resource.size is not None else None,
+        url=(element.text or "").strip(),
+        size=_int(size) if size is not None else None,
         profile=profile,
-        pixels=_pixels(resource.resolution),
+        pixels=_pixels(element.get("resolution")),
     )
 
 
-def _item(obj: didl_lite.DidlObject) -> PhoneItem:
-    resources = [_res(r) for r in getattr(obj, "res", None) or [] if r.uri]
-    jpegs = [r for r in resources if r.url]
-    title = str(obj.title or "")
+def _item(element: Element) -> PhoneItem:
+    resources = [r for r in (_res(e) for e in element.iter(f"{DIDL}res")) if r.url]
+    title = element.findtext(f"{DC}title") or ""
     raw = PurePosixPath(title).suffix.lower() in RAW_EXTENSIONS
-    sized = [r for r in jpegs if r.size is not None and r.size > 0]
+    sized = [r for r in resources if r.size is not None and r.size > 0]
     original = None if raw or not sized else max(sized, key=lambda r: r.size or 0)
-    previews = [r for r in jpegs if r is not original and r.profile.startswith("JPEG_")]
+    previews = [r for r in resources if r is not original and r.profile.startswith("JPEG_")]
     preview = (
         max(previews, key=lambda r: (_PROFILE_RANK.get(r.profile, -1), r.pixels, r.size or 0))
         if previews
         else None
     )
-    return PhoneItem(str(obj.id), title, parse_date(getattr(obj, "date", None)), original, preview)
+    taken = parse_date(element.findtext(f"{DC}date"))
+    return PhoneItem(element.get("id") or "", title, taken, original, preview)
 
 
 def parse_page(result: str) -> Page:
     """Parse a Browse ``Result``; raise :class:`PhoneError` for XML we refuse or cannot read."""
     try:
-        objects = didl_lite.from_xml_string(result, strict=False)
+        root = defusedxml.ElementTree.fromstring(result, forbid_dtd=True)
     except defusedxml.DefusedXmlException as exc:
         raise PhoneError(f"refusing the camera's listing: forbidden XML ({exc})") from None
     except (ParseError, ValueError, LookupError) as exc:
         raise PhoneError(f"the camera's listing is not well-formed DIDL-Lite: {exc}") from None
-    containers, items = [], []
-    for obj in objects:
-        if isinstance(obj, didl_lite.Container):
-            containers.append(str(obj.id))
-        elif isinstance(obj, didl_lite.Item):
-            items.append(_item(obj))
-    return Page(containers, items)
+    if root.tag != f"{DIDL}DIDL-Lite":
+        raise PhoneError(f"the camera's listing is {root.tag[:60]!r}, not DIDL-Lite")
+    containers = [e.get("id") or "" for e in root.findall(f"{DIDL}container")]
+    items = [_item(e) for e in root.findall(f"{DIDL}item")]
+    return Page([c for c in containers if c], items)
