@@ -163,3 +163,19 @@ def test_bad_listing_dates_fall_back_to_exif_and_stay_recognised(tmp_path: Path)
         again, _ = _sync(emulator, dest, state)
         assert again.summary.planned == 0
         assert len(gets(emulator)) == before
+
+
+def test_hooks_run_as_for_a_sync(tmp_path: Path) -> None:
+    log = tmp_path / "hook.log"
+    hook = f'echo "$ACTION $ARGUMENT" >> {log}'
+    with phone(shots=2) as emulator:
+        status, output = _cli(emulator, tmp_path / "out", tmp_path / "state.db", "--hook", hook)
+    assert status == 0, output
+    lines = log.read_text().splitlines()
+    assert lines[0].strip() == "init"
+    assert lines[1].strip() == "start"
+    downloads = sorted(line.split(" ", 1)[1] for line in lines[2:-1])
+    assert downloads == sorted(
+        str(tmp_path / "out" / name) for name in files_under(tmp_path / "out")
+    )
+    assert lines[-1].strip() == "stop"
