@@ -18,6 +18,7 @@ from sony_pm_alt.emulator.smartphone import (
 from sony_pm_alt.engine.state import StateStore
 from sony_pm_alt.smartphone import PhoneClient, PhoneError, PhoneOptions, phone_sync
 from sony_pm_alt.smartphone.didl import parse_page
+from sony_pm_alt.smartphone.http import FileStream, Target
 
 pytestmark = pytest.mark.integration
 
@@ -125,3 +126,31 @@ def test_titles_with_dot_dot_stay_inside_dest(tmp_path: Path) -> None:
     # A title refused outright ("..") is a failure: the transfer is not ended then.
     assert result.summary.failed
     assert not result.transfer_ended
+
+
+def test_a_file_without_content_length_is_refused() -> None:
+    def endless(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "image/jpeg")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        try:
+            for _ in range(1000):  # bounded: the client hangs up at once
+                handler.wfile.write(b"\xff" * 1000)
+        except OSError:
+            pass
+        handler.close_connection = True
+
+    with (
+        scripted_server(endless) as (port, _seen),
+        pytest.raises(PhoneError, match="Content-Length"),
+    ):
+        FileStream(Target("127.0.0.1", port, "/photo/0/ORG"), None)
+
+
+def test_a_file_longer_than_listed_is_refused() -> None:
+    with (
+        scripted_server(lambda h: (200, {}, b"x" * 100)) as (port, _seen),
+        pytest.raises(PhoneError, match="lists 50 bytes but sends 100"),
+    ):
+        FileStream(Target("127.0.0.1", port, "/photo/0/ORG"), 50)
