@@ -179,3 +179,15 @@ def test_hooks_run_as_for_a_sync(tmp_path: Path) -> None:
         str(tmp_path / "out" / name) for name in files_under(tmp_path / "out")
     )
     assert lines[-1].strip() == "stop"
+
+
+def test_a_camera_without_a_content_directory_scpd_still_works(tmp_path: Path) -> None:
+    with phone("missing-scpd=1", shots=2) as emulator:
+        result, _ = _sync(emulator, tmp_path / "out", tmp_path / "state.db")
+        assert result.transfer_ended
+        assert len(files_under(tmp_path / "out")) == 2
+        assert [e["kind"] for e in emulator.events if e["event"] == "fault"] == ["missing-scpd"]
+        # Every document read once: the factory gets them from the first reading.
+        paths = [e["path"] for e in emulator.events if e["event"] == "phone_http"]
+        assert paths.count("/DmsDescPush.xml") == 1
+        assert paths.count("/XPlsDesc.xml") == 1

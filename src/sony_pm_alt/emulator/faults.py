@@ -15,6 +15,7 @@ Spelled on the command line as ``--fault KIND=VALUE`` (repeatable):
 ``refuse-push-root=1``    smartphone mode: browsing PushRoot fails ("select on smartphone")
 ``bad-dates=1``           hostile and out-of-range capture dates (0001-01-01T00:00:00,
                           9999-12-31, garbage); smartphone mode: in ``dc:date``
+``missing-scpd=1``        smartphone mode: no ContentDirectory SCPD (``/CdsDesc.xml`` is 404)
 ``gone-file=N``           smartphone mode: the N-th JPEG original is listed but gone from the
                           card (its GET declares Content-Length 0)
 ========================  ==========================================================
@@ -41,6 +42,7 @@ class Faults:
     hostile_names: bool = False
     refuse_push_root: bool = False
     bad_dates: bool = False
+    missing_scpd: bool = False
     gone_file: int = 0
 
     def latency_for(self, opcode: int) -> float:
@@ -108,11 +110,14 @@ def parse_faults(specs: Iterable[str]) -> Faults:
             faults = replace(faults, refuse_push_root=value == "1")
         elif kind == "bad-dates":
             faults = replace(faults, bad_dates=value == "1")
+        elif kind == "missing-scpd":
+            faults = replace(faults, missing_scpd=value == "1")
         elif kind == "gone-file":
             faults = replace(faults, gone_file=_int(value, kind))
         else:
             raise FaultSpecError(
                 f"unknown fault {kind!r}; known: drop-after-bytes, drop-at, latency, busy-first, "
-                "refuse-init, hostile-names, refuse-push-root, bad-dates, gone-file"
+                "refuse-init, hostile-names, refuse-push-root, bad-dates, missing-scpd, "
+                "gone-file"
             )
     return replace(faults, latency=latency)

@@ -22,10 +22,10 @@ assumption (no capture of a real camera exists):
 
 Faults (``--fault KIND=VALUE``, see :mod:`.faults`): ``drop-after-bytes=N`` (the first file
 download is cut after N bytes), ``refuse-push-root=1``, ``bad-dates=1`` (``dc:date`` junk or
-missing: the client must fall back to EXIF), ``gone-file=N`` (the N-th JPEG
-original, 1-based in listing order, is gone from the card), ``hostile-names=1`` (titles such as
-``../../escape.JPG``). Every request is recorded (:class:`~.recorder.Recorder` events
-``phone_http``, ``phone_action``, ``phone_mode``, ``fault``).
+missing: the client must fall back to EXIF), ``gone-file=N`` (the N-th JPEG original, 1-based
+in listing order, is gone from the card), ``missing-scpd=1`` (no ContentDirectory SCPD: 404),
+``hostile-names=1`` (titles such as ``../../escape.JPG``). Every request is recorded
+(:class:`~.recorder.Recorder` events ``phone_http``, ``phone_action``, ``phone_mode``, ``fault``).
 """
 
 from __future__ import annotations
@@ -45,13 +45,12 @@ from xml.sax.saxutils import escape
 import defusedxml.ElementTree
 from PIL import Image
 
+from ..smartphone.scpd import CDS_SCPD, CONTENT_DIRECTORY, XPLS_SCPD, XPUSHLIST
 from .faults import Faults
 from .recorder import Recorder
 
 DEFAULT_PORT = 64321  # [S] the camera's HTTP port
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-XPUSHLIST = "urn:schemas-sony-com:service:XPushList:1"
-CONTENT_DIRECTORY = "urn:schemas-upnp-org:service:ContentDirectory:1"
 ROOTS = ("PushRoot", "PhotoRoot")
 PHONE_START = datetime(2024, 5, 1, 10, 0, 0)
 # A terminal escape cannot travel in XML 1.0, so this mode's list is shorter than the PTP/IP one.
@@ -114,67 +113,6 @@ def build_phone_pictures(shots: int = 8, *, days: int = 2, seed: int = 13) -> li
                         (("LRG", (150, 100)), ("SM", (60, 40)), ("TN", (30, 20)))}  # fmt: skip
         pictures.append(PhonePicture(f"{stem}.ARW", taken, None, raw_previews))
     return pictures
-
-
-def _service_scpd(actions: str, variables: str) -> bytes:
-    return (
-        '<?xml version="1.0"?>\n<scpd xmlns="urn:schemas-upnp-org:service-1-0">'
-        "<specVersion><major>1</major><minor>0</minor></specVersion>"
-        f"<actionList>{actions}</actionList><serviceStateTable>{variables}</serviceStateTable>"
-        "</scpd>"
-    ).encode()
-
-
-def _action(name: str, *args: tuple[str, str, str]) -> str:
-    arguments = "".join(
-        f"<argument><name>{n}</name><direction>{d}</direction>"
-        f"<relatedStateVariable>{v}</relatedStateVariable></argument>"
-        for n, d, v in args
-    )
-    return f"<action><name>{name}</name><argumentList>{arguments}</argumentList></action>"
-
-
-def _variable(name: str, kind: str) -> str:
-    return (
-        f'<stateVariable sendEvents="no"><name>{name}</name>'
-        f"<dataType>{kind}</dataType></stateVariable>"
-    )
-
-
-XPLS_SCPD = _service_scpd(
-    _action("X_TransferStart")
-    + _action("X_TransferEnd", ("ErrCode", "in", "X_ErrCode"))
-    + _action("X_TransferProgress", ("Progress", "in", "X_Progress")),
-    _variable("X_ErrCode", "ui4") + _variable("X_Progress", "ui4"),
-)
-CDS_SCPD = _service_scpd(
-    _action(
-        "Browse",
-        ("ObjectID", "in", "A_ARG_TYPE_ObjectID"),
-        ("BrowseFlag", "in", "A_ARG_TYPE_BrowseFlag"),
-        ("Filter", "in", "A_ARG_TYPE_Filter"),
-        ("StartingIndex", "in", "A_ARG_TYPE_Index"),
-        ("RequestedCount", "in", "A_ARG_TYPE_Count"),
-        ("SortCriteria", "in", "A_ARG_TYPE_SortCriteria"),
-        ("Result", "out", "A_ARG_TYPE_Result"),
-        ("NumberReturned", "out", "A_ARG_TYPE_Count"),
-        ("TotalMatches", "out", "A_ARG_TYPE_Count"),
-        ("UpdateID", "out", "A_ARG_TYPE_UpdateID"),
-    ),
-    "".join(
-        _variable(name, kind)
-        for name, kind in (
-            ("A_ARG_TYPE_ObjectID", "string"),
-            ("A_ARG_TYPE_BrowseFlag", "string"),
-            ("A_ARG_TYPE_Filter", "string"),
-            ("A_ARG_TYPE_Index", "ui4"),
-            ("A_ARG_TYPE_Count", "ui4"),
-            ("A_ARG_TYPE_SortCriteria", "string"),
-            ("A_ARG_TYPE_Result", "string"),
-            ("A_ARG_TYPE_UpdateID", "ui4"),
-        )
-    ),
-)
 
 
 def device_description(config: PhoneConfig) -> bytes:
@@ -367,6 +305,10 @@ class _Handler(BaseHTTPRequestHandler):
             "/XPlsDesc.xml": lambda: XPLS_SCPD,
             "/CdsDesc.xml": lambda: CDS_SCPD,
         }
+        if path == "/CdsDesc.xml" and camera.config.faults.missing_scpd:
+            self.server.record("fault", kind="missing-scpd")
+            self._send(404, b"not found", "text/plain")
+            return
         if path in documents:
             self._send(200, documents[path]())
             return

@@ -14,25 +14,29 @@ import logging
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
+from urllib.parse import urljoin
 from xml.etree.ElementTree import ParseError
 
 import defusedxml
+import defusedxml.ElementTree
 from async_upnp_client.client import UpnpDevice, UpnpService
 from async_upnp_client.client_factory import UpnpFactory
+from async_upnp_client.const import HttpRequest
 from async_upnp_client.exceptions import UpnpError
 
 from ..engine.model import CameraInfo
 from .didl import MAX_OBJECTS, PhoneItem, parse_page
-from .http import BoundedRequester, PhoneError
+from .http import BoundedRequester, PhoneError, target_of
+from .scpd import BUILT_IN, CONTENT_DIRECTORY, XPUSHLIST
 
 log = logging.getLogger("sony_pm_alt.smartphone")
 
 DEFAULT_ADDRESS = "192.168.122.1"  # [S] the camera as access point
 DEFAULT_PORT = 64321  # [S]
 DESCRIPTION_PATH = "/DmsDescPush.xml"  # [S]
-XPUSHLIST = "urn:schemas-sony-com:service:XPushList:1"
-CONTENT_DIRECTORY = "urn:schemas-upnp-org:service:ContentDirectory:1"
 PUSH_ROOT, PHOTO_ROOT = "PushRoot", "PhotoRoot"
+DEVICE_NS = "{urn:schemas-upnp-org:device-1-0}"
+SERVICE_NS = "{urn:schemas-upnp-org:service-1-0}"
 PAGE = 50  # items asked per Browse; the camera may return fewer
 MAX_DEPTH = 4  # root → date containers → items; deeper means a loop or a hostile camera
 MAX_PAGES = 10_000
@@ -70,9 +74,35 @@ class PhoneClient:
         self._runner.close()
 
     async def _create(self) -> UpnpDevice:
-        factory = UpnpFactory(BoundedRequester(self.host), non_strict=True)
+        requester = BoundedRequester(self.host)
         url = f"http://{self.host}:{self.port}{DESCRIPTION_PATH}"
+        await self._read_documents(requester, url)
+        factory = UpnpFactory(requester, non_strict=True)
         return await factory.async_create_device(url)
+
+    async def _read_documents(self, requester: BoundedRequester, url: str) -> None:
+        """Read the description and the two services' SCPDs into ``requester.documents``; an
+        SCPD that is missing or unreadable is replaced by the built-in one (:mod:`.scpd`), so
+        a camera that serves none (the notes name only ``XPlsDesc.xml``) still works."""
+        answer = await requester.async_http_request(HttpRequest("GET", url, {}, None))
+        text = answer.body or ""
+        root = defusedxml.ElementTree.fromstring(text, forbid_dtd=True)
+        requester.documents[url] = text
+        for service in root.iter(f"{DEVICE_NS}service"):
+            built_in = BUILT_IN.get((service.findtext(f"{DEVICE_NS}serviceType") or "").strip())
+            scpd_url = urljoin(url, (service.findtext(f"{DEVICE_NS}SCPDURL") or "").strip())
+            if built_in is None or scpd_url in requester.documents:
+                continue
+            target_of(scpd_url, self.host)  # never a substitute for a URL on another host
+            try:
+                scpd = await requester.async_http_request(HttpRequest("GET", scpd_url, {}, None))
+                document = defusedxml.ElementTree.fromstring(scpd.body or "", forbid_dtd=True)
+                if document.tag != f"{SERVICE_NS}scpd":
+                    raise PhoneError(f"root element {document.tag[:60]!r}")
+                requester.documents[scpd_url] = scpd.body or ""
+            except (PhoneError, ParseError, ValueError, defusedxml.DefusedXmlException) as exc:
+                log.warning("%s is unusable (%s); using the standard description", scpd_url, exc)
+                requester.documents[scpd_url] = built_in.decode()
 
     def _run(self, make: Callable[[], Any], *, what: str) -> Any:
         try:

@@ -96,9 +96,13 @@ class BoundedRequester(UpnpRequester):
 
     def __init__(self, host: str) -> None:
         self.host = host
+        # Documents already read (or substituted), by URL: the factory reads them from here.
+        self.documents: dict[str, str] = {}
 
     async def async_http_request(self, http_request: HttpRequest) -> HttpResponse:
         target = target_of(http_request.url, self.host)
+        if http_request.method == "GET" and http_request.url in self.documents:
+            return HttpResponse(200, {}, self.documents[http_request.url])
         body = http_request.body.encode("utf-8") if http_request.body is not None else None
         status, headers, data = await asyncio.to_thread(
             small_request,
