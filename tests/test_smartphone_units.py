@@ -11,7 +11,7 @@ from sony_pm_alt.smartphone import PhoneError, preview_name
 from sony_pm_alt.smartphone.didl import parse_date, parse_page
 from sony_pm_alt.smartphone.exif import exif_capture_time
 from sony_pm_alt.smartphone.http import target_of
-from sony_pm_alt.smartphone.wifi import _split_terse
+from sony_pm_alt.smartphone.wifi import split_terse
 
 HEAD = (
     '<DIDL-Lite xmlns="urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/" '
@@ -96,7 +96,7 @@ def test_preview_names_never_keep_a_raw_extension() -> None:
 
 
 def test_nmcli_terse_fields_unescape_colons() -> None:
-    assert _split_terse(r"Home\:5G:802-11-wireless:wlan0") == [
+    assert split_terse(r"Home\:5G:802-11-wireless:wlan0") == [
         "Home:5G",
         "802-11-wireless",
         "wlan0",

@@ -137,12 +137,21 @@ def watch(
         ptpip_port=ptpip_port,
         once=once,
     )
+    phone = None
+    if any(settings.wifi_ssid for _match, settings in config.cameras):
+        from .smartphone.watch import start_phone_watcher
+
+        phone = start_phone_watcher(config, state_path or default_state_path(), view, stop)
     view.waiting(config)
     try:
         watcher.run(stop)
     except OSError as exc:
         click.echo(f"sony-pm-alt: cannot listen for cameras: {exc}", err=True)
         sys.exit(3)
+    finally:
+        stop.set()
+        if phone is not None:
+            phone.join()  # an import stops after its current file; the Wi-Fi is restored
     sys.exit(0 if view.failures == 0 else 1)
 
 

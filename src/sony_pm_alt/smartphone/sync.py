@@ -14,6 +14,7 @@ answer's Content-Length.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -111,9 +112,11 @@ def phone_sync(
     port: int = DEFAULT_PORT,
     state: StateStore | None = None,
     on_event: Callable[[SyncEvent], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> PhoneResult:
     """Import what is new from the camera at ``host``. Raises :class:`PhoneError` when the
-    camera cannot be used at all; per-file problems are in the result, never raised."""
+    camera cannot be used at all; per-file problems are in the result, never raised. Setting
+    ``cancel`` stops between two files: the rest is reported missing, the transfer not ended."""
     emit = on_event or (lambda event: None)
     template = Template(options.template)
     own_state = state is None
@@ -121,7 +124,7 @@ def phone_sync(
     try:
         run_hook(options.hook, "init")
         with PhoneClient(host, port) as client:
-            return _run(client, host, template, options, store, emit)
+            return _run(client, host, template, options, store, emit, cancel or threading.Event())
     finally:
         if own_state:
             store.close()
@@ -134,6 +137,7 @@ def _run(
     options: PhoneOptions,
     store: StateStore,
     emit: Callable[[SyncEvent], None],
+    cancel: threading.Event,
 ) -> PhoneResult:
     started = time.monotonic()
     camera = client.camera
@@ -156,6 +160,11 @@ def _run(
     failed: list[str] = []
     try:
         for index, planned in enumerate(todo, 1):
+            if cancel.is_set():
+                for rest in todo[index - 1 :]:
+                    failed.append(f"{rest.obj.name}: not attempted: stopped on request")
+                    emit(FileFailed(rest.obj, "not attempted: stopped on request"))
+                break
             outcome = _transfer(host, camera, planned, index, template, options, emit)
             if isinstance(outcome, str):
                 failed.append(f"{planned.obj.name}: {outcome}")

@@ -38,7 +38,7 @@ class Previous:
     device: str | None
 
 
-def _nmcli(*args: str) -> str:
+def nmcli(*args: str) -> str:
     binary = shutil.which("nmcli")
     if binary is None:
         raise WifiError(
@@ -57,7 +57,7 @@ def _nmcli(*args: str) -> str:
     return done.stdout
 
 
-def _split_terse(line: str) -> list[str]:
+def split_terse(line: str) -> list[str]:
     """nmcli ``-t`` fields: ``:`` separates, ``\\:`` is a literal colon."""
     fields, current, escaped = [], "", False
     for char in line:
@@ -76,9 +76,9 @@ def _split_terse(line: str) -> list[str]:
 
 
 def active_wifi() -> Previous:
-    out = _nmcli("-t", "-f", "NAME,TYPE,DEVICE", "connection", "show", "--active")
+    out = nmcli("-t", "-f", "NAME,TYPE,DEVICE", "connection", "show", "--active")
     for line in out.splitlines():
-        fields = _split_terse(line)
+        fields = split_terse(line)
         if len(fields) == 3 and fields[1] in ("802-11-wireless", "wifi"):
             return Previous(fields[0], fields[2] or None)
     return Previous(None, None)
@@ -94,7 +94,7 @@ def joined(ssid: str, password: str | None) -> Iterator[Previous]:
     if password:
         args += ["password", password]
     try:
-        _nmcli(*args)
+        nmcli(*args)
     except WifiError as exc:
         raise WifiError(f"cannot join the camera's Wi-Fi {ssid!r}: {exc}") from None
     try:
@@ -106,8 +106,8 @@ def joined(ssid: str, password: str | None) -> Iterator[Previous]:
 def restore(ssid: str, previous: Previous) -> None:
     try:
         if previous.name is not None and previous.name != ssid:
-            _nmcli("--wait", str(JOIN_TIMEOUT), "connection", "up", "id", previous.name)
+            nmcli("--wait", str(JOIN_TIMEOUT), "connection", "up", "id", previous.name)
         else:
-            _nmcli("connection", "down", "id", ssid)
+            nmcli("connection", "down", "id", ssid)
     except WifiError as exc:
         log.warning("could not return to the previous network (%s): %s", previous.name, exc)
