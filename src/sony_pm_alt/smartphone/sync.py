@@ -38,6 +38,7 @@ from ..engine.model import CameraInfo, CameraObject
 from ..engine.naming import DEFAULT_TEMPLATE, Template
 from ..engine.sanitize import UnsafeName, contained_path
 from ..engine.state import StateStore
+from ..errors import SonyPmAltError
 from ..ptpip.codes import ObjectFormat
 from .client import DEFAULT_PORT, PhoneClient
 from .didl import PhoneItem, Res
@@ -142,7 +143,10 @@ def _run(
     started = time.monotonic()
     camera = client.camera
     client.transfer_start()
-    root, items = client.list_items()
+    try:
+        root, items = client.list_items()
+    except PhoneError as exc:
+        raise PhoneError(f"{exc}; nothing fetched, the camera stays in the transfer mode") from None
     wanted, raw = _objects(items, options)
     by_key = {p.obj.key: p for p in wanted}
     todo_objects = (
@@ -195,13 +199,16 @@ def _run(
         failed.append(f"session: {exc}")
         raise
     finally:
-        store.end_session(
-            session_id,
-            transferred=transferred,
-            failed=len(failed),
-            bytes=bytes_done,
-            result="ok" if not failed else "incomplete",
-        )
+        try:
+            store.end_session(
+                session_id,
+                transferred=transferred,
+                failed=len(failed),
+                bytes=bytes_done,
+                result="ok" if not failed else "incomplete",
+            )
+        except SonyPmAltError as exc:  # the transfers are recorded already; nothing is lost
+            log.warning("could not close the session record: %s", exc)
     ended = False
     if not failed:
         try:
