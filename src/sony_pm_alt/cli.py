@@ -137,12 +137,21 @@ def watch(
         ptpip_port=ptpip_port,
         once=once,
     )
+    phone = None
+    if any(settings.wifi_ssid for _match, settings in config.cameras):
+        from .smartphone.watch import start_phone_watcher
+
+        phone = start_phone_watcher(config, state_path or default_state_path(), view, stop)
     view.waiting(config)
     try:
         watcher.run(stop)
     except OSError as exc:
         click.echo(f"sony-pm-alt: cannot listen for cameras: {exc}", err=True)
         sys.exit(3)
+    finally:
+        stop.set()
+        if phone is not None:
+            phone.join()  # an import stops after its current file; the Wi-Fi is restored
     sys.exit(0 if view.failures == 0 else 1)
 
 
@@ -422,6 +431,68 @@ def sync(
 
 
 @main.command()
+@click.option(
+    "--address",
+    default="192.168.122.1",
+    show_default=True,
+    help="The camera's address on its own Wi-Fi.",
+)
+@click.option("--port", default=64321, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), help="Where photos go.")
+@click.option("--template", help="Path template (see sony-pm-alt sync --help).")
+@click.option(
+    "--raw-previews",
+    is_flag=True,
+    help="For RAW files (not offered in this mode) save their JPEG preview as NAME-preview.JPG.",
+)
+@click.option("--redownload", is_flag=True, help="Download again what was transferred before.")
+@click.option("--hook", help="Command run at start, after each file and at the end.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines on standard output.")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--camera",
+    "camera_match",
+    help="A [[camera]] match from the config: its dest, template, hook, and Wi-Fi to join "
+    "(wifi_ssid, wifi_password) through NetworkManager.",
+)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+def smartphone(
+    address: str,
+    port: int,
+    dest: Path | None,
+    template: str | None,
+    raw_previews: bool,
+    redownload: bool,
+    hook: str | None,
+    as_json: bool,
+    state_path: Path | None,
+    camera_match: str | None,
+    config_path: Path | None,
+) -> None:
+    """Import from a body in "Send to Smartphone" mode (no pairing; JPEG originals only).
+
+    Exit status 0 only when every planned file is safe and the camera left the mode."""
+    from .smartphone.cli import run_smartphone
+
+    config = _load_config(config_path)
+    sys.exit(
+        run_smartphone(
+            config,
+            address=address,
+            port=port,
+            dest=dest,
+            template=template,
+            raw_previews=raw_previews,
+            redownload=redownload,
+            hook=hook,
+            as_json=as_json,
+            state_path=state_path,
+            camera_match=camera_match,
+        )
+    )
+
+
+@main.command()
 @click.option("--camera", help="Only this camera (serial).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
 @click.option("--json", "as_json", is_flag=True)
@@ -577,6 +648,20 @@ def doctor(config_path: Path | None) -> None:
     help="Port of the description server (0 picks a free one).",
 )
 @click.option("--notify-interval", default=3.0, show_default=True, type=click.FloatRange(0.05))
+@click.option(
+    "--smartphone",
+    is_flag=True,
+    help='Be a body in "Send to Smartphone" mode instead (UPnP on --port, default 64321 on a '
+    "real body; 8 RAW+JPEG shots unless --card).",
+)
+@click.option("--page-size", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--select",
+    "selected",
+    multiple=True,
+    help="Smartphone mode: a file name selected on the camera (PushRoot; repeatable). "
+    "Default: all.",
+)
 def emulate(
     card_dir: Path | None,
     host: str,
@@ -600,8 +685,16 @@ def emulate(
     ssdp_port: int,
     http_port: int,
     notify_interval: float,
+    smartphone: bool,
+    page_size: int,
+    selected: tuple[str, ...],
 ) -> None:
     """Pretend to be a Sony camera in "Send to Computer" mode (no camera needed)."""
+    if smartphone:
+        from .emulator.phone_cli import run_phone_emulator
+
+        run_phone_emulator(card_dir, host, port, model, faults, page_size, selected, log_path)
+        return
     from .emulator import (
         BodyConfig,
         Emulator,

@@ -61,7 +61,7 @@ ENV_VARS: dict[str, str] = {
 
 CAMERA_KEYS: tuple[str, ...] = (
     "guid", "name", "dest", "template", "profile",
-    "kinds", "extensions", "since", "until", "hook",
+    "kinds", "extensions", "since", "until", "hook", "wifi_ssid", "wifi_password",
 )  # fmt: skip
 DISCOVERY_KEYS: tuple[str, ...] = ("interface", "cooldown", "search_interval")
 SECTIONS = "[defaults], [discovery], [[camera]]"
@@ -156,6 +156,8 @@ class CameraSettings:
     filters: Filters = field(default_factory=Filters)
     profile: str = DEFAULT_PROFILE
     hook: str | None = None
+    wifi_ssid: str | None = None  # the camera's own access point ("Send to Smartphone")
+    wifi_password: str | None = None
 
 
 @dataclass(frozen=True)
@@ -421,6 +423,20 @@ def _name(value: object, context: _Context) -> str | None:
     return text
 
 
+def _wifi_ssid(value: object, context: _Context) -> str | None:
+    text = _text(value)
+    if len(text.encode()) > 32 or any(ord(c) < 0x20 for c in text):
+        raise _Invalid("must be a Wi-Fi network name: at most 32 bytes, no control characters")
+    return text or None
+
+
+def _wifi_password(value: object, context: _Context) -> str | None:
+    text = _text(value)
+    if text and not (8 <= len(text) <= 63 and text.isascii() and text.isprintable()):
+        raise _Invalid("must be a WPA passphrase: 8 to 63 printable ASCII characters")
+    return text or None
+
+
 def _dest(value: object, context: _Context) -> Path | None:
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
@@ -529,6 +545,8 @@ _VALIDATORS: dict[str, _Validator] = {
     "since": _date("since"),
     "until": _date("until"),
     "hook": _hook,
+    "wifi_ssid": _wifi_ssid,
+    "wifi_password": _wifi_password,
     "interface": _interface,
     "cooldown": _seconds,
     "search_interval": _seconds,
@@ -561,6 +579,8 @@ def _settings(layer: _Layer, blame: _Where | None = None) -> CameraSettings:
         filters=filters,
         profile=text("profile") or DEFAULT_PROFILE,
         hook=text("hook"),
+        wifi_ssid=text("wifi_ssid"),
+        wifi_password=text("wifi_password"),
     )
 
 

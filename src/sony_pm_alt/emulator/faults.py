@@ -19,6 +19,10 @@ Spelled on the command line as ``--fault KIND=VALUE`` (repeatable):
                           ``00010101T000000``, ``99991231T235959``, garbage, …
 ``listing-size-mismatch=N``  every file is listed N bytes larger (N < 0: smaller) than the
                           data it serves
+``refuse-push-root=1``    smartphone mode: browsing PushRoot fails ("select on smartphone")
+``missing-scpd=1``        smartphone mode: no ContentDirectory SCPD (``/CdsDesc.xml`` is 404)
+``gone-file=N``           smartphone mode: the N-th JPEG original is listed but gone from the
+                          card (its GET declares Content-Length 0)
 ========================  ==========================================================
 """
 
@@ -45,6 +49,9 @@ class Faults:
     huge_counts: bool = False
     bad_dates: bool = False
     listing_size_mismatch: int = 0
+    refuse_push_root: bool = False
+    missing_scpd: bool = False
+    gone_file: int = 0
 
     def latency_for(self, opcode: int) -> float:
         return self.latency.get(opcode, self.latency_all)
@@ -125,10 +132,16 @@ def parse_faults(specs: Iterable[str]) -> Faults:
             except ValueError:
                 raise FaultSpecError(f"{kind}: {value!r} is not a number of bytes") from None
             faults = replace(faults, listing_size_mismatch=skew)
+        elif kind == "refuse-push-root":
+            faults = replace(faults, refuse_push_root=_flag(value, kind))
+        elif kind == "missing-scpd":
+            faults = replace(faults, missing_scpd=_flag(value, kind))
+        elif kind == "gone-file":
+            faults = replace(faults, gone_file=_int(value, kind))
         else:
             raise FaultSpecError(
                 f"unknown fault {kind!r}; known: drop-after-bytes, drop-at, latency, busy-first, "
                 "refuse-init, hostile-names, folder-cycle, huge-counts, bad-dates, "
-                "listing-size-mismatch"
+                "listing-size-mismatch, refuse-push-root, missing-scpd, gone-file"
             )
     return replace(faults, latency=latency)
