@@ -113,6 +113,8 @@ class JsonView:
                 "bytes": event.bytes,
                 "already_there": event.already_there,
             }
+            if event.time_source:
+                record["time_source"] = event.time_source
         elif isinstance(event, FileFailed):
             record = {
                 "event": "failed",
