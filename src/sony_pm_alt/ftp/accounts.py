@@ -82,8 +82,8 @@ class Account:
     camera: str
     dest: Path
     template: str
-    password: str | None = None
-    password_hash: str | None = None
+    password: str | None = field(default=None, repr=False)
+    password_hash: str | None = field(default=None, repr=False)
     hook: str | None = None
     filters: Filters = field(default_factory=Filters)
 

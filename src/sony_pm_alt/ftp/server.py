@@ -32,10 +32,11 @@ from ..engine.sanitize import UnsafeName, safe_component
 from ..engine.state import StateStore
 from .accounts import Account, FailureLimiter
 from .intake import CameraLink, Upload
+from .settings import DEFAULT_PORT
 
 log = logging.getLogger("sony_pm_alt.ftp")
 
-DEFAULT_PORT = 2121  # unprivileged; docs/ftp.md shows how to offer 21
+
 ALLOWED = frozenset({
     "USER", "PASS", "QUIT", "TYPE", "MODE", "STRU", "PASV", "EPSV", "PORT", "EPRT",
     "CWD", "XCWD", "CDUP", "XCUP", "PWD", "XPWD", "MKD", "XMKD", "STOR", "APPE", "REST",
