@@ -673,3 +673,11 @@ async def _run_emulator(emulator: Emulator) -> None:
     )
     sys.stdout.flush()
     await emulator.run()
+
+
+# Newer bodies' FTP Transfer: receive-ftp, emulate-ftp, ftp-password-hash (cli_ftp.py).
+from .cli_ftp import emulate_ftp, ftp_password_hash, receive_ftp  # noqa: E402
+
+main.add_command(receive_ftp)
+main.add_command(emulate_ftp)
+main.add_command(ftp_password_hash)

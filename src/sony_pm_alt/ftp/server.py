@@ -260,7 +260,7 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
     use_sendfile = False
     permit_privileged_ports = False
     store: StateStore
-    emit: Callable[[SyncEvent], None]
+    emit: Callable[[CameraLink, SyncEvent], None]
     limiter: FailureLimiter
     accounts_by_user: dict[str, Account]
     link: CameraLink | None = None
@@ -293,7 +293,13 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
 
     def on_login(self, username: str) -> None:
         account = self.accounts_by_user[username]
-        self.link = CameraLink(account, self.store, self.emit, self.remote_ip)
+        emit = self.emit
+
+        def relay(event: SyncEvent) -> None:
+            if self.link is not None:
+                emit(self.link, event)
+
+        self.link = CameraLink(account, self.store, relay, self.remote_ip)
         log.info("%s logged in from %s", username, self.remote_ip)
 
     def on_login_failed(self, username: str, password: str) -> None:
@@ -302,9 +308,10 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
         log.warning("login failed for %r from %s: %s", username, self.remote_ip, known)
 
     def on_disconnect(self) -> None:
-        link, self.link = self.link, None
+        link = self.link
         if link is not None:
             link.close()
+            self.link = None
 
     def ftp_MFMT(self, path: str, timeval: str) -> Any:  # noqa: N802
         try:
@@ -398,7 +405,11 @@ class FtpReceiver:
         settings: ReceiverSettings,
         store: StateStore,
         on_event: Callable[[SyncEvent], None] | None = None,
+        *,
+        on_link_event: Callable[[CameraLink, SyncEvent], None] | None = None,
     ) -> None:
+        """``on_event`` gets every upload's events; ``on_link_event`` the same with the
+        connection they belong to (its peer address and account), for ``watch``."""
         if not settings.accounts:
             raise ValueError(
                 "no FTP accounts: give a [[camera]] section ftp_user and ftp_password "
@@ -407,7 +418,14 @@ class FtpReceiver:
         self.settings = settings
         handler = _handler_class(settings)
         handler.store = store
-        handler.emit = staticmethod(on_event or (lambda event: None))
+
+        def emit(link: CameraLink, event: SyncEvent) -> None:
+            if on_event is not None:
+                on_event(event)
+            if on_link_event is not None:
+                on_link_event(link, event)
+
+        handler.emit = staticmethod(emit)
         logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
         self._server = ThreadedFTPServer((settings.listen, settings.port), handler)
         self._thread: threading.Thread | None = None
