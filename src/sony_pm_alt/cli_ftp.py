@@ -117,7 +117,7 @@ def receive_ftp(
 @click.option("--passive/--active", default=True, show_default=True, help="Passive Mode.")
 @click.option("--secure/--no-secure", default=False, show_default=True, help="Secure Protocol.")
 @click.option("--cafile", type=click.Path(dir_okay=False, path_type=Path),
-              help="Imported root certificate (else: Root Certificate Error: Connect).")  # fmt: skip
+              help="Imported root certificate (else: connect anyway).")  # fmt: skip
 @click.option(
     "--hierarchy",
     type=click.Choice(["standard", "camera"]),
