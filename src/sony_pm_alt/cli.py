@@ -92,6 +92,7 @@ def _load_config(config_path: Path | None, **flags: object) -> Config:
 )
 @click.option("--once", is_flag=True, help="Exit after the first session (for scripts, demos).")
 @click.option("--ptpip-port", default=15740, hidden=True, type=click.IntRange(1, 65535))
+@click.option("--ftp-port", type=click.IntRange(0, 65535), help="FTP receiver port (over [ftp]).")
 def watch(
     config_path: Path | None,
     guid: str | None,
@@ -104,6 +105,7 @@ def watch(
     state_path: Path | None,
     once: bool,
     ptpip_port: int,
+    ftp_port: int | None,
 ) -> None:
     """Wait for cameras in "Send to Computer" mode and import from them (the main job).
 
@@ -136,6 +138,7 @@ def watch(
         on_event=view,
         ptpip_port=ptpip_port,
         once=once,
+        ftp_port=ftp_port,
     )
     view.waiting(config)
     try:
@@ -143,6 +146,9 @@ def watch(
     except OSError as exc:
         click.echo(f"sony-pm-alt: cannot listen for cameras: {exc}", err=True)
         sys.exit(3)
+    except ValueError as exc:  # e.g. an [ftp] account without dest (ftp.settings)
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(2)
     sys.exit(0 if view.failures == 0 else 1)
 
 

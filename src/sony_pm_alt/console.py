@@ -282,3 +282,12 @@ class WatchView:
             )
         elif event.kind == "stopped":
             self._say("stopped", event="stopped")
+        elif event.kind == "ftp":
+            host, port, tls = event.detail
+            self._say(
+                f"FTP receiver on {host}:{port}" + (f"; TLS: {tls}" if tls else "; TLS off"),
+                event="ftp_listening",
+                host=host,
+                port=port,
+                tls=tls,
+            )
