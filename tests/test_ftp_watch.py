@@ -127,7 +127,7 @@ def _watch(work: Path) -> tuple[subprocess.Popen[str], int]:
             str(work / "state.sqlite3"),
             "--ftp-port",
             "0",
-        ),  # fmt: skip
+        ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -150,7 +150,7 @@ def _emulate(port: int, *args: str) -> tuple[int, list[dict[str, Any]]]:
             "s3cret pass",
             "--json",
             *args,
-        ),  # fmt: skip
+        ),
         capture_output=True,
         text=True,
         timeout=WAIT,
@@ -191,9 +191,13 @@ def _compare(dest: Path, expected: dict[str, str], folders: dict[str, str]) -> l
 
 
 def _history(work: Path) -> list[dict[str, Any]]:
-    out = subprocess.run(_cli("history", "--json", "--limit", "1000", "--state",
-                              str(work / "state.sqlite3")),  # fmt: skip
-                         capture_output=True, text=True, timeout=WAIT, check=True)  # fmt: skip
+    out = subprocess.run(
+        _cli("history", "--json", "--limit", "1000", "--state", str(work / "state.sqlite3")),
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=True,
+    )
     rows: list[dict[str, Any]] = json.loads(out.stdout)
     return rows
 
