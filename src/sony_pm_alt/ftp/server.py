@@ -12,6 +12,7 @@ with ``..``, an absolute path to a file. Every connection runs in its own thread
 
 from __future__ import annotations
 
+import errno
 import logging
 import stat as stat_module
 import threading
@@ -135,7 +136,7 @@ class VirtualFS(AbstractedFS):  # type: ignore[misc]
 
     def mkdir(self, path: str) -> None:
         if len(self.dirs) >= MAX_DIRS:
-            raise OSError(f"more than {MAX_DIRS} directories")
+            raise OSError(errno.ENOSPC, f"more than {MAX_DIRS} directories")
         parts = PurePosixPath(path).parts
         for i in range(1, len(parts) + 1):
             self.dirs.add(str(PurePosixPath(*parts[:i])))
@@ -163,17 +164,17 @@ class VirtualFS(AbstractedFS):  # type: ignore[misc]
             return partial
         received = self._received(path)
         if received is None:
-            raise FileNotFoundError(f"{path}: not uploaded by this camera")
+            raise FileNotFoundError(errno.ENOENT, f"{path}: not uploaded by this camera")
         return int(received.size)
 
     def getmtime(self, path: str) -> float:
         received = self._received(path)
         if received is None:
-            raise FileNotFoundError(f"{path}: not uploaded by this camera")
+            raise FileNotFoundError(errno.ENOENT, f"{path}: not uploaded by this camera")
         try:
             return received.path.stat().st_mtime  # type: ignore[no-any-return]
         except OSError:
-            raise FileNotFoundError(f"{path}: no longer on disk") from None
+            raise FileNotFoundError(errno.ENOENT, f"{path}: no longer on disk") from None
 
     def listdir(self, path: str) -> list[str]:
         names = {n for f, n in self.link.received if f == path}
@@ -202,14 +203,16 @@ class VirtualFS(AbstractedFS):  # type: ignore[misc]
 
     def open(self, filename: str, mode: str) -> Upload:
         if "w" not in mode and "a" not in mode and "+" not in mode:
-            raise PermissionError("this server only receives uploads")
+            raise PermissionError(errno.EACCES, "this server only receives uploads")
         folder, name = self._split(filename)
         if folder not in self.dirs:
-            raise FileNotFoundError(f"{folder}: no such directory (MKD or CWD it first)")
+            raise FileNotFoundError(
+                errno.ENOENT, f"{folder}: no such directory (MKD or CWD it first)"
+            )
         try:
             safe_component(name)
         except UnsafeName as exc:
-            raise PermissionError(str(exc)) from None
+            raise PermissionError(errno.EACCES, str(exc)) from None
         return self.link.open_upload(folder, name, mode)
 
     def utime(self, path: str, timeval: float) -> None:
@@ -217,7 +220,7 @@ class VirtualFS(AbstractedFS):  # type: ignore[misc]
         self.link.set_time(folder, name, datetime.fromtimestamp(timeval))
 
     def stat(self, path: str) -> Any:
-        raise PermissionError("not available")
+        raise PermissionError(errno.EACCES, "not available")
 
     lstat = stat
 
@@ -302,10 +305,13 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
         self.link = CameraLink(account, self.store, relay, self.remote_ip)
         log.info("%s logged in from %s", username, self.remote_ip)
 
-    def on_login_failed(self, username: str, password: str) -> None:
+    def handle_auth_failed(self, msg: str, password: str) -> None:
+        # Counted and logged at once, before the delayed "530" goes out.
+        username = self.username
         self.limiter.failed(self.remote_ip)
         known = "wrong password" if username in self.accounts_by_user else "unknown user"
         log.warning("login failed for %r from %s: %s", username, self.remote_ip, known)
+        super().handle_auth_failed(msg, password)
 
     def on_disconnect(self) -> None:
         link = self.link
