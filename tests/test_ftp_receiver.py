@@ -13,6 +13,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,7 @@ class Rig:
                 tmp / "other",
                 TEMPLATE,
                 password_hash=hash_password("pw-b", n=2**4),
-            ),  # fmt: skip
+            ),
         )
         self.settings = ReceiverSettings(
             listen="127.0.0.1", port=0, tls=tls, certfile=self.cert if tls else None,
@@ -128,7 +129,7 @@ def test_curl_uploads(rig: Rig, tmp_path: Path) -> None:
             "--user",
             "a7iv:pw-a",
             f"ftp://127.0.0.1:{rig.port}/",
-        ],  # fmt: skip
+        ],
         check=True,
         timeout=TIMEOUT,
     )
@@ -153,7 +154,7 @@ def test_lftp_uploads(rig: Rig, tmp_path: Path) -> None:
             "-e",
             f"set net:max-retries 1; set net:timeout 20; {tls} put {path}; bye",
             "127.0.0.1",
-        ],  # fmt: skip
+        ],
         check=True,
         timeout=TIMEOUT,
         stdin=subprocess.DEVNULL,
@@ -271,8 +272,8 @@ def test_a_cut_short_upload_never_gets_a_final_name(plain: Rig, tmp_path: Path) 
 @pytest.mark.parametrize("resume", ["restart", "rest", "appe"])
 def test_emulator_drop_then_retransmit_records_once(plain: Rig, resume: str) -> None:
     files = card(3, seed=5, mp4_bytes=2_000_000)
-    camera = FtpCamera(FtpCameraSettings("127.0.0.1", plain.port, "a7iv", "pw-a",
-                                         faults=FtpFaults(drop_mid_upload=3, resume=resume)))  # fmt: skip
+    faults = FtpFaults(drop_mid_upload=3, resume=resume)
+    camera = FtpCamera(FtpCameraSettings("127.0.0.1", plain.port, "a7iv", "pw-a", faults=faults))
     sent = camera.send_all(files)
     assert [s.result for s in sent] == ["sent", "sent", "retried"]
     placed = plain.visible()
@@ -315,7 +316,7 @@ def test_emulator_against_plain_pyftpdlib(
     authorizer = DummyAuthorizer()
     authorizer.add_user("cam", "pw", str(root), perm="elradfmwMT")
     base = TLS_FTPHandler if secure else FTPHandler
-    handler = type("Handler", (base,), {"authorizer": authorizer})
+    handler: Any = type("Handler", (base,), {"authorizer": authorizer})
     if secure:
         cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
         ensure_self_signed(cert, key, ("127.0.0.1",))
