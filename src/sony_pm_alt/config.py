@@ -121,6 +121,16 @@ search_interval = 60    # seconds between SSDP searches
 # [[camera]]
 # match = "00000000000000003282651203392641"
 # dest = "~/Pictures/A6000"
+
+# Newer bodies (FTP Transfer, docs/ftp.md): the receiver, and an account per camera, in the
+# camera's section: ftp_user = "a7iv" and ftp_password_hash = "…" (made by sony-pm-alt
+# ftp-password-hash) or ftp_password = "…".
+#
+# [ftp]
+# enabled = true
+# port = 2121
+# passive_ports = "60000-60099"
+# tls = true              # a self-signed certificate is made on first start
 """
 
 
@@ -1042,6 +1052,27 @@ def describe(config: Config) -> str:
         f"cooldown = {_number(config.discovery.cooldown)}",
         f"search_interval = {_number(config.discovery.search_interval)}",
     ]
+    logins = dict(config.ftp_logins)
     for match, settings in config.cameras:
         lines += ["", "[[camera]]", f"match = {_toml(match)}", *_settings_lines(settings)]
+        if match in logins:  # never the password: commented, so the text still loads
+            lines.append(f"# ftp_user = {_toml(logins[match].user)} (password not shown)")
+    ftp = config.ftp
+    if ftp.enabled or logins:
+        lines += [
+            "",
+            "[ftp]",
+            f"enabled = {'true' if ftp.enabled else 'false'}",
+            f"listen = {_toml(ftp.listen)}",
+            f"port = {ftp.port}",
+            "passive_ports = "
+            + _toml(f"{ftp.passive_ports[0]}-{ftp.passive_ports[1]}" if ftp.passive_ports else ""),
+            f"tls = {'true' if ftp.tls else 'false'}",
+            f"tls_required = {'true' if ftp.tls_required else 'false'}",
+        ]
+        if ftp.certfile is not None and ftp.keyfile is not None:
+            lines += [
+                f"certfile = {_toml(str(ftp.certfile))}",
+                f"keyfile = {_toml(str(ftp.keyfile))}",
+            ]
     return "\n".join(lines) + "\n"

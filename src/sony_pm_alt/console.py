@@ -72,6 +72,8 @@ def summary_json(summary: SyncSummary) -> dict[str, Any]:
 
 
 def start_line(event: SessionStarted) -> str:
+    if event.listing_method == "ftp":  # the camera pushes: nothing is listed or planned
+        return f"{event.camera.name} ({event.camera.serial}): FTP uploads started"
     return (
         f"{event.camera.model} ({event.camera.serial}): {event.listed} files on the camera, "
         f"{event.planned} new ({_size(event.planned_bytes)}), listed by {event.listing_method}"

@@ -308,6 +308,11 @@ class Upload:
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
+        except OSError:
+            # After a failed fsync the kernel may have dropped the data: never resume from it.
+            self._file.close()
+            self.partial.unlink(missing_ok=True)
+            raise
         finally:
             self._file.close()
         self.size = self.partial.stat().st_size
