@@ -32,8 +32,11 @@ BIG_GIB = float(os.environ.get("BENCH_FTP_BIG_GIB", "3.5"))
 
 def serve(kind: str, root: Path) -> None:
     """The server process: print the port, serve until stdin closes."""
+    import logging
     import threading
 
+    logging.getLogger("pyftpdlib").addHandler(logging.NullHandler())  # no per-command lines
+    logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
     if kind in ("plain", "plain+fsync"):
         from pyftpdlib.authorizers import DummyAuthorizer
         from pyftpdlib.handlers import FTPHandler

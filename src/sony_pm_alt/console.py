@@ -92,6 +92,8 @@ class PlainView:
             line = start_line(event)
         elif isinstance(event, FileDone):
             state = "already there" if event.already_there else _size(event.bytes)
+            if event.time_source:
+                state += f", capture time from {event.time_source}"
             line = f"saved {event.path} ({state})"
         elif isinstance(event, FileSkipped):
             line = f"skipped {event.obj.folder}/{event.obj.name}: {event.reason}"

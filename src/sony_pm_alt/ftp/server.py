@@ -432,7 +432,10 @@ class FtpReceiver:
                 on_link_event(link, event)
 
         handler.emit = staticmethod(emit)
-        logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
+        pyftpdlib_log = logging.getLogger("pyftpdlib")
+        pyftpdlib_log.setLevel(logging.WARNING)  # our own lines say what matters, once
+        if not pyftpdlib_log.handlers:  # else pyftpdlib configures the root logger itself
+            pyftpdlib_log.addHandler(logging.NullHandler())
         self._server = ThreadedFTPServer((settings.listen, settings.port), handler)
         self._thread: threading.Thread | None = None
         self.last_activity = time.monotonic()
