@@ -349,3 +349,24 @@ def test_emulator_dont_overwrite_skips_existing_names(plain: Rig) -> None:
     settings = FtpCameraSettings("127.0.0.1", plain.port, "a7iv", "pw-a", overwrite=False)
     assert [s.result for s in FtpCamera(settings).send_all(files)] == ["sent", "sent"]
     assert [s.result for s in FtpCamera(settings).send_all(files)] == ["skipped", "skipped"]
+
+
+def test_emulator_wrong_password_fault_then_logs_in(plain: Rig) -> None:
+    settings = FtpCameraSettings("127.0.0.1", plain.port, "a7iv", "pw-a",
+                                 faults=FtpFaults(wrong_password=True))  # fmt: skip
+    sent = FtpCamera(settings).send_all(card(1, kinds=("jpeg",)))
+    assert [s.result for s in sent] == ["sent"]
+    assert len(plain.store.transfers()) == 1
+
+
+def test_tls_required_refuses_a_plain_login(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, True)
+    rig.settings = replace(rig.settings, tls_required=True)
+    rig.receiver = FtpReceiver(rig.settings, rig.store)
+    with rig.receiver:
+        ftp = ftplib.FTP(timeout=TIMEOUT)
+        ftp.connect("127.0.0.1", rig.port)
+        with pytest.raises(ftplib.error_perm, match="TLS required"):
+            ftp.login("a7iv", "pw-a")
+        ftp.close()
+    rig.store.close()

@@ -47,6 +47,7 @@ def test_watch_receives_standard_then_same_as_in_camera_over_tls(tmp_path: Path)
     assert result["kinds"] == {"JPG": 20, "ARW": 20, "MP4": 20}
     assert result["ftp_sessions"] == 2
     assert result["history_rows"] == 60
+    assert result["history_sessions"] == 2
     assert result["hook_downloads"] == 60
     assert result["partials_left"] == 0
 
@@ -232,6 +233,9 @@ def _scenario_acceptance(work: Path) -> dict[str, Any]:
     with sqlite3.connect(work / "state.sqlite3") as db:
         sessions = db.execute("SELECT count(*) FROM sessions WHERE model = 'FTP Transfer'"
                               " AND result = 'ok'").fetchone()[0]  # fmt: skip
+        transfer_sessions = db.execute(
+            "SELECT count(DISTINCT session_id) FROM transfers"
+        ).fetchone()[0]
     hook_log = (work / "hook.log").read_text().splitlines()
     return {
         "emulator_exits": exits,
@@ -242,6 +246,7 @@ def _scenario_acceptance(work: Path) -> dict[str, Any]:
         "kinds": kinds,
         "ftp_sessions": sessions,
         "history_rows": len(_history(work)),
+        "history_sessions": transfer_sessions,
         "hook_downloads": len(set(hook_log)),
         "partials_left": len(list(dest.rglob("*.sony-pm-alt-partial"))),
     }
