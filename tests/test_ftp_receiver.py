@@ -222,6 +222,8 @@ def test_wrong_passwords_are_rate_limited(plain: Rig) -> None:
         ("DELE DSC01234.JPG", "DELE is not allowed"),
         ("RNFR DSC01234.JPG", "RNFR is not allowed"),
         ("SITE CHMOD 777 DSC01234.JPG", "SITE is not allowed"),
+        ("STOR bad\x1b[2Jname.JPG", "control characters"),
+        ("MKD a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q", "more than 16 directory levels"),
     ],
 )
 def test_paths_and_commands_are_refused(
@@ -370,3 +372,23 @@ def test_tls_required_refuses_a_plain_login(tmp_path: Path) -> None:
             ftp.login("a7iv", "pw-a")
         ftp.close()
     rig.store.close()
+
+
+def test_capture_time_from_mfmt_else_the_receive_time(plain: Rig, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    sidecar = tmp_path / "C0001M01.XML"
+    sidecar.write_bytes(b"<xml/>")
+    ftp = _ftplib(plain)
+    ftp.sendcmd("MFMT 20240102030405 C0001M01.XML")  # before the upload: its capture time
+    with sidecar.open("rb") as f:
+        ftp.storbinary("STOR C0001M01.XML", f)
+    with sidecar.open("rb") as f:
+        ftp.storbinary("STOR OTHER.XML", f)
+    ftp.quit()
+    done = {e.obj.name: e for e in plain.events if isinstance(e, FileDone)}
+    assert done["C0001M01.XML"].time_source == "mfmt"
+    assert done["OTHER.XML"].time_source == "received"
+    local = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC).astimezone()
+    assert done["C0001M01.XML"].path == plain.dest / f"{local:%Y-%m-%d}" / "C0001M01.XML"
+    assert done["C0001M01.XML"].path.stat().st_mtime == local.timestamp()
