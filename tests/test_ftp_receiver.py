@@ -168,6 +168,9 @@ def test_ftplib_uploads_and_lists_its_own_files(rig: Rig, tmp_path: Path) -> Non
     with path.open("rb") as f:
         ftp.storbinary(f"STOR {path.name}", f)
     assert ftp.nlst() == [path.name]
+    [line] = [entry for entry in _lines(ftp, f"LIST {path.name}")]
+    assert line.endswith(f" {path.name}")
+    assert f" {len(data)} " in line
     ftp.voidcmd("TYPE I")
     assert ftp.size(path.name) == len(data)
     ftp.quit()
@@ -178,6 +181,12 @@ def test_ftplib_uploads_and_lists_its_own_files(rig: Rig, tmp_path: Path) -> Non
         other.storbinary(f"STOR {own.name}", f)
     assert other.nlst() == [own.name]  # another camera's uploads are not listed
     other.quit()
+
+
+def _lines(ftp: ftplib.FTP, command: str) -> list[str]:
+    lines: list[str] = []
+    ftp.retrlines(command, lines.append)
+    return lines
 
 
 def _one_line(caplog: pytest.LogCaptureFixture, text: str) -> None:

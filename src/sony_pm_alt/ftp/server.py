@@ -220,7 +220,14 @@ class VirtualFS(AbstractedFS):  # type: ignore[misc]
         self.link.set_time(folder, name, datetime.fromtimestamp(timeval))
 
     def stat(self, path: str) -> Any:
-        raise PermissionError(errno.EACCES, "not available")
+        """Only for LIST of one file: the saved copy's (or the partial's) status."""
+        received = self._received(path)
+        if received is not None:
+            return received.path.stat()
+        partial = self.link.partial_for(*self._split(path))
+        if partial.exists():
+            return partial.stat()
+        raise FileNotFoundError(errno.ENOENT, f"{path}: not uploaded by this camera")
 
     lstat = stat
 
