@@ -178,3 +178,24 @@ def test_self_signed_certificate(tmp_path: Path) -> None:
     other_cert, other_key = tmp_path / "c2.pem", tmp_path / "k2.pem"
     ensure_self_signed(other_cert, other_key)
     assert "does not belong" in check_certificate(cert, other_key)
+
+
+def test_a_new_upload_of_the_same_file_supersedes_the_old_one(tmp_path: Path) -> None:
+    from sony_pm_alt.engine.state import StateStore
+    from sony_pm_alt.ftp.accounts import Account
+    from sony_pm_alt.ftp.intake import CameraLink
+
+    account = Account("cam", "S", tmp_path / "photos", "{filename}", password="pw")
+    with StateStore(tmp_path / "state.sqlite3") as store:
+        link = CameraLink(account, store, lambda event: None)
+        old = link.open_upload("/", "DSC00001.JPG", "wb")
+        old.write(b"old bytes of a dropped upload")
+        new = link.open_upload("/", "DSC00001.JPG", "wb")
+        assert old.superseded
+        old.write(b"a late write from the dead connection")  # dropped
+        old.close()
+        new.write(b"the retry")
+        new.close()
+        assert new.partial.read_bytes() == b"the retry"
+        new.release()
+        old.release()

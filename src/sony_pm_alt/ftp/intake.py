@@ -66,9 +66,17 @@ class CameraLink:
     """One logged-in camera connection: its uploads, its session record, its events."""
 
     def __init__(
-        self, account: Account, store: StateStore, emit: EventSink, peer: str = ""
+        self,
+        account: Account,
+        store: StateStore,
+        emit: EventSink,
+        peer: str = "",
+        run_later: Callable[[Callable[[], object]], object] | None = None,
     ) -> None:
+        """``run_later`` runs the hooks (the receiver passes a one-thread executor, so that a
+        slow hook never delays the reply the camera waits for); default: at once."""
         self.account = account
+        self._run_later = run_later or (lambda job: job())
         self.camera = CameraInfo(model=MODEL, serial=account.camera, name=account.user)
         self.peer = peer
         self._store = store
@@ -134,7 +142,7 @@ class CameraLink:
                 return
             self._session_id = self._store.start_session(self.camera, 0)
         self._emit(SessionStarted(self.camera, 0, 0, 0, "ftp"))
-        run_hook(self.account.hook, "start", camera=self.camera.model, planned=0)
+        self._hook("start", camera=self.camera.model, planned=0)
 
     def close(self) -> SyncSummary | None:
         """End the session record (if an upload started one); the summary, or None."""
@@ -152,7 +160,7 @@ class CameraLink:
             )
         except Exception as exc:  # the files are recorded already
             log.warning("could not close the session record: %s", exc)
-        run_hook(self.account.hook, "stop", transferred=self.transferred, failed=len(self.failed))
+        self._hook("stop", transferred=self.transferred, failed=len(self.failed))
         summary = SyncSummary(
             self.camera,
             self.transferred + len(self.failed) + self.skipped,
@@ -234,8 +242,7 @@ class CameraLink:
                 time_source=source,
             )
         )
-        run_hook(
-            self.account.hook,
+        self._hook(
             "download",
             str(placed.path),
             camera=self.camera.model,
@@ -245,6 +252,11 @@ class CameraLink:
             time_source=source,
         )
         return None
+
+    def _hook(self, action: str, argument: str = "", **details: object) -> None:
+        hook = self.account.hook
+        if hook:
+            self._run_later(lambda: run_hook(hook, action, argument, **details))
 
     def _fail(self, upload: Upload, obj: CameraObject, reason: str) -> str:
         log.warning("%s %s: %s", self.peer, upload.name_for_log, reason)
@@ -258,7 +270,11 @@ class CameraLink:
 
 class Upload:
     """The file object pyftpdlib writes an upload into: the hidden partial file, hashed on
-    the way when it is written from its start (else hashed once at the end)."""
+    the way when it is written from its start (else hashed once at the end).
+
+    One partial file has one writer: a new upload of the same file (the camera retrying while
+    its dropped connection is still being noticed here) supersedes the old one, whose late
+    writes are then dropped and which is neither fsynced nor placed."""
 
     def __init__(self, link: CameraLink, folder: str, name: str, partial: Path, mode: str):
         self.link = link
@@ -266,8 +282,15 @@ class Upload:
         self.name = name
         self.partial = partial
         self.index = 0
-        self._file = partial.open(mode)
-        self.start = self._file.tell() if mode == "ab" else 0
+        self.lock = threading.Lock()
+        self.superseded = False
+        with _OPEN_LOCK:
+            old = _OPEN.get(partial)
+            _OPEN[partial] = self
+        if old is not None:
+            old.supersede()  # waits for its write or its placement to end
+        self._file = partial.open(mode, buffering=0)  # 1 MiB writes: no buffer to flush late
+        self.start = os.fstat(self._file.fileno()).st_size if mode == "ab" else 0
         self._digest: Any = hashlib.sha256() if mode == "wb" else None
         self._offset = self.start
         self._next_progress = PROGRESS_STEP
@@ -285,37 +308,55 @@ class Upload:
         return CameraObject(self.folder, self.name, size, when, 0)
 
     def seek(self, offset: int) -> None:  # REST: continue a partial file
-        self._file.seek(offset)
-        self._file.truncate(offset)
-        self.start = self._offset = self.size = offset
-        self._digest = None
+        with self.lock:
+            self._file.seek(offset)
+            self._file.truncate(offset)
+            self.start = self._offset = self.size = offset
+            self._digest = None
 
     def write(self, data: bytes) -> int:
-        written = self._file.write(data)
-        if self._digest is not None:
-            self._digest.update(data)
-        self._offset += written
-        self.size = max(self.size, self._offset)
+        with self.lock:
+            if self.superseded:
+                return len(data)
+            view = memoryview(data)
+            while view:
+                view = view[self._file.write(view) :]
+            if self._digest is not None:
+                self._digest.update(data)
+            self._offset += len(data)
+            self.size = max(self.size, self._offset)
         if self.size >= self._next_progress:
             self._next_progress += PROGRESS_STEP
             self.link.progress(self)
-        return written
+        return len(data)
+
+    def supersede(self) -> None:
+        with self.lock:
+            self.superseded = True
+            self._file.close()
 
     def close(self) -> None:
-        """Flush and fsync: a partial kept for a resume holds what was acknowledged."""
-        if self._file.closed:
-            return
-        try:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-        except OSError:
-            # After a failed fsync the kernel may have dropped the data: never resume from it.
-            self._file.close()
-            self.partial.unlink(missing_ok=True)
-            raise
-        finally:
-            self._file.close()
-        self.size = self.partial.stat().st_size
+        """Fsync: a partial kept for a resume holds what was acknowledged."""
+        with self.lock:
+            if self._file.closed:
+                return
+            try:
+                os.fsync(self._file.fileno())
+            except OSError:
+                # After a failed fsync the kernel may have dropped the data: never resume
+                # from it.
+                self._file.close()
+                self.partial.unlink(missing_ok=True)
+                raise
+            finally:
+                self._file.close()
+            self.size = self.partial.stat().st_size
+
+    def release(self) -> None:
+        """This upload no longer owns its partial file."""
+        with _OPEN_LOCK:
+            if _OPEN.get(self.partial) is self:
+                del _OPEN[self.partial]
 
     def sha256(self) -> str:
         if self._digest is not None and self.size == self._offset:
@@ -325,3 +366,7 @@ class Upload:
             while chunk := f.read(dl.CHUNK):
                 digest.update(chunk)
         return digest.hexdigest()
+
+
+_OPEN_LOCK = threading.Lock()
+_OPEN: dict[Path, Upload] = {}  # partial file -> the upload writing it

@@ -18,6 +18,7 @@ import stat as stat_module
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -240,21 +241,32 @@ class _FinishingDTP:
         dtp: Any = self
         if not dtp._closed and dtp.receive and isinstance(dtp.file_obj, Upload):
             upload: Upload = dtp.file_obj
-            finished = dtp.transfer_finished
             try:
-                upload.close()
-            except OSError as exc:
-                finished = False
-                log.warning("%s: fsync failed: %s", upload.name_for_log, exc)
-            if finished:
-                try:
-                    problem = upload.link.finish(upload)
-                except Exception as exc:
-                    log.exception("%s: unexpected error", upload.name_for_log)
-                    problem = f"unexpected error: {exc}"
-                if problem:
-                    dtp._resp = (f"451 {problem}", logging.getLogger("pyftpdlib").debug)
+                problem = _finish(upload, dtp.transfer_finished)
+            finally:
+                upload.release()
+            if problem:
+                dtp._resp = (f"451 {problem}", logging.getLogger("pyftpdlib").debug)
         super().close()  # type: ignore[misc]
+
+
+def _finish(upload: Upload, finished: bool) -> str | None:
+    """Fsync, then (when the client ended the transfer) check and place; the 451 text."""
+    try:
+        upload.close()
+    except OSError as exc:
+        log.warning("%s: fsync failed: %s", upload.name_for_log, exc)
+        return f"cannot write the file: {exc}"
+    if not finished:
+        return None
+    with upload.lock:
+        if upload.superseded:  # the camera is sending it again on another connection
+            return "superseded by a newer upload of the same file"
+        try:
+            return upload.link.finish(upload)
+        except Exception as exc:
+            log.exception("%s: unexpected error", upload.name_for_log)
+            return f"unexpected error: {exc}"
 
 
 class FinishingDTP(_FinishingDTP, DTPHandler):  # type: ignore[misc]
@@ -272,6 +284,7 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
     store: StateStore
     emit: Callable[[CameraLink, SyncEvent], None]
     limiter: FailureLimiter
+    hooks: ThreadPoolExecutor
     accounts_by_user: dict[str, Account]
     link: CameraLink | None = None
 
@@ -309,7 +322,7 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
             if self.link is not None:
                 emit(self.link, event)
 
-        self.link = CameraLink(account, self.store, relay, self.remote_ip)
+        self.link = CameraLink(account, self.store, relay, self.remote_ip, self.hooks.submit)
         log.info("%s logged in from %s", username, self.remote_ip)
 
     def handle_auth_failed(self, msg: str, password: str) -> None:
@@ -439,6 +452,9 @@ class FtpReceiver:
                 on_link_event(link, event)
 
         handler.emit = staticmethod(emit)
+        # One thread: hooks run in the order of the files, after the camera got its reply.
+        self._hooks = ThreadPoolExecutor(1, thread_name_prefix="sony-pm-alt-ftp-hook")
+        handler.hooks = self._hooks
         pyftpdlib_log = logging.getLogger("pyftpdlib")
         pyftpdlib_log.setLevel(logging.WARNING)  # our own lines say what matters, once
         if not pyftpdlib_log.handlers:  # else pyftpdlib configures the root logger itself
@@ -467,9 +483,12 @@ class FtpReceiver:
         return self
 
     def stop(self) -> None:
+        """Close every connection (partial uploads stay for a resume), then let the hooks
+        already queued finish."""
         self._server.close_all()
         if self._thread is not None:
             self._thread.join(30)
+        self._hooks.shutdown(wait=True)
 
     def __enter__(self) -> FtpReceiver:
         return self.start()
