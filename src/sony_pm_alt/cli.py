@@ -110,7 +110,8 @@ def watch(
     """Wait for cameras in "Send to Computer" mode and import from them (the main job).
 
     Runs until SIGINT/SIGTERM, which stop between two chunks: no partial file ever appears
-    at a final name, and the next session resumes it."""
+    at a final name, and the next session resumes it. With [ftp] enabled in the config it
+    also receives newer bodies' FTP Transfer uploads (docs/ftp.md)."""
     import signal
     import threading
 

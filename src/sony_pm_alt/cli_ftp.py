@@ -36,7 +36,8 @@ def receive_ftp(
     """Receive the uploads of cameras in FTP Transfer mode (newer bodies) until SIGINT/SIGTERM.
 
     Uses [ftp] and the [[camera]] sections' ftp_user/ftp_password of the config; files go
-    through the same checks, naming, state and hooks as a PTP/IP session."""
+    through the same checks, naming, state and hooks as a PTP/IP session. Exit status 0
+    unless an upload failed and was not received again before the receiver stopped."""
     import json
     import signal
 
