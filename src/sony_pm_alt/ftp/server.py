@@ -57,6 +57,10 @@ MAX_DIRS = 10_000
 # Data buffer per read: pyftpdlib's 64 KiB costs a system call per 64 KiB; 1 MiB keeps up
 # with gigabit Wi-Fi and wired LAN at a fraction of the calls, still flat memory.
 DATA_BUFFER = 1024 * 1024
+# A camera uses one control connection at a time (plus one for a retry that overlaps a dead
+# one); a handful of bodies share a receiver.
+MAX_CONNECTIONS = 64
+MAX_CONNECTIONS_PER_ADDRESS = 8
 
 
 @dataclass(frozen=True)
@@ -460,6 +464,9 @@ class FtpReceiver:
         if not pyftpdlib_log.handlers:  # else pyftpdlib configures the root logger itself
             pyftpdlib_log.addHandler(logging.NullHandler())
         self._server = ThreadedFTPServer((settings.listen, settings.port), handler)
+        # A thread per connection: bounded, so a hostile LAN client cannot make thousands.
+        self._server.max_cons = MAX_CONNECTIONS
+        self._server.max_cons_per_ip = MAX_CONNECTIONS_PER_ADDRESS
         self._thread: threading.Thread | None = None
         self.last_activity = time.monotonic()
 
