@@ -3,11 +3,11 @@
 FTP has no length for an upload: a client that closes its data connection early (a crash, a
 reset, a camera switched off mid-file) looks exactly like one that finished. So the formats a
 Sony body sends are checked for their own end before a file gets a final name: a JPEG ends
-with its EOI marker, an MP4/MOV's top-level boxes cover the file exactly, a TIFF-based raw
-file (ARW) holds every strip and preview its IFDs point at. Other formats cannot be checked
-and are taken as sent (docs/ftp.md).
+with its EOI marker, the top-level boxes of an MP4/MOV (or HEIF) cover the file exactly, a
+TIFF-based raw file (ARW) holds every strip and preview its IFDs point at. Other formats
+cannot be checked and are taken as sent (docs/ftp.md).
 
-Capture times come from EXIF (Pillow) for JPEG/HEIF/TIFF/ARW and from the ``mvhd`` box for
+Capture times come from EXIF (Pillow) for JPEG/TIFF/ARW and from the ``mvhd`` box for
 MP4/MOV. Every reader here reads a few headers with seeks: memory stays flat for any size.
 """
 
