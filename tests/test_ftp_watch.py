@@ -47,6 +47,7 @@ def test_watch_receives_standard_then_same_as_in_camera_over_tls(tmp_path: Path)
     assert result["kinds"] == {"JPG": 20, "ARW": 20, "MP4": 20}
     assert result["ftp_sessions"] == 2
     assert result["history_rows"] == 60
+    assert result["time_sources"] == ["exif", "metadata"]
     assert result["history_sessions"] == 2
     assert result["hook_downloads"] == 60
     assert result["partials_left"] == 0
@@ -215,6 +216,7 @@ def _scenario_acceptance(work: Path) -> dict[str, Any]:
     code, first = _emulate(port, "--files", "30", "--hierarchy", "standard", "--directory",
                            "sony", "--seed", "1")  # fmt: skip
     exits.append(code)
+    saved = _wait_for(watch.stderr, "saved", 30)
     _wait_for(watch.stderr, "finished")
     code, second = _emulate(port, "--files", "30", "--first-number", "31", "--hierarchy",
                             "camera", "--secure", "--cafile", str(work / "cert.pem"),
@@ -245,6 +247,7 @@ def _scenario_acceptance(work: Path) -> dict[str, Any]:
         "visible": len(visible),
         "kinds": kinds,
         "ftp_sessions": sessions,
+        "time_sources": sorted({r["time_source"] for r in saved}),
         "history_rows": len(_history(work)),
         "history_sessions": transfer_sessions,
         "hook_downloads": len(set(hook_log)),

@@ -240,12 +240,15 @@ class WatchView:
         elif event.kind == "sync":
             inner = event.detail
             if isinstance(inner, FileDone):
+                source = {"time_source": inner.time_source} if inner.time_source else {}
                 self._say(
-                    f"{who}: saved {inner.path}",
+                    f"{who}: saved {inner.path}"
+                    + (f" (capture time from {inner.time_source})" if source else ""),
                     event="saved",
                     host=camera.host,
                     path=str(inner.path),
                     bytes=inner.bytes,
+                    **source,
                 )
             elif isinstance(inner, FileFailed):
                 self._say(
