@@ -113,3 +113,14 @@ def test_ftp_password_hash_reads_standard_input() -> None:
         timeout=60, check=True,
     )  # fmt: skip
     assert verify_password("s3cret", proc.stdout.strip())
+
+
+def test_watch_with_ftp_enabled_but_no_account_says_what_to_set(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[defaults]\ndest = "photos"\n[ftp]\nenabled = true\n')  # never binds
+    proc = subprocess.run(
+        _cli("watch", "--config", str(config), "--state", str(tmp_path / "state.sqlite3")),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("sony-pm-alt: no FTP accounts")
