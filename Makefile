@@ -54,6 +54,7 @@ demo: build
 
 bench: build ref-env
 	SONY_PM_ALT_REF_PYTHON=$(CURDIR)/$(REF_VENV)/bin/python $(PY) bench/run.py
+	$(PY) bench/ftp.py
 
 clean:
 	rm -rf $(VENV) $(REF_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

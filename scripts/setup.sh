@@ -13,9 +13,11 @@ PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 # gphoto2 and tshark: third-party clients the tests check the emulator with; iproute2 and
 # util-linux: private network namespaces; python3-venv/-dev, build-essential, pkg-config,
-# libltdl-dev, patch, xz-utils: the venv and the native layer; libusb-1.0-0: pairing.
+# libltdl-dev, patch, xz-utils: the venv and the native layer; libusb-1.0-0: pairing;
+# curl and lftp: third-party FTP clients the FTP receiver is checked with.
 APT_PACKAGES=(gphoto2 tshark iproute2 util-linux python3 python3-venv python3-dev
-  build-essential pkg-config ca-certificates libltdl-dev patch xz-utils libusb-1.0-0 make)
+  build-essential pkg-config ca-certificates libltdl-dev patch xz-utils libusb-1.0-0 make
+  curl lftp)
 
 system() {
   local missing=() p

@@ -92,6 +92,7 @@ def _load_config(config_path: Path | None, **flags: object) -> Config:
 )
 @click.option("--once", is_flag=True, help="Exit after the first session (for scripts, demos).")
 @click.option("--ptpip-port", default=15740, hidden=True, type=click.IntRange(1, 65535))
+@click.option("--ftp-port", type=click.IntRange(0, 65535), help="FTP receiver port (over [ftp]).")
 def watch(
     config_path: Path | None,
     guid: str | None,
@@ -104,11 +105,13 @@ def watch(
     state_path: Path | None,
     once: bool,
     ptpip_port: int,
+    ftp_port: int | None,
 ) -> None:
     """Wait for cameras in "Send to Computer" mode and import from them (the main job).
 
     Runs until SIGINT/SIGTERM, which stop between two chunks: no partial file ever appears
-    at a final name, and the next session resumes it."""
+    at a final name, and the next session resumes it. With [ftp] enabled in the config it
+    also receives newer bodies' FTP Transfer uploads (docs/ftp.md)."""
     import signal
     import threading
 
@@ -136,6 +139,7 @@ def watch(
         on_event=view,
         ptpip_port=ptpip_port,
         once=once,
+        ftp_port=ftp_port,
     )
     phone = None
     if any(settings.wifi_ssid for _match, settings in config.cameras):
@@ -148,6 +152,9 @@ def watch(
     except OSError as exc:
         click.echo(f"sony-pm-alt: cannot listen for cameras: {exc}", err=True)
         sys.exit(3)
+    except ValueError as exc:  # e.g. an [ftp] account without dest (ftp.settings)
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(2)
     finally:
         stop.set()
         if phone is not None:
@@ -770,3 +777,11 @@ async def _run_emulator(emulator: Emulator) -> None:
     )
     sys.stdout.flush()
     await emulator.run()
+
+
+# Newer bodies' FTP Transfer: receive-ftp, emulate-ftp, ftp-password-hash (cli_ftp.py).
+from .cli_ftp import emulate_ftp, ftp_password_hash, receive_ftp  # noqa: E402
+
+main.add_command(receive_ftp)
+main.add_command(emulate_ftp)
+main.add_command(ftp_password_hash)

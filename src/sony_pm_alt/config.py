@@ -6,7 +6,10 @@ kinds of section::
 
     [defaults]          guid, name, dest, template, profile, kinds, extensions, since, until, hook
     [discovery]         interface, cooldown, search_interval
-    [[camera]]          match = serial number or uuid:… UDN, then any key of [defaults]
+    [[camera]]          match = serial number or uuid:… UDN, then any key of [defaults],
+                        and ftp_user with ftp_password or ftp_password_hash
+    [ftp]               enabled, listen, port, passive_ports, masquerade_address, tls,
+                        tls_required, certfile, keyfile (the FTP receiver, docs/ftp.md)
 
 Where a value comes from, weakest first: the built-in defaults, ``[defaults]`` in the file,
 the ``SONY_PM_ALT_*`` environment variables (:data:`ENV_VARS`, for containers), command-line
@@ -41,6 +44,7 @@ from .engine.filters import Filters
 from .engine.model import Kind
 from .engine.naming import DEFAULT_TEMPLATE, Template, TemplateError
 from .errors import SonyPmAltError
+from .ftp import settings as ftp_settings
 from .identity import Identity, default_friendly_name, format_guid, parse_guid
 from .profiles import DEFAULT_PROFILE, ProfileError, load_profile
 
@@ -64,7 +68,7 @@ CAMERA_KEYS: tuple[str, ...] = (
     "kinds", "extensions", "since", "until", "hook", "wifi_ssid", "wifi_password",
 )  # fmt: skip
 DISCOVERY_KEYS: tuple[str, ...] = ("interface", "cooldown", "search_interval")
-SECTIONS = "[defaults], [discovery], [[camera]]"
+SECTIONS = "[defaults], [discovery], [[camera]], [ftp]"
 
 DEFAULT_COOLDOWN = 300.0  # a body keeps announcing for a while after it powers off
 DEFAULT_SEARCH_INTERVAL = 60.0
@@ -117,6 +121,16 @@ search_interval = 60    # seconds between SSDP searches
 # [[camera]]
 # match = "00000000000000003282651203392641"
 # dest = "~/Pictures/A6000"
+
+# Newer bodies (FTP Transfer, docs/ftp.md): the receiver, and an account per camera, in the
+# camera's section: ftp_user = "a7iv" and ftp_password_hash = "…" (made by sony-pm-alt
+# ftp-password-hash) or ftp_password = "…".
+#
+# [ftp]
+# enabled = true
+# port = 2121
+# passive_ports = "60000-60099"
+# tls = true              # a self-signed certificate is made on first start
 """
 
 
@@ -215,6 +229,8 @@ class Config:
     discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
     env_applied: tuple[str, ...] = ()
     flags_applied: tuple[str, ...] = ()
+    ftp: ftp_settings.FtpSection = field(default_factory=ftp_settings.FtpSection)
+    ftp_logins: tuple[tuple[str, ftp_settings.FtpLogin], ...] = ()  # ([[camera]] match, login)
     # What each section set, so that apply_overrides can re-merge the cameras.
     _defaults_layer: _Layer = field(default=_EMPTY, repr=False, compare=False)
     _camera_layers: tuple[_Layer, ...] | None = field(default=None, repr=False, compare=False)
@@ -730,7 +746,10 @@ def _first_line_of(file: _File, name: str) -> int | None:
 
 
 def _cameras(
-    file: _File, raw: dict[str, object], context: _Context
+    file: _File,
+    raw: dict[str, object],
+    context: _Context,
+    ftp_logins: list[tuple[str, ftp_settings.FtpLogin]] | None = None,
 ) -> tuple[tuple[str, _Layer], ...]:
     value = raw.get("camera", [])
     if not isinstance(value, list):
@@ -769,6 +788,14 @@ def _cameras(
                 index,
             )
         first[key] = index
+        section = dict(section)
+
+        def ftp_problem(key: str | None, text: str, index: int = index) -> Exception:
+            return file.error("camera", key, text, index)
+
+        login = ftp_settings.pop_login(section, ftp_problem)
+        if login is not None and ftp_logins is not None:
+            ftp_logins.append((match.strip(), login))
         cameras.append((match.strip(), _section_layer(file, section, "camera", context, index)))
     return tuple(cameras)
 
@@ -779,7 +806,7 @@ def _load_file(
     file = _File(path, text)
     raw = _parse(path, text)
     for name, value in raw.items():
-        if name in ("defaults", "discovery", "camera"):
+        if name in ("defaults", "discovery", "camera", "ftp"):
             continue
         if isinstance(value, dict):
             line = _first_header(text, name) or find_line(text, None, name)
@@ -796,6 +823,25 @@ def _load_file(
     discovery = _discovery(file, _table(file, raw, "discovery"), context)
     cameras = _cameras(file, raw, context)
     return defaults, cameras, discovery
+
+
+def _load_ftp(
+    path: Path, text: str, environ: Mapping[str, str]
+) -> tuple[ftp_settings.FtpSection, tuple[tuple[str, ftp_settings.FtpLogin], ...]]:
+    """The [ftp] section and the cameras' FTP logins (read after _load_file checked the rest)."""
+    file = _File(path, text)
+    raw = _parse(path, text)
+    context = _Context(path.absolute().parent, environ)
+
+    def where_path(value: object) -> Path | None:
+        return _dest(value, context)
+
+    section = ftp_settings.parse_section(
+        _table(file, raw, "ftp"), lambda k, problem: file.error("ftp", k, problem), where_path
+    )
+    logins: list[tuple[str, ftp_settings.FtpLogin]] = []
+    _cameras(file, raw, context, logins)
+    return section, tuple(logins)
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> Config:
@@ -821,8 +867,13 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] = os.enviro
     text = _read(path, explicit_by)
     defaults, discovery = _EMPTY, DiscoverySettings()
     cameras: tuple[tuple[str, _Layer], ...] = ()
+    ftp: tuple[ftp_settings.FtpSection, tuple[tuple[str, ftp_settings.FtpLogin], ...]] = (
+        ftp_settings.FtpSection(),
+        (),
+    )
     if text is not None:
         defaults, cameras, discovery = _load_file(path, text, environ)
+        ftp = _load_ftp(path, text, environ)
 
     context = _Context(None, environ)
     env_values: dict[str, object] = {}
@@ -849,9 +900,10 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] = os.enviro
             env_values[key] = checked
             env_where[key] = _Where(f"environment variable {variable}", key=variable)
     defaults = defaults.over(_Layer(env_values, env_where))
-    return _build(
+    built = _build(
         path if text is not None else None, defaults, cameras, discovery, tuple(applied), ()
     )
+    return replace(built, ftp=ftp[0], ftp_logins=ftp[1])
 
 
 def _flag(key: str) -> str:
@@ -891,7 +943,7 @@ def apply_overrides(config: Config, **values: object) -> Config:
     defaults_layer, camera_layers = _layers_of(config)
     matches = [match for match, _settings in config.cameras]
     cameras = tuple(zip(matches, camera_layers, strict=True))
-    return _build(
+    built = _build(
         config.path,
         defaults_layer.over(_Layer(flag_values, flag_where)),
         cameras,
@@ -899,6 +951,7 @@ def apply_overrides(config: Config, **values: object) -> Config:
         config.env_applied,
         tuple(applied),
     )
+    return replace(built, ftp=config.ftp, ftp_logins=config.ftp_logins)
 
 
 def _layers_of(config: Config) -> tuple[_Layer, tuple[_Layer, ...]]:
@@ -1019,6 +1072,27 @@ def describe(config: Config) -> str:
         f"cooldown = {_number(config.discovery.cooldown)}",
         f"search_interval = {_number(config.discovery.search_interval)}",
     ]
+    logins = dict(config.ftp_logins)
     for match, settings in config.cameras:
         lines += ["", "[[camera]]", f"match = {_toml(match)}", *_settings_lines(settings)]
+        if match in logins:  # never the password: commented, so the text still loads
+            lines.append(f"# ftp_user = {_toml(logins[match].user)} (password not shown)")
+    ftp = config.ftp
+    if ftp.enabled or logins:
+        lines += [
+            "",
+            "[ftp]",
+            f"enabled = {'true' if ftp.enabled else 'false'}",
+            f"listen = {_toml(ftp.listen)}",
+            f"port = {ftp.port}",
+            "passive_ports = "
+            + _toml(f"{ftp.passive_ports[0]}-{ftp.passive_ports[1]}" if ftp.passive_ports else ""),
+            f"tls = {'true' if ftp.tls else 'false'}",
+            f"tls_required = {'true' if ftp.tls_required else 'false'}",
+        ]
+        if ftp.certfile is not None and ftp.keyfile is not None:
+            lines += [
+                f"certfile = {_toml(str(ftp.certfile))}",
+                f"keyfile = {_toml(str(ftp.keyfile))}",
+            ]
     return "\n".join(lines) + "\n"

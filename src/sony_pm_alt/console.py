@@ -80,6 +80,8 @@ def summary_json(summary: SyncSummary) -> dict[str, Any]:
 
 
 def start_line(event: SessionStarted) -> str:
+    if event.listing_method == "ftp":  # the camera pushes: nothing is listed or planned
+        return f"{event.camera.name} ({event.camera.serial}): FTP uploads started"
     return (
         f"{event.camera.model} ({event.camera.serial}): {event.listed} files on the camera, "
         f"{event.planned} new ({_size(event.planned_bytes)}), listed by {event.listing_method}"
@@ -99,6 +101,8 @@ class PlainView:
             line = start_line(event)
         elif isinstance(event, FileDone):
             state = "already there" if event.already_there else _size(event.bytes)
+            if event.time_source:
+                state += f", capture time from {event.time_source}"
             line = f"saved {event.path} ({state})"
         elif isinstance(event, FileSkipped):
             line = f"skipped {event.obj.folder}/{event.obj.name}: {event.reason}"
@@ -122,6 +126,8 @@ class JsonView:
                 "bytes": event.bytes,
                 "already_there": event.already_there,
             }
+            if event.time_source:
+                record["time_source"] = event.time_source
         elif isinstance(event, FileFailed):
             record = {
                 "event": "failed",
@@ -249,12 +255,15 @@ class WatchView:
         elif event.kind == "sync":
             inner = event.detail
             if isinstance(inner, FileDone):
+                source = {"time_source": inner.time_source} if inner.time_source else {}
                 self._say(
-                    f"{who}: saved {inner.path}",
+                    f"{who}: saved {inner.path}"
+                    + (f" (capture time from {inner.time_source})" if source else ""),
                     event="saved",
                     host=camera.host,
                     path=str(inner.path),
                     bytes=inner.bytes,
+                    **source,
                 )
             elif isinstance(inner, FileFailed):
                 self._say(
@@ -295,3 +304,12 @@ class WatchView:
             )
         elif event.kind == "stopped":
             self._say("stopped", event="stopped")
+        elif event.kind == "ftp":
+            host, port, tls = event.detail
+            self._say(
+                f"FTP receiver on {host}:{port}" + (f"; TLS: {tls}" if tls else "; TLS off"),
+                event="ftp_listening",
+                host=host,
+                port=port,
+                tls=tls,
+            )

@@ -171,4 +171,7 @@ def run_checks(config_path: Path | None = None) -> list[Check]:
     checks = libgphoto2_checks()
     more, config = config_checks(config_path)
     interface = config.discovery.interface if config is not None else None
-    return checks + more + network_checks(interface)
+    from .ftp.doctor import ftp_checks
+
+    ftp = ftp_checks(config) if config is not None else []
+    return checks + more + network_checks(interface) + ftp

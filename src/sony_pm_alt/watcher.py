@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .config import CameraSettings, Config
 from .discovery import DiscoveredCamera, Discovery, DiscoveryConfig
-from .engine.events import SyncEvent, SyncSummary
+from .engine.events import SessionEnded, SyncEvent, SyncSummary
 from .engine.state import StateStore
 from .engine.sync import SyncCancelled, SyncOptions, sync
 from .errors import SonyPmAltError
@@ -49,12 +50,14 @@ class Watcher:
         on_event: Callable[[WatchEvent], None] | None = None,
         ptpip_port: int = PTPIP_PORT,
         once: bool = False,
+        ftp_port: int | None = None,
     ) -> None:
         self.config = config
         self._state_path = state_path
         self._emit = on_event or (lambda event: None)
         self._port = ptpip_port
         self._once = once
+        self._ftp_port = ftp_port  # None: [ftp] port
         self._lock = threading.Lock()
         self._workers: dict[str, threading.Thread] = {}
         self._finished_at: dict[str, float] = {}
@@ -69,20 +72,61 @@ class Watcher:
         )
 
     def run(self, stop: threading.Event) -> None:
-        """Watch until ``stop`` is set (or, with ``once``, until one session ended)."""
-        self._discovery.start()
+        """Watch until ``stop`` is set (or, with ``once``, until one session ended); with
+        ``[ftp] enabled``, the FTP receiver runs alongside."""
+        receiver = self._start_ftp()
+        try:
+            self._discovery.start()
+        except BaseException:
+            if receiver is not None:
+                receiver.stop()
+            raise
         try:
             while not stop.wait(0.2):
                 if self._once and self.done.is_set():
                     break
         finally:
             self._stop.set()
+            if receiver is not None:
+                receiver.stop()
+                self._ftp_store.close()
             self._discovery.stop()
             with self._lock:
                 workers = list(self._workers.values())
             for worker in workers:
                 worker.join(STOP_JOIN_TIMEOUT)
             self._emit(WatchEvent("stopped"))
+
+    def _start_ftp(self) -> Any:
+        """The running FTP receiver, or None when [ftp] is not enabled."""
+        if not self.config.ftp.enabled:
+            return None
+        from .ftp.server import FtpReceiver
+        from .ftp.settings import accounts, receiver_settings
+
+        settings, note = receiver_settings(
+            self.config.ftp, accounts(self.config), port=self._ftp_port
+        )
+        store = StateStore(self._state_path)
+
+        def relay(link: Any, event: SyncEvent) -> None:
+            camera = DiscoveredCamera(link.peer, "", "", link.camera.serial,
+                                      f"FTP {link.account.user}", link.account.user,
+                                      link.camera.manufacturer)  # fmt: skip
+            if isinstance(event, SessionEnded):
+                self._emit(WatchEvent("finished", camera, event.summary))
+            else:
+                self._emit(WatchEvent("sync", camera, event))
+
+        try:
+            receiver = FtpReceiver(settings, store, on_link_event=relay).start()
+        except BaseException:
+            store.close()
+            raise
+        self._ftp_store = store
+        host, port = receiver.address
+        self._emit(WatchEvent("ftp", None, (host, port, note)))
+        return receiver
 
     def _on_camera(self, camera: DiscoveredCamera) -> None:
         key = camera.udn or camera.host

@@ -204,19 +204,28 @@ def fetch(
     written = partial.stat().st_size
     if written != obj.size:
         raise OSError(f"{obj.name}: {written} bytes on disk, the camera listed {obj.size}")
-    sha256 = digest.hexdigest()
     stamp = file_time(obj.capture_time)  # clamped: a camera's date may be out of range
-    existing = _existing_copy(final, obj.size, sha256)
+    return place_verified(partial, final, obj.size, digest.hexdigest(), stamp, start)
+
+
+def place_verified(
+    partial: Path, final: Path, size: int, sha256: str, stamp: float | None, resumed_from: int
+) -> Downloaded:
+    """Give a verified, fsynced ``partial`` its final name (or a suffixed one beside it), or
+    recognise an identical copy already there; ``stamp`` becomes its modification time.
+    Shared by every receiver (PTP/IP downloads, FTP uploads)."""
+    _make_folders(final.parent)
+    existing = _existing_copy(final, size, sha256)
     if existing is not None:  # e.g. placed by a session that died before recording it
         partial.unlink()
         if stamp is not None:
             os.utime(existing, (stamp, stamp))
-        return Downloaded(existing, sha256, obj.size, True, start)
+        return Downloaded(existing, sha256, size, True, resumed_from)
     target = _place(partial, final)
     if stamp is not None:
         os.utime(target, (stamp, stamp))
     _fsync_dir(target.parent)
-    return Downloaded(target, sha256, obj.size, False, start)
+    return Downloaded(target, sha256, size, False, resumed_from)
 
 
 def _existing_copy(final: Path, size: int, sha256: str) -> Path | None:

@@ -40,6 +40,9 @@ class FileDone:
     bytes: int
     seconds: float
     already_there: bool = False  # an identical file was already at the target name
+    # Where the capture time used for naming came from (FTP uploads: exif, metadata, mfmt or
+    # received); empty for PTP/IP downloads, whose times come from the camera's listing.
+    time_source: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,219 @@
+"""Commands for newer bodies' FTP Transfer: ``receive-ftp``, ``emulate-ftp`` and
+``ftp-password-hash`` (registered on the main group by cli.py)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+@click.command("receive-ftp")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--listen", help="Address to listen on. Default: [ftp] listen, else 0.0.0.0.")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port (0: any free one).")
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), help="Where files go.")
+@click.option(
+    "--once-idle",
+    type=click.FloatRange(0.1),
+    help="Exit after this many seconds without a camera connected (for scripts and tests).",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines on standard output.")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path))
+def receive_ftp(
+    config_path: Path | None,
+    listen: str | None,
+    port: int | None,
+    dest: Path | None,
+    once_idle: float | None,
+    as_json: bool,
+    state_path: Path | None,
+) -> None:
+    """Receive the uploads of cameras in FTP Transfer mode (newer bodies) until SIGINT/SIGTERM.
+
+    Uses [ftp] and the [[camera]] sections' ftp_user/ftp_password of the config; files go
+    through the same checks, naming, state and hooks as a PTP/IP session. Exit status 0
+    unless an upload failed and was not received again before the receiver stopped."""
+    import json
+    import signal
+
+    from .config import ConfigError, load_config
+    from .console import JsonView, PlainView
+    from .engine.events import FileDone, FileFailed, SyncEvent
+    from .engine.state import StateError, StateStore, default_state_path
+    from .ftp.server import FtpReceiver
+    from .ftp.settings import FtpConfigError, accounts, receiver_settings
+
+    try:
+        config = load_config(config_path)
+        settings, note = receiver_settings(
+            config.ftp, accounts(config, dest), listen=listen, port=port
+        )
+    except (ConfigError, FtpConfigError) as exc:
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(2)
+    if not settings.accounts:
+        click.echo(
+            "sony-pm-alt: no FTP accounts: give a [[camera]] section ftp_user and ftp_password "
+            "(or ftp_password_hash); see docs/ftp.md",
+            err=True,
+        )
+        sys.exit(2)
+    view: Any = JsonView() if as_json else PlainView()
+    lock = threading.Lock()
+    open_failures: set[tuple[str, str]] = set()
+
+    def on_event(event: SyncEvent) -> None:
+        with lock:
+            if isinstance(event, FileFailed):
+                open_failures.add((event.obj.folder, event.obj.name))
+            elif isinstance(event, FileDone):
+                open_failures.discard((event.obj.folder, event.obj.name))
+            view(event)
+
+    try:
+        store = StateStore(state_path or default_state_path())
+    except StateError as exc:
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(2)
+    try:
+        receiver = FtpReceiver(settings, store, on_event).start()
+    except OSError as exc:
+        store.close()
+        click.echo(f"sony-pm-alt: cannot listen for FTP on {settings.listen}:{settings.port}: "
+                   f"{exc} (see docs/ftp.md for port 21)", err=True)  # fmt: skip
+        sys.exit(3)
+    host, bound = receiver.address
+    tls = f"; TLS: {note}" if note else "; TLS off"
+    users = ", ".join(a.user for a in settings.accounts)
+    message = f"FTP receiver on {host}:{bound} for {users}{tls}"
+    if as_json:
+        print(json.dumps({"event": "listening", "host": host, "port": bound, "tls": note}))
+        sys.stdout.flush()
+    click.echo(message, err=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    idle_since = time.monotonic()
+    try:
+        while not stop.wait(0.2):
+            if receiver.connections():
+                idle_since = time.monotonic()
+            elif once_idle is not None and time.monotonic() - idle_since >= once_idle:
+                break
+    finally:
+        receiver.stop()
+        store.close()
+    sys.exit(1 if open_failures else 0)
+
+
+@click.command("emulate-ftp")
+@click.option("--ftp", "target", required=True, help="The server, HOST:PORT.")
+@click.option("--user", required=True)
+@click.option("--password", required=True)
+@click.option("--passive/--active", default=True, show_default=True, help="Passive Mode.")
+@click.option("--secure/--no-secure", default=False, show_default=True, help="Secure Protocol.")
+@click.option("--cafile", type=click.Path(dir_okay=False, path_type=Path),
+              help="Imported root certificate (else: connect anyway).")  # fmt: skip
+@click.option(
+    "--hierarchy",
+    type=click.Choice(["standard", "camera"]),
+    default="standard",
+    show_default=True,
+    help='Directory Hierarchy: "Standard" or "Same as in Camera".',
+)
+@click.option("--directory", default="", help="Specify Directory.")
+@click.option("--overwrite/--no-overwrite", default=True, show_default=True,
+              help="Same Name File: Overwrite / Don't Overwrite.")  # fmt: skip
+@click.option("--files", "count", default=9, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--first-number", default=1, show_default=True, type=click.IntRange(1, 9999))
+@click.option("--kinds", default="jpeg,arw,mp4", show_default=True)
+@click.option("--mp4-bytes", default=200_000, show_default=True, type=click.IntRange(0))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--trickle", default=0.0, type=click.FloatRange(0, 3600),
+              help="Seconds between files (Auto FTP Transfer while shooting).")  # fmt: skip
+@click.option("--fault", "faults", multiple=True,
+              help="drop-mid-upload=K, resume=restart|rest|appe, wrong-password=1")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="What was sent, as JSON lines.")
+def emulate_ftp(
+    target: str,
+    user: str,
+    password: str,
+    passive: bool,
+    secure: bool,
+    cafile: Path | None,
+    hierarchy: str,
+    directory: str,
+    overwrite: bool,
+    count: int,
+    first_number: int,
+    kinds: str,
+    mp4_bytes: int,
+    seed: int,
+    trickle: float,
+    faults: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Pretend to be a newer Sony body in FTP Transfer mode: upload generated JPEG, ARW and
+    MP4 files to an FTP server with the camera's menu settings."""
+    import dataclasses
+    import ftplib
+    import json
+
+    from .emulator.ftp_camera import FtpCamera, FtpCameraError, FtpCameraSettings, FtpFaults
+    from .emulator.ftp_media import card
+
+    host, _, port_text = target.rpartition(":")
+    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise click.BadParameter(f"{target!r} is not HOST:PORT", param_hint="--ftp")
+    try:
+        fault_config = FtpFaults.parse(faults)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    wanted = tuple(k.strip() for k in kinds.split(",") if k.strip())
+    if not wanted or set(wanted) - {"jpeg", "arw", "mp4"}:
+        raise click.BadParameter("give jpeg, arw and/or mp4", param_hint="--kinds")
+    settings = FtpCameraSettings(
+        host=host.strip("[]"),
+        port=int(port_text),
+        user=user,
+        password=password,
+        passive=passive,
+        secure=secure,
+        hierarchy=hierarchy,
+        directory=directory,
+        overwrite=overwrite,
+        trickle=trickle,
+        cafile=cafile,
+        faults=fault_config,
+    )
+    files = card(count, first_number=first_number, seed=seed, kinds=wanted, mp4_bytes=mp4_bytes)
+    camera = FtpCamera(settings, lambda line: click.echo(line, err=True))
+    try:
+        sent = camera.send_all(files)
+    except (FtpCameraError, ftplib.Error, OSError, EOFError) as exc:
+        click.echo(f"sony-pm-alt: the FTP server refused the camera: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        for record in sent:
+            print(json.dumps(dataclasses.asdict(record)))
+
+
+@click.command("ftp-password-hash")
+def ftp_password_hash() -> None:
+    """Read a password (prompted, or one line on standard input) and print the
+    ftp_password_hash to put in the config instead of the password."""
+    from .ftp.accounts import hash_password
+
+    if sys.stdin.isatty():
+        password = click.prompt("FTP password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        click.echo("sony-pm-alt: an empty password is not allowed", err=True)
+        sys.exit(2)
+    click.echo(hash_password(password))

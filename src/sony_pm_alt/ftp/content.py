@@ -1,0 +1,195 @@
+"""What an upload's own bytes say: is it whole, and when was it taken.
+
+FTP has no length for an upload: a client that closes its data connection early (a crash, a
+reset, a camera switched off mid-file) looks exactly like one that finished. So the formats a
+Sony body sends are checked for their own end before a file gets a final name: a JPEG ends
+with its EOI marker, the top-level boxes of an MP4/MOV (or HEIF) cover the file exactly, a
+TIFF-based raw file (ARW) holds every strip and preview its IFDs point at. Other formats
+cannot be checked and are taken as sent (docs/ftp.md).
+
+Capture times come from EXIF (Pillow) for JPEG/TIFF/ARW and from the ``mvhd`` box for
+MP4/MOV. Every reader here reads a few headers with seeks: memory stays flat for any size.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+log = logging.getLogger("sony_pm_alt.ftp")
+
+_MP4_EPOCH = datetime(1904, 1, 1, tzinfo=UTC)
+# A hostile TIFF can chain IFDs in a loop or declare millions of entries; real ARWs have a
+# handful of IFDs with fewer than a hundred entries each.
+MAX_IFDS = 32
+MAX_IFD_ENTRIES = 1024
+MAX_BOXES = 100_000
+
+_EXIF_IFD = 0x8769
+_DATETIME_ORIGINAL = 0x9003
+_DATETIME = 0x0132
+
+
+class Incomplete(ValueError):
+    """The file ends before its own structure does: the upload was cut short."""
+
+
+def _kind(head: bytes) -> str:
+    if head[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    if head[4:8] == b"ftyp":
+        return "mp4"
+    return ""
+
+
+def check_complete(path: Path) -> str:
+    """Raise :class:`Incomplete` when the file is cut short; return the format checked
+    (``jpeg``, ``tiff``, ``mp4``) or ``""`` when it is none of them (not checkable)."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        kind = _kind(f.read(12))
+        if kind == "jpeg":
+            f.seek(max(0, size - 2))
+            if f.read(2) != b"\xff\xd9":
+                raise Incomplete("the JPEG does not end with its end-of-image marker")
+        elif kind == "mp4":
+            _check_boxes(f, size)
+        elif kind == "tiff":
+            _check_tiff(f, size)
+    return kind
+
+
+def _boxes(f: BinaryIO, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """(type, payload offset, box end) of the boxes from ``start`` to ``end``."""
+    boxes: list[tuple[bytes, int, int]] = []
+    offset = start
+    while offset < end:
+        if len(boxes) >= MAX_BOXES:
+            raise Incomplete(f"more than {MAX_BOXES} boxes")
+        f.seek(offset)
+        header = f.read(16)
+        if len(header) < 8:
+            raise Incomplete(f"a box header at {offset} is cut short")
+        length, kind = struct.unpack(">I4s", header[:8])
+        payload = offset + 8
+        if length == 1:
+            if len(header) < 16:
+                raise Incomplete(f"a box header at {offset} is cut short")
+            length = struct.unpack(">Q", header[8:16])[0]
+            payload = offset + 16
+        elif length == 0:
+            length = end - offset
+        if length < payload - offset:
+            raise Incomplete(f"a box at {offset} declares an impossible length {length}")
+        boxes.append((kind, payload, offset + length))
+        offset += length
+    if offset != end:
+        raise Incomplete(f"the last box ends at {offset}, the file at {end}")
+    return boxes
+
+
+def _check_boxes(f: BinaryIO, size: int) -> None:
+    _boxes(f, 0, size)
+
+
+def _check_tiff(f: BinaryIO, size: int) -> None:
+    f.seek(0)
+    order = "<" if f.read(2) == b"II" else ">"
+    f.seek(4)
+    todo = [struct.unpack(order + "I", f.read(4))[0]]
+    seen: set[int] = set()
+    while todo:
+        ifd = todo.pop()
+        if ifd == 0 or ifd in seen:
+            continue
+        if len(seen) >= MAX_IFDS:
+            raise Incomplete(f"more than {MAX_IFDS} IFDs")
+        seen.add(ifd)
+        if ifd + 2 > size:
+            raise Incomplete(f"an IFD at {ifd} lies beyond the end ({size})")
+        f.seek(ifd)
+        (count,) = struct.unpack(order + "H", f.read(2))
+        if count > MAX_IFD_ENTRIES or ifd + 2 + 12 * count + 4 > size:
+            raise Incomplete(f"the IFD at {ifd} is cut short")
+        entries = f.read(12 * count)
+        (next_ifd,) = struct.unpack(order + "I", f.read(4))
+        todo.append(next_ifd)
+        tags: dict[int, list[int]] = {}
+        for i in range(count):
+            tag, typ, n = struct.unpack(order + "HHI", entries[12 * i : 12 * i + 8])
+            width = {3: 2, 4: 4, 13: 4}.get(typ)
+            if width is None or n == 0 or n > 65536:
+                continue
+            raw = entries[12 * i + 8 : 12 * i + 12]
+            if width * n > 4:
+                (where,) = struct.unpack(order + "I", raw)
+                if where + width * n > size:
+                    raise Incomplete(f"tag {tag:#x} points beyond the end ({size})")
+                f.seek(where)
+                raw = f.read(width * n)
+            fmt = order + ("H" if width == 2 else "I") * n
+            tags[tag] = list(struct.unpack(fmt, raw[: width * n]))
+        for offsets, counts in ((0x0111, 0x0117), (0x0201, 0x0202)):
+            for start, length in zip(tags.get(offsets, []), tags.get(counts, []), strict=False):
+                if start + length > size:
+                    raise Incomplete(f"image data at {start}+{length} lies beyond the end ({size})")
+        todo.extend(tags.get(0x014A, []))  # SubIFDs: the raw data of an ARW
+
+
+def capture_time(path: Path) -> datetime | None:
+    """The capture time the file records (naive local time, as the camera's clock), or None."""
+    try:
+        with path.open("rb") as f:
+            kind = _kind(f.read(12))
+            if kind == "mp4":
+                return _mp4_time(f, path.stat().st_size)
+        return _exif_time(path)
+    except Exception as exc:  # hostile or unusual files: no capture time, never a failure
+        log.debug("no capture time in %s: %s", path, exc)
+        return None
+
+
+def _exif_time(path: Path) -> datetime | None:
+    from PIL import Image
+
+    with Image.open(path) as image:  # lazy: reads headers, never decodes pixels here
+        exif = image.getexif()
+        text = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+    if not isinstance(text, str):
+        return None
+    return _parse_exif(text)
+
+
+def _parse_exif(text: str) -> datetime | None:
+    try:
+        when = datetime.strptime(text.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    return when if 1990 <= when.year <= 2100 else None
+
+
+def _mp4_time(f: BinaryIO, size: int) -> datetime | None:
+    for kind, payload, end in _boxes(f, 0, size):
+        if kind != b"moov":
+            continue
+        for inner, start, _end in _boxes(f, payload, end):
+            if inner != b"mvhd":
+                continue
+            f.seek(start)
+            version = f.read(1)
+            f.seek(start + 4)
+            if version == b"\x01":
+                (seconds,) = struct.unpack(">Q", f.read(8))
+            else:
+                (seconds,) = struct.unpack(">I", f.read(4))
+            if seconds == 0:
+                return None
+            # mvhd holds UTC; the engine's capture times are the camera's local time.
+            when = (_MP4_EPOCH + timedelta(seconds=seconds)).astimezone().replace(tzinfo=None)
+            return when if 1990 <= when.year <= 2100 else None
+    return None

@@ -1,0 +1,372 @@
+"""An FTP upload through the engine's pipeline, as a PTP/IP download goes.
+
+The bytes stream into a hidden partial file under the destination (``.sony-pm-alt-ftp/``,
+same file system, so placement is a link or a rename), named from (camera, folder, name) so
+that a camera resuming with REST or APPE continues it. When the data connection ends the
+partial is fsynced and checked (:mod:`.content`: a cut-short JPEG, MP4 or ARW never gets a
+final name and stays for a resume); then the capture time is read, the filters applied, the
+template rendered and the file placed by :func:`engine.download.place_verified` (no clobber,
+identical copies recognised), recorded in the state store, the hook run and the events sent.
+
+One :class:`CameraLink` per logged-in control connection: the first upload starts a session
+in the state store (so ``history`` lists it), the end of the connection ends it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..engine import download as dl
+from ..engine.events import (
+    FileDone,
+    FileFailed,
+    FileProgress,
+    FileSkipped,
+    FileStarted,
+    SessionEnded,
+    SessionStarted,
+    SyncEvent,
+    SyncSummary,
+)
+from ..engine.hooks import run_hook
+from ..engine.model import CameraInfo, CameraObject
+from ..engine.naming import Template
+from ..engine.sanitize import UnsafeName, contained_path, safe_component
+from ..engine.state import StateStore
+from .accounts import Account
+from .content import Incomplete, capture_time, check_complete
+
+log = logging.getLogger("sony_pm_alt.ftp")
+
+SPOOL_DIR = ".sony-pm-alt-ftp"
+MODEL = "FTP Transfer"  # what {model} renders to: FTP does not tell us the body's model
+PROGRESS_STEP = 8 * 1024 * 1024  # bytes between FileProgress events
+
+EventSink = Callable[[SyncEvent], None]
+
+
+@dataclass(frozen=True)
+class Received:
+    """What this camera uploaded under one virtual folder and name (for LIST, SIZE, MDTM)."""
+
+    size: int
+    path: Path
+
+
+class CameraLink:
+    """One logged-in camera connection: its uploads, its session record, its events."""
+
+    def __init__(
+        self,
+        account: Account,
+        store: StateStore,
+        emit: EventSink,
+        peer: str = "",
+        run_later: Callable[[Callable[[], object]], object] | None = None,
+    ) -> None:
+        """``run_later`` runs the hooks (the receiver passes a one-thread executor, so that a
+        slow hook never delays the reply the camera waits for); default: at once."""
+        self.account = account
+        self._run_later = run_later or (lambda job: job())
+        self.camera = CameraInfo(model=MODEL, serial=account.camera, name=account.user)
+        self.peer = peer
+        self._store = store
+        self._emit = emit
+        self._template = Template(account.template)
+        self._lock = threading.Lock()
+        self._session_id: int | None = None
+        self._started = time.monotonic()
+        self.transferred = 0
+        self.bytes = 0
+        self.skipped = 0
+        self.failed: list[str] = []
+        self._seq = 0
+        self._pending_times: dict[tuple[str, str], datetime] = {}
+        self.received: dict[tuple[str, str], Received] = {}
+        for transfer in store.transfers(self.camera.key):
+            key = (transfer.folder, transfer.name)
+            if key not in self.received:  # newest first
+                self.received[key] = Received(transfer.size, Path(transfer.path))
+
+    # -- what the server asks ---------------------------------------------------------------
+
+    def partial_for(self, folder: str, name: str) -> Path:
+        digest = hashlib.sha256(repr((self.camera.key, folder, name)).encode()).hexdigest()[:20]
+        return self.account.dest / SPOOL_DIR / f".{digest}{dl.PARTIAL_SUFFIX}"
+
+    def open_upload(self, folder: str, name: str, mode: str) -> Upload:
+        """``mode`` is pyftpdlib's: ``wb`` (STOR), ``ab`` (APPE), ``r+b`` (STOR after REST)."""
+        safe_component(name)  # raises UnsafeName: refused before any byte is written
+        partial = self.partial_for(folder, name)
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        if mode == "r+b" and not partial.exists():
+            partial.touch()
+        upload = Upload(self, folder, name, partial, mode)
+        with self._lock:
+            self._seq += 1
+            index = self._seq
+        upload.index = index
+        self._ensure_session()
+        self._emit(FileStarted(upload.obj(0), partial, index, upload.start))
+        return upload
+
+    def set_time(self, folder: str, name: str, when: datetime) -> Path | None:
+        """MFMT: before the upload, the capture time to use if the file has none; after it,
+        the placed file's modification time. The placed file, if any."""
+        received = self.received.get((folder, name))
+        if received is None:
+            self._pending_times[(folder, name)] = when
+            return None
+        stamp = when.timestamp()
+        os.utime(received.path, (stamp, stamp))
+        return received.path
+
+    def partial_size(self, folder: str, name: str) -> int | None:
+        partial = self.partial_for(folder, name)
+        return partial.stat().st_size if partial.exists() else None
+
+    # -- the session record -----------------------------------------------------------------
+
+    def _ensure_session(self) -> None:
+        with self._lock:
+            if self._session_id is not None:
+                return
+            self._session_id = self._store.start_session(self.camera, 0)
+        self._emit(SessionStarted(self.camera, 0, 0, 0, "ftp"))
+        self._hook("start", camera=self.camera.model, planned=0)
+
+    def close(self) -> SyncSummary | None:
+        """End the session record (if an upload started one); the summary, or None."""
+        with self._lock:
+            session_id, self._session_id = self._session_id, None
+        if session_id is None:
+            return None
+        try:
+            self._store.end_session(
+                session_id,
+                transferred=self.transferred,
+                failed=len(self.failed),
+                bytes=self.bytes,
+                result="ok" if not self.failed else "incomplete",
+            )
+        except Exception as exc:  # the files are recorded already
+            log.warning("could not close the session record: %s", exc)
+        self._hook("stop", transferred=self.transferred, failed=len(self.failed))
+        summary = SyncSummary(
+            self.camera,
+            self.transferred + len(self.failed) + self.skipped,
+            self.transferred,
+            self.bytes,
+            time.monotonic() - self._started,
+            self.skipped,
+            list(self.failed),
+            False,
+            "ftp",
+        )
+        self._emit(SessionEnded(summary))
+        return summary
+
+    # -- one finished data connection -------------------------------------------------------
+
+    def finish(self, upload: Upload) -> str | None:
+        """The data connection ended: check and place. None when the file is safe (or was
+        skipped by the filters); else the reason, for the 451 reply."""
+        obj = upload.obj(upload.size)
+        try:
+            kind = check_complete(upload.partial)
+        except Incomplete as exc:
+            reason = f"incomplete upload, kept for a resume: {exc}"
+            log.warning("%s %s: %s", self.peer, upload.name_for_log, reason)
+            self.failed.append(f"{upload.folder}/{upload.name}: {reason}")
+            self._emit(FileFailed(obj, reason))
+            return reason
+        except OSError as exc:
+            return self._fail(upload, obj, f"cannot read the upload: {exc}")
+        when, source = capture_time(upload.partial), "exif" if kind != "mp4" else "metadata"
+        if when is None:
+            pending = self._pending_times.pop((upload.folder, upload.name), None)
+            when, source = (pending, "mfmt") if pending else (datetime.now(), "received")
+        # A receive time is no capture time: it stays out of the file's key (a re-sent file
+        # is the same file) and out of its modification time; the template still uses it.
+        obj = upload.obj(upload.size, when if source != "received" else None)
+        if not self.account.filters.accepts(obj):
+            upload.partial.unlink(missing_ok=True)
+            self.skipped += 1
+            self._emit(FileSkipped(obj, "not wanted by the filters"))
+            return None
+        try:
+            relative = self._template.render(obj, self.camera, upload.index, when)
+            final = contained_path(self.account.dest, relative)
+        except UnsafeName as exc:
+            return self._fail(upload, obj, f"unsafe name: {exc}")
+        try:
+            placed = dl.place_verified(
+                upload.partial,
+                final,
+                upload.size,
+                upload.sha256(),
+                when.timestamp() if obj.capture_time is not None else None,
+                upload.start,
+            )
+        except OSError as exc:
+            return self._fail(upload, obj, f"cannot place the file: {exc}")
+        assert self._session_id is not None
+        self._store.record_transfer(self._session_id, self.camera, obj, placed.path, placed.sha256)
+        self.received[(upload.folder, upload.name)] = Received(upload.size, placed.path)
+        self.transferred += 1
+        self.bytes += upload.size - upload.start
+        log.info(
+            "%s: %s%s saved as %s (capture time from %s)",
+            self.account.user,
+            upload.folder.rstrip("/") + "/",
+            upload.name,
+            placed.path,
+            source,
+        )
+        self._emit(
+            FileDone(
+                obj,
+                placed.path,
+                upload.size,
+                time.monotonic() - self._started,
+                placed.already_there,
+                time_source=source,
+            )
+        )
+        self._hook(
+            "download",
+            str(placed.path),
+            camera=self.camera.model,
+            name=upload.name,
+            folder=upload.folder,
+            size=upload.size,
+            time_source=source,
+        )
+        return None
+
+    def _hook(self, action: str, argument: str = "", **details: object) -> None:
+        hook = self.account.hook
+        if hook:
+            self._run_later(lambda: run_hook(hook, action, argument, **details))
+
+    def _fail(self, upload: Upload, obj: CameraObject, reason: str) -> str:
+        log.warning("%s %s: %s", self.peer, upload.name_for_log, reason)
+        self.failed.append(f"{upload.folder}/{upload.name}: {reason}")
+        self._emit(FileFailed(obj, reason))
+        return reason
+
+    def progress(self, upload: Upload) -> None:
+        self._emit(FileProgress(upload.obj(upload.size), upload.size, 0))
+
+
+class Upload:
+    """The file object pyftpdlib writes an upload into: the hidden partial file, hashed on
+    the way when it is written from its start (else hashed once at the end).
+
+    One partial file has one writer: a new upload of the same file (the camera retrying while
+    its dropped connection is still being noticed here) supersedes the old one, whose late
+    writes are then dropped and which is neither fsynced nor placed."""
+
+    def __init__(self, link: CameraLink, folder: str, name: str, partial: Path, mode: str):
+        self.link = link
+        self.folder = folder
+        self.name = name
+        self.partial = partial
+        self.index = 0
+        self.lock = threading.Lock()
+        self.superseded = False
+        with _OPEN_LOCK:
+            old = _OPEN.get(partial)
+            _OPEN[partial] = self
+        if old is not None:
+            old.supersede()  # waits for its write or its placement to end
+        self._file = partial.open(mode, buffering=0)  # 1 MiB writes: no buffer to flush late
+        self.start = os.fstat(self._file.fileno()).st_size if mode == "ab" else 0
+        self._digest: Any = hashlib.sha256() if mode == "wb" else None
+        self._offset = self.start
+        self._next_progress = PROGRESS_STEP
+        self.size = self.start
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    @property
+    def name_for_log(self) -> str:
+        return str(PurePosixPath(self.folder) / self.name)
+
+    def obj(self, size: int, when: datetime | None = None) -> CameraObject:
+        return CameraObject(self.folder, self.name, size, when, 0)
+
+    def seek(self, offset: int) -> None:  # REST: continue a partial file
+        with self.lock:
+            self._file.seek(offset)
+            self._file.truncate(offset)
+            self.start = self._offset = self.size = offset
+            self._digest = None
+
+    def write(self, data: bytes) -> int:
+        with self.lock:
+            if self.superseded:
+                return len(data)
+            view = memoryview(data)
+            while view:
+                view = view[self._file.write(view) :]
+            if self._digest is not None:
+                self._digest.update(data)
+            self._offset += len(data)
+            self.size = max(self.size, self._offset)
+        if self.size >= self._next_progress:
+            self._next_progress += PROGRESS_STEP
+            self.link.progress(self)
+        return len(data)
+
+    def supersede(self) -> None:
+        with self.lock:
+            self.superseded = True
+            self._file.close()
+
+    def close(self) -> None:
+        """Fsync: a partial kept for a resume holds what was acknowledged."""
+        with self.lock:
+            if self._file.closed:
+                return
+            try:
+                os.fsync(self._file.fileno())
+            except OSError:
+                # After a failed fsync the kernel may have dropped the data: never resume
+                # from it.
+                self._file.close()
+                self.partial.unlink(missing_ok=True)
+                raise
+            finally:
+                self._file.close()
+            self.size = self.partial.stat().st_size
+
+    def release(self) -> None:
+        """This upload no longer owns its partial file."""
+        with _OPEN_LOCK:
+            if _OPEN.get(self.partial) is self:
+                del _OPEN[self.partial]
+
+    def sha256(self) -> str:
+        if self._digest is not None and self.size == self._offset:
+            return str(self._digest.hexdigest())
+        digest = hashlib.sha256()
+        with self.partial.open("rb") as f:
+            while chunk := f.read(dl.CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+
+_OPEN_LOCK = threading.Lock()
+_OPEN: dict[Path, Upload] = {}  # partial file -> the upload writing it
