@@ -141,6 +141,7 @@ def test_summary_json_fields() -> None:
         "failed": [f"{DCIM}/DSC00001.ARW: camera went away"],
         "powered_off": False,
         "listing": "bulk",
+        "stopped": None,
         "ok": False,
     }
     assert summary_json(SyncSummary(None, seconds=1.23456))["camera"] is None

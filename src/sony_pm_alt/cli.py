@@ -7,6 +7,8 @@ import logging
 import signal
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -376,7 +378,6 @@ def sync(
     from .engine.state import StateStore, default_state_path
     from .engine.sync import SyncOptions
     from .engine.sync import sync as run_sync
-    from .errors import SonyPmAltError
     from .identity import Identity
     from .profiles import ProfileError, load_profile
 
@@ -408,15 +409,44 @@ def sync(
         keepalive_interval=keepalive,
     )
     view = JsonView() if as_json else RichView() if sys.stderr.isatty() else PlainView()
+    with _session_errors(), StateStore(state_path or default_state_path()) as store:
+        summary = run_sync(
+            host, port=port, identity=identity, options=options, state=store, on_event=view
+        )
+    if summary.stopped:
+        click.echo(f"sony-pm-alt: {summary.stopped}", err=True)
+    sys.exit(0 if summary.ok else 1)
+
+
+# Exit statuses of `sync` (README "Exit statuses"): 0 every planned file is safe; 1 the session
+# ran but some files were not fetched (the summary says which and why); 2 bad usage, config or
+# state file; 3 no session: the camera or the destination could not be used; 130 interrupted.
+EXIT_NO_SESSION = 3
+EXIT_INTERRUPTED = 130
+
+
+@contextmanager
+def _session_errors() -> Iterator[None]:
+    """The one error boundary of a session: a line on standard error and the exit status,
+    never a traceback."""
+    from .engine.state import StateError
+    from .errors import SonyPmAltError
+
     try:
-        with StateStore(state_path or default_state_path()) as store:
-            summary = run_sync(
-                host, port=port, identity=identity, options=options, state=store, on_event=view
-            )
+        yield
+    except StateError as exc:
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(2)
     except (SonyPmAltError, ValueError, OSError) as exc:
         click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(3)
-    sys.exit(0 if summary.ok else 1)
+        sys.exit(EXIT_NO_SESSION)
+    except KeyboardInterrupt:
+        click.echo(
+            "sony-pm-alt: interrupted; finished files are kept and recorded, the file in "
+            "transfer is resumed next time, the camera stays on",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
 
 
 @main.command()

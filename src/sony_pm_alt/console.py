@@ -67,6 +67,7 @@ def summary_json(summary: SyncSummary) -> dict[str, Any]:
         "failed": summary.failed,
         "powered_off": summary.powered_off,
         "listing": summary.listing_method,
+        "stopped": summary.stopped or None,
         "ok": summary.ok,
     }
 

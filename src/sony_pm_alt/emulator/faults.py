@@ -12,6 +12,7 @@ Spelled on the command line as ``--fault KIND=VALUE`` (repeatable):
 ``hostile-names=1``       report files under nasty but valid names (``card.HOSTILE_NAMES``,
                           in card order, cycling): ``../../escape.JPG``, ``/etc/passwd.JPG``,
                           ``.``, ``..``, a terminal escape, a tab, …; their data is unchanged
+``busy-open-session=N``   answer DeviceBusy to the first N OpenSession requests
 ========================  ==========================================================
 """
 
@@ -34,6 +35,7 @@ class Faults:
     busy_first: int = 0
     refuse_init: int | None = None
     hostile_names: bool = False
+    busy_open_session: int = 0
 
     def latency_for(self, opcode: int) -> float:
         return self.latency.get(opcode, self.latency_all)
@@ -96,9 +98,11 @@ def parse_faults(specs: Iterable[str]) -> Faults:
             if value not in ("0", "1"):
                 raise FaultSpecError(f"{kind}: expected 1 (on) or 0 (off), got {value!r}")
             faults = replace(faults, hostile_names=value == "1")
+        elif kind == "busy-open-session":
+            faults = replace(faults, busy_open_session=_int(value, kind))
         else:
             raise FaultSpecError(
                 f"unknown fault {kind!r}; known: drop-after-bytes, drop-at, latency, busy-first, "
-                "refuse-init, hostile-names"
+                "refuse-init, hostile-names, busy-open-session"
             )
     return replace(faults, latency=latency)

@@ -202,6 +202,7 @@ class Emulator:
             strict_tids=self.config.strict_tids,
             busy_first=self.config.faults.busy_first,
             hostile_names=self.config.faults.hostile_names,
+            busy_open_session=self.config.faults.busy_open_session,
         )
         activation = Activation(number, camera, self.record, self.config.inactivity_timeout)
         self._activation = activation

@@ -15,15 +15,19 @@ import errno
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import DestinationError, DestinationFull
 from ..native import Transport
 from ..ptpip.codes import OperationCode
 from .model import CameraObject
 from .naming import unique_path
+from .session import libgphoto2_errors
 
 log = logging.getLogger("sony_pm_alt.download")
 
@@ -34,6 +38,12 @@ PARTIAL_SUFFIX = ".sony-pm-alt-partial"
 NO_HARD_LINKS = frozenset(
     {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
 )
+
+# Room kept free beyond a file's own size: the file system's bookkeeping (blocks, the folder
+# entry, a new day's folder) needs some, and a disk filled to the last byte helps no one.
+FREE_SPACE_RESERVE = 1024 * 1024
+FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+UNWRITABLE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
 ReadChunk = Callable[[int, memoryview], int]
 """Read up to ``len(buffer)`` bytes from ``offset`` into ``buffer``; return the count."""
@@ -53,6 +63,79 @@ class Downloaded:
     resumed_from: int
 
 
+@dataclass(frozen=True)
+class Destination:
+    """The destination folder of one session, checked before each file: still the same folder
+    (not removed or unmounted), writable, with room for the file."""
+
+    root: Path
+    device: int
+    inode: int
+
+    @classmethod
+    def open(cls, root: Path) -> Destination:
+        """Create ``root`` if needed (a first run) and remember which folder it is."""
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            st = root.stat()
+        except OSError as exc:
+            raise DestinationError(
+                f"cannot use the destination {root}: {exc.strerror or exc}; choose a writable "
+                "folder with --dest"
+            ) from exc
+        return cls(root, st.st_dev, st.st_ino)
+
+    def check(self, name: str, needed: int, remaining: int) -> None:
+        """Raise :class:`DestinationError` unless ``needed`` more bytes fit (``remaining``:
+        what every file still planned needs, for the message)."""
+        try:
+            st = self.root.stat()
+        except FileNotFoundError:
+            st = None
+        if st is None or (st.st_dev, st.st_ino) != (self.device, self.inode):
+            raise DestinationError(
+                f"the destination {self.root} was removed or unmounted during the session; "
+                "finished files are kept, the rest is fetched next time once it is back"
+            )
+        if not os.access(self.root, os.W_OK):
+            raise DestinationError(
+                f"the destination {self.root} is read-only; make it writable or choose another "
+                "folder with --dest (the camera stays on)"
+            )
+        free = shutil.disk_usage(self.root).free
+        if free < needed + FREE_SPACE_RESERVE:
+            raise DestinationFull(
+                str(self.root),
+                name,
+                needed + FREE_SPACE_RESERVE,
+                free,
+                remaining + FREE_SPACE_RESERVE,
+            )
+
+
+@contextmanager
+def _writing(partial: Path, name: str, remaining: int) -> Iterator[None]:
+    """A full or read-only file system while writing ``partial``: it is removed (a partial
+    file on a full disk only takes room) and the error says what happened."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in FULL | UNWRITABLE:
+            raise
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError as unlink_error:  # read-only: nothing new was written either
+            log.debug("cannot remove %s: %s", partial, unlink_error)
+        folder = partial.parent
+        if exc.errno in FULL:
+            free = shutil.disk_usage(folder).free if folder.exists() else 0
+            raise DestinationFull(str(folder), name, remaining, free, remaining) from exc
+        raise DestinationError(
+            f"cannot write into {folder}: {exc.strerror}; make it writable or choose another "
+            "folder with --dest (the camera stays on)"
+        ) from exc
+
+
 def partial_path(final: Path, camera_key: str, obj: CameraObject) -> Path:
     digest = hashlib.sha256(repr((camera_key, obj.key)).encode()).hexdigest()[:20]
     return final.parent / f".{digest}{PARTIAL_SUFFIX}"
@@ -63,7 +146,10 @@ def gphoto2_reader(camera: Any, obj: CameraObject) -> ReadChunk:
     import gphoto2 as gp
 
     def read(offset: int, buffer: memoryview) -> int:
-        return int(camera.file_read(obj.folder, obj.name, gp.GP_FILE_TYPE_NORMAL, offset, buffer))
+        with libgphoto2_errors(f"downloading {obj.name} at offset {offset}"):
+            return int(
+                camera.file_read(obj.folder, obj.name, gp.GP_FILE_TYPE_NORMAL, offset, buffer)
+            )
 
     return read
 
@@ -78,7 +164,8 @@ def whole_file_reader(camera: Any, obj: CameraObject) -> ReadChunk:
     def read(offset: int, buffer: memoryview) -> int:
         nonlocal data
         if data is None:
-            camera_file = camera.file_get(obj.folder, obj.name, gp.GP_FILE_TYPE_NORMAL)
+            with libgphoto2_errors(f"downloading {obj.name}"):
+                camera_file = camera.file_get(obj.folder, obj.name, gp.GP_FILE_TYPE_NORMAL)
             data = bytes(memoryview(camera_file.get_data_and_size()))
         chunk = data[offset : offset + len(buffer)]
         buffer[: len(chunk)] = chunk
@@ -157,7 +244,21 @@ def fetch(
     read: ReadChunk,
     progress: Progress | None = None,
 ) -> Downloaded:
-    """Download ``obj`` to ``final`` (or a suffixed name beside it) through ``partial``."""
+    """Download ``obj`` to ``final`` (or a suffixed name beside it) through ``partial``.
+
+    A full (ENOSPC, EDQUOT) or read-only destination raises
+    :class:`~sony_pm_alt.errors.DestinationError` and leaves no partial file behind."""
+    with _writing(partial, obj.name, obj.size):
+        return _fetch(obj, final, partial, read, progress)
+
+
+def _fetch(
+    obj: CameraObject,
+    final: Path,
+    partial: Path,
+    read: ReadChunk,
+    progress: Progress | None,
+) -> Downloaded:
     _make_folders(final.parent)
     start = _resume_point(partial, obj.size)
     buffer = memoryview(bytearray(CHUNK))

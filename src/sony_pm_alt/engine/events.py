@@ -64,6 +64,7 @@ class SyncSummary:
     failed: list[str] = field(default_factory=list)
     powered_off: bool = False
     listing_method: str = ""
+    stopped: str = ""  # why the session stopped before its last file, if it did
 
     @property
     def ok(self) -> bool:

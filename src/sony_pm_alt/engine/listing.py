@@ -15,7 +15,7 @@ from ..ptpip.datasets import DeviceInfo, ObjectPropList, PropValue
 from ..ptpip.errors import ProtocolError
 from ..ptpip.primitives import parse_datetime
 from .model import CameraInfo, CameraObject
-from .session import CameraSession
+from .session import CameraSession, libgphoto2_errors
 
 log = logging.getLogger("sony_pm_alt.listing")
 
@@ -53,7 +53,8 @@ def camera_info(session: CameraSession) -> tuple[CameraInfo, DeviceInfo | None]:
         result = session.transport().transaction(OperationCode.GET_DEVICE_INFO, data_in=True)
         info = DeviceInfo.decode(result.data)
         return CameraInfo(info.model, info.serial_number, info.manufacturer), info
-    summary = str(session.camera.get_summary())
+    with libgphoto2_errors("reading the camera's summary"):
+        summary = str(session.camera.get_summary())
 
     def field(name: str) -> str:
         match = re.search(rf"^\s*{name}:\s*(.*)$", summary, re.MULTILINE)
@@ -168,14 +169,17 @@ def objects_from_prop_list(by_handle: dict[int, dict[int, PropValue]]) -> list[C
 def gphoto2_listing(camera: Any, folder: str = "/") -> list[CameraObject]:
     """python-gphoto2's own listing, one folder at a time (GetObjectHandles/GetObjectInfo)."""
     objects: list[CameraObject] = []
-    files = camera.folder_list_files(folder)
+    with libgphoto2_errors(f"listing folder {folder}"):
+        files = camera.folder_list_files(folder)
     for i in range(files.count()):
         name = files.get_name(i)
-        info = camera.file_get_info(folder, name).file
+        with libgphoto2_errors(f"reading the details of {folder.rstrip('/')}/{name}"):
+            info = camera.file_get_info(folder, name).file
         stamp = datetime.fromtimestamp(info.mtime) if info.mtime else None
         object_format = MIME_FORMATS.get(str(info.type), ObjectFormat.UNDEFINED)
         objects.append(CameraObject(folder, name, int(info.size), stamp, object_format))
-    folders = camera.folder_list_folders(folder)
+    with libgphoto2_errors(f"listing folder {folder}"):
+        folders = camera.folder_list_folders(folder)
     for i in range(folders.count()):
         objects += gphoto2_listing(camera, folder.rstrip("/") + "/" + folders.get_name(i))
     return sorted(objects, key=lambda o: (o.folder, o.name))

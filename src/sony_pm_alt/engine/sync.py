@@ -18,7 +18,14 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from ..errors import SonyPmAltError
+from ..errors import (
+    RECONNECT_HINT,
+    CameraError,
+    DestinationError,
+    DestinationFull,
+    SonyPmAltError,
+    TransportError,
+)
 from ..identity import Identity
 from ..profiles import DEFAULT_PROFILE, Profile
 from ..ptpip.codes import OperationCode
@@ -40,7 +47,7 @@ from .listing import Listing, list_camera
 from .model import CameraInfo, CameraObject
 from .naming import DEFAULT_TEMPLATE, Template
 from .sanitize import UnsafeName, contained_path
-from .session import PTPIP_PORT, CameraConnectError, CameraSession
+from .session import PTPIP_PORT, CameraConnectError, CameraSession, libgphoto2_errors
 from .state import StateStore
 
 log = logging.getLogger("sony_pm_alt.sync")
@@ -173,9 +180,15 @@ def sync(
     own_state = state is None
     store = state or StateStore.open_default()
     try:
+        # Checked before the camera is contacted: it takes one connection per activation.
+        destination = None if options.dry_run else dl.Destination.open(options.dest)
         run_hook(options.hook, "init")
-        session = connect(host, port, identity, options, native)
-        return _run_session(session, template, options, store, emit, cancel or threading.Event())
+        # Anything libgphoto2 raises that no step turned into a clearer error already.
+        with libgphoto2_errors("talking to the camera"):
+            session = connect(host, port, identity, options, native)
+            return _run_session(
+                session, template, options, store, emit, cancel or threading.Event(), destination
+            )
     finally:
         if own_state:
             store.close()
@@ -188,6 +201,7 @@ def _run_session(
     store: StateStore,
     emit: EventSink,
     cancel: threading.Event,
+    destination: dl.Destination | None,
 ) -> SyncSummary:
     started = time.monotonic()
     camera: CameraInfo | None = None
@@ -195,10 +209,10 @@ def _run_session(
     failed: list[str] = []
     session_id: int | None = None
     listing_method = ""
+    stopped = ""
     try:
         with KeepAlive(session, options.keepalive_interval) as keepalive:
-            with keepalive.use():
-                listing = list_camera(session, bulk=options.bulk_listing)
+            listing = _list(session, keepalive, options)
             camera, listing_method = listing.camera, listing.method
             todo = plan(listing, options, store)
             emit(
@@ -216,21 +230,42 @@ def _run_session(
             for index, obj in enumerate(todo, 1):
                 if cancel.is_set():
                     raise SyncCancelled("stopped on request before all files were transferred")
-                if options.dry_run:
+                if options.dry_run or destination is None:
                     emit(FileSkipped(obj, "dry run"))
                     skipped += 1
                     continue
-                outcome = _transfer(
-                    session, keepalive, camera, obj, index, template, options, emit, cancel, listing
-                )
+                try:
+                    outcome = _transfer(
+                        session,
+                        keepalive,
+                        camera,
+                        obj,
+                        index,
+                        template,
+                        options,
+                        emit,
+                        cancel,
+                        listing,
+                        destination,
+                        sum(o.size for o in todo[index - 1 :]),
+                    )
+                except DestinationError as exc:  # stop: the next files would fail the same way
+                    stopped = str(exc)
+                    log.error("%s", exc)
+                    _not_attempted(
+                        todo[index - 1 :], "the destination cannot take it", failed, emit
+                    )
+                    break
                 if isinstance(outcome, str):
                     failed.append(f"{obj.folder}/{obj.name}: {outcome}")
                     emit(FileFailed(obj, outcome))
                     if not keepalive.ping():  # is the camera still there?
-                        for rest in todo[index:]:
-                            reason = "not attempted: the connection to the camera was lost"
-                            failed.append(f"{rest.folder}/{rest.name}: {reason}")
-                            emit(FileFailed(rest, reason))
+                        stopped = (
+                            f"the connection to the camera was lost during {obj.name}; "
+                            f"{RECONNECT_HINT}"
+                        )
+                        reason = "the connection to the camera was lost"
+                        _not_attempted(todo[index:], reason, failed, emit)
                         break
                     continue
                 assert session_id is not None
@@ -275,9 +310,32 @@ def _run_session(
         failed,
         powered_off,
         listing_method,
+        stopped,
     )
     emit(SessionEnded(summary))
     return summary
+
+
+def _list(session: CameraSession, keepalive: KeepAlive, options: SyncOptions) -> Listing:
+    """The listing; a failure libgphoto2 does not explain (``[-1] Unspecified error``) is
+    reported as a lost connection only once the camera does not answer a ping either."""
+    try:
+        with keepalive.use():
+            return list_camera(session, bulk=options.bulk_listing)
+    except TransportError:
+        raise
+    except CameraError as exc:
+        if keepalive.ping():
+            raise
+        raise TransportError("listing the camera's files", str(exc)) from exc
+
+
+def _not_attempted(
+    objects: list[CameraObject], reason: str, failed: list[str], emit: EventSink
+) -> None:
+    for obj in objects:
+        failed.append(f"{obj.folder}/{obj.name}: not attempted: {reason}")
+        emit(FileFailed(obj, f"not attempted: {reason}"))
 
 
 def _release(session: CameraSession, *, power_off: bool) -> bool:
@@ -324,8 +382,12 @@ def _transfer(
     emit: EventSink,
     cancel: threading.Event,
     listing: Listing,
+    destination: dl.Destination,
+    remaining: int,
 ) -> dl.Downloaded | str:
-    """Download one object; a string is the reason it failed (it stays planned)."""
+    """Download one object; a string is the reason it failed (it stays planned). A
+    destination that cannot take it raises :class:`DestinationError` (``remaining``: the
+    bytes of every file still planned, for the message)."""
     try:
         relative = template.render(obj, camera, index, datetime.now())
         final = contained_path(options.dest, relative)
@@ -354,6 +416,7 @@ def _transfer(
     else:
         read = dl.gphoto2_reader(session.camera, obj)
     resumed = partial.stat().st_size if partial.exists() else 0
+    destination.check(obj.name, max(0, obj.size - resumed), remaining - min(resumed, obj.size))
     emit(FileStarted(obj, final, index, resumed))
 
     def locked_read(offset: int, buffer: memoryview) -> int:
@@ -366,7 +429,9 @@ def _transfer(
         return dl.fetch(
             obj, final, partial, locked_read, lambda done: emit(FileProgress(obj, done, obj.size))
         )
-    except SyncCancelled:
+    except DestinationFull as exc:
+        raise DestinationFull(exc.root, exc.name, exc.needed, exc.free, remaining) from exc
+    except (SyncCancelled, DestinationError):
         raise
     except Exception as exc:  # gphoto2 errors, OS errors: reported, the file stays planned
         log.warning("%s/%s: %s", obj.folder, obj.name, exc)
