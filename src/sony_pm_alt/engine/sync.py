@@ -322,8 +322,11 @@ def _list(session: CameraSession, keepalive: KeepAlive, options: SyncOptions) ->
     try:
         with keepalive.use():
             return list_camera(session, bulk=options.bulk_listing)
-    except TransportError:
-        raise
+    except TransportError as exc:  # the operation that noticed is in the debug log
+        log.debug("listing: %s", exc)
+        raise TransportError(
+            "listing the camera's files", exc.detail, opcode=exc.opcode, code=exc.code
+        ) from exc
     except CameraError as exc:
         if keepalive.ping():
             raise
