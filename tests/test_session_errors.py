@@ -47,7 +47,7 @@ def test_a_connection_lost_during_the_listing_is_one_clear_line(
     tmp_path: Path, card: Path, fault: str, extra: tuple[str, ...]
 ) -> None:
     with running_emulator(tmp_path, "--guid", PAIRED_GUID, "--fault", fault, card=card) as emu:
-        code, lines, stderr = run_sync(emu, tmp_path, *extra, timeout=120)
+        code, _lines, stderr = run_sync(emu, tmp_path, *extra, timeout=120)
         assert emu.events("fault")  # the drop happened
         assert emu.events("power_off") == []
     assert code == 3
@@ -70,7 +70,8 @@ def test_a_dropped_start_pair_is_a_lost_connection_not_a_refusal(
     line = one_line(stderr)
     assert line.startswith(LOST), line
     assert "vendor profile start step 1" in line
-    assert "--profile" not in line and "another profile" not in line
+    assert "--profile" not in line
+    assert "another profile" not in line
 
 
 def test_a_camera_busy_for_a_moment_at_open_session_is_asked_again(
@@ -98,7 +99,8 @@ def test_a_camera_that_stays_busy_tells_the_user_what_to_do(tmp_path: Path, card
         connections = emu.events("init")
     assert code == 3
     line = one_line(stderr)
-    assert "busy" in line and "DeviceBusy" in line
+    assert "busy" in line
+    assert "DeviceBusy" in line
     assert 'choose "Send to Computer" on the camera again' in line
     assert "I/O problem" not in line
     # A new connection would be ignored by a camera that took one already: none is tried.
