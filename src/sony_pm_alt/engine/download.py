@@ -83,6 +83,11 @@ class Destination:
                 f"cannot use the destination {root}: {exc.strerror or exc}; choose a writable "
                 "folder with --dest"
             ) from exc
+        if not os.access(root, os.W_OK):
+            raise DestinationError(
+                f"the destination {root} is read-only; make it writable or choose another "
+                "folder with --dest"
+            )
         return cls(root, st.st_dev, st.st_ino)
 
     def check(self, name: str, needed: int, remaining: int) -> None:
