@@ -19,6 +19,7 @@ from . import __version__
 if TYPE_CHECKING:
     from .config import Config
     from .emulator import Emulator
+    from .engine.state import SessionRecord
 
 
 def _guid(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> frozenset[bytes]:
@@ -454,7 +455,10 @@ def _session_errors() -> Iterator[None]:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path))
-def history(camera: str | None, limit: int, as_json: bool, state_path: Path | None) -> None:
+@click.option("--sessions", is_flag=True, help="Sessions and how they ended, instead of transfers.")
+def history(
+    camera: str | None, limit: int, as_json: bool, state_path: Path | None, sessions: bool
+) -> None:
     """What was transferred, when and where (newest first)."""
     import json
 
@@ -466,6 +470,10 @@ def history(camera: str | None, limit: int, as_json: bool, state_path: Path | No
         return
     try:
         with StateStore(path) as store:
+            if sessions:
+                store.mark_interrupted()
+                _print_sessions(store.sessions(camera, limit), as_json)
+                return
             transfers = store.transfers(camera, limit)
     except StateError as exc:
         click.echo(f"sony-pm-alt: {exc}", err=True)
@@ -491,6 +499,35 @@ def history(camera: str | None, limit: int, as_json: bool, state_path: Path | No
     for t in transfers:
         when = t.transferred_at.astimezone().strftime("%Y-%m-%d %H:%M")
         click.echo(f"{when}  {t.camera}  {t.folder}/{t.name} -> {t.path}")
+
+
+def _print_sessions(records: list[SessionRecord], as_json: bool) -> None:
+    import json
+
+    if as_json:
+        rows = [
+            {
+                "id": r.id,
+                "camera": r.camera,
+                "model": r.model,
+                "started_at": r.started_at.isoformat(),
+                "ended_at": r.ended_at.isoformat() if r.ended_at else None,
+                "planned": r.planned,
+                "transferred": r.transferred,
+                "failed": r.failed,
+                "bytes": r.bytes,
+                "result": r.result,
+            }
+            for r in records
+        ]
+        click.echo(json.dumps(rows, indent=1))
+        return
+    for r in records:
+        when = r.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        click.echo(
+            f"{when}  {r.model} {r.camera}  {r.result}: {r.transferred} of {r.planned} files"
+            + (f", {r.failed} failed" if r.failed else "")
+        )
 
 
 @main.command()

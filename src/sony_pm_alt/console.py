@@ -262,8 +262,9 @@ class WatchView:
             summary = event.detail
             if not summary.ok:
                 self.failures += 1
+            stopped = f"; stopped: {summary.stopped}" if summary.stopped else ""
             self._say(
-                f"{who}: {summary_line(summary)}",
+                f"{who}: {summary_line(summary)}{stopped}",
                 event="finished",
                 host=camera.host,
                 **summary_json(summary),

@@ -180,6 +180,15 @@ def sync(
     own_state = state is None
     store = state or StateStore.open_default()
     try:
+        for record in store.mark_interrupted():
+            log.warning(
+                "session %d with %s, started %s, was interrupted (its process ended without "
+                "closing it); the %d files it recorded are safe, the rest is fetched again",
+                record.id,
+                record.model,
+                record.started_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+                record.transferred,
+            )
         # Checked before the camera is contacted: it takes one connection per activation.
         destination = None if options.dry_run else dl.Destination.open(options.dest)
         run_hook(options.hook, "init")
