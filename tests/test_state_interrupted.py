@@ -6,7 +6,9 @@ with its history intact."""
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -52,8 +54,8 @@ def test_other_machines_sessions_are_left_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with StateStore(tmp_path / "state.sqlite3") as store:
-        monkeypatch.setattr(state_module.socket, "gethostname", lambda: "nas-client-2")
-        monkeypatch.setattr(state_module.os, "getpid", lambda: 999_999_999)
+        monkeypatch.setattr(socket, "gethostname", lambda: "nas-client-2")
+        monkeypatch.setattr(os, "getpid", lambda: 999_999_999)
         other = store.start_session(A7, 1)
         monkeypatch.undo()
         assert store.mark_interrupted() == []

@@ -47,7 +47,13 @@ from .listing import Listing, list_camera
 from .model import CameraInfo, CameraObject
 from .naming import DEFAULT_TEMPLATE, Template
 from .sanitize import UnsafeName, contained_path
-from .session import PTPIP_PORT, CameraConnectError, CameraSession, libgphoto2_errors
+from .session import (
+    PTPIP_PORT,
+    CameraConnectError,
+    CameraSession,
+    libgphoto2_errors,
+    port_path,
+)
 from .state import StateStore
 
 log = logging.getLogger("sony_pm_alt.sync")
@@ -189,6 +195,7 @@ def sync(
                 record.started_at.astimezone().strftime("%Y-%m-%d %H:%M"),
                 record.transferred,
             )
+        port_path(host, port)  # a host libgphoto2 cannot reach is refused before any write
         # Checked before the camera is contacted: it takes one connection per activation.
         destination = None if options.dry_run else dl.Destination.open(options.dest)
         run_hook(options.hook, "init")
