@@ -350,6 +350,14 @@ def pair(guid_text: str, host_name: str | None) -> None:
     type=click.FloatRange(0.1),
     help="Ping the camera after this many idle seconds (a Sony body gives up after ~120).",
 )
+@click.option(
+    "--partial-max-age-days",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, 36_500),
+    help="Remove hidden partial downloads of files no longer on the camera after this many "
+    "days untouched (0 = never).",
+)
 def sync(
     host: str,
     port: int,
@@ -369,6 +377,7 @@ def sync(
     state_path: Path | None,
     no_bulk_listing: bool,
     keepalive: float,
+    partial_max_age_days: float,
 ) -> None:
     """Run one session with a camera in "Send to Computer" mode: download what is new.
 
@@ -408,6 +417,7 @@ def sync(
         hook=hook,
         bulk_listing=not no_bulk_listing,
         keepalive_interval=keepalive,
+        partial_max_age_days=partial_max_age_days,
     )
     view = JsonView() if as_json else RichView() if sys.stderr.isatty() else PlainView()
     with _session_errors(), StateStore(state_path or default_state_path()) as store:

@@ -4,7 +4,8 @@ The file lives in the XDG config directory (:func:`default_config_path`, usually
 ``~/.config/sony-pm-alt/config.toml``); ``SONY_PM_ALT_CONFIG`` names another one. It has three
 kinds of section::
 
-    [defaults]          guid, name, dest, template, profile, kinds, extensions, since, until, hook
+    [defaults]          guid, name, dest, template, profile, kinds, extensions, since, until, hook,
+                        partial_max_age_days
     [discovery]         interface, cooldown, search_interval
     [[camera]]          match = serial number or uuid:… UDN, then any key of [defaults]
 
@@ -37,6 +38,7 @@ from typing import cast
 
 import platformdirs
 
+from .engine.download import PARTIAL_MAX_AGE_DAYS
 from .engine.filters import Filters
 from .engine.model import Kind
 from .engine.naming import DEFAULT_TEMPLATE, Template, TemplateError
@@ -61,7 +63,7 @@ ENV_VARS: dict[str, str] = {
 
 CAMERA_KEYS: tuple[str, ...] = (
     "guid", "name", "dest", "template", "profile",
-    "kinds", "extensions", "since", "until", "hook",
+    "kinds", "extensions", "since", "until", "hook", "partial_max_age_days",
 )  # fmt: skip
 DISCOVERY_KEYS: tuple[str, ...] = ("interface", "cooldown", "search_interval")
 SECTIONS = "[defaults], [discovery], [[camera]]"
@@ -71,6 +73,7 @@ DEFAULT_SEARCH_INTERVAL = 60.0
 # Both intervals are waits between events of one evening's use; more than a day is a typo
 # (seconds taken for minutes), and a bound keeps time arithmetic far from overflow.
 MAX_INTERVAL = 86_400.0
+MAX_DAYS = 36_500.0  # a century: more is a typo, and keeps date arithmetic in range
 
 EXAMPLE_CONFIG = """\
 # sony-pm-alt configuration, read by `sony-pm-alt watch`.
@@ -105,6 +108,10 @@ until = ""
 
 # A command run at the start, after each file and at the end ("" = none).
 hook = ""
+
+# Hidden partial downloads (.*.sony-pm-alt-partial) of files no longer on the camera are
+# removed once untouched for this many days (0 = never); each removal is logged.
+partial_max_age_days = 30
 
 [discovery]
 interface = ""          # IPv4 address of the LAN interface to listen on; "" = the default
@@ -156,6 +163,7 @@ class CameraSettings:
     filters: Filters = field(default_factory=Filters)
     profile: str = DEFAULT_PROFILE
     hook: str | None = None
+    partial_max_age_days: float = PARTIAL_MAX_AGE_DAYS
 
 
 @dataclass(frozen=True)
@@ -518,6 +526,15 @@ def _seconds(value: object, context: _Context) -> float:
     return seconds
 
 
+def _days(value: object, context: _Context) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Invalid(f"must be a number of days, not {_kind(value)}")
+    days = float(value)
+    if not (math.isfinite(days) and 0 <= days <= MAX_DAYS):
+        raise _Invalid(f"{value} must be 0 (never) or a number of days up to {MAX_DAYS:g}")
+    return days
+
+
 _VALIDATORS: dict[str, _Validator] = {
     "guid": _guid,
     "name": _name,
@@ -532,6 +549,7 @@ _VALIDATORS: dict[str, _Validator] = {
     "interface": _interface,
     "cooldown": _seconds,
     "search_interval": _seconds,
+    "partial_max_age_days": _days,
 }
 
 
@@ -561,6 +579,7 @@ def _settings(layer: _Layer, blame: _Where | None = None) -> CameraSettings:
         filters=filters,
         profile=text("profile") or DEFAULT_PROFILE,
         hook=text("hook"),
+        partial_max_age_days=cast(float, values.get("partial_max_age_days", PARTIAL_MAX_AGE_DAYS)),
     )
 
 
@@ -900,6 +919,7 @@ def _layer_of(settings: CameraSettings, section: str) -> _Layer:
         "template": settings.template,
         "profile": settings.profile,
         "hook": settings.hook,
+        "partial_max_age_days": settings.partial_max_age_days,
         "kinds": _kinds_text(filters),
         "extensions": ",".join(sorted(filters.extensions)),
         "since": filters.since.isoformat() if filters.since else "",
@@ -972,6 +992,7 @@ def _settings_lines(settings: CameraSettings) -> list[str]:
         f"since = {_toml(filters.since.isoformat() if filters.since else '')}",
         f"until = {_toml(filters.until.isoformat() if filters.until else '')}",
         f"hook = {_toml(settings.hook or '')}",
+        f"partial_max_age_days = {_number(settings.partial_max_age_days)}",
     ]
     return lines
 

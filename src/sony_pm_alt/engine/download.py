@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import shutil
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ NO_HARD_LINKS = frozenset(
     {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
 )
 
+# A partial download whose file has not been on the camera for a month will not be resumed:
+# the card was formatted or the file deleted. Long enough for a holiday away from home.
+PARTIAL_MAX_AGE_DAYS = 30.0
 # Room kept free beyond a file's own size: the file system's bookkeeping (blocks, the folder
 # entry, a new day's folder) needs some, and a disk filled to the last byte helps no one.
 FREE_SPACE_RESERVE = 1024 * 1024
@@ -142,8 +146,46 @@ def _writing(partial: Path, name: str, remaining: int) -> Iterator[None]:
 
 
 def partial_path(final: Path, camera_key: str, obj: CameraObject) -> Path:
+    return final.parent / partial_name(camera_key, obj)
+
+
+def partial_name(camera_key: str, obj: CameraObject) -> str:
+    """The name of ``obj``'s hidden partial file (the same in whichever folder it lands)."""
     digest = hashlib.sha256(repr((camera_key, obj.key)).encode()).hexdigest()[:20]
-    return final.parent / f".{digest}{PARTIAL_SUFFIX}"
+    return f".{digest}{PARTIAL_SUFFIX}"
+
+
+def remove_orphaned_partials(
+    root: Path, keep: set[str], max_age_days: float, now: float
+) -> list[Path]:
+    """Remove the hidden partial files under ``root`` not touched for ``max_age_days`` (0:
+    never) whose name is not in ``keep`` (the partial names of the objects still on the
+    camera): downloads of files that never came back. Each is logged; the removed paths."""
+    if max_age_days <= 0:
+        return []
+    cutoff = now - max_age_days * 86_400
+    removed = []
+    for folder, _dirs, names in os.walk(root):  # symbolic links to folders are not followed
+        for name in names:
+            if not (name.startswith(".") and name.endswith(PARTIAL_SUFFIX)) or name in keep:
+                continue
+            path = Path(folder) / name
+            try:
+                st = path.lstat()
+                if not stat.S_ISREG(st.st_mode) or st.st_mtime >= cutoff:
+                    continue
+                path.unlink()
+            except OSError as exc:
+                log.warning("could not remove the old partial download %s: %s", path, exc)
+                continue
+            log.warning(
+                "removed %s: a partial download untouched for over %g days whose file is no "
+                "longer on the camera",
+                path,
+                max_age_days,
+            )
+            removed.append(path)
+    return removed
 
 
 def gphoto2_reader(camera: Any, obj: CameraObject) -> ReadChunk:

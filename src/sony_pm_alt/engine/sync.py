@@ -77,6 +77,7 @@ class SyncOptions:
     bulk_listing: bool = True
     keepalive_interval: float = KEEPALIVE_INTERVAL
     connect_attempts: int = CONNECT_ATTEMPTS
+    partial_max_age_days: float = dl.PARTIAL_MAX_AGE_DAYS  # 0: never remove old partial files
 
 
 class SyncCancelled(SonyPmAltError):
@@ -315,6 +316,14 @@ def _run_session(
     # Power off only when every planned file is safe, and never after a dry run.
     powered_off = _release(session, power_off=not failed and not options.dry_run)
     _end_session(store, session_id, transferred, failed, bytes_done)
+    if destination is not None and camera is not None:
+        keep = {dl.partial_name(camera.key, obj) for obj in listing.objects}
+        try:
+            dl.remove_orphaned_partials(
+                destination.root, keep, options.partial_max_age_days, time.time()
+            )
+        except OSError as exc:  # housekeeping only: never fails the session
+            log.warning("looking for old partial downloads in %s: %s", destination.root, exc)
     run_hook(options.hook, "stop", transferred=transferred, failed=len(failed))
     summary = SyncSummary(
         camera,
