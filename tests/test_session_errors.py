@@ -59,6 +59,36 @@ def test_a_connection_lost_during_the_listing_is_one_clear_line(
     assert not [p for p in (tmp_path / "dest").rglob("*") if p.is_file()]
 
 
+@pytest.mark.parametrize("opcode", [0x9805, 0x1007])
+def test_a_camera_that_stalls_during_the_listing_is_one_clear_line(
+    tmp_path: Path, card: Path, opcode: int
+) -> None:
+    """Beyond libgphoto2's PTP/IP timeout (2.5 s) a silent camera is a failure, not a hang."""
+    with running_emulator(
+        tmp_path, "--guid", PAIRED_GUID, "--fault", f"latency=0x{opcode:04X}:8", card=card
+    ) as emu:
+        code, _, stderr = run_sync(emu, tmp_path, timeout=120)
+        assert emu.events("power_off") == []
+    assert code == 3
+    line = one_line(stderr)
+    assert line.startswith("sony-pm-alt: the camera stopped answering while listing"), line
+
+
+def test_a_connection_lost_in_the_end_steps_keeps_the_files_and_says_so(
+    tmp_path: Path, card: Path
+) -> None:
+    with running_emulator(
+        tmp_path, "--guid", PAIRED_GUID, "--fault", "drop-at=0x9280:2", card=card
+    ) as emu:
+        code, lines, stderr = run_sync(emu, tmp_path, timeout=120)
+    (summary,) = [line for line in lines if line["event"] == "summary"]
+    assert code == 0  # every file is safe
+    assert (summary["transferred"], summary["powered_off"]) == (summary["planned"], False)
+    line = one_line(stderr)
+    assert "the camera was not powered off: the connection was lost" in line
+    assert "Traceback" not in stderr
+
+
 def test_a_dropped_start_pair_is_a_lost_connection_not_a_refusal(
     tmp_path: Path, card: Path
 ) -> None:

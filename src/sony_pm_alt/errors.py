@@ -28,8 +28,7 @@ GP_TRANSPORT_ERRORS = {
 GP_ERROR_CAMERA_BUSY = -110
 # What to do after a lost connection; a PTP/IP camera takes one connection per activation.
 RECONNECT_HINT = (
-    'finished files are kept and the rest is fetched next time: choose "Send to Computer" on '
-    "the camera again"
+    'files not fetched yet stay on the camera: choose "Send to Computer" on the camera again'
 )
 
 
@@ -51,9 +50,12 @@ class TransportError(CameraError):
         self, doing: str, detail: str, *, opcode: int | None = None, code: int | None = None
     ) -> None:
         self.doing, self.detail, self.opcode, self.code = doing, detail, opcode, code
-        super().__init__(
-            f"the connection to the camera was lost while {doing} ({detail}); {RECONNECT_HINT}"
+        what = (
+            "the camera stopped answering"
+            if "timeout" in detail.lower()
+            else "the connection to the camera was lost"
         )
+        super().__init__(f"{what} while {doing} ({detail}); {RECONNECT_HINT}")
 
 
 class CameraBusy(CameraError):

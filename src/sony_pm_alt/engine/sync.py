@@ -371,6 +371,14 @@ def _release(session: CameraSession, *, power_off: bool) -> bool:
     powered off, i.e. the end steps ran and the close succeeded."""
     try:
         session.close(power_off=power_off)
+    except TransportError as exc:
+        log.warning(
+            "the camera was not powered off: the connection was lost while %s (%s); "
+            "switch it off by hand if it stays on",
+            exc.doing,
+            exc.detail,
+        )
+        return False
     except SonyPmAltError as exc:
         log.warning("releasing the camera: %s", exc)
         return False
