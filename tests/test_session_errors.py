@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from emulator_proc import PAIRED_GUID, json_lines, run_sync, running_emulator, sync_command
+from emulator_proc import (
+    PAIRED_GUID,
+    gphoto2_cli,
+    gphoto2_home,
+    json_lines,
+    run,
+    run_sync,
+    running_emulator,
+    sync_command,
+)
 from sony_pm_alt.emulator import build_demo_card
 
 pytestmark = pytest.mark.integration
@@ -156,3 +165,24 @@ def test_ctrl_c_stops_with_one_line(tmp_path: Path, card: Path) -> None:
     assert "summary" not in stdout  # nothing claims the session ended normally
     visible = [p for p in (tmp_path / "dest").rglob("*") if p.is_file()]
     assert all(p.name.endswith(".sony-pm-alt-partial") or p.stat().st_size for p in visible)
+
+
+@pytest.mark.parametrize(("busy", "works"), [(2, True), (3, False)])
+def test_busy_open_session_as_debians_gphoto2_sees_it(
+    tmp_path: Path, card: Path, busy: int, works: bool
+) -> None:
+    """Fidelity check with a third-party client: stock libgphoto2 asks OpenSession three
+    times back to back, so two Busy answers are survived and three are not, as "busy"."""
+    env = gphoto2_home(tmp_path)
+    with running_emulator(
+        tmp_path, "--guid", PAIRED_GUID, "--fault", f"busy-open-session={busy}", card=card
+    ) as emu:
+        base = [gphoto2_cli(), "--port", emu.gphoto2_port, "--camera", "PTP/IP Camera"]
+        result = run([*base, "-L"], env=env, cwd=tmp_path)
+        assert len(emu.events("session_start")) == int(works)
+    if works:
+        assert result.returncode == 0, result.stderr
+        assert "DSC00001.JPG" in result.stdout
+    else:
+        assert result.returncode != 0
+        assert "busy" in result.stderr.lower()
