@@ -9,7 +9,7 @@ import functools
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import tenacity
@@ -18,10 +18,15 @@ from sony_pm_alt.engine import sync as sync_module
 from sony_pm_alt.engine.filters import Filters
 from sony_pm_alt.engine.listing import Listing
 from sony_pm_alt.engine.model import CameraInfo, CameraObject, Kind
-from sony_pm_alt.engine.session import CameraConnectError
+from sony_pm_alt.engine.session import CameraConnectError, CameraSession
 from sony_pm_alt.engine.state import StateStore
-from sony_pm_alt.engine.sync import SyncOptions, connect, plan
-from sony_pm_alt.errors import CameraRefusedGuid, NativeLayerUnavailable
+from sony_pm_alt.engine.sync import KeepAlive, SyncOptions, connect, plan
+from sony_pm_alt.errors import (
+    CameraRefusedGuid,
+    NativeLayerUnavailable,
+    PTPResponseError,
+    TransportError,
+)
 from sony_pm_alt.identity import Identity
 from sony_pm_alt.ptpip.codes import ObjectFormat
 
@@ -326,3 +331,38 @@ def test_redownload_still_honours_filters(tmp_path: Path, store: StateStore) -> 
 def test_plan_of_an_empty_card(tmp_path: Path, store: StateStore) -> None:
     assert plan(listing([]), options(tmp_path), store) == []
     assert plan(listing([]), options(tmp_path, redownload=True), store) == []
+
+
+class PingTransport:
+    def __init__(self, error: Exception | None) -> None:
+        self.error = error
+
+    def transaction(self, *args: object, **kwargs: object) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+class PingSession:
+    uses_native_layer = True
+
+    def __init__(self, error: Exception | None) -> None:
+        self._transport = PingTransport(error)
+
+    def transport(self) -> PingTransport:
+        return self._transport
+
+
+@pytest.mark.parametrize(
+    ("error", "there"),
+    [
+        (None, True),
+        (PTPResponseError(0x1001, 0x2019), True),  # DeviceBusy is an answer
+        (TransportError("running GET_DEVICE_INFO", "I/O error", code=0x02FF), False),
+    ],
+    ids=["ok", "answered-busy", "connection-lost"],
+)
+def test_the_ping_tells_a_camera_that_answers_from_one_that_is_gone(
+    error: Exception | None, there: bool
+) -> None:
+    keepalive = KeepAlive(cast(CameraSession, PingSession(error)), 60.0)
+    assert keepalive.ping() is there

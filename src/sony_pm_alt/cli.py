@@ -481,7 +481,10 @@ def history(
     try:
         with StateStore(path) as store:
             if sessions:
-                store.mark_interrupted()
+                try:
+                    store.mark_interrupted()
+                except StateError as exc:  # e.g. a read-only copy: show what is recorded
+                    logging.getLogger("sony_pm_alt").warning("%s", exc)
                 _print_sessions(store.sessions(camera, limit), as_json)
                 return
             transfers = store.transfers(camera, limit)

@@ -23,6 +23,7 @@ from ..errors import (
     CameraError,
     DestinationError,
     DestinationFull,
+    PTPResponseError,
     SonyPmAltError,
     TransportError,
 )
@@ -124,6 +125,8 @@ class KeepAlive:
                     )
                 else:
                     self._session.camera.get_storageinfo()
+            except PTPResponseError as exc:  # an answer, even a refusal: it is still there
+                log.debug("the camera answered the ping with %s", exc)
             except Exception as exc:  # the caller decides what a silent camera means
                 log.debug("the camera did not answer: %s", exc)
                 return False
