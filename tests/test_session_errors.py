@@ -174,6 +174,7 @@ def test_busy_open_session_as_debians_gphoto2_sees_it(
     """Fidelity check with a third-party client: stock libgphoto2 asks OpenSession three
     times back to back, so two Busy answers are survived and three are not, as "busy"."""
     env = gphoto2_home(tmp_path)
+    env.pop("CAMLIBS", None)  # set by the native layer if this process loaded it: stock camlib
     with running_emulator(
         tmp_path, "--guid", PAIRED_GUID, "--fault", f"busy-open-session={busy}", card=card
     ) as emu:

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -422,7 +423,13 @@ def sync(
     view = JsonView() if as_json else RichView() if sys.stderr.isatty() else PlainView()
     with _session_errors(), StateStore(state_path or default_state_path()) as store:
         summary = run_sync(
-            host, port=port, identity=identity, options=options, state=store, on_event=view
+            host,
+            port=port,
+            identity=identity,
+            options=options,
+            state=store,
+            on_event=view,
+            cancel=_cancel_on_signals(),
         )
     if summary.stopped:
         click.echo(f"sony-pm-alt: {summary.stopped}", err=True)
@@ -436,28 +443,45 @@ EXIT_NO_SESSION = 3
 EXIT_INTERRUPTED = 130
 
 
+def _cancel_on_signals() -> threading.Event:
+    """An event set by the first SIGINT/SIGTERM; the sync stops between two chunks. (A
+    KeyboardInterrupt could land inside a libgphoto2 callback, where it is lost.) A second
+    signal interrupts at once."""
+    cancel = threading.Event()
+
+    def stop(signum: int, frame: object) -> None:
+        cancel.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    return cancel
+
+
 @contextmanager
 def _session_errors() -> Iterator[None]:
     """The one error boundary of a session: a line on standard error and the exit status,
     never a traceback."""
     from .engine.state import StateError
+    from .engine.sync import SyncCancelled
     from .errors import SonyPmAltError
 
     try:
         yield
-    except StateError as exc:
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(2)
-    except (SonyPmAltError, ValueError, OSError) as exc:
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(EXIT_NO_SESSION)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SyncCancelled):
         click.echo(
             "sony-pm-alt: interrupted; finished files are kept and recorded, the file in "
             "transfer is resumed next time, the camera stays on",
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)
+    except StateError as exc:
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(2)
+    except (SonyPmAltError, ValueError, OSError) as exc:
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(EXIT_NO_SESSION)
 
 
 @main.command()

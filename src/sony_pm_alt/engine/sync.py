@@ -270,8 +270,7 @@ def _run_session(
                         sum(o.size for o in todo[index - 1 :]),
                     )
                 except DestinationError as exc:  # stop: the next files would fail the same way
-                    stopped = str(exc)
-                    log.error("%s", exc)
+                    stopped = str(exc)  # the summary carries it: said once, by the caller
                     _not_attempted(
                         todo[index - 1 :], "the destination cannot take it", failed, emit
                     )
@@ -473,6 +472,8 @@ def _transfer(
     except (SyncCancelled, DestinationError):
         raise
     except Exception as exc:  # gphoto2 errors, OS errors: reported, the file stays planned
+        if cancel.is_set():  # the stop signal itself can break a read (EINTR in libgphoto2)
+            raise SyncCancelled(f"stopped on request during {obj.name}") from exc
         log.warning("%s/%s: %s", obj.folder, obj.name, exc)
         return str(exc) or type(exc).__name__
 
