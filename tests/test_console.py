@@ -159,6 +159,7 @@ def test_summary_json_fields() -> None:
         "sending": False,
         "listing": "bulk",
         "unlisted": [],
+        "stopped": None,
         "ok": False,
     }
     assert summary_json(SyncSummary(None, seconds=1.23456))["camera"] is None

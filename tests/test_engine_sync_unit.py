@@ -9,7 +9,7 @@ import functools
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import tenacity
@@ -20,9 +20,15 @@ from sony_pm_alt.engine.listing import Listing
 from sony_pm_alt.engine.model import CameraInfo, CameraObject, Kind
 from sony_pm_alt.engine.session import CameraConnectError, CameraSession
 from sony_pm_alt.engine.state import StateStore
-from sony_pm_alt.engine.sync import SyncOptions, connect, plan
+from sony_pm_alt.engine.sync import KeepAlive, SyncOptions, connect, plan
 from sony_pm_alt.engine.vendor import StepResult
-from sony_pm_alt.errors import CameraRefusedGuid, NativeLayerUnavailable, VendorStepFailed
+from sony_pm_alt.errors import (
+    CameraRefusedGuid,
+    NativeLayerUnavailable,
+    PTPResponseError,
+    TransportError,
+    VendorStepFailed,
+)
 from sony_pm_alt.identity import Identity
 from sony_pm_alt.ptpip.codes import ObjectFormat
 
@@ -399,3 +405,36 @@ def test_release_claims_only_a_confirmed_power_off(
     assert why.startswith(expected[1])
     # The end steps run only when a power-off is due and can be done.
     assert session.closed_with is (left_on is None and native and profile != "none")
+class PingTransport:
+    def __init__(self, error: Exception | None) -> None:
+        self.error = error
+
+    def transaction(self, *args: object, **kwargs: object) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+class PingSession:
+    uses_native_layer = True
+
+    def __init__(self, error: Exception | None) -> None:
+        self._transport = PingTransport(error)
+
+    def transport(self) -> PingTransport:
+        return self._transport
+
+
+@pytest.mark.parametrize(
+    ("error", "there"),
+    [
+        (None, True),
+        (PTPResponseError(0x1001, 0x2019), True),  # DeviceBusy is an answer
+        (TransportError("running GET_DEVICE_INFO", "I/O error", code=0x02FF), False),
+    ],
+    ids=["ok", "answered-busy", "connection-lost"],
+)
+def test_the_ping_tells_a_camera_that_answers_from_one_that_is_gone(
+    error: Exception | None, there: bool
+) -> None:
+    keepalive = KeepAlive(cast(CameraSession, PingSession(error)), 60.0)
+    assert keepalive.ping() is there

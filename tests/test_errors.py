@@ -8,11 +8,15 @@ from hypothesis import strategies as st
 
 from sony_pm_alt.errors import (
     TRANSPORT_ERRORS,
+    CameraBusy,
+    CameraError,
     CameraRefusedGuid,
     NativeLayerUnavailable,
     PTPResponseError,
     SonyPmAltError,
+    TransportError,
     VendorStepFailed,
+    from_gphoto2,
     raise_for_response,
 )
 from sony_pm_alt.identity import format_guid
@@ -141,8 +145,46 @@ def test_raise_for_response_ok() -> None:
 
 @given(st.integers(0, 0xFFFF), st.integers(0, 0xFFFF).filter(lambda c: c != 0x2001))
 def test_raise_for_response_raises_for_everything_else(opcode: int, code: int) -> None:
-    with pytest.raises(PTPResponseError) as info:
+    expected = TransportError if code in TRANSPORT_ERRORS else PTPResponseError
+    with pytest.raises(CameraError) as info:
         raise_for_response(opcode, code)
-    assert (info.value.opcode, info.value.code) == (opcode, code)
+    assert type(info.value) is expected
+    assert (getattr(info.value, "opcode", None), getattr(info.value, "code", None)) == (
+        opcode,
+        code,
+    )
     assert f"0x{opcode:04X}" in str(info.value)
     assert f"0x{code:04X}" in str(info.value) or code in TRANSPORT_ERRORS
+
+
+@pytest.mark.parametrize("code", sorted(TRANSPORT_ERRORS))
+def test_a_transport_code_is_a_lost_connection_not_an_answer(code: int) -> None:
+    """libgphoto2's PTP_ERROR_* codes mean no answer came: never "the camera answered"."""
+    with pytest.raises(TransportError) as info:
+        raise_for_response(OperationCode.GET_OBJECT_HANDLES, code)
+    message = str(info.value)
+    if code == 0x02FA:  # PTP_ERROR_TIMEOUT
+        assert message.startswith("the camera stopped answering while running")
+    else:
+        assert message.startswith("the connection to the camera was lost while running")
+    assert "camera answered" not in message
+    assert "Send to Computer" in message
+    assert not isinstance(info.value, PTPResponseError)
+
+
+class FakeGPhoto2Error(Exception):
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(f"[{code}] {text}")
+        self.code = code
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [(-7, TransportError), (-10, TransportError), (-110, CameraBusy), (-1, CameraError)],
+)
+def test_libgphoto2_errors_become_what_they_are(code: int, expected: type[Exception]) -> None:
+    error = from_gphoto2(FakeGPhoto2Error(code, "text"), "listing folder /")
+    assert type(error) is expected
+    assert isinstance(error, SonyPmAltError)
+    assert "listing folder /" in str(error)
+    assert "\n" not in str(error)

@@ -10,7 +10,12 @@ from typing import cast
 import pytest
 
 from sony_pm_alt.engine.vendor import StepResult, run_steps
-from sony_pm_alt.errors import SonyPmAltError, VendorStepFailed, raise_for_response
+from sony_pm_alt.errors import (
+    SonyPmAltError,
+    TransportError,
+    VendorStepFailed,
+    raise_for_response,
+)
 from sony_pm_alt.native import TransactionResult, Transport
 from sony_pm_alt.profiles import Step, load_profile
 from sony_pm_alt.ptpip.codes import ResponseCode
@@ -129,10 +134,24 @@ def test_first_step_failing_in_end_block() -> None:
 
 
 def test_unknown_response_code_is_named_by_hex() -> None:
-    fake = FakeTransport([0x02FE])
-    with pytest.raises(VendorStepFailed, match="failed: 0x02FE") as info:
+    fake = FakeTransport([0x2FFE])
+    with pytest.raises(VendorStepFailed, match="failed: 0x2FFE") as info:
         run_steps(fake.as_transport(), "start", [Step(0x9280, (4,))])
-    assert info.value.code == 0x02FE
+    assert info.value.code == 0x2FFE
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_a_lost_connection_is_not_a_refused_step(skip: bool) -> None:
+    """A dropped start pair is a transport failure: another profile would not help."""
+    fake = FakeTransport([0x02FF])
+    steps = [Step(0x9280, (4,), SENDING, abort_on_failure=not skip), Step(0x9281, (4,))]
+    with pytest.raises(TransportError) as info:
+        run_steps(fake.as_transport(), "start", steps)
+    message = str(info.value)
+    assert "connection to the camera was lost" in message
+    assert "start step 1" in message
+    assert "--profile" not in message
+    assert len(fake.calls) == 1
 
 
 def test_skip_step_failure_is_logged_and_the_next_step_runs(

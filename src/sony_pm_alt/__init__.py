@@ -32,10 +32,15 @@ from .engine.session import CameraConnectError, CameraSession
 from .engine.state import StateStore
 from .engine.sync import SyncOptions, iter_sync, plan, sync
 from .errors import (
+    CameraBusy,
+    CameraError,
     CameraRefusedGuid,
+    DestinationError,
+    DestinationFull,
     NativeLayerUnavailable,
     PTPResponseError,
     SonyPmAltError,
+    TransportError,
     VendorStepFailed,
 )
 from .identity import Identity
@@ -43,11 +48,15 @@ from .identity import Identity
 __version__ = "0.1.0"
 
 __all__ = [
+    "CameraBusy",
     "CameraConnectError",
+    "CameraError",
     "CameraInfo",
     "CameraObject",
     "CameraRefusedGuid",
     "CameraSession",
+    "DestinationError",
+    "DestinationFull",
     "FileDone",
     "FileFailed",
     "FileProgress",
@@ -66,6 +75,7 @@ __all__ = [
     "SyncEvent",
     "SyncOptions",
     "SyncSummary",
+    "TransportError",
     "VendorStepFailed",
     "__version__",
     "iter_sync",

@@ -7,6 +7,9 @@ import logging
 import signal
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +20,7 @@ from . import __version__
 if TYPE_CHECKING:
     from .config import Config
     from .emulator import Emulator
+    from .engine.state import SessionRecord
 
 
 def _guid(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> frozenset[bytes]:
@@ -363,6 +367,14 @@ def pair(guid_text: str, host_name: str | None) -> None:
     type=click.FloatRange(0.1),
     help="Ping the camera after this many idle seconds (a Sony body gives up after ~120).",
 )
+@click.option(
+    "--partial-max-age-days",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, 36_500),
+    help="Remove hidden partial downloads of files no longer on the camera after this many "
+    "days untouched (0 = never).",
+)
 def sync(
     host: str,
     port: int,
@@ -382,6 +394,7 @@ def sync(
     state_path: Path | None,
     no_bulk_listing: bool,
     keepalive: float,
+    partial_max_age_days: float,
 ) -> None:
     """Run one session with a camera in "Send to Computer" mode: download what is new.
 
@@ -394,7 +407,6 @@ def sync(
     from .engine.state import StateStore, default_state_path
     from .engine.sync import SyncOptions
     from .engine.sync import sync as run_sync
-    from .errors import SonyPmAltError
     from .identity import Identity
     from .profiles import ProfileError, load_profile
 
@@ -424,17 +436,77 @@ def sync(
         hook=hook,
         bulk_listing=not no_bulk_listing,
         keepalive_interval=keepalive,
+        partial_max_age_days=partial_max_age_days,
     )
     view = JsonView() if as_json else RichView() if sys.stderr.isatty() else PlainView()
+    with _session_errors(), StateStore(state_path or default_state_path()) as store:
+        summary = run_sync(
+            host,
+            port=port,
+            identity=identity,
+            options=options,
+            state=store,
+            on_event=view,
+            cancel=_cancel_on_signals(),
+        )
+    if summary.stopped:
+        click.echo(f"sony-pm-alt: {summary.stopped}", err=True)
+    sys.exit(
+        0 if summary.ok and not summary.power_off_failed
+        else EXIT_POWER_OFF_UNCONFIRMED if summary.ok
+        else 1
+    )
+
+
+# Exit statuses of `sync` (README "Exit statuses"): 0 every planned file is safe (and the camera
+# was left as the profile asks); 1 the session ran but some files were not fetched or the listing
+# was incomplete (the summary says which and why); 2 bad usage, config or state file; 3 no
+# session: the camera or the destination could not be used; 4 every file is safe but the
+# power-off the profile asks for was not confirmed; 130 interrupted.
+EXIT_NO_SESSION = 3
+EXIT_POWER_OFF_UNCONFIRMED = 4
+EXIT_INTERRUPTED = 130
+
+
+def _cancel_on_signals() -> threading.Event:
+    """An event set by the first SIGINT/SIGTERM; the sync stops between two chunks. (A
+    KeyboardInterrupt could land inside a libgphoto2 callback, where it is lost.) A second
+    signal interrupts at once."""
+    cancel = threading.Event()
+
+    def stop(signum: int, frame: object) -> None:
+        cancel.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    return cancel
+
+
+@contextmanager
+def _session_errors() -> Iterator[None]:
+    """The one error boundary of a session: a line on standard error and the exit status,
+    never a traceback."""
+    from .engine.state import StateError
+    from .engine.sync import SyncCancelled
+    from .errors import SonyPmAltError
+
     try:
-        with StateStore(state_path or default_state_path()) as store:
-            summary = run_sync(
-                host, port=port, identity=identity, options=options, state=store, on_event=view
-            )
+        yield
+    except (KeyboardInterrupt, SyncCancelled):
+        click.echo(
+            "sony-pm-alt: interrupted; finished files are kept and recorded, the file in "
+            "transfer is resumed next time, the camera stays on",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
+    except StateError as exc:
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(2)
     except (SonyPmAltError, ValueError, OSError) as exc:
         click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(3)
-    sys.exit(1 if not summary.ok else 4 if summary.power_off_failed else 0)
+        sys.exit(EXIT_NO_SESSION)
 
 
 @main.command()
@@ -504,7 +576,10 @@ def smartphone(
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path))
-def history(camera: str | None, limit: int, as_json: bool, state_path: Path | None) -> None:
+@click.option("--sessions", is_flag=True, help="Sessions and how they ended, instead of transfers.")
+def history(
+    camera: str | None, limit: int, as_json: bool, state_path: Path | None, sessions: bool
+) -> None:
     """What was transferred, when and where (newest first)."""
     import json
 
@@ -516,6 +591,13 @@ def history(camera: str | None, limit: int, as_json: bool, state_path: Path | No
         return
     try:
         with StateStore(path) as store:
+            if sessions:
+                try:
+                    store.mark_interrupted()
+                except StateError as exc:  # e.g. a read-only copy: show what is recorded
+                    logging.getLogger("sony_pm_alt").warning("%s", exc)
+                _print_sessions(store.sessions(camera, limit), as_json)
+                return
             transfers = store.transfers(camera, limit)
     except StateError as exc:
         click.echo(f"sony-pm-alt: {exc}", err=True)
@@ -542,6 +624,35 @@ def history(camera: str | None, limit: int, as_json: bool, state_path: Path | No
     for t in transfers:
         when = t.transferred_at.astimezone().strftime("%Y-%m-%d %H:%M")
         click.echo(f"{when}  {t.camera}  {t.folder}/{t.name} -> {t.path}")
+
+
+def _print_sessions(records: list[SessionRecord], as_json: bool) -> None:
+    import json
+
+    if as_json:
+        rows = [
+            {
+                "id": r.id,
+                "camera": r.camera,
+                "model": r.model,
+                "started_at": r.started_at.isoformat(),
+                "ended_at": r.ended_at.isoformat() if r.ended_at else None,
+                "planned": r.planned,
+                "transferred": r.transferred,
+                "failed": r.failed,
+                "bytes": r.bytes,
+                "result": r.result,
+            }
+            for r in records
+        ]
+        click.echo(json.dumps(rows, indent=1))
+        return
+    for r in records:
+        when = r.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        click.echo(
+            f"{when}  {r.model} {r.camera}  {r.result}: {r.transferred} of {r.planned} files"
+            + (f", {r.failed} failed" if r.failed else "")
+        )
 
 
 @main.command()

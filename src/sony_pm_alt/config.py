@@ -4,7 +4,8 @@ The file lives in the XDG config directory (:func:`default_config_path`, usually
 ``~/.config/sony-pm-alt/config.toml``); ``SONY_PM_ALT_CONFIG`` names another one. It has three
 kinds of section::
 
-    [defaults]          guid, name, dest, template, profile, kinds, extensions, since, until, hook
+    [defaults]          guid, name, dest, template, profile, kinds, extensions, since, until, hook,
+                        partial_max_age_days
     [discovery]         interface, cooldown, search_interval
     [[camera]]          match = serial number or uuid:… UDN, then any key of [defaults],
                         and ftp_user with ftp_password or ftp_password_hash
@@ -40,6 +41,7 @@ from typing import cast
 
 import platformdirs
 
+from .engine.download import PARTIAL_MAX_AGE_DAYS
 from .engine.filters import Filters
 from .engine.model import Kind
 from .engine.naming import DEFAULT_TEMPLATE, Template, TemplateError
@@ -66,6 +68,7 @@ ENV_VARS: dict[str, str] = {
 CAMERA_KEYS: tuple[str, ...] = (
     "guid", "name", "dest", "template", "profile",
     "kinds", "extensions", "since", "until", "hook", "wifi_ssid", "wifi_password",
+    "partial_max_age_days",
 )  # fmt: skip
 DISCOVERY_KEYS: tuple[str, ...] = ("interface", "cooldown", "search_interval")
 SECTIONS = "[defaults], [discovery], [[camera]], [ftp]"
@@ -75,6 +78,7 @@ DEFAULT_SEARCH_INTERVAL = 60.0
 # Both intervals are waits between events of one evening's use; more than a day is a typo
 # (seconds taken for minutes), and a bound keeps time arithmetic far from overflow.
 MAX_INTERVAL = 86_400.0
+MAX_DAYS = 36_500.0  # a century: more is a typo, and keeps date arithmetic in range
 
 EXAMPLE_CONFIG = """\
 # sony-pm-alt configuration, read by `sony-pm-alt watch`.
@@ -109,6 +113,10 @@ until = ""
 
 # A command run at the start, after each file and at the end ("" = none).
 hook = ""
+
+# Hidden partial downloads (.*.sony-pm-alt-partial) of files no longer on the camera are
+# removed once untouched for this many days (0 = never); each removal is logged.
+partial_max_age_days = 30
 
 [discovery]
 interface = ""          # IPv4 address of the LAN interface to listen on; "" = the default
@@ -172,6 +180,7 @@ class CameraSettings:
     hook: str | None = None
     wifi_ssid: str | None = None  # the camera's own access point ("Send to Smartphone")
     wifi_password: str | None = None
+    partial_max_age_days: float = PARTIAL_MAX_AGE_DAYS
 
 
 @dataclass(frozen=True)
@@ -550,6 +559,15 @@ def _seconds(value: object, context: _Context) -> float:
     return seconds
 
 
+def _days(value: object, context: _Context) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Invalid(f"must be a number of days, not {_kind(value)}")
+    days = float(value)
+    if not (math.isfinite(days) and 0 <= days <= MAX_DAYS):
+        raise _Invalid(f"{value} must be 0 (never) or a number of days up to {MAX_DAYS:g}")
+    return days
+
+
 _VALIDATORS: dict[str, _Validator] = {
     "guid": _guid,
     "name": _name,
@@ -566,6 +584,7 @@ _VALIDATORS: dict[str, _Validator] = {
     "interface": _interface,
     "cooldown": _seconds,
     "search_interval": _seconds,
+    "partial_max_age_days": _days,
 }
 
 
@@ -597,6 +616,7 @@ def _settings(layer: _Layer, blame: _Where | None = None) -> CameraSettings:
         hook=text("hook"),
         wifi_ssid=text("wifi_ssid"),
         wifi_password=text("wifi_password"),
+        partial_max_age_days=cast(float, values.get("partial_max_age_days", PARTIAL_MAX_AGE_DAYS)),
     )
 
 
@@ -973,6 +993,7 @@ def _layer_of(settings: CameraSettings, section: str) -> _Layer:
         "template": settings.template,
         "profile": settings.profile,
         "hook": settings.hook,
+        "partial_max_age_days": settings.partial_max_age_days,
         "kinds": _kinds_text(filters),
         "extensions": ",".join(sorted(filters.extensions)),
         "since": filters.since.isoformat() if filters.since else "",
@@ -1045,6 +1066,7 @@ def _settings_lines(settings: CameraSettings) -> list[str]:
         f"since = {_toml(filters.since.isoformat() if filters.since else '')}",
         f"until = {_toml(filters.until.isoformat() if filters.until else '')}",
         f"hook = {_toml(settings.hook or '')}",
+        f"partial_max_age_days = {_number(settings.partial_max_age_days)}",
     ]
     return lines
 

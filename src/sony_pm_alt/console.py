@@ -75,6 +75,7 @@ def summary_json(summary: SyncSummary) -> dict[str, Any]:
         "sending": summary.sending,
         "listing": summary.listing_method,
         "unlisted": summary.unlisted,
+        "stopped": summary.stopped or None,
         "ok": summary.ok,
     }
 
@@ -285,8 +286,9 @@ class WatchView:
             summary = event.detail
             if not summary.ok:
                 self.failures += 1
+            stopped = f"; stopped: {summary.stopped}" if summary.stopped else ""
             self._say(
-                f"{who}: {summary_line(summary)}",
+                f"{who}: {summary_line(summary)}{stopped}",
                 event="finished",
                 host=camera.host,
                 **summary_json(summary),

@@ -171,7 +171,8 @@ class Native:
             hook(Transport(self, params), phase)
         except BaseException as exc:  # must not unwind through C
             self.hook_errors[port_path] = exc
-            log.error("%s hook for %s failed: %s", "start" if phase == 0 else "end", port_path, exc)
+            # The owner re-raises it as the session's error; logged here only for -vv.
+            log.debug("%s hook for %s failed: %s", "start" if phase == 0 else "end", port_path, exc)
             return -1
         return 0
 

@@ -178,7 +178,8 @@ class Watcher:
         identity = Identity(settings.guid, settings.friendly_name or default_friendly_name())
         options = SyncOptions(dest=settings.dest, template=settings.template,
                               filters=settings.filters, profile=settings.profile,
-                              hook=settings.hook)  # fmt: skip
+                              hook=settings.hook,
+                              partial_max_age_days=settings.partial_max_age_days)  # fmt: skip
         self._emit(WatchEvent("started", camera))
 
         def relay(event: SyncEvent) -> None:

@@ -109,7 +109,8 @@ class Camera:
     """One activation of "Send to Computer".
 
     ``record(event, **fields)`` receives everything worth logging. ``busy_first`` makes the
-    first N operations (other than Open/CloseSession) answer DeviceBusy; ``hostile_names``
+    first N operations (other than Open/CloseSession) answer DeviceBusy, ``busy_open_session``
+    the first N OpenSession requests; ``hostile_names``
     reports the card's files under :data:`~.card.HOSTILE_NAMES`. With ``strict_tids``
     a request whose TID is not the previous one plus one, or a data phase labelled with another
     TID, is answered InvalidTransactionID (a real body was seen to tolerate both; the recorder
@@ -129,6 +130,7 @@ class Camera:
         huge_counts: bool = False,
         bad_dates: bool = False,
         size_skew: int = 0,
+        busy_open_session: int = 0,
     ) -> None:
         self.body = body
         self.card = card.with_hostile_names() if hostile_names else card
@@ -154,6 +156,7 @@ class Camera:
         self._huge_counts = huge_counts
         self.strict_tids = strict_tids
         self._busy_left = busy_first
+        self._busy_open_left = busy_open_session
         self.screen = Screen.CONNECTING
         self.session_id: int | None = None
         self.session_used = False
@@ -290,6 +293,10 @@ class Camera:
             return Reply(ResponseCode.INVALID_PARAMETER)
         if self.session_id is not None:
             return Reply(ResponseCode.SESSION_ALREADY_OPEN, (self.session_id,))
+        if self._busy_open_left > 0:
+            self._busy_open_left -= 1
+            self._record("fault", kind="busy_open_session", opcode=Op.OPEN_SESSION)
+            return Reply(ResponseCode.DEVICE_BUSY)
         self.session_id = session_id
         self._record("session_start", session_id=session_id, initiator=self.initiator_name)
         return Reply(ResponseCode.OK)

@@ -23,6 +23,7 @@ Spelled on the command line as ``--fault KIND=VALUE`` (repeatable):
 ``missing-scpd=1``        smartphone mode: no ContentDirectory SCPD (``/CdsDesc.xml`` is 404)
 ``gone-file=N``           smartphone mode: the N-th JPEG original is listed but gone from the
                           card (its GET declares Content-Length 0)
+``busy-open-session=N``   answer DeviceBusy to the first N OpenSession requests
 ========================  ==========================================================
 """
 
@@ -52,6 +53,7 @@ class Faults:
     refuse_push_root: bool = False
     missing_scpd: bool = False
     gone_file: int = 0
+    busy_open_session: int = 0
 
     def latency_for(self, opcode: int) -> float:
         return self.latency.get(opcode, self.latency_all)
@@ -138,10 +140,12 @@ def parse_faults(specs: Iterable[str]) -> Faults:
             faults = replace(faults, missing_scpd=_flag(value, kind))
         elif kind == "gone-file":
             faults = replace(faults, gone_file=_int(value, kind))
+        elif kind == "busy-open-session":
+            faults = replace(faults, busy_open_session=_int(value, kind))
         else:
             raise FaultSpecError(
                 f"unknown fault {kind!r}; known: drop-after-bytes, drop-at, latency, busy-first, "
                 "refuse-init, hostile-names, folder-cycle, huge-counts, bad-dates, "
-                "listing-size-mismatch, refuse-push-root, missing-scpd, gone-file"
+                "listing-size-mismatch, refuse-push-root, missing-scpd, gone-file, busy-open-session"
             )
     return replace(faults, latency=latency)

@@ -206,6 +206,7 @@ class Emulator:
             huge_counts=self.config.faults.huge_counts,
             bad_dates=self.config.faults.bad_dates,
             size_skew=self.config.faults.listing_size_mismatch,
+            busy_open_session=self.config.faults.busy_open_session,
         )
         activation = Activation(number, camera, self.record, self.config.inactivity_timeout)
         self._activation = activation

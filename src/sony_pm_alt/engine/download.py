@@ -15,15 +15,20 @@ import errno
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+import shutil
+import stat
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import DestinationError, DestinationFull
 from ..native import Transport
 from ..ptpip.codes import OperationCode
 from .model import CameraObject
 from .naming import file_time, unique_path
+from .session import libgphoto2_errors
 
 log = logging.getLogger("sony_pm_alt.download")
 
@@ -34,6 +39,15 @@ PARTIAL_SUFFIX = ".sony-pm-alt-partial"
 NO_HARD_LINKS = frozenset(
     {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
 )
+
+# A partial download whose file has not been on the camera for a month will not be resumed:
+# the card was formatted or the file deleted. Long enough for a holiday away from home.
+PARTIAL_MAX_AGE_DAYS = 30.0
+# Room kept free beyond a file's own size: the file system's bookkeeping (blocks, the folder
+# entry, a new day's folder) needs some, and a disk filled to the last byte helps no one.
+FREE_SPACE_RESERVE = 1024 * 1024
+FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+UNWRITABLE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
 ReadChunk = Callable[[int, memoryview], int]
 """Read up to ``len(buffer)`` bytes from ``offset`` into ``buffer``; return the count."""
@@ -53,9 +67,125 @@ class Downloaded:
     resumed_from: int
 
 
+@dataclass(frozen=True)
+class Destination:
+    """The destination folder of one session, checked before each file: still the same folder
+    (not removed or unmounted), writable, with room for the file."""
+
+    root: Path
+    device: int
+    inode: int
+
+    @classmethod
+    def open(cls, root: Path) -> Destination:
+        """Create ``root`` if needed (a first run) and remember which folder it is."""
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            st = root.stat()
+        except OSError as exc:
+            raise DestinationError(
+                f"cannot use the destination {root}: {exc.strerror or exc}; choose a writable "
+                "folder with --dest"
+            ) from exc
+        if not os.access(root, os.W_OK):
+            raise DestinationError(
+                f"the destination {root} is read-only; make it writable or choose another "
+                "folder with --dest"
+            )
+        return cls(root, st.st_dev, st.st_ino)
+
+    def check(self, name: str, needed: int, remaining: int) -> None:
+        """Raise :class:`DestinationError` unless ``needed`` more bytes fit (``remaining``:
+        what every file still planned needs, for the message)."""
+        try:
+            st = self.root.stat()
+        except FileNotFoundError:
+            st = None
+        if st is None or (st.st_dev, st.st_ino) != (self.device, self.inode):
+            raise DestinationError(
+                f"the destination {self.root} was removed or unmounted during the session; "
+                "finished files are kept, the rest is fetched next time once it is back"
+            )
+        if not os.access(self.root, os.W_OK):
+            raise DestinationError(
+                f"the destination {self.root} is read-only; make it writable or choose another "
+                "folder with --dest (the camera stays on)"
+            )
+        free = shutil.disk_usage(self.root).free
+        if free < needed + FREE_SPACE_RESERVE:
+            raise DestinationFull(
+                str(self.root),
+                name,
+                needed + FREE_SPACE_RESERVE,
+                free,
+                remaining + FREE_SPACE_RESERVE,
+            )
+
+
+@contextmanager
+def _writing(partial: Path, name: str, remaining: int) -> Iterator[None]:
+    """A full or read-only file system while writing ``partial``: it is removed (a partial
+    file on a full disk only takes room) and the error says what happened."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in FULL | UNWRITABLE:
+            raise
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError as unlink_error:  # read-only: nothing new was written either
+            log.debug("cannot remove %s: %s", partial, unlink_error)
+        folder = partial.parent
+        if exc.errno in FULL:
+            free = shutil.disk_usage(folder).free if folder.exists() else 0
+            raise DestinationFull(str(folder), name, remaining, free, remaining) from exc
+        raise DestinationError(
+            f"cannot write into {folder}: {exc.strerror}; make it writable or choose another "
+            "folder with --dest (the camera stays on)"
+        ) from exc
+
+
 def partial_path(final: Path, camera_key: str, obj: CameraObject) -> Path:
+    return final.parent / partial_name(camera_key, obj)
+
+
+def partial_name(camera_key: str, obj: CameraObject) -> str:
+    """The name of ``obj``'s hidden partial file (the same in whichever folder it lands)."""
     digest = hashlib.sha256(repr((camera_key, obj.key)).encode()).hexdigest()[:20]
-    return final.parent / f".{digest}{PARTIAL_SUFFIX}"
+    return f".{digest}{PARTIAL_SUFFIX}"
+
+
+def remove_orphaned_partials(
+    root: Path, keep: set[str], max_age_days: float, now: float
+) -> list[Path]:
+    """Remove the hidden partial files under ``root`` not touched for ``max_age_days`` (0:
+    never) whose name is not in ``keep`` (the partial names of the objects still on the
+    camera): downloads of files that never came back. Each is logged; the removed paths."""
+    if max_age_days <= 0:
+        return []
+    cutoff = now - max_age_days * 86_400
+    removed = []
+    for folder, _dirs, names in os.walk(root):  # symbolic links to folders are not followed
+        for name in names:
+            if not (name.startswith(".") and name.endswith(PARTIAL_SUFFIX)) or name in keep:
+                continue
+            path = Path(folder) / name
+            try:
+                st = path.lstat()
+                if not stat.S_ISREG(st.st_mode) or st.st_mtime >= cutoff:
+                    continue
+                path.unlink()
+            except OSError as exc:
+                log.warning("could not remove the old partial download %s: %s", path, exc)
+                continue
+            log.warning(
+                "removed %s: a partial download untouched for over %g days whose file is no "
+                "longer on the camera",
+                path,
+                max_age_days,
+            )
+            removed.append(path)
+    return removed
 
 
 def gphoto2_reader(camera: Any, obj: CameraObject) -> ReadChunk:
@@ -63,7 +193,10 @@ def gphoto2_reader(camera: Any, obj: CameraObject) -> ReadChunk:
     import gphoto2 as gp
 
     def read(offset: int, buffer: memoryview) -> int:
-        return int(camera.file_read(obj.folder, obj.name, gp.GP_FILE_TYPE_NORMAL, offset, buffer))
+        with libgphoto2_errors(f"downloading {obj.name} at offset {offset}"):
+            return int(
+                camera.file_read(obj.folder, obj.name, gp.GP_FILE_TYPE_NORMAL, offset, buffer)
+            )
 
     return read
 
@@ -78,7 +211,8 @@ def whole_file_reader(camera: Any, obj: CameraObject) -> ReadChunk:
     def read(offset: int, buffer: memoryview) -> int:
         nonlocal data
         if data is None:
-            camera_file = camera.file_get(obj.folder, obj.name, gp.GP_FILE_TYPE_NORMAL)
+            with libgphoto2_errors(f"downloading {obj.name}"):
+                camera_file = camera.file_get(obj.folder, obj.name, gp.GP_FILE_TYPE_NORMAL)
             data = bytes(memoryview(camera_file.get_data_and_size()))
         chunk = data[offset : offset + len(buffer)]
         buffer[: len(chunk)] = chunk
@@ -162,7 +296,21 @@ def fetch(
 
     The listed size is the camera's word, not a fact: data that ends before it, or (asked by
     ``more_than_listed`` once the listed bytes are in) goes on after it, fails the file and
-    removes the partial, so a file whose size disagrees is never placed (nor resumed)."""
+    removes the partial, so a file whose size disagrees is never placed (nor resumed).
+    A full (ENOSPC, EDQUOT) or read-only destination raises
+    :class:`~sony_pm_alt.errors.DestinationError` and leaves no partial file behind."""
+    with _writing(partial, obj.name, obj.size):
+        return _fetch(obj, final, partial, read, progress, more_than_listed)
+
+
+def _fetch(
+    obj: CameraObject,
+    final: Path,
+    partial: Path,
+    read: ReadChunk,
+    progress: Progress | None,
+    more_than_listed: Callable[[], bool] | None,
+) -> Downloaded:
     _make_folders(final.parent)
     start = _resume_point(partial, obj.size)
     buffer = memoryview(bytearray(CHUNK))

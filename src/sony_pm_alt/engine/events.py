@@ -72,6 +72,7 @@ class SyncSummary:
     power_off_failed: bool = False  # the profile's power-off was due but not confirmed
     unlisted: list[str] = field(default_factory=list)  # what the listing could not vouch for
     sending: bool = False  # the camera answered OK to the profile's "Sending…" steps
+    stopped: str = ""  # why the session stopped before its last file, if it did
 
     @property
     def ok(self) -> bool:

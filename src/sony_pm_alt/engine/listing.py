@@ -27,7 +27,7 @@ from ..ptpip.datasets import DeviceInfo, ObjectPropList, PropValue
 from ..ptpip.errors import ProtocolError
 from ..ptpip.primitives import parse_datetime
 from .model import CameraInfo, CameraObject
-from .session import CameraSession
+from .session import CameraSession, libgphoto2_errors
 
 log = logging.getLogger("sony_pm_alt.listing")
 
@@ -66,7 +66,8 @@ def camera_info(session: CameraSession) -> tuple[CameraInfo, DeviceInfo | None]:
         result = session.transport().transaction(OperationCode.GET_DEVICE_INFO, data_in=True)
         info = DeviceInfo.decode(result.data)
         return CameraInfo(info.model, info.serial_number, info.manufacturer), info
-    summary = str(session.camera.get_summary())
+    with libgphoto2_errors("reading the camera's summary"):
+        summary = str(session.camera.get_summary())
 
     def field(name: str) -> str:
         match = re.search(rf"^\s*{name}:\s*(.*)$", summary, re.MULTILINE)
@@ -228,17 +229,20 @@ def _gphoto2_walk(camera: Any, folder: str) -> tuple[list[CameraObject], int]:
     """The files below ``folder`` and how many folders that are camera objects (not
     libgphoto2's ``/store_…`` level) were walked."""
     objects: list[CameraObject] = []
-    files = camera.folder_list_files(folder)
+    with libgphoto2_errors(f"listing folder {folder}"):
+        files = camera.folder_list_files(folder)
     for i in range(files.count()):
         name = files.get_name(i)
-        info = camera.file_get_info(folder, name).file
+        with libgphoto2_errors(f"reading the details of {folder.rstrip('/')}/{name}"):
+            info = camera.file_get_info(folder, name).file
         stamp = _from_mtime(info.mtime)
         object_format = MIME_FORMATS.get(str(info.type), ObjectFormat.UNDEFINED)
         date_text = str(info.mtime) if info.mtime else ""
         objects.append(
             CameraObject(folder, name, int(info.size), stamp, object_format, 0, date_text)
         )
-    folders = camera.folder_list_folders(folder)
+    with libgphoto2_errors(f"listing folder {folder}"):
+        folders = camera.folder_list_folders(folder)
     count = 0
     for i in range(folders.count()):
         child = folder.rstrip("/") + "/" + folders.get_name(i)

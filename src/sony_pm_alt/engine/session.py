@@ -13,11 +13,20 @@ import ipaddress
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
 from .. import native as native_layer
-from ..errors import CameraRefusedGuid, NativeLayerUnavailable, SonyPmAltError
+from ..errors import (
+    GP_ERROR_CAMERA_BUSY,
+    CameraBusy,
+    CameraRefusedGuid,
+    NativeLayerUnavailable,
+    SonyPmAltError,
+    from_gphoto2,
+)
 from ..identity import Identity
 from ..profiles import DEFAULT_PROFILE, Profile, load_profile
 from ..ptpip.codes import InitFailReason
@@ -65,6 +74,18 @@ def port_path(host: str, port: int = PTPIP_PORT) -> str:
     if not 0 < port < 65536:
         raise ValueError(f"port {port} is not a TCP port")
     return f"ptpip:{host}:{port}:{port}"
+
+
+@contextmanager
+def libgphoto2_errors(doing: str) -> Iterator[None]:
+    """Turn python-gphoto2's ``GPhoto2Error`` raised inside the block into the
+    :class:`~sony_pm_alt.errors.CameraError` it is (see :func:`.errors.from_gphoto2`)."""
+    import gphoto2 as gp
+
+    try:
+        yield
+    except gp.GPhoto2Error as exc:
+        raise from_gphoto2(exc, doing) from exc
 
 
 def _route_libgphoto2_logs(gp: Any) -> None:
@@ -140,6 +161,8 @@ class CameraSession:
             reason = self._native.last_init_fail(self.path) if self._native else 0
             if reason == InitFailReason.REJECTED_INITIATOR:
                 raise CameraRefusedGuid(self.identity.guid, reason) from None
+            if exc.code == GP_ERROR_CAMERA_BUSY:  # the camlib asked again for seconds already
+                raise CameraBusy("opening the session") from None
             why = f"Init Fail reason {reason}" if reason else str(exc)
             raise CameraConnectError(f"cannot open the camera at {self.path}: {why}") from None
         self._camera = camera

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -45,10 +46,10 @@ BUSY_TIMEOUT: Final = 10.0
 # PRAGMA application_id: "SPMA". Marks the file as ours for `file(1)` and for the check below.
 APPLICATION_ID: Final = 0x53504D41
 
-# Session results. "running" is what a session is until end_session; one that stays "running"
-# was ended by a crash or a kill.
-RESULTS: Final = frozenset({"ok", "incomplete", "failed", "running"})
-END_RESULTS: Final = RESULTS - {"running"}
+# Session results. "running" is what a session is until end_session; one whose process is gone
+# (a crash, a kill, a power cut) becomes "interrupted" when the next session starts.
+RESULTS: Final = frozenset({"ok", "incomplete", "failed", "running", "interrupted"})
+END_RESULTS: Final = RESULTS - {"running", "interrupted"}
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -88,12 +89,40 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX transfers_by_camera_time ON transfers (camera, transferred_at);
     CREATE INDEX transfers_by_session ON transfers (session_id);
     """,
-    # 1 → 2: whether the camera confirmed the power-off (sessions of older versions: unknown,
-    # so 0), and the capture date exactly as the camera sent it (out-of-range or garbage dates
-    # are kept here while the file time is clamped).
+    # 1 -> 2: the "interrupted" result, and who runs a session (host, boot, process) so that a
+    # session whose process is gone can be told from one still running; whether the camera
+    # confirmed the power-off (sessions of older versions: unknown, so 0); and the capture date
+    # exactly as the camera sent it (out-of-range or garbage dates are kept here while the file
+    # time is clamped). SQLite cannot change a CHECK constraint in place: the sessions table is
+    # rebuilt (foreign keys are off during migrations).
     """
-    ALTER TABLE sessions ADD COLUMN powered_off INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE transfers ADD COLUMN camera_date TEXT NOT NULL DEFAULT ''
+    CREATE TABLE sessions_v2 (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        camera      TEXT    NOT NULL,
+        model       TEXT    NOT NULL,
+        started_at  TEXT    NOT NULL,
+        ended_at    TEXT,
+        planned     INTEGER NOT NULL,
+        transferred INTEGER NOT NULL DEFAULT 0,
+        failed      INTEGER NOT NULL DEFAULT 0,
+        bytes       INTEGER NOT NULL DEFAULT 0,
+        result      TEXT    NOT NULL DEFAULT 'running'
+                    CHECK (result IN ('ok', 'incomplete', 'failed', 'running', 'interrupted')),
+        host        TEXT    NOT NULL DEFAULT '',
+        boot        TEXT    NOT NULL DEFAULT '',
+        pid         INTEGER NOT NULL DEFAULT 0,
+        powered_off INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO sessions_v2 (id, camera, model, started_at, ended_at, planned, transferred,
+        failed, bytes, result)
+        SELECT id, camera, model, started_at, ended_at, planned, transferred, failed, bytes,
+        result FROM sessions;
+    DROP TABLE sessions;
+    ALTER TABLE sessions_v2 RENAME TO sessions;
+    CREATE INDEX sessions_by_camera ON sessions (camera, started_at);
+    CREATE INDEX sessions_by_time ON sessions (started_at);
+    CREATE INDEX sessions_running ON sessions (result) WHERE result = 'running';
+    ALTER TABLE transfers ADD COLUMN camera_date TEXT NOT NULL DEFAULT '';
     """,
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
@@ -110,6 +139,26 @@ _SESSION_COLUMNS = (
 
 class StateError(SonyPmAltError):
     """The state file cannot be used: corrupt, not ours, made by a newer version, or locked."""
+
+
+def _boot_id() -> str:
+    """This boot of this machine (Linux); "" where unknown. A session of another boot is over."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def default_state_path() -> Path:
@@ -145,8 +194,9 @@ class Transfer:
 
 @dataclass(frozen=True)
 class SessionRecord:
-    """One session with a camera. ``result`` is ``"ok"``, ``"incomplete"``, ``"failed"`` or,
-    until it ends (or forever, if the process was killed), ``"running"``. While running,
+    """One session with a camera. ``result`` is ``"ok"``, ``"incomplete"``, ``"failed"``,
+    ``"running"`` until it ends, or ``"interrupted"`` when its process died before it ended
+    (see :meth:`StateStore.mark_interrupted`). While running,
     ``transferred`` and ``bytes`` count the transfers recorded so far."""
 
     id: int
@@ -287,8 +337,17 @@ class StateStore:
             raise ValueError(f"planned must be 0 or more, not {planned}")
         with self._write() as db:
             cursor = db.execute(
-                "INSERT INTO sessions (camera, model, started_at, planned) VALUES (?, ?, ?, ?)",
-                (camera.key, camera.model, _stamp(self._clock()), planned),
+                "INSERT INTO sessions (camera, model, started_at, planned, host, boot, pid)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    camera.key,
+                    camera.model,
+                    _stamp(self._clock()),
+                    planned,
+                    socket.gethostname(),
+                    _boot_id(),
+                    os.getpid(),
+                ),
             )
             session_id = cursor.lastrowid
         assert session_id is not None
@@ -328,6 +387,27 @@ class StateStore:
             )
             if cursor.rowcount != 1:
                 raise ValueError(f"no session {session_id} in {self.path}")
+
+    def mark_interrupted(self) -> list[SessionRecord]:
+        """Mark "interrupted" every "running" session of this machine whose process is gone (or
+        of an earlier boot, or recorded before sessions named their process); the sessions so
+        marked. Sessions of other machines sharing the file are left alone."""
+        host, boot = socket.gethostname(), _boot_id()
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT id, host, boot, pid FROM sessions WHERE result = 'running'"
+            ).fetchall()
+            dead = [
+                row["id"]
+                for row in rows
+                if row["host"] in ("", host)
+                and (row["pid"] == 0 or row["boot"] != boot or not _process_alive(row["pid"]))
+            ]
+            db.executemany(
+                "UPDATE sessions SET result = 'interrupted' WHERE id = ? AND result = 'running'",
+                [(session_id,) for session_id in dead],
+            )
+        return [record for record in self.sessions() if record.id in set(dead)]
 
     def sessions(self, camera: str | None = None, limit: int | None = None) -> list[SessionRecord]:
         """Sessions, newest first; only ``camera``'s (a :attr:`CameraInfo.key`) if given."""
@@ -466,7 +546,6 @@ class StateStore:
         """Check the file is ours and not newer, then switch to WAL and create or upgrade the
         schema. Nothing is written before the checks pass."""
         self._check(db)
-        db.execute("PRAGMA foreign_keys = ON")
         # WAL lets readers and one writer work at once. Some file systems cannot do it; sqlite
         # then keeps its rollback journal, which is just as safe, only less concurrent.
         db.execute("PRAGMA journal_mode = WAL").fetchone()
@@ -485,6 +564,8 @@ class StateStore:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        # Only now: a migration may rebuild a table that others reference (see _MIGRATIONS).
+        db.execute("PRAGMA foreign_keys = ON")
 
     def _check(self, db: sqlite3.Connection) -> int:
         """The file's schema version, after refusing files that are not ours or are newer."""

@@ -20,7 +20,16 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from ..errors import TRANSPORT_ERRORS, SonyPmAltError
+from ..errors import (
+    RECONNECT_HINT,
+    TRANSPORT_ERRORS,
+    CameraError,
+    DestinationError,
+    DestinationFull,
+    PTPResponseError,
+    SonyPmAltError,
+    TransportError,
+)
 from ..identity import Identity
 from ..profiles import DEFAULT_PROFILE, Profile
 from ..ptpip.codes import OperationCode, ResponseCode, code_name
@@ -42,7 +51,13 @@ from .listing import Listing, list_camera
 from .model import CameraInfo, CameraObject
 from .naming import DEFAULT_TEMPLATE, Template
 from .sanitize import UnsafeName, contained_path
-from .session import PTPIP_PORT, CameraConnectError, CameraSession
+from .session import (
+    PTPIP_PORT,
+    CameraConnectError,
+    CameraSession,
+    libgphoto2_errors,
+    port_path,
+)
 from .state import StateStore
 
 log = logging.getLogger("sony_pm_alt.sync")
@@ -66,6 +81,7 @@ class SyncOptions:
     bulk_listing: bool = True
     keepalive_interval: float = KEEPALIVE_INTERVAL
     connect_attempts: int = CONNECT_ATTEMPTS
+    partial_max_age_days: float = dl.PARTIAL_MAX_AGE_DAYS  # 0: never remove old partial files
 
 
 class SyncCancelled(SonyPmAltError):
@@ -112,6 +128,8 @@ class KeepAlive:
                     )
                 else:
                     self._session.camera.get_storageinfo()
+            except PTPResponseError as exc:  # an answer, even a refusal: it is still there
+                log.debug("the camera answered the ping with %s", exc)
             except Exception as exc:  # the caller decides what a silent camera means
                 log.debug("the camera did not answer: %s", exc)
                 return False
@@ -175,9 +193,25 @@ def sync(
     own_state = state is None
     store = state or StateStore.open_default()
     try:
+        for record in store.mark_interrupted():
+            log.warning(
+                "session %d with %s, started %s, was interrupted (its process ended without "
+                "closing it); the %d files it recorded are safe, the rest is fetched again",
+                record.id,
+                record.model,
+                record.started_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+                record.transferred,
+            )
+        port_path(host, port)  # a host libgphoto2 cannot reach is refused before any write
+        # Checked before the camera is contacted: it takes one connection per activation.
+        destination = None if options.dry_run else dl.Destination.open(options.dest)
         run_hook(options.hook, "init")
-        session = connect(host, port, identity, options, native)
-        return _run_session(session, template, options, store, emit, cancel or threading.Event())
+        # Anything libgphoto2 raises that no step turned into a clearer error already.
+        with libgphoto2_errors("talking to the camera"):
+            session = connect(host, port, identity, options, native)
+            return _run_session(
+                session, template, options, store, emit, cancel or threading.Event(), destination
+            )
     finally:
         if own_state:
             store.close()
@@ -190,6 +224,7 @@ def _run_session(
     store: StateStore,
     emit: EventSink,
     cancel: threading.Event,
+    destination: dl.Destination | None,
 ) -> SyncSummary:
     started = time.monotonic()
     camera: CameraInfo | None = None
@@ -198,10 +233,10 @@ def _run_session(
     session_id: int | None = None
     listing_method = ""
     unlisted: list[str] = []
+    stopped = ""
     try:
         with KeepAlive(session, options.keepalive_interval) as keepalive:
-            with keepalive.use():
-                listing = list_camera(session, bulk=options.bulk_listing)
+            listing = _list(session, keepalive, options)
             camera, listing_method = listing.camera, listing.method
             todo = plan(listing, options, store)
             unlisted = list(listing.problems)
@@ -223,21 +258,41 @@ def _run_session(
             for index, obj in enumerate(todo, 1):
                 if cancel.is_set():
                     raise SyncCancelled("stopped on request before all files were transferred")
-                if options.dry_run:
+                if options.dry_run or destination is None:
                     emit(FileSkipped(obj, "dry run"))
                     skipped += 1
                     continue
-                outcome = _transfer(
-                    session, keepalive, camera, obj, index, template, options, emit, cancel, listing
-                )
+                try:
+                    outcome = _transfer(
+                        session,
+                        keepalive,
+                        camera,
+                        obj,
+                        index,
+                        template,
+                        options,
+                        emit,
+                        cancel,
+                        listing,
+                        destination,
+                        sum(o.size for o in todo[index - 1 :]),
+                    )
+                except DestinationError as exc:  # stop: the next files would fail the same way
+                    stopped = str(exc)  # the summary carries it: said once, by the caller
+                    _not_attempted(
+                        todo[index - 1 :], "the destination cannot take it", failed, emit
+                    )
+                    break
                 if isinstance(outcome, str):
                     failed.append(f"{obj.folder}/{obj.name}: {outcome}")
                     emit(FileFailed(obj, outcome))
                     if not keepalive.ping():  # is the camera still there?
-                        for rest in todo[index:]:
-                            reason = "not attempted: the connection to the camera was lost"
-                            failed.append(f"{rest.folder}/{rest.name}: {reason}")
-                            emit(FileFailed(rest, reason))
+                        stopped = (
+                            f"the connection to the camera was lost during {obj.name}; "
+                            f"{RECONNECT_HINT}"
+                        )
+                        reason = "the connection to the camera was lost"
+                        _not_attempted(todo[index:], reason, failed, emit)
                         break
                     continue
                 assert session_id is not None
@@ -280,6 +335,14 @@ def _run_session(
     powered_off, why_on = _release(session, left_on=left_on)
     power_due = left_on is None and session.profile.power_off is not None
     _end_session(store, session_id, transferred, failed, bytes_done, unlisted, powered_off)
+    if destination is not None and camera is not None:
+        keep = {dl.partial_name(camera.key, obj) for obj in listing.objects}
+        try:
+            dl.remove_orphaned_partials(
+                destination.root, keep, options.partial_max_age_days, time.time()
+            )
+        except OSError as exc:  # housekeeping only: never fails the session
+            log.warning("looking for old partial downloads in %s: %s", destination.root, exc)
     run_hook(options.hook, "stop", transferred=transferred, failed=len(failed))
     summary = SyncSummary(
         camera,
@@ -295,9 +358,35 @@ def _run_session(
         power_off_failed=power_due and not powered_off,
         unlisted=unlisted,
         sending=session.sending_confirmed,
+        stopped=stopped,
     )
     emit(SessionEnded(summary))
     return summary
+
+
+def _list(session: CameraSession, keepalive: KeepAlive, options: SyncOptions) -> Listing:
+    """The listing; a failure libgphoto2 does not explain (``[-1] Unspecified error``) is
+    reported as a lost connection only once the camera does not answer a ping either."""
+    try:
+        with keepalive.use():
+            return list_camera(session, bulk=options.bulk_listing)
+    except TransportError as exc:  # the operation that noticed is in the debug log
+        log.debug("listing: %s", exc)
+        raise TransportError(
+            "listing the camera's files", exc.detail, opcode=exc.opcode, code=exc.code
+        ) from exc
+    except CameraError as exc:
+        if keepalive.ping():
+            raise
+        raise TransportError("listing the camera's files", str(exc)) from exc
+
+
+def _not_attempted(
+    objects: list[CameraObject], reason: str, failed: list[str], emit: EventSink
+) -> None:
+    for obj in objects:
+        failed.append(f"{obj.folder}/{obj.name}: not attempted: {reason}")
+        emit(FileFailed(obj, f"not attempted: {reason}"))
 
 
 def _release(session: CameraSession, *, left_on: str | None) -> tuple[bool, str]:
@@ -316,6 +405,9 @@ def _release(session: CameraSession, *, left_on: str | None) -> tuple[bool, str]
     problem = ""
     try:
         session.close(power_off=power_off)
+    except TransportError as exc:  # an older body switches off before the last end step
+        log.info("releasing the camera: the connection ended while %s (%s)", exc.doing, exc.detail)
+        problem = str(exc)
     except Exception as exc:  # the files are safe already; the camera is gone or confused
         log.warning("releasing the camera: %s", exc)
         problem = str(exc) or type(exc).__name__
@@ -391,8 +483,12 @@ def _transfer(
     emit: EventSink,
     cancel: threading.Event,
     listing: Listing,
+    destination: dl.Destination,
+    remaining: int,
 ) -> dl.Downloaded | str:
-    """Download one object; a string is the reason it failed (it stays planned)."""
+    """Download one object; a string is the reason it failed (it stays planned). A
+    destination that cannot take it raises :class:`DestinationError` (``remaining``: the
+    bytes of every file still planned, for the message)."""
     try:
         relative = template.render(obj, camera, index, datetime.now())
         final = contained_path(options.dest, relative)
@@ -421,6 +517,7 @@ def _transfer(
     else:
         read = dl.gphoto2_reader(session.camera, obj)
     resumed = partial.stat().st_size if partial.exists() else 0
+    destination.check(obj.name, max(0, obj.size - resumed), remaining - min(resumed, obj.size))
     emit(FileStarted(obj, final, index, resumed))
 
     def locked_read(offset: int, buffer: memoryview) -> int:
@@ -456,9 +553,13 @@ def _transfer(
             lambda done: emit(FileProgress(obj, done, obj.size)),
             more_than_listed if can_probe else None,
         )
-    except SyncCancelled:
+    except DestinationFull as exc:
+        raise DestinationFull(exc.root, exc.name, exc.needed, exc.free, remaining) from exc
+    except (SyncCancelled, DestinationError):
         raise
     except Exception as exc:  # gphoto2 errors, OS errors: reported, the file stays planned
+        if cancel.is_set():  # the stop signal itself can break a read (EINTR in libgphoto2)
+            raise SyncCancelled(f"stopped on request during {obj.name}") from exc
         log.warning("%s/%s: %s", obj.folder, obj.name, exc)
         return str(exc) or type(exc).__name__
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import VendorStepFailed
+from ..errors import TRANSPORT_ERRORS, TransportError, VendorStepFailed
 from ..native import Transport
 from ..profiles import Step
 from ..ptpip.codes import ResponseCode, code_name
@@ -31,15 +31,24 @@ def run_steps(
     results: list[StepResult] | None = None,
 ) -> list[StepResult]:
     """Send each step in order. A failing step marked ``abort`` raises
-    :class:`VendorStepFailed`; one marked ``skip`` is logged and the next step follows.
-    Each result is appended to ``results`` as it comes, so a caller still knows what was
-    answered when a step aborts the block."""
+    :class:`VendorStepFailed`; one marked ``skip`` is logged and the next step follows. A
+    lost connection is a :class:`TransportError` whatever the step says: the camera did not
+    refuse the step, so another profile would not help. Each result is appended to
+    ``results`` as it comes, so a caller still knows what was answered when a step aborts
+    the block."""
     results = [] if results is None else results
     for index, step in enumerate(steps, 1):
         outcome = transport.transaction(
             step.opcode, step.params, step.data, data_in=step.data_in, check=False
         )
         results.append(StepResult(step, outcome.code))
+        if outcome.code in TRANSPORT_ERRORS:
+            raise TransportError(
+                f"sending vendor profile {block} step {index} ({step.describe()})",
+                TRANSPORT_ERRORS[outcome.code],
+                opcode=step.opcode,
+                code=outcome.code,
+            )
         if outcome.code == ResponseCode.OK:
             log.debug("%s step %d: %s OK", block, index, step.describe())
         elif step.abort_on_failure:
