@@ -405,6 +405,8 @@ def test_release_claims_only_a_confirmed_power_off(
     assert why.startswith(expected[1])
     # The end steps run only when a power-off is due and can be done.
     assert session.closed_with is (left_on is None and native and profile != "none")
+
+
 class PingTransport:
     def __init__(self, error: Exception | None) -> None:
         self.error = error

@@ -91,10 +91,11 @@ def test_a_connection_lost_in_the_end_steps_keeps_the_files_and_says_so(
     ) as emu:
         code, lines, stderr = run_sync(emu, tmp_path, timeout=120)
     (summary,) = [line for line in lines if line["event"] == "summary"]
-    assert code == 0  # every file is safe
+    assert code == 4  # every file is safe; the power-off was due but not confirmed
     assert (summary["transferred"], summary["powered_off"]) == (summary["planned"], False)
+    assert summary["camera_left_on"].startswith("the power-off was not answered (I/O error")
     line = one_line(stderr)
-    assert "the camera was not powered off: the connection was lost" in line
+    assert "the power-off was not confirmed: the connection was lost" in line
     assert "Traceback" not in stderr
 
 

@@ -452,8 +452,10 @@ def sync(
     if summary.stopped:
         click.echo(f"sony-pm-alt: {summary.stopped}", err=True)
     sys.exit(
-        0 if summary.ok and not summary.power_off_failed
-        else EXIT_POWER_OFF_UNCONFIRMED if summary.ok
+        0
+        if summary.ok and not summary.power_off_failed
+        else EXIT_POWER_OFF_UNCONFIRMED
+        if summary.ok
         else 1
     )
 

@@ -146,6 +146,7 @@ def parse_faults(specs: Iterable[str]) -> Faults:
             raise FaultSpecError(
                 f"unknown fault {kind!r}; known: drop-after-bytes, drop-at, latency, busy-first, "
                 "refuse-init, hostile-names, folder-cycle, huge-counts, bad-dates, "
-                "listing-size-mismatch, refuse-push-root, missing-scpd, gone-file, busy-open-session"
+                "listing-size-mismatch, refuse-push-root, missing-scpd, gone-file, "
+                "busy-open-session"
             )
     return replace(faults, latency=latency)

@@ -406,7 +406,11 @@ def _release(session: CameraSession, *, left_on: str | None) -> tuple[bool, str]
     try:
         session.close(power_off=power_off)
     except TransportError as exc:  # an older body switches off before the last end step
-        log.info("releasing the camera: the connection ended while %s (%s)", exc.doing, exc.detail)
+        log.warning(
+            "the power-off was not confirmed: the connection was lost while %s (%s)",
+            exc.doing,
+            exc.detail,
+        )
         problem = str(exc)
     except Exception as exc:  # the files are safe already; the camera is gone or confused
         log.warning("releasing the camera: %s", exc)
@@ -427,6 +431,8 @@ def _power_off_failure(session: CameraSession, problem: str) -> str:
     if len(results) <= first:
         return f"the power-off was not sent ({problem or 'an earlier end step failed'})"
     command, rest = results[first], results[first + 1 :]
+    if command.code in TRANSPORT_ERRORS:
+        return f"the power-off was not answered ({_answer(command.code)})"
     if not command.ok:
         return f"the camera refused the power-off ({_answer(command.code)})"
     if not session.profile.power_off_paired:
