@@ -30,8 +30,9 @@ NATIVE_DIR = Path(
     os.environ.get("SONY_PM_ALT_NATIVE_DIR") or Path(__file__).resolve().parent / "_native"
 )
 SHIM_MODULE = "sony_pm_alt._native._spa_shim"  # the name build.py compiles the extension for
-HOOK_START, HOOK_END = 0, 1
-PHASE_NONE, PHASE_OUT, PHASE_IN = 0, 1, 2
+# The hook phases, from csrc/spa_api.h by way of the compiled shim; set by load().
+HOOK_START: int
+HOOK_END: int
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,8 @@ class Native:
         received_len = ffi.new("unsigned long long *")
         resp = ffi.new("unsigned int[5]")
         resp_n = ffi.new("int *")
-        phase = PHASE_OUT if data is not None else PHASE_IN if data_in else PHASE_NONE
+        lib = self._lib
+        phase = lib.SPA_PHASE_OUT if data is not None else lib.SPA_PHASE_IN if data_in else lib.SPA_PHASE_NONE
         code = self._lib.spa_shim_transaction(
             params,
             opcode,
@@ -170,7 +172,8 @@ class Native:
             hook(Transport(self, params), phase)
         except BaseException as exc:  # must not unwind through C
             self.hook_errors[port_path] = exc
-            log.error("%s hook for %s failed: %s", "start" if phase == 0 else "end", port_path, exc)
+            which = "start" if phase == self._lib.SPA_HOOK_START else "end"
+            log.error("%s hook for %s failed: %s", which, port_path, exc)
             return -1
         return 0
 
@@ -199,7 +202,7 @@ def load(loaded_libgphoto2: str | None = None) -> Native:
 
     Raises :class:`NativeLayerUnavailable` with the reason when it is not built, or built for
     another libgphoto2 than the one python-gphoto2 loads."""
-    global _loaded
+    global _loaded, HOOK_START, HOOK_END
     if _loaded is not None:
         os.environ["CAMLIBS"] = str(_loaded.camlibs_dir)
         return _loaded
@@ -226,5 +229,6 @@ def load(loaded_libgphoto2: str | None = None) -> Native:
         return native._dispatch_hook(params, phase, ffi.string(port_path).decode())
 
     os.environ["CAMLIBS"] = str(native.camlibs_dir)
+    HOOK_START, HOOK_END = int(lib.SPA_HOOK_START), int(lib.SPA_HOOK_END)
     _loaded = native
     return native
