@@ -16,9 +16,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py
-from wheel.bdist_wheel import bdist_wheel
 
 ROOT = Path(__file__).resolve().parent
 
@@ -26,7 +25,8 @@ ROOT = Path(__file__).resolve().parent
 def _build_script() -> ModuleType:
     # Loaded by path under its own name: "build" would be PyPA's build frontend.
     spec = importlib.util.spec_from_file_location("sony_pm_alt_build_script", ROOT / "build.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -46,12 +46,12 @@ class BuildPyWithNative(build_py):
             raise SystemExit(f"sony-pm-alt: the native layer could not be built: {exc}") from None
 
 
-class PlatformWheel(bdist_wheel):
-    """The wheel holds compiled code: tag it cpXY-cpXY-<platform>, never py3-none-any."""
+class NativeDistribution(Distribution):
+    """The package holds compiled code (placed by build_py, not as setuptools extensions):
+    the wheel is platform-specific, cpXY-cpXY-<platform>, never py3-none-any."""
 
-    def finalize_options(self) -> None:
-        super().finalize_options()
-        self.root_is_pure = False
+    def has_ext_modules(self) -> bool:
+        return True
 
 
-setup(cmdclass={"build_py": BuildPyWithNative, "bdist_wheel": PlatformWheel})
+setup(cmdclass={"build_py": BuildPyWithNative}, distclass=NativeDistribution)

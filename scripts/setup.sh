@@ -3,6 +3,7 @@
 # so the container is built by exactly the steps `make test` exercises.
 #
 #   scripts/setup.sh system   Debian packages (apt-get; only the missing ones; needs root)
+#   scripts/setup.sh image    the Debian packages `make image` needs (podman, debootstrap)
 #   scripts/setup.sh python   the virtual environment .venv with the package and dev tools
 #   scripts/setup.sh native   the native layer: patched ptp2 camlib + cffi shim (build.py)
 #   scripts/setup.sh all      all three, in that order
@@ -16,10 +17,13 @@ VENV=${VENV:-.venv}
 # libltdl-dev, patch, xz-utils: the venv and the native layer; libusb-1.0-0: pairing.
 APT_PACKAGES=(gphoto2 tshark iproute2 util-linux python3 python3-venv python3-dev
   build-essential pkg-config ca-certificates libltdl-dev patch xz-utils libusb-1.0-0 make)
+# make image: podman builds it, debootstrap makes the base image; pipx: the pipx install test.
+IMAGE_PACKAGES=(podman debootstrap)
+PIPX_PACKAGES=(pipx)
 
 system() {
   local missing=() p
-  for p in "${APT_PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -43,9 +47,10 @@ native() {
 }
 
 case "${1:-all}" in
-  system) system ;;
+  system) system "${APT_PACKAGES[@]}" "${PIPX_PACKAGES[@]}" ;;
+  image) system "${IMAGE_PACKAGES[@]}" ;;
   python) python_env ;;
   native) native ;;
-  all) system; python_env; native ;;
-  *) echo "usage: scripts/setup.sh [system|python|native|all]" >&2; exit 2 ;;
+  all) system "${APT_PACKAGES[@]}" "${PIPX_PACKAGES[@]}"; python_env; native ;;
+  *) echo "usage: scripts/setup.sh [system|image|python|native|all]" >&2; exit 2 ;;
 esac

@@ -144,7 +144,11 @@ class Native:
         resp = ffi.new("unsigned int[5]")
         resp_n = ffi.new("int *")
         lib = self._lib
-        phase = lib.SPA_PHASE_OUT if data is not None else lib.SPA_PHASE_IN if data_in else lib.SPA_PHASE_NONE
+        phase = lib.SPA_PHASE_NONE
+        if data is not None:
+            phase = lib.SPA_PHASE_OUT
+        elif data_in:
+            phase = lib.SPA_PHASE_IN
         code = self._lib.spa_shim_transaction(
             params,
             opcode,
