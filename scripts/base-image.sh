@@ -14,8 +14,20 @@ ROOTFS=$(mktemp -d /var/tmp/sony-pm-alt-rootfs.XXXXXX)
 trap 'rm -rf "$ROOTFS"' EXIT
 echo "bootstrapping $IMAGE from $MIRROR (debootstrap --variant=minbase bookworm)"
 debootstrap --variant=minbase bookworm "$ROOTFS" "$MIRROR" >/dev/null
-# As the official slim image: no apt lists, docs or caches.
-rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/*.bin "$ROOTFS"/usr/share/doc/* \
+# As the official slim image: no apt lists, caches, docs, manuals or translations, now or
+# from later apt-get installs.
+cat > "$ROOTFS/etc/dpkg/dpkg.cfg.d/slim" <<'CFG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/lintian/*
+CFG
+rm -rf "$ROOTFS"/usr/share/locale/*
+find "$ROOTFS"/usr/share/doc -type f ! -name copyright -delete
+rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/*.bin "$ROOTFS"/var/cache/apt/archives/*.deb \
   "$ROOTFS"/usr/share/man/* "$ROOTFS"/usr/share/info/*
 tar -C "$ROOTFS" -c . | podman import --change 'CMD ["bash"]' - "$IMAGE" >/dev/null
 echo "created $IMAGE"
