@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install what sony-pm-alt needs and build it. The Makefile and the Dockerfile both run this,
-# so the container is built by exactly the steps `make test` exercises.
+# Install what sony-pm-alt needs and build it (the Makefile runs this; the container image is
+# made from `make dist`'s wheelhouse instead, see the Dockerfile).
 #
 #   scripts/setup.sh system   Debian packages (apt-get; only the missing ones; needs root)
 #   scripts/setup.sh image    the Debian packages `make image` needs (podman, debootstrap)
@@ -37,7 +37,7 @@ system() {
 python_env() {
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  # EXTRAS=dev (default) adds the test tools; the container sets EXTRAS= to leave them out.
+  # EXTRAS=dev (default) adds the test tools; EXTRAS= leaves them out.
   local extras=${EXTRAS-dev}
   "$VENV/bin/python" -m pip install -q -e ".${extras:+[$extras]}"
 }

@@ -86,15 +86,23 @@ def json_lines(output: str) -> list[dict[str, Any]]:
 
 
 def assert_good_sync(
-    output: str, card: Path, dest: Path, emu: EmulatorProcess, home: Path
+    output: str,
+    card: Path,
+    dest: Path,
+    emu: EmulatorProcess,
+    home: Path,
+    seen_as: Path | None = None,
 ) -> list[Path]:
-    """Every file of the card arrived byte-identical under ``dest``, the bulk listing was used,
-    the upstream profile's pairs went out and the camera powered off (the emulator's log), and
-    libgphoto2's settings file was never written. Returns the saved paths."""
+    """Every file of the card arrived byte-identical under ``dest`` (which the sync saw as
+    ``seen_as``, e.g. inside a chroot), the bulk listing was used, the upstream profile's pairs
+    went out and the camera powered off (the emulator's log), and libgphoto2's settings file
+    was never written. Returns the saved paths."""
     lines = json_lines(output)
     (summary,) = [line for line in lines if line["event"] == "summary"]
     assert (summary["transferred"], summary["failed"], summary["powered_off"]) == (3, [], True)
     saved = [Path(line["path"]) for line in lines if line["event"] == "saved"]
+    if seen_as is not None:
+        saved = [dest / p.relative_to(seen_as) for p in saved]
     assert all(p.is_relative_to(dest) for p in saved)
     originals = sorted(sha(p) for p in card.rglob("*") if p.is_file())
     assert sorted(sha(p) for p in saved) == originals

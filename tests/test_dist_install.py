@@ -163,14 +163,13 @@ def install_sdist(base: Path) -> Install:
 
 
 def install_pipx(base: Path) -> Install:
-    """`pipx install dist/…whl` as the README says, into a private PIPX_HOME and bin dir."""
+    """`pipx install dist/…whl` as the README says, with pipx's defaults under a private HOME."""
     pipx = shutil.which("pipx")
     assert pipx, "pipx is missing: `make test` installs it (scripts/setup.sh system)"
     env = user_env(base / "home")
-    env.update(PIPX_HOME=str(base / "pipx"), PIPX_BIN_DIR=str(base / "home/.local/bin"))
     run([pipx, "install", str(wheel())], env, base)
-    (site,) = (base / "pipx/venvs/sony-pm-alt").glob("lib/python3*/site-packages")
-    return Install(base / "home/.local/bin/sony-pm-alt", base / "home", env, site)
+    venv = base / "home/.local/pipx/venvs/sony-pm-alt"
+    return Install(base / "home/.local/bin/sony-pm-alt", base / "home", env, site_packages(venv))
 
 
 INSTALLERS = {"wheel": install_wheel, "sdist": install_sdist, "pipx": install_pipx}
@@ -223,3 +222,14 @@ def test_sync_against_the_emulator(installed: Install, tmp_path: Path) -> None:
             timeout=300,
         )  # fmt: skip
         assert_good_sync(output, card, dest, emu, installed.home)
+
+
+def test_the_systemd_unit_runs_what_pipx_installed(tmp_path: Path) -> None:
+    """contrib/systemd's ExecStart is pipx's default bin dir (%h is the user's HOME)."""
+    pipx = shutil.which("pipx")
+    assert pipx, "pipx is missing: `make test` installs it (scripts/setup.sh system)"
+    env = user_env(tmp_path / "home")
+    bin_dir = run([pipx, "environment", "--value", "PIPX_BIN_DIR"], env, tmp_path).strip()
+    unit = (ROOT / "contrib/systemd/sony-pm-alt.service").read_text()
+    (exec_start,) = re.findall(r"^ExecStart=(.*)$", unit, re.MULTILINE)
+    assert exec_start.replace("%h", str(tmp_path / "home")) == f"{bin_dir}/sony-pm-alt watch"
