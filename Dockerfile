@@ -15,18 +15,19 @@ LABEL org.opencontainers.image.title="sony-pm-alt" \
       org.opencontainers.image.licenses="GPL-3.0-or-later AND LGPL-2.1-or-later" \
       org.opencontainers.image.base.name="docker.io/library/debian:bookworm-slim"
 
-# python3-venv brings ensurepip's pip for the one install below; libusb for `pair`.
+# libusb for `pair`. No python3-venv: pip runs from its wheel in the wheelhouse.
 RUN apt-get update -qq \
-    && apt-get install -y -qq --no-install-recommends python3 python3-venv libusb-1.0-0 >/dev/null \
+    && apt-get install -y -qq --no-install-recommends python3 libusb-1.0-0 >/dev/null \
     && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 
 # Only from the host-built wheelhouse, never from an index inside the build; bind-mounted, so
-# the wheels leave no layer behind.
+# the wheels leave no layer behind. libgphoto2's message translations go, as the base's do.
 RUN --mount=type=bind,source=dist,target=/tmp/dist \
-    python3 -m venv /opt/sony-pm-alt \
-    && /opt/sony-pm-alt/bin/pip install -q --no-index --no-cache-dir --find-links /tmp/dist/wheelhouse \
-       /tmp/dist/sony_pm_alt-*.whl \
-    && /opt/sony-pm-alt/bin/pip uninstall -q -y pip setuptools \
+    python3 -m venv --without-pip /opt/sony-pm-alt \
+    && set -- /tmp/dist/wheelhouse/pip-*.whl \
+    && /opt/sony-pm-alt/bin/python "$1/pip" install -q --no-index \
+       --no-cache-dir --find-links /tmp/dist/wheelhouse /tmp/dist/sony_pm_alt-*.whl \
+    && rm -rf /opt/sony-pm-alt/lib/python3*/site-packages/gphoto2/libgphoto2/locale \
     && groupadd --gid 1000 sony && useradd --uid 1000 --gid 1000 --no-create-home --home-dir /state sony \
     && mkdir -p /photos /state && chown sony:sony /photos /state
 
