@@ -9,6 +9,7 @@ The artifacts come from `make dist` (which `make test` runs first); a missing on
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -35,7 +36,10 @@ from emulator_proc import PAIRED_GUID, running_emulator
 from netns import run_in_netns
 
 pytestmark = pytest.mark.integration
-SOURCE_CACHE = Path.home() / ".cache" / "sony-pm-alt" / "native" / "sources"
+# Where build.py keeps the libgphoto2 source tarball it fetched (make build).
+SOURCE_CACHE = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sony-pm-alt/native/sources"
+)
 
 
 @dataclass(frozen=True)
