@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import zipfile
 from dataclasses import dataclass
@@ -237,3 +238,18 @@ def test_the_systemd_unit_runs_what_pipx_installed(tmp_path: Path) -> None:
     unit = (ROOT / "contrib/systemd/sony-pm-alt.service").read_text()
     (exec_start,) = re.findall(r"^ExecStart=(.*)$", unit, re.MULTILINE)
     assert exec_start.replace("%h", str(tmp_path / "home")) == f"{bin_dir}/sony-pm-alt watch"
+
+
+def test_doctor_quiet_prints_only_failures(tmp_path: Path) -> None:
+    """The image's HEALTHCHECK: silent when healthy (above), one line per failure otherwise."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[defaults]\nguid = "{PAIRED_GUID}"\ndest = "{blocker / "photos"}"\n')
+    argv = [sys.executable, "-m", "sony_pm_alt", "doctor", "--quiet", "--config", str(config)]
+    result = run_in_netns(argv, timeout=60, env={"HOME": str(tmp_path)})
+    assert result.returncode == 1
+    lines = result.stdout.decode().splitlines()
+    dest = blocker / "photos"
+    assert lines[0] == f"[FAIL] destination: {dest} is not writable (checked {blocker})"
+    assert [line for line in lines if not line.startswith("       ")] == lines[:1]
