@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run the command as PUID:PGID (the NAS convention: they decide who owns the photos). Started
-# as root, it hands /state to that user and drops every privilege with setpriv (util-linux);
+# as root, it hands /state to that user (and /photos itself, not its content, when root owns it,
+# as a runtime-created bind mount is) and drops every privilege with setpriv (util-linux);
 # started as another user (--user), it runs the command as that user.
 set -eu
 if [ "$(id -u)" = 0 ]; then
