@@ -63,9 +63,11 @@ bench: build ref-env
 dist: venv
 	rm -rf dist
 	$(PY) -P -m build --outdir dist . >/dev/null
-	$(PY) -m pip wheel -q --wheel-dir dist/wheelhouse dist/sony_pm_alt-*.whl 2>&1 | grep -v '^WARNING: Location' || true
+	set -o pipefail; $(PY) -m pip wheel -q --wheel-dir dist/wheelhouse dist/sony_pm_alt-*.whl 2>&1 \
+	  | { grep -v '^WARNING: Location' || true; }
 	@# pip itself, for installing from the wheelhouse where no pip is (the container image)
-	$(PY) -m pip download -q --no-deps --only-binary :all: -d dist/wheelhouse pip 2>&1 | grep -v '^WARNING: Location' || true
+	set -o pipefail; $(PY) -m pip download -q --no-deps --only-binary :all: -d dist/wheelhouse pip 2>&1 \
+	  | { grep -v '^WARNING: Location' || true; }
 	@ls dist/sony_pm_alt-*-cp*-*.whl dist/sony_pm_alt-*.tar.gz >/dev/null
 	@ls -1 dist dist/wheelhouse
 
