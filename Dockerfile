@@ -22,8 +22,12 @@ RUN apt-get update -qq \
 
 # Only from the host-built wheelhouse, never from an index inside the build; bind-mounted, so
 # the wheels leave no layer behind. libgphoto2's message translations go, as the base's do.
+# DIST_DIGEST (the content of dist/, from scripts/build-image.sh) keys this layer's cache: the
+# bind mount itself does not.
+ARG DIST_DIGEST=unknown
 RUN --mount=type=bind,source=dist,target=/tmp/dist \
-    python3 -m venv --without-pip /opt/sony-pm-alt \
+    echo "installing dist/ ${DIST_DIGEST}" \
+    && python3 -m venv --without-pip /opt/sony-pm-alt \
     && set -- /tmp/dist/wheelhouse/pip-*.whl \
     && /opt/sony-pm-alt/bin/python "$1/pip" install -q --no-index \
        --no-cache-dir --find-links /tmp/dist/wheelhouse /tmp/dist/sony_pm_alt-*.whl \
