@@ -4,7 +4,8 @@
 #   docker run -d --net=host -e PUID=1000 -e PGID=1000 -v /srv/photos:/photos \
 #     -v sony-pm-alt-state:/state -e SONY_PM_ALT_GUID=ff:ff:52:54:00:b6:fd:a9:ff:ff:52:3c:28:07:a9:3a \
 #     sony-pm-alt
-# or contrib/compose.yaml. The image holds only the wheel `make dist` built and the runtime
+# or contrib/compose.yaml. (docker needs BuildKit, its default builder since 23.0, for the
+# RUN --mount below.) The image holds only the wheel `make dist` built and the runtime
 # dependencies from its wheelhouse: no compiler, gphoto2 CLI, tshark or source tree.
 ARG BASE=debian:bookworm-slim
 FROM ${BASE}

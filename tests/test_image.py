@@ -93,16 +93,26 @@ def run_in_image(
     state: Path,
     argv: list[str],
     puid: int = PUID,
+    private_network: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """``argv`` through the image's entrypoint, in a private mount namespace holding the
-    image mounted with the photo and state volumes, /dev and /proc, as a runtime would."""
+    image mounted with the photo and state volumes, /dev and /proc, as a runtime would; with
+    ``private_network``, also in a network namespace of its own (loopback with multicast)."""
     env = {**image_env(config), "PUID": str(puid), "PGID": str(PGID)}
-    script = (
-        'r=$1; shift; mount --bind "$PHOTOS" "$r/photos" && mount --bind "$STATE" "$r/state"'
-        ' && mount --rbind /dev "$r/dev" && mount -t proc proc "$r/proc" && exec chroot "$r" "$@"'
+    network = (
+        "ip link set lo up && ip link set lo multicast on"
+        " && ip route add 239.0.0.0/8 dev lo src 127.0.0.1 && "
+        if private_network
+        else ""
     )
+    script = (
+        f'r=$1; shift; {network}mount --bind "$PHOTOS" "$r/photos"'
+        ' && mount --bind "$STATE" "$r/state" && mount --rbind /dev "$r/dev"'
+        ' && mount -t proc proc "$r/proc" && exec chroot "$r" "$@"'
+    )
+    unshare = ["unshare", "--mount", "--propagation", "private"]
     command = [
-        "unshare", "--mount", "--propagation", "private", "sh", "-c", script, "image-sh",
+        *unshare, *(["--net"] if private_network else []), "sh", "-c", script, "image-sh",
         str(root), "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in env.items()),
         *config["Entrypoint"], *argv,
     ]  # fmt: skip
@@ -148,3 +158,20 @@ def test_puid_zero_is_refused(config: dict[str, Any], root: Path, tmp_path: Path
     assert result.returncode == 2
     assert "refusing PUID=0" in result.stderr
     assert result.stdout == ""
+
+
+def test_the_health_check_passes(config: dict[str, Any], root: Path, tmp_path: Path) -> None:
+    """The HEALTHCHECK command, as the PUID user: silent and 0. (doctor joins the SSDP group
+    on UDP 1900, so in a network namespace of its own.)"""
+    photos, state = tmp_path / "photos", tmp_path / "state"
+    photos.mkdir()
+    state.mkdir()
+    os.chown(photos, PUID, PGID)
+    test = config["Healthcheck"]["Test"]
+    assert test[0] == "CMD"
+    env = {**image_env(config), "SONY_PM_ALT_GUID": PAIRED_GUID}
+    result = run_in_image(
+        root, {**config, "Env": [f"{k}={v}" for k, v in env.items()]}, photos, state, test[1:],
+        private_network=True,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
