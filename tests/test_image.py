@@ -92,7 +92,7 @@ def run_in_image(
     photos: Path,
     state: Path,
     argv: list[str],
-    puid: int = PUID,
+    puid: int | str = PUID,
     private_network: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """``argv`` through the image's entrypoint, in a private mount namespace holding the
@@ -126,14 +126,18 @@ def run_in_image(
     )
 
 
+@pytest.mark.parametrize("photos_owner", ["puid", "root"])
 def test_sync_from_the_image_as_the_puid_user(
-    config: dict[str, Any], root: Path, tmp_path: Path
+    config: dict[str, Any], root: Path, tmp_path: Path, photos_owner: str
 ) -> None:
+    """The user's share (owned by PUID), or a folder the runtime created for the bind mount
+    (owned by root, handed to PUID by the entrypoint); the state volume is always handed over."""
     card = make_card(tmp_path / "card")
     photos, state = tmp_path / "photos", tmp_path / "state"
     photos.mkdir()
     state.mkdir()
-    os.chown(photos, PUID, PGID)  # the user's share; the entrypoint takes over the state volume
+    if photos_owner == "puid":
+        os.chown(photos, PUID, PGID)
     with running_emulator(tmp_path, "--guid", PAIRED_GUID, card=card) as emu:
         result = run_in_image(
             root,
@@ -145,19 +149,27 @@ def test_sync_from_the_image_as_the_puid_user(
         )  # fmt: skip
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
         saved = assert_good_sync(result.stdout, card, photos, emu, state, seen_as=Path("/photos"))
-    for path in [*saved, *(p for p in photos.rglob("*")), *state.rglob("*")]:
+    for path in [photos, state, *saved, *photos.rglob("*"), *state.rglob("*")]:
         assert (path.stat().st_uid, path.stat().st_gid) == (PUID, PGID), path
     assert (state / "state.sqlite3").is_file()
 
 
-def test_puid_zero_is_refused(config: dict[str, Any], root: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("puid", "message"),
+    [
+        ("0", "sony-pm-alt: refusing PUID=0; give the uid that should own the photos"),
+        ("me", "sony-pm-alt: PUID and PGID must be numbers (got 'me', '4322')"),
+    ],
+)
+def test_a_bad_puid_is_refused(
+    config: dict[str, Any], root: Path, tmp_path: Path, puid: str, message: str
+) -> None:
     photos, state = tmp_path / "photos", tmp_path / "state"
     photos.mkdir()
     state.mkdir()
-    result = run_in_image(root, config, photos, state, ["sony-pm-alt", "doctor"], puid=0)
-    assert result.returncode == 2
-    assert "refusing PUID=0" in result.stderr
-    assert result.stdout == ""
+    result = run_in_image(root, config, photos, state, ["sony-pm-alt", "doctor"], puid=puid)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", message + "\n")
+    assert state.stat().st_uid == 0  # nothing was handed over
 
 
 def test_the_health_check_passes(config: dict[str, Any], root: Path, tmp_path: Path) -> None:
