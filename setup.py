@@ -43,7 +43,10 @@ class BuildPyWithNative(build_py):
         try:
             script.build_into(dest)
         except script.BuildError as exc:
-            raise SystemExit(f"sony-pm-alt: the native layer could not be built: {exc}") from None
+            raise SystemExit(
+                f"sony-pm-alt: the native layer could not be built: {exc} (with pip, give the "
+                f"libgphoto2 source as {script.SOURCE_ENV}=DIR|TARBALL)"
+            ) from None
 
 
 class NativeDistribution(Distribution):

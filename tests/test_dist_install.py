@@ -164,7 +164,10 @@ def install_sdist(base: Path) -> Install:
     env["XDG_CACHE_HOME"] = str(base / "cache")
     run([str(venv / "bin/pip"), "install", "-q", str(sdist())], env, base, timeout=900)
     assert list((base / "cache" / "sony-pm-alt" / "native").glob("2.5.31-*/build-info.json"))
-    return Install(venv / "bin/sony-pm-alt", base / "home", env, site_packages(venv))
+    site = site_packages(venv)
+    info = json.loads((site / "sony_pm_alt/_native/build-info.json").read_text())
+    assert info["source"] == str(libgphoto2_tarball().resolve())  # built from what it was given
+    return Install(venv / "bin/sony-pm-alt", base / "home", env, site)
 
 
 def install_pipx(base: Path) -> Install:
