@@ -272,7 +272,7 @@ def obtain_source(version: str, given: Path | None, work: Path) -> Source:
             tree = unpack(given, work / "unpacked")
             tarball = given
         else:
-            raise BuildError(f"the libgphoto2 source {given}: no such file or directory")
+            raise BuildError(f"--libgphoto2-source {given}: no such file or directory")
         origin = str(given)
     else:
         tarball, origin = debian_source(version, work)
