@@ -10,13 +10,16 @@ PY := $(VENV)/bin/python
 REF_VENV := .venv-ref264
 REF_GPHOTO2 := gphoto2==2.6.4
 
-.PHONY: help system-deps venv ref-env build run test lint demo bench clean
+.PHONY: help system-deps venv ref-env build run test lint demo bench clean dist image test-image
 
 help:
 	@echo "make run    install, build, start 'sony-pm-alt watch'"
 	@echo "make test   install, then lint, type-check and run the whole test suite"
 	@echo "make demo   an emulated camera, discovered and synced by watch (private netns)"
 	@echo "make bench  benchmarks (ratios side by side)"
+	@echo "make dist   dist/: the platform wheel (with the native layer), the sdist, dist/wheelhouse/"
+	@echo "make image  the container image localhost/sony-pm-alt:latest (podman)"
+	@echo "make test-image  build the image and sync from it (chroot) against the emulator"
 
 system-deps:
 	scripts/setup.sh system
@@ -42,11 +45,11 @@ run: build
 	$(VENV)/bin/sony-pm-alt watch
 
 lint: venv
-	$(VENV)/bin/ruff check src tests scripts bench build.py
-	$(VENV)/bin/ruff format --check src tests scripts bench build.py
+	$(VENV)/bin/ruff check src tests scripts bench build.py setup.py
+	$(VENV)/bin/ruff format --check src tests scripts bench build.py setup.py
 	$(VENV)/bin/mypy
 
-test: build ref-env lint
+test: build ref-env lint dist
 	SONY_PM_ALT_REF_PYTHON=$(CURDIR)/$(REF_VENV)/bin/python $(VENV)/bin/pytest
 
 demo: build
@@ -56,5 +59,29 @@ bench: build ref-env
 	SONY_PM_ALT_REF_PYTHON=$(CURDIR)/$(REF_VENV)/bin/python $(PY) bench/run.py
 	$(PY) bench/ftp.py
 
+# The wheel's build obtains and builds the native layer itself (setup.py → build.py, cached in
+# ~/.cache/sony-pm-alt); -P keeps ./build.py from shadowing PyPA's `build`.
+dist: venv
+	rm -rf dist
+	$(PY) -P -m build --outdir dist . >/dev/null
+	set -o pipefail; $(PY) -m pip wheel -q --wheel-dir dist/wheelhouse dist/sony_pm_alt-*.whl 2>&1 \
+	  | { grep -v '^WARNING: Location' || true; }
+	@# pip itself, for installing from the wheelhouse where no pip is (the container image)
+	set -o pipefail; $(PY) -m pip download -q --no-deps --only-binary :all: -d dist/wheelhouse pip 2>&1 \
+	  | { grep -v '^WARNING: Location' || true; }
+	@ls dist/sony_pm_alt-*-cp*-*.whl dist/sony_pm_alt-*.tar.gz >/dev/null
+	@ls -1 dist dist/wheelhouse
+
+# The image: only the wheel and its wheelhouse (no compiler, gphoto2, tshark or source tree).
+# Base images cannot be pulled here: scripts/base-image.sh bootstraps one when missing.
+IMAGE := localhost/sony-pm-alt:latest
+image: dist
+	scripts/setup.sh image
+	scripts/base-image.sh localhost/debian:bookworm-slim
+	scripts/build-image.sh $(IMAGE)
+
+test-image: image
+	SONY_PM_ALT_IMAGE=$(IMAGE) $(VENV)/bin/pytest -m image tests/test_image.py
+
 clean:
-	rm -rf $(VENV) $(REF_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(REF_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis dist

@@ -2,15 +2,20 @@
 
     python build.py [--libgphoto2-source DIR|TARBALL] [--cache-dir DIR] [--force]
 
+The wheel build (setup.py) runs the same steps through :func:`build_into`;
+``SONY_PM_ALT_LIBGPHOTO2_SOURCE`` gives it the source as ``--libgphoto2-source`` does.
+
 1. Read the libgphoto2 version python-gphoto2 loads (the pinned 2.6.1 bundles 2.5.31).
 2. Obtain exactly that source: the Debian source package, fetched with apt into a private
    apt state (the suite is found by version; the mirror is the machine's own configured
    Debian archive; the system's apt configuration and lists are never touched), or
    ``--libgphoto2-source``.
-3. Apply ``vendor/libgphoto2-patches/series``, build only the ptp2 camlib, build the cffi
-   extension from ``csrc/``.
+3. Copy ``csrc/spa_api.h`` (the one declaration of the SPA constants) into the tree, apply
+   ``vendor/libgphoto2-patches/series``, build only the ptp2 camlib, build the cffi extension
+   from ``csrc/``.
 4. Cache the result outside the repository, keyed by (libgphoto2 version, hash of the patches,
-   csrc and this file); a cached build is installed in seconds.
+   csrc and this file, the Python ABI); a cached build is installed in seconds. The cache also
+   keeps libgphoto2's license text (LGPL-2.1) and a note of the exact source and its sha256.
 5. Install into the package (``sony_pm_alt/_native/``), where ``sony_pm_alt.native`` finds it.
 
 Every failure ends with one line saying what to install or which flag to use (exit code 2).
@@ -26,6 +31,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import tempfile
 import time
@@ -36,6 +42,11 @@ ROOT = Path(__file__).resolve().parent
 PATCHES = ROOT / "vendor" / "libgphoto2-patches"
 CSRC = ROOT / "csrc"
 EXTENSION = "sony_pm_alt._native._spa_shim"
+API_HEADER = "spa_api.h"  # csrc/ → camlibs/ptp2/ of the libgphoto2 tree
+SOURCE_ENV = "SONY_PM_ALT_LIBGPHOTO2_SOURCE"
+# Shipped next to the camlib: libgphoto2's license and where exactly it was built from.
+LICENSE_FILE = "COPYING.libgphoto2"
+SOURCE_NOTE = "SOURCE.libgphoto2"
 CONFIGURE_FLAGS = [
     "--with-camlibs=ptp2",
     "--disable-internal-docs",
@@ -63,6 +74,7 @@ class BuildError(Exception):
 class Source:
     tree: Path
     origin: str  # e.g. "Debian libgphoto2 2.5.31-4 (trixie)" or the path given
+    tarball: Path | None = None  # None when a source folder was given
 
 
 def log(message: str) -> None:
@@ -100,6 +112,7 @@ def inputs_hash() -> str:
     files = [PATCHES / "series", *sorted(PATCHES.glob("*.patch")), *sorted(CSRC.iterdir())]
     for path in [*files, Path(__file__).resolve()]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(str(sysconfig.get_config_var("SOABI")).encode())  # the cffi extension's ABI
     return digest.hexdigest()[:16]
 
 
@@ -249,6 +262,7 @@ def tree_version(tree: Path) -> str:
 
 
 def obtain_source(version: str, given: Path | None, work: Path) -> Source:
+    tarball: Path | None = None
     if given is not None:
         given = given.resolve()
         if given.is_dir():
@@ -256,6 +270,7 @@ def obtain_source(version: str, given: Path | None, work: Path) -> Source:
             shutil.copytree(given, tree, symlinks=True)
         elif given.is_file():
             tree = unpack(given, work / "unpacked")
+            tarball = given
         else:
             raise BuildError(f"--libgphoto2-source {given}: no such file or directory")
         origin = str(given)
@@ -268,7 +283,34 @@ def obtain_source(version: str, given: Path | None, work: Path) -> Source:
             f"the source is libgphoto2 {found}, but python-gphoto2 loads {version}; "
             f"give the libgphoto2 {version} source"
         )
-    return Source(tree, origin)
+    return Source(tree, origin, tarball)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def source_note(source: Source, version: str, patches: list[str]) -> str:
+    if source.tarball is not None:
+        what = f"tarball: {source.tarball.name}\nsha256: {sha256_of(source.tarball)}\n"
+    else:
+        what = "tarball: none (built from an unpacked source folder)\n"
+    return (
+        f"The camlib camlibs/ptp2.so was built from libgphoto2 {version} (LGPL-2.1-or-later, "
+        f"see {LICENSE_FILE}) with sony-pm-alt's patches.\n"
+        f"origin: {source.origin}\n{what}patches: {' '.join(patches)}\n"
+        "The source and the patches: https://github.com/gphoto/libgphoto2 (tag v"
+        f"{version}) and vendor/libgphoto2-patches/ of sony-pm-alt's sdist.\n"
+    )
+
+
+def add_api_header(tree: Path) -> None:
+    """The patched ptp.h includes spa_api.h; it comes from csrc/, never from the patches."""
+    shutil.copy2(CSRC / API_HEADER, tree / "camlibs" / "ptp2" / API_HEADER)
 
 
 def apply_patches(tree: Path) -> list[str]:
@@ -306,7 +348,7 @@ def build_extension(out: Path) -> Path:
     except ImportError:
         raise BuildError("cffi is not installed; run `make venv` first") from None
     builder = cffi.FFI()
-    builder.cdef((CSRC / "spa_shim.cdef").read_text())
+    builder.cdef((CSRC / API_HEADER).read_text() + (CSRC / "spa_shim.cdef").read_text())
     builder.set_source(
         EXTENSION,
         '#include "spa_shim.h"',
@@ -333,16 +375,27 @@ def package_dir() -> Path:
     return Path(sony_pm_alt.__file__).resolve().parent / "_native"
 
 
-def install(cached: Path) -> Path:
-    dest = package_dir()
+def install(cached: Path, dest: Path | None = None) -> Path:
+    dest = dest or package_dir()
     shutil.rmtree(dest, ignore_errors=True)
     (dest / "camlibs").mkdir(parents=True)
     shutil.copy2(cached / "camlibs" / "ptp2.so", dest / "camlibs" / "ptp2.so")
     for ext in cached.glob("_spa_shim*.so"):
         shutil.copy2(ext, dest / ext.name)
-    shutil.copy2(cached / "build-info.json", dest / "build-info.json")
+    for name in ("build-info.json", LICENSE_FILE, SOURCE_NOTE):
+        shutil.copy2(cached / name, dest / name)
     (dest / "__init__.py").write_text('"""Built by build.py; not in version control."""\n')
     return dest
+
+
+def build_into(dest: Path) -> Path:
+    """The wheel build's entry (setup.py): build or reuse the cached native layer and place it
+    in ``dest`` (``<build_lib>/sony_pm_alt/_native``). Raises :class:`BuildError`."""
+    given = os.environ.get(SOURCE_ENV)
+    cached = build(
+        loaded_libgphoto2_version(), Path(given) if given else None, default_cache_dir(), False
+    )
+    return install(cached, dest)
 
 
 def build(version: str, source_arg: Path | None, cache_root: Path, force: bool) -> Path:
@@ -359,6 +412,7 @@ def build(version: str, source_arg: Path | None, cache_root: Path, force: bool) 
     with tempfile.TemporaryDirectory(prefix="sony-pm-alt-build-", dir=cache_root) as tmp:
         work = Path(tmp)
         source = obtain_source(version, source_arg, work)
+        add_api_header(source.tree)
         patches = apply_patches(source.tree)
         camlib = build_camlib(source.tree)
         staging = work / "out"
@@ -366,6 +420,8 @@ def build(version: str, source_arg: Path | None, cache_root: Path, force: bool) 
         shutil.copy2(camlib, staging / "camlibs" / "ptp2.so")
         extension = build_extension(work / "cffi")
         shutil.copy2(extension, staging / extension.name)
+        shutil.copy2(source.tree / "COPYING", staging / LICENSE_FILE)
+        (staging / SOURCE_NOTE).write_text(source_note(source, version, patches))
         info = {
             "libgphoto2": version,
             "source": source.origin,
@@ -387,7 +443,9 @@ def main(argv: list[str] | None = None) -> int:
         "--libgphoto2-source",
         type=Path,
         metavar="DIR|TARBALL",
-        help="libgphoto2 source to patch instead of the Debian source package",
+        default=Path(os.environ[SOURCE_ENV]) if os.environ.get(SOURCE_ENV) else None,
+        help="libgphoto2 source to patch instead of the Debian source package "
+        f"(default: ${SOURCE_ENV})",
     )
     parser.add_argument(
         "--cache-dir",

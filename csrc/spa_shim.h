@@ -9,11 +9,7 @@
 #ifndef SPA_SHIM_H
 #define SPA_SHIM_H
 
-#define SPA_SHIM_PHASE_NONE 0
-#define SPA_SHIM_PHASE_OUT 1
-#define SPA_SHIM_PHASE_IN 2
-#define SPA_SHIM_HOOK_START 0
-#define SPA_SHIM_HOOK_END 1
+#include "spa_api.h" /* SPA_HOOK_*, SPA_PHASE_* */
 
 /* Load CAMLIB_PATH and resolve its SPA functions. 0 on success; else -1 and ERROR. */
 int spa_shim_load(const char *camlib_path, char *error, int error_len);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install what sony-pm-alt needs and build it. The Makefile and the Dockerfile both run this,
-# so the container is built by exactly the steps `make test` exercises.
+# Install what sony-pm-alt needs and build it (the Makefile runs this; the container image is
+# made from `make dist`'s wheelhouse instead, see the Dockerfile).
 #
 #   scripts/setup.sh system   Debian packages (apt-get; only the missing ones; needs root)
+#   scripts/setup.sh image    the Debian packages `make image` needs (podman, debootstrap)
 #   scripts/setup.sh python   the virtual environment .venv with the package and dev tools
 #   scripts/setup.sh native   the native layer: patched ptp2 camlib + cffi shim (build.py)
 #   scripts/setup.sh all      all three, in that order
@@ -18,10 +19,13 @@ VENV=${VENV:-.venv}
 APT_PACKAGES=(gphoto2 tshark iproute2 util-linux python3 python3-venv python3-dev
   build-essential pkg-config ca-certificates libltdl-dev patch xz-utils libusb-1.0-0 make
   curl lftp)
+# make image: podman builds it, debootstrap makes the base image; pipx: the pipx install test.
+IMAGE_PACKAGES=(podman debootstrap)
+PIPX_PACKAGES=(pipx)
 
 system() {
   local missing=() p
-  for p in "${APT_PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -35,7 +39,7 @@ system() {
 python_env() {
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  # EXTRAS=dev (default) adds the test tools; the container sets EXTRAS= to leave them out.
+  # EXTRAS=dev (default) adds the test tools; EXTRAS= leaves them out.
   local extras=${EXTRAS-dev}
   "$VENV/bin/python" -m pip install -q -e ".${extras:+[$extras]}"
 }
@@ -45,9 +49,10 @@ native() {
 }
 
 case "${1:-all}" in
-  system) system ;;
+  system) system "${APT_PACKAGES[@]}" "${PIPX_PACKAGES[@]}" ;;
+  image) system "${IMAGE_PACKAGES[@]}" ;;
   python) python_env ;;
   native) native ;;
-  all) system; python_env; native ;;
-  *) echo "usage: scripts/setup.sh [system|python|native|all]" >&2; exit 2 ;;
+  all) system "${APT_PACKAGES[@]}" "${PIPX_PACKAGES[@]}"; python_env; native ;;
+  *) echo "usage: scripts/setup.sh [system|image|python|native|all]" >&2; exit 2 ;;
 esac

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import re
@@ -523,3 +524,56 @@ def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert build.default_cache_dir() == tmp_path / "home" / ".cache" / "sony-pm-alt" / "native"
+
+
+# --- what ships with the camlib, and the one declaration of the SPA constants -------------------
+
+
+def test_source_note_names_the_tarball_and_its_sha256(tmp_path: Path) -> None:
+    tarball = _tarball(tmp_path / "libgphoto2-2.5.31.tar.gz", {"x/configure.ac": b"AC_INIT"})
+    source = build.Source(tmp_path, str(tarball), tarball)
+    note = build.source_note(source, "2.5.31", ["0001-a.patch", "0002-b.patch"])
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    assert f"tarball: libgphoto2-2.5.31.tar.gz\nsha256: {digest}\n" in note
+    assert f"origin: {tarball}\n" in note
+    assert "patches: 0001-a.patch 0002-b.patch\n" in note
+    assert "LGPL-2.1" in note
+
+
+def test_source_note_for_a_folder_says_there_was_no_tarball(tmp_path: Path) -> None:
+    note = build.source_note(build.Source(tmp_path, str(tmp_path)), "2.5.31", [])
+    assert "tarball: none (built from an unpacked source folder)\n" in note
+    assert "sha256" not in note
+
+
+def test_the_api_header_goes_where_ptp_h_includes_it(tmp_path: Path) -> None:
+    (tmp_path / "camlibs" / "ptp2").mkdir(parents=True)
+    build.add_api_header(tmp_path)
+    copied = tmp_path / "camlibs" / "ptp2" / "spa_api.h"
+    assert copied.read_bytes() == (build.CSRC / "spa_api.h").read_bytes()
+    patch = (build.PATCHES / "0001-spa-api-declarations.patch").read_text()
+    assert '+#include "spa_api.h"' in patch
+
+
+def test_the_spa_constants_are_declared_once() -> None:
+    """csrc/spa_api.h only; the patches, the shim's header and cdef and Python include or read
+    it (native.py takes the values from the compiled extension)."""
+    declared = re.findall(r"^#define (SPA_\w+) \d+$", (build.CSRC / "spa_api.h").read_text(), re.M)
+    assert set(declared) == {
+        "SPA_HOOK_START",
+        "SPA_HOOK_END",
+        "SPA_PHASE_NONE",
+        "SPA_PHASE_OUT",
+        "SPA_PHASE_IN",
+    }
+    native_py = ROOT / "src" / "sony_pm_alt" / "native.py"
+    others = [
+        *build.PATCHES.glob("*.patch"),
+        *(p for p in build.CSRC.iterdir() if p.name != "spa_api.h"),
+        native_py,
+    ]
+    for path in others:
+        text = path.read_text()
+        for name in declared:
+            assert not re.search(rf"#\s*define\s+{name}\b", text), (path, name)
+        assert not re.search(r"^(HOOK|PHASE)_\w+\s*(,\s*\w+\s*)*=\s*\d", text, re.M), path

@@ -659,13 +659,21 @@ def _print_sessions(records: list[SessionRecord], as_json: bool) -> None:
 
 @main.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
-def doctor(config_path: Path | None) -> None:
+@click.option(
+    "--quiet",
+    is_flag=True,
+    help="Print only failures; the exit status (1 on any failure) is the answer. "
+    "For health checks.",
+)
+def doctor(config_path: Path | None, quiet: bool) -> None:
     """Check libraries, the native layer, the config, destinations and the network."""
     from .doctor import Status, run_checks
 
     marks = {Status.OK: "ok  ", Status.WARN: "WARN", Status.FAIL: "FAIL"}
     checks = run_checks(config_path)
     for check in checks:
+        if quiet and check.status is not Status.FAIL:
+            continue
         click.echo(f"[{marks[check.status]}] {check.name}: {check.detail}")
         if check.advice:
             click.echo(f"       {check.advice}")

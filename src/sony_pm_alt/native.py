@@ -31,8 +31,9 @@ NATIVE_DIR = Path(
     os.environ.get("SONY_PM_ALT_NATIVE_DIR") or Path(__file__).resolve().parent / "_native"
 )
 SHIM_MODULE = "sony_pm_alt._native._spa_shim"  # the name build.py compiles the extension for
-HOOK_START, HOOK_END = 0, 1
-PHASE_NONE, PHASE_OUT, PHASE_IN = 0, 1, 2
+# The hook phases, from csrc/spa_api.h by way of the compiled shim; set by load().
+HOOK_START: int
+HOOK_END: int
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,12 @@ class Native:
         received_len = ffi.new("unsigned long long *")
         resp = ffi.new("unsigned int[5]")
         resp_n = ffi.new("int *")
-        phase = PHASE_OUT if data is not None else PHASE_IN if data_in else PHASE_NONE
+        lib = self._lib
+        phase = lib.SPA_PHASE_NONE
+        if data is not None:
+            phase = lib.SPA_PHASE_OUT
+        elif data_in:
+            phase = lib.SPA_PHASE_IN
         code = self._lib.spa_shim_transaction(
             params,
             opcode,
@@ -172,7 +178,8 @@ class Native:
         except BaseException as exc:  # must not unwind through C
             self.hook_errors[port_path] = exc
             # The owner re-raises it as the session's error; logged here only for -vv.
-            log.debug("%s hook for %s failed: %s", "start" if phase == 0 else "end", port_path, exc)
+            which = "start" if phase == self._lib.SPA_HOOK_START else "end"
+            log.debug("%s hook for %s failed: %s", which, port_path, exc)
             return -1
         return 0
 
@@ -204,10 +211,12 @@ def load(loaded_libgphoto2: str | None = None) -> Native:
 
     Raises :class:`NativeLayerUnavailable` with the reason when it is not built, or built for
     another libgphoto2 than the one python-gphoto2 loads."""
-    global _loaded
+    global _loaded, HOOK_START, HOOK_END
     with _load_lock:
         if _loaded is None:
             _loaded = _load_once(loaded_libgphoto2)
+            lib = _loaded._lib
+            HOOK_START, HOOK_END = int(lib.SPA_HOOK_START), int(lib.SPA_HOOK_END)
         os.environ["CAMLIBS"] = str(_loaded.camlibs_dir)
         return _loaded
 
