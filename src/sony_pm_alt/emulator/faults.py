@@ -12,6 +12,18 @@ Spelled on the command line as ``--fault KIND=VALUE`` (repeatable):
 ``hostile-names=1``       report files under nasty but valid names (``card.HOSTILE_NAMES``,
                           in card order, cycling): ``../../escape.JPG``, ``/etc/passwd.JPG``,
                           ``.``, ``..``, a terminal escape, a tab, …; their data is unchanged
+``oversize-data=N``       object data phases (GetObject, GetPartialObject(64)) carry N bytes
+                          more than asked or declared, announced so in Start Data and
+                          Param1: the extra bytes are :data:`FILLER`
+``undersize-data=N``      object data phases carry N bytes fewer (at least 0) than asked or
+                          declared, announced so in Start Data and Param1
+``endless-data=1``        object data phases announce 2⁶⁴−1 bytes and never end: after the
+                          object's bytes, :data:`FILLER` keeps trickling until the activation
+                          ends (inactivity timeout, power-off or stop)
+``lying-length=N``        the first Data packet of each object data phase has a length field
+                          N bytes larger than the bytes it carries; the rest follows as usual
+``stale-reply=1``         before each real Operation Response, an extra OK response carrying
+                          the previous transaction's ID (none before the first operation)
 ========================  ==========================================================
 """
 
@@ -19,6 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+
+# What the oversize and endless faults send beyond the object's bytes: easy to spot in a file.
+FILLER = 0xEE
+MAX_OVERSIZE = 1 << 30  # enough to overrun any buffer, small enough to send
 
 
 class FaultSpecError(ValueError):
@@ -34,6 +50,11 @@ class Faults:
     busy_first: int = 0
     refuse_init: int | None = None
     hostile_names: bool = False
+    oversize_data: int = 0
+    undersize_data: int = 0
+    endless_data: bool = False
+    lying_length: int = 0
+    stale_reply: bool = False
 
     def latency_for(self, opcode: int) -> float:
         return self.latency.get(opcode, self.latency_all)
@@ -57,6 +78,12 @@ def _float(text: str, what: str) -> float:
     if not 0 <= value <= 3600:
         raise FaultSpecError(f"{what}: {value} s is outside 0–3600 s")
     return value
+
+
+def _flag(text: str, what: str) -> bool:
+    if text not in ("0", "1"):
+        raise FaultSpecError(f"{what}: expected 1 (on) or 0 (off), got {text!r}")
+    return text == "1"
 
 
 def parse_faults(specs: Iterable[str]) -> Faults:
@@ -96,9 +123,27 @@ def parse_faults(specs: Iterable[str]) -> Faults:
             if value not in ("0", "1"):
                 raise FaultSpecError(f"{kind}: expected 1 (on) or 0 (off), got {value!r}")
             faults = replace(faults, hostile_names=value == "1")
+        elif kind == "oversize-data":
+            extra = _int(value, kind)
+            if extra > MAX_OVERSIZE:
+                raise FaultSpecError(f"{kind}: at most {MAX_OVERSIZE} extra bytes")
+            faults = replace(faults, oversize_data=extra)
+        elif kind == "undersize-data":
+            faults = replace(faults, undersize_data=_int(value, kind))
+        elif kind == "endless-data":
+            faults = replace(faults, endless_data=_flag(value, kind))
+        elif kind == "lying-length":
+            # The PTP/IP length field is 32 bits; the lie must fit in it.
+            extra = _int(value, kind)
+            if extra > 0xFFFF0000:
+                raise FaultSpecError(f"{kind}: {extra} does not fit a 32-bit length field")
+            faults = replace(faults, lying_length=extra)
+        elif kind == "stale-reply":
+            faults = replace(faults, stale_reply=_flag(value, kind))
         else:
             raise FaultSpecError(
                 f"unknown fault {kind!r}; known: drop-after-bytes, drop-at, latency, busy-first, "
-                "refuse-init, hostile-names"
+                "refuse-init, hostile-names, oversize-data, undersize-data, endless-data, "
+                "lying-length, stale-reply"
             )
     return replace(faults, latency=latency)
