@@ -6,6 +6,7 @@ from .ptpip.codes import OperationCode, ResponseCode, code_name
 
 # libgphoto2 reports transport failures as PTP_ERROR_* pseudo response codes (ptp.h).
 TRANSPORT_ERRORS = {
+    0x02F8: "the camera sent more data than asked for; refused (PTP_ERROR_DATA_OVERRUN)",
     0x02F9: "no device (PTP_ERROR_NODEVICE)",
     0x02FA: "timeout (PTP_ERROR_TIMEOUT)",
     0x02FB: "cancelled (PTP_ERROR_CANCEL)",
