@@ -12,6 +12,7 @@ timeouts are 2.5 s per read); an endless data phase used to hold a sync until th
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -24,9 +25,13 @@ from typing import IO, Any
 
 import pytest
 
+from capture import LiveCapture, tshark
 from emulator_proc import PAIRED_GUID, card_files, gphoto2_home, run_sync, running_emulator
 from netns import netns_python
+from ptpip_client import connect_session
 from sony_pm_alt import native
+from sony_pm_alt.ptpip.codes import OperationCode as Op
+from sony_pm_alt.ptpip.datasets import ObjectInfo, decode_u32_array
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +39,8 @@ MIB = 1024 * 1024
 CLIENTS = Path(__file__).parent / "clients"
 SYNC_LIMIT = 60.0  # a hang guard for one sync; a clean failure takes well under a second
 GP_ERROR_CORRUPTED_DATA = -102
+STORAGE = 0x00010001
+FOLDER = 0x3001
 
 
 def make_card(root: Path) -> Path:
@@ -194,6 +201,75 @@ def test_the_stock_camlibs_still_overflow(tmp_path: Path, client: str) -> None:
         assert first.get("bad_count", 0) > first.get("asked", 0), first
     else:
         assert out["exit"] in (-signal.SIGABRT, -signal.SIGSEGV), out
+
+
+# --- what Wireshark sees ----------------------------------------------------------------------
+
+
+async def _partial_read(port: int, asked: int, reply_bytes: int) -> int:
+    """GetPartialObject of ``asked`` bytes of the first file, its ``reply_bytes`` read raw
+    (the codec would refuse a lying length); returns the transaction's TID."""
+    session = await connect_session(port)
+    command = session.command
+    handles = decode_u32_array(await command.call_ok(Op.GET_OBJECT_HANDLES, [STORAGE, 0, 0]))
+    infos = [ObjectInfo.decode(await command.call_ok(Op.GET_OBJECT_INFO, [h])) for h in handles]
+    handle = next(h for h, i in zip(handles, infos, strict=True) if i.object_format != FOLDER)
+    await command.request(Op.GET_PARTIAL_OBJECT, [handle, 0, asked])
+    request = command.conn.current_request
+    assert request is not None
+    await command.read_raw(reply_bytes)
+    await session.close()
+    return request.transaction_id
+
+
+ASKED = 1000
+# fault → (PTP/IP length, TCP payload length) of each data-phase packet the camera sends:
+# Start Data (20 bytes), Data, [filler Data], End Data (12), then the response (18).
+WIRE = {
+    "oversize-data=16": [(9, 20, 20), (10, 12 + ASKED, 12 + ASKED), (10, 28, 28), (12, 12, 12)],
+    "lying-length=64": [(9, 20, 20), (10, 12 + ASKED + 64, 12 + ASKED), (12, 12, 12)],
+}
+
+
+@pytest.mark.parametrize("fault", list(WIRE))
+def test_tshark_sees_the_faulty_data_phase_as_intended(tmp_path: Path, fault: str) -> None:
+    """Wireshark's dissector reads each packet of the faulty phase (one per TCP segment, as the
+    emulator writes them): the announced total, each packet's length field against the bytes
+    its segment really carries, and the response after them."""
+    card = make_card(tmp_path / "card")
+    pcap = tmp_path / "faulty.pcapng"
+    reply_bytes = sum(tcp for _, _, tcp in WIRE[fault]) + 18
+    with running_emulator(tmp_path, "--fault", fault, card=card) as emu:
+        live = LiveCapture(emu.port, pcap)
+        try:
+            tid = asyncio.run(
+                asyncio.wait_for(_partial_read(emu.port, ASKED, reply_bytes), SYNC_LIMIT)
+            )
+            live.wait_for_requests(len(emu.events("operation")))
+        finally:
+            live.stop()
+    rows = tshark(
+        pcap,
+        emu.port,
+        "-Y",
+        f"ptpip.transactionID == {tid} && tcp.srcport == {emu.port}",
+        "-T",
+        "fields",
+        "-e",
+        "ptpip.pktType",
+        "-e",
+        "ptpip.len",
+        "-e",
+        "tcp.len",
+        "-e",
+        "ptpip.datalen",
+    )
+    fields = [row.split("\t") for row in rows]
+    seen = [(int(t, 16), int(length), int(tcp)) for t, length, tcp, _ in fields]
+    want_total = ASKED + 16 if fault.startswith("oversize") else ASKED
+    assert seen[:-1] == WIRE[fault]
+    assert [int(total) for t, _, _, total in fields if int(t, 16) == 9] == [want_total]
+    assert seen[-1][0] == 7  # the response comes last, in a segment of its own
 
 
 # --- watch ---------------------------------------------------------------------------------------
