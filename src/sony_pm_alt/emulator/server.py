@@ -481,10 +481,11 @@ class Emulator:
             piece = replace(piece, length=piece.length - short)
         extra = faults.oversize_data
         total = piece.length + extra
+        if extra:  # recorded first: a client may hang up as soon as Start Data arrives
+            self.record("fault", kind="oversize_data", path=piece.path.name, extra=extra)
         writer.write(conn.send_start_data(total))
         await self._stream_file(activation, conn, piece, writer)
         if extra:
-            self.record("fault", kind="oversize_data", path=piece.path.name, extra=extra)
             for start in range(0, extra, DATA_PACKET_SIZE):
                 size = min(DATA_PACKET_SIZE, extra - start)
                 writer.write(conn.send_data(bytes([FILLER]) * size))
