@@ -558,7 +558,8 @@ def doctor(config_path: Path | None) -> None:
     metavar="KIND=VALUE",
     help="Inject a fault (repeatable): drop-after-bytes=N, drop-at=OPCODE:K, "
     "latency=[OPCODE:]SECONDS, busy-first=N, refuse-init=REASON, hostile-names=1 (files "
-    "reported under names such as ../../escape.JPG; data unchanged).",
+    "reported under names such as ../../escape.JPG; data unchanged); hostile data phases: "
+    "oversize-data=N, undersize-data=N, endless-data=1, lying-length=N, stale-reply=1.",
 )
 @click.option("--ssdp", is_flag=True, help="Announce over SSDP and serve /DeviceDescription.xml.")
 @click.option("--advertise-host", help="Address put in LOCATION. Default: --host.")
