@@ -111,7 +111,8 @@ def test_more_bytes_than_asked_fail_cleanly_then_a_clean_session_completes(
     tmp_path: Path, extra: int
 ) -> None:
     card = make_card(tmp_path / "card")
-    hostile_sync(tmp_path, card, f"oversize-data={extra}")
+    first = hostile_sync(tmp_path, card, f"oversize-data={extra}")
+    assert "the camera sent more than the 1048576 bytes asked for at offset 0" in first["failed"][0]
     clean_session_completes(tmp_path, card)
 
 

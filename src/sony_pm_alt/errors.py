@@ -59,6 +59,17 @@ class VendorStepFailed(SonyPmAltError):
         )
 
 
+class CameraSentTooMuch(SonyPmAltError):
+    """A partial read came back longer than asked for: refused, nothing of it is kept."""
+
+    def __init__(self, name: str, offset: int, asked: int) -> None:
+        self.name, self.offset, self.asked = name, offset, asked
+        super().__init__(
+            f"{name}: the camera sent more than the {asked} bytes asked for at offset {offset}; "
+            "refused (a faulty or hostile camera: see docs/security.md)"
+        )
+
+
 class NativeLayerUnavailable(SonyPmAltError):
     """The patched camlib and shim are not built (or built for another libgphoto2)."""
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import CameraSentTooMuch
 from ..native import Transport
 from ..ptpip.codes import OperationCode
 from .model import CameraObject
@@ -63,7 +64,16 @@ def gphoto2_reader(camera: Any, obj: CameraObject) -> ReadChunk:
     import gphoto2 as gp
 
     def read(offset: int, buffer: memoryview) -> int:
-        return int(camera.file_read(obj.folder, obj.name, gp.GP_FILE_TYPE_NORMAL, offset, buffer))
+        try:
+            count = camera.file_read(obj.folder, obj.name, gp.GP_FILE_TYPE_NORMAL, offset, buffer)
+        except gp.GPhoto2Error as exc:
+            # Patch 0006 refuses a reply longer than asked with GP_ERROR_CORRUPTED_DATA.
+            if exc.code == gp.GP_ERROR_CORRUPTED_DATA:
+                raise CameraSentTooMuch(obj.name, offset, len(buffer)) from exc
+            raise
+        if count > len(buffer):  # a camlib without the patch: never write what came
+            raise CameraSentTooMuch(obj.name, offset, len(buffer))
+        return int(count)
 
     return read
 
