@@ -275,3 +275,38 @@ def test_stale_reply_comes_before_the_real_response(card_dir: Path, tmp_path: Pa
 
     scenario(run())
     assert [line["tid"] for line in faults_logged(log_path, "stale_reply")] == [0]
+
+
+def test_endless_data_ends_with_the_activation_even_if_nobody_reads(
+    card_dir: Path, tmp_path: Path
+) -> None:
+    """The trickle never outlives the emulator: with one activation, ``run()`` returns once
+    the inactivity timeout ends it, although the client never reads a byte of the phase."""
+    log_path = tmp_path / "emulator.jsonl"
+
+    async def run() -> None:
+        config = EmulatorConfig(
+            card_dir=card_dir,
+            body=BodyConfig(),
+            faults=parse_faults(["endless-data=1"]),
+            inactivity_timeout=0.5,
+        )
+        recorder = Recorder(log_path)
+        emu = Emulator(config, recorder)
+        await emu.start()
+        task = asyncio.create_task(emu.run())
+        try:
+            session = await connect_session(emu.port)
+            handle = await file_handle(session.command)
+            await session.command.request(Op.GET_OBJECT, [handle])
+            await asyncio.wait_for(asyncio.shield(task), WAIT)  # ends by itself
+            await session.close()
+        finally:
+            emu.stop()
+            await asyncio.wait_for(task, WAIT)
+            recorder.close()
+
+    scenario(run())
+    events = [line["event"] for line in read_log(log_path)]
+    assert events.index("timeout") < events.index("activation_end")
+    assert faults_logged(log_path, "endless_data")
