@@ -127,6 +127,28 @@ def test_bad_data_phases_fail_cleanly_then_a_clean_session_completes(
     clean_session_completes(tmp_path, card)
 
 
+def test_a_64_bit_partial_read_longer_than_asked_is_refused(tmp_path: Path) -> None:
+    """Objects of 4 GiB or more go through the native layer's raw transaction (GetPartialObject64),
+    which patch 0006 bounds the same way: a clear refusal, not a silent truncation."""
+    card = tmp_path / "card"
+    clip = card / "PRIVATE" / "M4ROOT" / "CLIP" / "C0001.MP4"
+    clip.parent.mkdir(parents=True)
+    with clip.open("wb") as f:
+        f.truncate((4 << 30) + 1000)  # sparse: only the bytes written take room
+        f.write(os.urandom(4096))
+    args = ["--guid", PAIRED_GUID, "--partial64", "--fault", "oversize-data=16"]
+    with running_emulator(tmp_path, *args, card=card) as emu:
+        code, lines, err = run_sync(emu, tmp_path, timeout=SYNC_LIMIT)
+        power_offs = emu.events("power_off")
+    assert code == 1, err[-2000:]
+    result = summary(lines)
+    (failure,) = result["failed"]
+    assert "GET_PARTIAL_OBJECT_64 (0x95C1) failed" in failure
+    assert "more data than asked for; refused (PTP_ERROR_DATA_OVERRUN)" in failure
+    assert (result["powered_off"], power_offs) == (False, [])
+    assert visible(tmp_path / "dest") == []
+
+
 def test_stale_replies_are_skipped_and_the_files_are_correct(tmp_path: Path) -> None:
     card = make_card(tmp_path / "card")
     with running_emulator(
