@@ -16,6 +16,7 @@ import socket
 import struct
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NoReturn
 
 from ..identity import format_guid
 from ..ptpip.codes import InitFailReason, OperationCode, PacketType, ResponseCode, code_name
@@ -494,7 +495,7 @@ class Emulator:
 
     async def _trickle(
         self, activation: Activation, conn: CommandConnection, writer: asyncio.StreamWriter
-    ) -> None:
+    ) -> NoReturn:
         """endless-data: filler until the activation ends (the inactivity timeout is not
         reset by it), then the connection is dropped. Never returns."""
         packet = conn.send_data(bytes([FILLER]) * TRICKLE_PACKET)  # the codec counts one
