@@ -71,11 +71,12 @@ def summary(lines: list[dict[str, Any]]) -> dict[str, Any]:
     return last
 
 
-def hostile_sync(tmp_path: Path, card: Path, fault: str) -> dict[str, Any]:
+def hostile_sync(tmp_path: Path, card: Path, fault: str, *extra: str) -> dict[str, Any]:
     """One sync against the faulty camera: it must end by itself, cleanly, with exit 1."""
     run_dir = tmp_path / "hostile"
     run_dir.mkdir()
-    with running_emulator(run_dir, "--guid", PAIRED_GUID, "--fault", fault, card=card) as emu:
+    args = ["--guid", PAIRED_GUID, "--fault", fault, *extra]
+    with running_emulator(run_dir, *args, card=card) as emu:
         code, lines, err = run_sync(emu, tmp_path, timeout=SYNC_LIMIT)
         faults = {f["kind"] for f in emu.events("fault")}
         power_offs = emu.events("power_off")
@@ -124,6 +125,17 @@ def test_bad_data_phases_fail_cleanly_then_a_clean_session_completes(
 ) -> None:
     card = make_card(tmp_path / "card")
     hostile_sync(tmp_path, card, fault)
+    clean_session_completes(tmp_path, card)
+
+
+def test_an_endless_whole_object_read_fails_cleanly_then_a_clean_session_completes(
+    tmp_path: Path,
+) -> None:
+    """A camera without GetPartialObject is read with GetObject, which has no max-bytes
+    parameter: its limit is the size ObjectInfo gave. Before, the endless phase held the sync
+    until the camera gave up (120 s, beyond ``SYNC_LIMIT``)."""
+    card = make_card(tmp_path / "card")
+    hostile_sync(tmp_path, card, "endless-data=1", "--without-op", "0x101B")
     clean_session_completes(tmp_path, card)
 
 
