@@ -351,7 +351,21 @@ def _scenario_watch_oversize(work: Path) -> dict[str, Any]:
     once it is gone, a clean one with the same card on the same address."""
     card = make_card(work / "card")
     dest = work / "dest"
+    started: list[subprocess.Popen[str]] = []
+    try:
+        return _watch_oversize(work, card, dest, started)
+    finally:  # a failed step must not leave a watch or an emulator behind
+        for proc in started:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=WAIT)
+
+
+def _watch_oversize(
+    work: Path, card: Path, dest: Path, started: list[subprocess.Popen[str]]
+) -> dict[str, Any]:
     hostile = _emulator(work, "hostile", card, "--fault", "oversize-data=4096")
+    started.append(hostile)
     env = {
         **os.environ,
         "XDG_CONFIG_HOME": str(work / "config"),
@@ -362,6 +376,7 @@ def _scenario_watch_oversize(work: Path) -> dict[str, Any]:
     watch = subprocess.Popen(
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
     )
+    started.append(watch)
     assert watch.stderr is not None
     events = _lines(watch.stderr)
     first = next((r for r in events if r["event"] == "finished"), None)
@@ -372,6 +387,7 @@ def _scenario_watch_oversize(work: Path) -> dict[str, Any]:
     second = None
     if alive:
         clean = _emulator(work, "clean", card)
+        started.append(clean)
         second = next((r for r in events if r["event"] == "finished"), None)
         clean.wait(timeout=WAIT)  # powered off: it exits by itself
     watch.send_signal(signal.SIGTERM)
