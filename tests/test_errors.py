@@ -78,6 +78,7 @@ def test_response_error_with_unknown_codes() -> None:
 
 # libgphoto2 2.5.31 camlibs/ptp2/ptp.h, lines 1167-1173.
 PTP_H_ERRORS = {
+    0x02F8: "PTP_ERROR_DATA_OVERRUN",  # added by vendor/libgphoto2-patches/0006
     0x02F9: "PTP_ERROR_NODEVICE",
     0x02FA: "PTP_ERROR_TIMEOUT",
     0x02FB: "PTP_ERROR_CANCEL",

@@ -761,7 +761,9 @@ def doctor(config_path: Path | None, quiet: bool) -> None:
     help="Inject a fault (repeatable): drop-after-bytes=N, drop-at=OPCODE:K, "
     "latency=[OPCODE:]SECONDS, busy-first=N, refuse-init=REASON, hostile-names=1 (files "
     "reported under names such as ../../escape.JPG; data unchanged), folder-cycle=1, "
-    "huge-counts=1, bad-dates=1, listing-size-mismatch=N (see emulator/faults.py).",
+    "huge-counts=1, bad-dates=1, listing-size-mismatch=N, busy-open-session=N; hostile data "
+    "phases: oversize-data=N, undersize-data=N, endless-data=1, lying-length=N, stale-reply=1 "
+    "(see emulator/faults.py).",
 )
 @click.option("--ssdp", is_flag=True, help="Announce over SSDP and serve /DeviceDescription.xml.")
 @click.option("--advertise-host", help="Address put in LOCATION. Default: --host.")

@@ -6,6 +6,7 @@ from .ptpip.codes import OperationCode, ResponseCode, code_name
 
 # libgphoto2 reports transport failures as PTP_ERROR_* pseudo response codes (ptp.h).
 TRANSPORT_ERRORS = {
+    0x02F8: "the camera sent more data than asked for; refused (PTP_ERROR_DATA_OVERRUN)",
     0x02F9: "no device (PTP_ERROR_NODEVICE)",
     0x02FA: "timeout (PTP_ERROR_TIMEOUT)",
     0x02FB: "cancelled (PTP_ERROR_CANCEL)",
@@ -117,6 +118,17 @@ class VendorStepFailed(SonyPmAltError):
         super().__init__(
             f"vendor profile {block} step {index} ({description}) failed: "
             f"{code_name(code, ResponseCode)}; choose another profile with --profile"
+        )
+
+
+class CameraSentTooMuch(SonyPmAltError):
+    """A partial read came back longer than asked for: refused, nothing of it is kept."""
+
+    def __init__(self, name: str, offset: int, asked: int) -> None:
+        self.name, self.offset, self.asked = name, offset, asked
+        super().__init__(
+            f"{name}: the camera sent more than the {asked} bytes asked for at offset {offset}; "
+            "refused (a faulty or hostile camera: see docs/security.md)"
         )
 
 

@@ -24,6 +24,18 @@ Spelled on the command line as ``--fault KIND=VALUE`` (repeatable):
 ``gone-file=N``           smartphone mode: the N-th JPEG original is listed but gone from the
                           card (its GET declares Content-Length 0)
 ``busy-open-session=N``   answer DeviceBusy to the first N OpenSession requests
+``oversize-data=N``       object data phases (GetObject, GetPartialObject(64)) carry N bytes
+                          more than asked or declared, announced so in Start Data and
+                          Param1: the extra bytes are :data:`FILLER`
+``undersize-data=N``      object data phases carry N bytes fewer (at least 0) than asked or
+                          declared, announced so in Start Data and Param1
+``endless-data=1``        object data phases announce 2⁶⁴−1 bytes and never end: after the
+                          object's bytes, :data:`FILLER` keeps trickling until the activation
+                          ends (inactivity timeout, power-off or stop)
+``lying-length=N``        the first Data packet of each object data phase has a length field
+                          N bytes larger than the bytes it carries; the rest follows as usual
+``stale-reply=1``         before each real Operation Response, an extra OK response carrying
+                          the previous transaction's ID (none before the first operation)
 ========================  ==========================================================
 """
 
@@ -31,6 +43,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+
+# What the oversize and endless faults send beyond the object's bytes: easy to spot in a file.
+FILLER = 0xEE
+MAX_OVERSIZE = 1 << 30  # enough to overrun any buffer, small enough to send
+
+
+KINDS = (
+    "drop-after-bytes", "drop-at", "latency", "busy-first", "refuse-init", "hostile-names",
+    "folder-cycle", "huge-counts", "bad-dates", "listing-size-mismatch", "busy-open-session",
+    "oversize-data", "undersize-data", "endless-data", "lying-length", "stale-reply",
+    "refuse-push-root", "missing-scpd", "gone-file",
+)  # fmt: skip
 
 
 class FaultSpecError(ValueError):
@@ -54,6 +78,11 @@ class Faults:
     missing_scpd: bool = False
     gone_file: int = 0
     busy_open_session: int = 0
+    oversize_data: int = 0
+    undersize_data: int = 0
+    endless_data: bool = False
+    lying_length: int = 0
+    stale_reply: bool = False
 
     def latency_for(self, opcode: int) -> float:
         return self.latency.get(opcode, self.latency_all)
@@ -142,11 +171,23 @@ def parse_faults(specs: Iterable[str]) -> Faults:
             faults = replace(faults, gone_file=_int(value, kind))
         elif kind == "busy-open-session":
             faults = replace(faults, busy_open_session=_int(value, kind))
+        elif kind == "oversize-data":
+            extra = _int(value, kind)
+            if extra > MAX_OVERSIZE:
+                raise FaultSpecError(f"{kind}: at most {MAX_OVERSIZE} extra bytes")
+            faults = replace(faults, oversize_data=extra)
+        elif kind == "undersize-data":
+            faults = replace(faults, undersize_data=_int(value, kind))
+        elif kind == "endless-data":
+            faults = replace(faults, endless_data=_flag(value, kind))
+        elif kind == "lying-length":
+            # The PTP/IP length field is 32 bits; the lie must fit in it.
+            extra = _int(value, kind)
+            if extra > 0xFFFF0000:
+                raise FaultSpecError(f"{kind}: {extra} does not fit a 32-bit length field")
+            faults = replace(faults, lying_length=extra)
+        elif kind == "stale-reply":
+            faults = replace(faults, stale_reply=_flag(value, kind))
         else:
-            raise FaultSpecError(
-                f"unknown fault {kind!r}; known: drop-after-bytes, drop-at, latency, busy-first, "
-                "refuse-init, hostile-names, folder-cycle, huge-counts, bad-dates, "
-                "listing-size-mismatch, refuse-push-root, missing-scpd, gone-file, "
-                "busy-open-session"
-            )
+            raise FaultSpecError(f"unknown fault {kind!r}; known: {', '.join(KINDS)}")
     return replace(faults, latency=latency)

@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 import logging
 import socket
-from dataclasses import dataclass, field
+import struct
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NoReturn
 
 from ..identity import format_guid
 from ..ptpip.codes import InitFailReason, OperationCode, PacketType, ResponseCode, code_name
@@ -36,9 +38,11 @@ from ..ptpip.packets import (
     InitCommandRequest,
     InitEventRequest,
     OperationRequest,
+    OperationResponse,
     Packet,
     ProbeRequest,
     StartData,
+    encode_packet,
 )
 from ..ptpip.stream import MAX_CONTROL_PACKET
 from ..ssdp.description import DeviceDescription
@@ -46,7 +50,7 @@ from ..ssdp.messages import udn_from_mac
 from .body import BodyConfig
 from .camera import Camera, InitDecision, Reply, Screen
 from .card import Card, FileSlice
-from .faults import Faults
+from .faults import FILLER, Faults
 from .recorder import Recorder
 from .ssdp_responder import SsdpConfig, SsdpResponder
 
@@ -65,6 +69,13 @@ DATA_PACKET_SIZE = 1024 * 1024
 # After power-off the camera still answers a prompt CloseSession, then drops the link.
 POWER_OFF_GRACE = 2.0
 READ_SIZE = 64 * 1024
+# endless-data: what Start Data announces (the largest PTP/IP length), and how the filler
+# trickles after the object's bytes: small packets often enough that no per-read timeout of a
+# client (libgphoto2: 2.5 s) fires, capped in count as every sending loop is.
+ENDLESS_LENGTH = (1 << 64) - 1
+TRICKLE_PACKET = 4096
+TRICKLE_INTERVAL = 0.02
+TRICKLE_MAX_PACKETS = 50_000  # 1000 s at the interval; the activation normally ends first
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,12 @@ def _describe(packet: Packet) -> dict[str, object]:
     return fields
 
 
+def _lengthen(header: bytes, extra: int) -> bytes:
+    """The same packet header with a length field ``extra`` bytes larger than the truth."""
+    (length,) = struct.unpack_from("<I", header)
+    return struct.pack("<I", min(length + extra, 0xFFFFFFFF)) + header[4:]
+
+
 class _Dropped(Exception):
     """A fault closed the connection on purpose."""
 
@@ -123,6 +140,7 @@ class Activation:
         self._next_connection = 1
         self.op_counts: dict[int, int] = {}
         self.object_bytes_sent = 0
+        self.last_tid: int | None = None  # of the last operation answered (stale-reply)
 
     def touch(self) -> None:
         self._last_activity = self._loop.time()
@@ -415,7 +433,9 @@ class Emulator:
             response=reply.code,
             response_name=code_name(reply.code, ResponseCode),
         )
-        await self._send_reply(activation, conn, reply, writer)
+        stale_tid = activation.last_tid if faults.stale_reply else None
+        await self._send_reply(activation, conn, reply, writer, stale_tid)
+        activation.last_tid = request.transaction_id
         activation.touch()
         if was_on and activation.camera.powered_off:
             asyncio.get_running_loop().call_later(POWER_OFF_GRACE, activation.end, "power_off")
@@ -426,20 +446,89 @@ class Emulator:
         conn: CommandConnection,
         reply: Reply,
         writer: asyncio.StreamWriter,
+        stale_tid: int | None = None,
     ) -> None:
         data = reply.data
+        params = reply.params
         if data is not None and reply.code == ResponseCode.OK:
-            length = len(data) if isinstance(data, bytes) else data.length
             # Sony's data-in shape: Start Data, Data packet(s), an empty End Data, Response.
-            writer.write(conn.send_start_data(length))
             if isinstance(data, bytes):
+                writer.write(conn.send_start_data(len(data)))
                 if data:
                     writer.write(conn.send_data(data))
             else:
-                await self._stream_file(activation, conn, data, writer)
+                params = await self._send_object(activation, conn, params, data, writer)
             writer.write(conn.send_data(b"", end=True))
-        writer.write(conn.send_response(reply.code, reply.params))
+        if stale_tid is not None:
+            self.record("fault", kind="stale_reply", tid=stale_tid)
+            writer.write(encode_packet(OperationResponse(ResponseCode.OK, stale_tid)))
+        writer.write(conn.send_response(reply.code, params))
         await writer.drain()
+
+    async def _send_object(
+        self,
+        activation: Activation,
+        conn: CommandConnection,
+        params: tuple[int, ...],
+        piece: FileSlice,
+        writer: asyncio.StreamWriter,
+    ) -> tuple[int, ...]:
+        """An object's data phase up to (not including) its End Data, shaped by the faults;
+        returns the response parameters (Param1 of GetPartialObject is the bytes sent)."""
+        faults = self.config.faults
+        if faults.endless_data:
+            self.record("fault", kind="endless_data", path=piece.path.name, offset=piece.offset)
+            writer.write(conn.send_start_data(ENDLESS_LENGTH))
+            await self._stream_file(activation, conn, piece, writer)
+            await self._trickle(activation, conn, writer)
+        short = min(faults.undersize_data, piece.length)
+        if short:
+            self.record("fault", kind="undersize_data", path=piece.path.name, missing=short)
+            piece = replace(piece, length=piece.length - short)
+        extra = faults.oversize_data
+        total = piece.length + extra
+        if extra:  # recorded first: a client may hang up as soon as Start Data arrives
+            self.record("fault", kind="oversize_data", path=piece.path.name, extra=extra)
+        writer.write(conn.send_start_data(total))
+        await self._stream_file(activation, conn, piece, writer)
+        if extra:
+            for start in range(0, extra, DATA_PACKET_SIZE):
+                size = min(DATA_PACKET_SIZE, extra - start)
+                writer.write(conn.send_data(bytes([FILLER]) * size))
+                await writer.drain()
+        return (total, *params[1:]) if params else params
+
+    async def _trickle(
+        self, activation: Activation, conn: CommandConnection, writer: asyncio.StreamWriter
+    ) -> NoReturn:
+        """endless-data: filler until the activation ends (the inactivity timeout is not
+        reset by it), then the connection is dropped. Never returns."""
+        packet = conn.send_data(bytes([FILLER]) * TRICKLE_PACKET)  # the codec counts one
+        sent = 0
+        for _ in range(TRICKLE_MAX_PACKETS):
+            if activation.ended.is_set():
+                break
+            writer.write(packet)
+            sent += 1
+            await self._drain_or_end(activation, writer)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(activation.ended.wait(), TRICKLE_INTERVAL)
+        self.record("fault", kind="endless_data_end", packets=sent)
+        raise _Dropped
+
+    @staticmethod
+    async def _drain_or_end(activation: Activation, writer: asyncio.StreamWriter) -> None:
+        """``writer.drain()``, given up (connection dropped) when the activation ends first:
+        a peer that stopped reading must not keep the emulator alive."""
+        drain = asyncio.ensure_future(writer.drain())
+        ended = asyncio.ensure_future(activation.ended.wait())
+        done, _ = await asyncio.wait({drain, ended}, return_when=asyncio.FIRST_COMPLETED)
+        ended.cancel()
+        if drain in done:
+            drain.result()
+            return
+        drain.cancel()
+        raise _Dropped
 
     async def _stream_file(
         self,
@@ -449,6 +538,7 @@ class Emulator:
         writer: asyncio.StreamWriter,
     ) -> None:
         drop_after = self.config.faults.drop_after_bytes
+        lie = self.config.faults.lying_length
         with piece.path.open("rb") as f:
             f.seek(piece.offset)
             left = piece.length
@@ -460,6 +550,11 @@ class Emulator:
                 # Header and payload in one write, as a camera sends them: a dissector (and a
                 # Wi-Fi trace) then sees one packet, not a lone 12-byte header.
                 header = conn.send_data_header(len(chunk))
+                if lie:
+                    # Only the first packet lies; the codec still counts the true length.
+                    self.record("fault", kind="lying_length", carried=len(chunk), extra=lie)
+                    header = _lengthen(header, lie)
+                    lie = 0
                 if (
                     drop_after is not None
                     and activation.object_bytes_sent + len(chunk) >= drop_after

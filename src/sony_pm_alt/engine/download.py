@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import DestinationError, DestinationFull
+from ..errors import CameraSentTooMuch, DestinationError, DestinationFull, from_gphoto2
 from ..native import Transport
 from ..ptpip.codes import OperationCode
 from .model import CameraObject
@@ -193,10 +193,16 @@ def gphoto2_reader(camera: Any, obj: CameraObject) -> ReadChunk:
     import gphoto2 as gp
 
     def read(offset: int, buffer: memoryview) -> int:
-        with libgphoto2_errors(f"downloading {obj.name} at offset {offset}"):
-            return int(
-                camera.file_read(obj.folder, obj.name, gp.GP_FILE_TYPE_NORMAL, offset, buffer)
-            )
+        try:
+            count = camera.file_read(obj.folder, obj.name, gp.GP_FILE_TYPE_NORMAL, offset, buffer)
+        except gp.GPhoto2Error as exc:
+            # Patch 0007 refuses a reply longer than asked with GP_ERROR_CORRUPTED_DATA.
+            if exc.code == gp.GP_ERROR_CORRUPTED_DATA:
+                raise CameraSentTooMuch(obj.name, offset, len(buffer)) from exc
+            raise from_gphoto2(exc, f"downloading {obj.name} at offset {offset}") from exc
+        if count > len(buffer):  # a camlib without the patch: never write what came
+            raise CameraSentTooMuch(obj.name, offset, len(buffer))
+        return int(count)
 
     return read
 
