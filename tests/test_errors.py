@@ -78,7 +78,7 @@ def test_response_error_with_unknown_codes() -> None:
 
 # libgphoto2 2.5.31 camlibs/ptp2/ptp.h, lines 1167-1173.
 PTP_H_ERRORS = {
-    0x02F8: "PTP_ERROR_DATA_OVERRUN",  # added by vendor/libgphoto2-patches/0006
+    0x02F8: "PTP_ERROR_DATA_OVERRUN",  # added by vendor/libgphoto2-patches/0007
     0x02F9: "PTP_ERROR_NODEVICE",
     0x02FA: "PTP_ERROR_TIMEOUT",
     0x02FB: "PTP_ERROR_CANCEL",
@@ -166,6 +166,8 @@ def test_a_transport_code_is_a_lost_connection_not_an_answer(code: int) -> None:
     message = str(info.value)
     if code == 0x02FA:  # PTP_ERROR_TIMEOUT
         assert message.startswith("the camera stopped answering while running")
+    elif code == 0x02F8:  # PTP_ERROR_DATA_OVERRUN: patch 0007 refused the reply
+        assert message.startswith("the camera sent more data than asked for (refused")
     else:
         assert message.startswith("the connection to the camera was lost while running")
     assert "camera answered" not in message

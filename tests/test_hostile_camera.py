@@ -1,7 +1,7 @@
 """A hostile camera cannot crash us: data phases longer than asked, shorter, endless, or with a
 lying length, and stale replies (emulator faults; issue 9, finding 1).
 
-Before patch 0006 a camera answering GetPartialObject with more bytes than asked made the ptp2
+Before patch 0007 a camera answering GetPartialObject with more bytes than asked made the ptp2
 camlib copy them past the caller's buffer: `sony-pm-alt sync` and `watch` died with SIGABRT
 (free(): corrupted size) or SIGSEGV, and so did python-gphoto2's own camlibs (2.6.1 with
 libgphoto2 2.5.31, 2.6.4 with 2.5.34). Every run here is a child process, so the suite survives
@@ -141,7 +141,7 @@ def test_an_endless_whole_object_read_fails_cleanly_then_a_clean_session_complet
 
 def test_a_64_bit_partial_read_longer_than_asked_is_refused(tmp_path: Path) -> None:
     """Objects of 4 GiB or more go through the native layer's raw transaction (GetPartialObject64),
-    which patch 0006 bounds the same way: a clear refusal, not a silent truncation."""
+    which patch 0007 bounds the same way: a clear refusal, not a silent truncation."""
     card = tmp_path / "card"
     clip = card / "PRIVATE" / "M4ROOT" / "CLIP" / "C0001.MP4"
     clip.parent.mkdir(parents=True)
@@ -155,8 +155,9 @@ def test_a_64_bit_partial_read_longer_than_asked_is_refused(tmp_path: Path) -> N
     assert code == 1, err[-2000:]
     result = summary(lines)
     (failure,) = result["failed"]
-    assert "GET_PARTIAL_OBJECT_64 (0x95C1) failed" in failure
-    assert "more data than asked for; refused (PTP_ERROR_DATA_OVERRUN)" in failure
+    assert "the camera sent more data than asked for" in failure
+    assert "while running GET_PARTIAL_OBJECT_64 (0x95C1)" in failure
+    assert "(PTP_ERROR_DATA_OVERRUN)" in failure
     assert (result["powered_off"], power_offs) == (False, [])
     assert visible(tmp_path / "dest") == []
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from .ptpip.codes import OperationCode, ResponseCode, code_name
 
 # libgphoto2 reports transport failures as PTP_ERROR_* pseudo response codes (ptp.h).
+DATA_OVERRUN = 0x02F8
 TRANSPORT_ERRORS = {
-    0x02F8: "the camera sent more data than asked for; refused (PTP_ERROR_DATA_OVERRUN)",
+    DATA_OVERRUN: "the camera sent more data than asked for; refused (PTP_ERROR_DATA_OVERRUN)",
     0x02F9: "no device (PTP_ERROR_NODEVICE)",
     0x02FA: "timeout (PTP_ERROR_TIMEOUT)",
     0x02FB: "cancelled (PTP_ERROR_CANCEL)",
@@ -51,11 +52,12 @@ class TransportError(CameraError):
         self, doing: str, detail: str, *, opcode: int | None = None, code: int | None = None
     ) -> None:
         self.doing, self.detail, self.opcode, self.code = doing, detail, opcode, code
-        what = (
-            "the camera stopped answering"
-            if "timeout" in detail.lower()
-            else "the connection to the camera was lost"
-        )
+        if code == DATA_OVERRUN:  # patch 0007 refused the reply and closed the connection
+            what = "the camera sent more data than asked for (refused as a faulty or hostile reply)"
+        elif "timeout" in detail.lower():
+            what = "the camera stopped answering"
+        else:
+            what = "the connection to the camera was lost"
         super().__init__(f"{what} while {doing} ({detail}); {RECONNECT_HINT}")
 
 
