@@ -1,0 +1,866 @@
+"""`make reliability`: the fault matrix. Each case runs one `sony-pm-alt sync` with a fault
+injected (into the emulated camera, or into the local machine), then a clean session against a
+camera without the fault, and checks the invariants after both:
+
+- nothing partial, empty or corrupt at a final name (every visible file is byte-identical to a
+  file of the card);
+- the state store and the disk agree (every recorded transfer is on disk with its SHA-256, and
+  every visible file is recorded);
+- the exit status and the summary say what happened: exit 0 only when every planned file
+  arrived, "powered off" only when the camera's own log shows it, never a traceback;
+- the clean session completes, leaves no partial file, and powers the camera off (emulator log);
+- files lost: card files not at a final name after the clean session — must be 0.
+
+Everything talks to 127.0.0.1 (the emulator on an ephemeral port); local faults use a private
+mount namespace (``unshare -rm``: a small tmpfs, a read-only bind mount) and vanish with it.
+Cases run two at a time (the machine has two cores). A case whose fault kind this build's
+emulator does not know is reported as NOT RUN with the branch that brings it; it fails the run
+unless ``--allow-missing`` is given.
+
+usage: python tests/reliability.py [--only NAME ...] [--jobs N] [--allow-missing]
+                                   [--write docs/reliability.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from emulator_proc import PAIRED_GUID, json_lines  # noqa: E402
+from sony_pm_alt.emulator.process import EmulatorProcess, spawn_emulator  # noqa: E402
+
+KIB = 1024
+MIB = 1024 * KIB
+PARTIAL_SUFFIX = ".sony-pm-alt-partial"
+SESSION_TIMEOUT = 180.0  # bound on one sync; every case has at most three
+OPEN_SESSION = 0x1002
+GET_OBJECT_HANDLES = 0x1007
+GET_OBJECT_INFO = 0x1008
+GET_PARTIAL_OBJECT = 0x101B
+SONY_SDIO_CONNECT = 0x9280
+SONY_GET_EXT_DEVICE_INFO = 0x9281
+GET_OBJ_PROP_LIST = 0x9805
+
+# The small card: eight files below 1 MiB (each one GetPartialObject), in three folders.
+SMALL_CARD: tuple[tuple[str, int], ...] = (
+    ("DCIM/100MSDCF/DSC00001.JPG", 310 * KIB + 7),
+    ("DCIM/100MSDCF/DSC00001.ARW", 620 * KIB + 1),
+    ("DCIM/100MSDCF/DSC00002.JPG", 250 * KIB + 3),
+    ("DCIM/100MSDCF/DSC00003.JPG", 400 * KIB + 11),
+    ("DCIM/101MSDCF/DSC00001.JPG", 180 * KIB + 5),
+    ("DCIM/101MSDCF/DSC00004.JPG", 510 * KIB + 9),
+    ("PRIVATE/M4ROOT/CLIP/C0001.MP4", 900 * KIB + 13),
+    ("DCIM/101MSDCF/DSC00005.JPG", 330 * KIB + 2),
+)
+SMALL_TOTAL = sum(size for _, size in SMALL_CARD)
+# The full-disk card: 26 MB on the card for a 6 MB destination (issue 9, finding 5).
+BIG_CARD: tuple[tuple[str, int], ...] = tuple(
+    (f"DCIM/100MSDCF/DSC{n:05d}.JPG", 2 * MIB + n) for n in range(1, 14)
+)
+TMPFS_SIZE = "6m"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of the matrix."""
+
+    name: str
+    injection: str
+    emulator: tuple[str, ...] = ()
+    """Extra `sony-pm-alt emulate` arguments for the faulted session (faults, options)."""
+    sync: tuple[str, ...] = ()
+    """Extra `sony-pm-alt sync` arguments for the faulted session."""
+    local: str | None = None
+    """A local fault: disk-full, read-only, dest-removed, state-locked, state-locked-mid-run,
+    state-corrupt, sigkill."""
+    needs: str = ""
+    """The branch whose emulator fault or engine fix the case relies on (documentation)."""
+    card: tuple[tuple[str, int], ...] = SMALL_CARD
+    fast: bool = False
+    """Part of the subset that `make test` runs (tests/test_reliability.py)."""
+    expect_failure: bool = False
+    """The faulted session cannot succeed: it must exit non-zero and leave the camera on."""
+
+
+def _fault(*specs: str) -> tuple[str, ...]:
+    return tuple(arg for spec in specs for arg in ("--fault", spec))
+
+
+CASES: tuple[Case, ...] = (
+    Case(
+        "refused-init",
+        "Init Fail (rejected initiator) to every Init Command Request",
+        _fault("refuse-init=1"),
+        expect_failure=True,
+        fast=True,
+    ),
+    Case(
+        "drop-handshake",
+        "connection closed at GetDeviceInfo, the first operation",
+        _fault("drop-at=0x1001:1"),
+        expect_failure=True,
+    ),
+    Case(
+        "drop-open-session",
+        "connection closed at OpenSession",
+        _fault(f"drop-at={OPEN_SESSION:#06x}:1"),
+        expect_failure=True,
+    ),
+    Case(
+        "drop-start-pair",
+        "connection closed at the start pair's 0x9280 (Sending…)",
+        _fault(f"drop-at={SONY_SDIO_CONNECT:#06x}:1"),
+        expect_failure=True,
+    ),
+    Case(
+        "drop-object-handles",
+        "connection closed at GetObjectHandles",
+        _fault(f"drop-at={GET_OBJECT_HANDLES:#06x}:1"),
+        expect_failure=True,
+        fast=True,
+    ),
+    Case(
+        "drop-bulk-listing",
+        "connection closed at the bulk GetObjPropList",
+        _fault(f"drop-at={GET_OBJ_PROP_LIST:#06x}:1"),
+        expect_failure=True,
+    ),
+    Case(
+        "drop-object-listing",
+        "connection closed at the 3rd GetObjectInfo (folder-by-folder listing)",
+        ("--without-op", "0x9805", *_fault(f"drop-at={GET_OBJECT_INFO:#06x}:3")),
+        expect_failure=True,
+    ),
+    Case(
+        "drop-first-file",
+        "connection closed 100 KiB into the first file's data phase",
+        _fault(f"drop-after-bytes={100 * KIB}"),
+        expect_failure=True,
+        fast=True,
+    ),
+    Case(
+        "drop-middle-file",
+        "connection closed half-way through the card's bytes",
+        _fault(f"drop-after-bytes={SMALL_TOTAL // 2}"),
+        expect_failure=True,
+    ),
+    Case(
+        "drop-last-file",
+        "connection closed 50 KiB before the last file's end",
+        _fault(f"drop-after-bytes={SMALL_TOTAL - 50 * KIB}"),
+        expect_failure=True,
+    ),
+    Case(
+        "drop-between-files",
+        "connection closed at the 4th file's first GetPartialObject",
+        _fault(f"drop-at={GET_PARTIAL_OBJECT:#06x}:4"),
+        expect_failure=True,
+    ),
+    Case(
+        "drop-end-sequence",
+        "connection closed at the power-off 0x9281 of the end sequence",
+        _fault(f"drop-at={SONY_GET_EXT_DEVICE_INFO:#06x}:2"),
+        expect_failure=True,
+    ),
+    Case("busy", "DeviceBusy to the first 3 operations", _fault("busy-first=3")),
+    Case(
+        "busy-open-session",
+        "DeviceBusy to the first 2 OpenSession requests",
+        _fault("busy-open-session=2"),
+        needs="i9-errors",
+    ),
+    Case(
+        "latency-beyond-timeout",
+        "GetPartialObject answered after 4 s (libgphoto2 gives up after 2.5 s)",
+        _fault(f"latency={GET_PARTIAL_OBJECT:#06x}:4"),
+        expect_failure=True,
+    ),
+    Case(
+        "latency-listing",
+        "GetObjPropList answered after 4 s",
+        _fault(f"latency={GET_OBJ_PROP_LIST:#06x}:4"),
+        expect_failure=True,
+    ),
+    Case(
+        "camera-inactivity-timeout",
+        "the camera gives up after 1 s of silence while a 2 s hook runs (keep-alive every 20 s)",
+        ("--inactivity-timeout", "1"),
+        ("--hook", "sleep 2"),
+        expect_failure=True,
+    ),
+    Case(
+        "keepalive-beats-inactivity",
+        "the same 2 s hook, keep-alive every 0.3 s",
+        ("--inactivity-timeout", "1"),
+        ("--hook", "sleep 2", "--keepalive", "0.3"),
+    ),
+    Case(
+        "hostile-names",
+        "files reported under ../../escape.JPG, /etc/passwd.JPG, …",
+        _fault("hostile-names=1"),
+    ),
+    Case(
+        "oversize-data",
+        "every data phase carries 4096 bytes more than asked",
+        _fault("oversize-data=4096"),
+        needs="i9-hostile",
+        expect_failure=True,
+    ),
+    Case(
+        "oversize-data-small",
+        "every data phase carries 16 bytes more than asked",
+        _fault("oversize-data=16"),
+        needs="i9-hostile",
+        expect_failure=True,
+    ),
+    Case(
+        "undersize-data",
+        "every data phase carries 100 bytes fewer than declared",
+        _fault("undersize-data=100"),
+        needs="i9-hostile",
+        expect_failure=True,
+    ),
+    Case(
+        "endless-data",
+        "a data phase that never ends",
+        _fault("endless-data=1"),
+        needs="i9-hostile",
+        expect_failure=True,
+    ),
+    Case(
+        "lying-length",
+        "a Data packet's length says 1000 more than it carries",
+        _fault("lying-length=1000"),
+        needs="i9-hostile",
+        expect_failure=True,
+    ),
+    Case(
+        "stale-reply",
+        "an extra response with an old transaction id before the real one",
+        _fault("stale-reply=1"),
+        needs="i9-hostile",
+    ),
+    Case(
+        "folder-cycle",
+        "the bulk listing's parent links loop",
+        _fault("folder-cycle=1"),
+        needs="i8-truth",
+        expect_failure=True,
+    ),
+    Case(
+        "huge-counts",
+        "element counts of ~4 billion in GetObjPropList",
+        _fault("huge-counts=1"),
+        needs="i8-truth",
+        expect_failure=True,
+    ),
+    Case(
+        "bad-dates",
+        "capture dates 0001-01-01, 9999-12-31 and garbage",
+        _fault("bad-dates=1"),
+        needs="i8-truth",
+    ),
+    Case(
+        "listing-size-mismatch",
+        "listed sizes 100 bytes larger than the data",
+        _fault("listing-size-mismatch=100"),
+        needs="i8-truth",
+        expect_failure=True,
+    ),
+    Case(
+        "disk-full",
+        "destination on a 6 MB tmpfs, 26 MB on the card",
+        local="disk-full",
+        card=BIG_CARD,
+        needs="i9-errors",
+        expect_failure=True,
+    ),
+    Case(
+        "read-only-dest", "destination is a read-only mount", local="read-only", expect_failure=True
+    ),
+    Case(
+        "dest-removed",
+        "destination directory moved away after the first file",
+        _fault(f"latency={GET_PARTIAL_OBJECT:#06x}:0.2"),
+        local="dest-removed",
+    ),
+    Case(
+        "state-locked",
+        "another process holds the state database's write lock throughout",
+        local="state-locked",
+        expect_failure=True,
+    ),
+    Case(
+        "state-locked-mid-run",
+        "another process takes the state database's write lock after the first file",
+        _fault(f"latency={GET_PARTIAL_OBJECT:#06x}:0.2"),
+        local="state-locked-mid-run",
+    ),
+    Case(
+        "state-corrupt",
+        "the state database is garbage",
+        local="state-corrupt",
+        expect_failure=True,
+        fast=True,
+    ),
+    Case(
+        "sigkill-mid-file",
+        "SIGKILL while the 2nd file is transferring, then a restart",
+        _fault(f"latency={GET_PARTIAL_OBJECT:#06x}:0.3"),
+        local="sigkill",
+        expect_failure=True,
+        fast=True,
+    ),
+)
+
+
+# --- the card ---------------------------------------------------------------------------------
+
+
+def make_card(root: Path, files: Sequence[tuple[str, int]], seed: int = 9) -> Path:
+    """Deterministic random contents, capture times an hour apart from 2024-05-01."""
+    rng = random.Random(seed)
+    for n, (rel, size) in enumerate(files):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(rng.randbytes(size))
+        stamp = 1714557600 + 3600 * n
+        os.utime(path, (stamp, stamp))
+    return root
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(MIB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def visible_files(dest: Path) -> list[Path]:
+    if not dest.exists():
+        return []
+    return sorted(p for p in dest.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def partial_files(dest: Path) -> list[Path]:
+    if not dest.exists():
+        return []
+    return sorted(p for p in dest.rglob("*") if p.is_file() and p.name.endswith(PARTIAL_SUFFIX))
+
+
+def transfers(state: Path) -> list[tuple[str, str]]:
+    """(path, sha256) of every transfer the store holds; [] when there is no usable store."""
+    if not state.exists():
+        return []
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=15)
+        ) as db:
+            return [(str(p), str(s)) for p, s in db.execute("SELECT path, sha256 FROM transfers")]
+    except sqlite3.DatabaseError:
+        return []
+
+
+def session_results(state: Path) -> list[str]:
+    if not state.exists():
+        return []
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=15)
+        ) as db:
+            return [str(r) for (r,) in db.execute("SELECT result FROM sessions ORDER BY id")]
+    except sqlite3.DatabaseError:
+        return []
+
+
+# --- one session ------------------------------------------------------------------------------
+
+
+@dataclass
+class Session:
+    exit: int | None
+    lines: list[dict[str, Any]]
+    stderr: str
+    records: list[dict[str, Any]]
+    """The emulator's log."""
+
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        found = [line for line in self.lines if line.get("event") == "summary"]
+        return found[-1] if found else None
+
+    @property
+    def camera_powered_off(self) -> bool:
+        return any(r["event"] == "screen" and r.get("state") == "powered_off" for r in self.records)
+
+    def requested_objects(self) -> list[int]:
+        """Handles whose data was asked for, in first-request order."""
+        seen: dict[int, None] = {}
+        for r in self.records:
+            if r["event"] == "operation" and r["opcode"] == GET_PARTIAL_OBJECT and r["params"]:
+                seen.setdefault(int(r["params"][0]), None)
+        return list(seen)
+
+    def describe(self) -> str:
+        if self.exit is None:
+            return "killed (SIGKILL)"
+        summary = self.summary
+        if summary is None:
+            last = [ln for ln in self.stderr.strip().splitlines() if ln.strip()]
+            return f"exit {self.exit}: {last[-1][:160] if last else '(no message)'}"
+        failed = len(summary.get("failed") or [])
+        off = "camera off" if summary.get("powered_off") else "camera left on"
+        text = (
+            f"exit {self.exit}: {summary.get('transferred')}/{summary.get('planned')} "
+            f"transferred, {failed} failed, {off}"
+        )
+        extra = [ln for ln in self.stderr.strip().splitlines() if ln.startswith("sony-pm-alt")]
+        return text + (f"; {extra[-1][:120]}" if extra else "")
+
+
+class FaultUnknownError(Exception):
+    """This build's emulator does not know the fault kind."""
+
+
+@contextlib.contextmanager
+def emulator(work: Path, label: str, card: Path, args: Sequence[str]) -> Iterator[EmulatorProcess]:
+    log = work / f"{label}.jsonl"
+    try:
+        with spawn_emulator(
+            ["--guid", PAIRED_GUID, "--card", str(card), "--inactivity-timeout", "10", *args],
+            log_path=log,
+        ) as emu:
+            yield emu
+    except RuntimeError as exc:
+        if "unknown fault" in str(exc):
+            raise FaultUnknownError(str(exc).splitlines()[-1]) from None
+        raise
+
+
+def sync_argv(emu: EmulatorProcess, dest: Path, state: Path, extra: Sequence[str]) -> list[str]:
+    return [
+        sys.executable, "-m", "sony_pm_alt", "sync",
+        "--host", "127.0.0.1", "--port", str(emu.port), "--guid", PAIRED_GUID,
+        "--dest", str(dest), "--state", str(state), "--json", *extra,
+    ]  # fmt: skip
+
+
+def run_sync(
+    argv: Sequence[str],
+    *,
+    on_line: Callable[[dict[str, Any], subprocess.Popen[str]], None] | None = None,
+) -> tuple[int | None, list[dict[str, Any]], str]:
+    """Run a sync to its end (bounded by SESSION_TIMEOUT); ``on_line`` sees each JSON line."""
+    with (
+        tempfile.TemporaryFile("w+") as err,
+        subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True
+        ) as proc,
+    ):
+        timer = threading.Timer(SESSION_TIMEOUT, lambda: os.killpg(proc.pid, signal.SIGKILL))
+        timer.start()
+        lines: list[dict[str, Any]] = []
+        try:
+            assert proc.stdout is not None
+            for text in proc.stdout:
+                if text.startswith("{"):
+                    line = json.loads(text)
+                    lines.append(line)
+                    if on_line is not None:
+                        on_line(line, proc)
+            code = proc.wait()
+        finally:
+            timer.cancel()
+        err.seek(0)
+        stderr = err.read()
+    if code == -signal.SIGKILL:
+        return None, lines, stderr
+    return code, lines, stderr
+
+
+def in_mount_namespace(setup: str, argv: Sequence[str], after: str = "") -> list[str]:
+    """``argv`` inside a private mount namespace prepared by the shell line ``setup``."""
+    script = f'{setup} || exit 125; "$@"; rc=$?; {after or ":"}; exit $rc'
+    return ["unshare", "-rm", "sh", "-c", script, "reliability-ns", *argv]
+
+
+# --- checks -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    case: Case
+    status: str = "PASS"  # PASS, FAIL, NOT RUN
+    faulted: str = ""
+    clean: str = ""
+    lost: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def fail(self, problem: str) -> None:
+        self.status = "FAIL"
+        self.problems.append(problem)
+
+
+def check_disk(
+    result: Result,
+    when: str,
+    card_hashes: dict[str, str],
+    dests: Sequence[Path],
+    state: Path,
+    *,
+    all_recorded: bool = True,
+) -> None:
+    """Nothing partial, empty or corrupt at a final name; the store and the disk agree."""
+    known = set(card_hashes.values())
+    on_disk: dict[str, str] = {}
+    for dest in dests:
+        for path in visible_files(dest):
+            digest = sha256(path)
+            on_disk[str(path)] = digest
+            if digest not in known:
+                size = path.stat().st_size
+                result.fail(
+                    f"{when}: {path.name} ({size} bytes) at a final name is not a card file"
+                )
+    recorded = transfers(state)
+    moved = {str(dests[0]): [str(d) for d in dests[1:]]} if len(dests) > 1 else {}
+    for path, digest in recorded:
+        candidates = [path] + [
+            path.replace(src, alt, 1) for src, alts in moved.items() for alt in alts
+        ]
+        if not any(on_disk.get(c) == digest for c in candidates):
+            result.fail(f"{when}: the store records {Path(path).name} but the disk disagrees")
+    if all_recorded:
+        recorded_hashes = {d for _, d in recorded}
+        for path, digest in on_disk.items():
+            if digest not in recorded_hashes:
+                result.fail(f"{when}: {Path(path).name} is on disk but not in the store")
+
+
+def check_honest(result: Result, when: str, session: Session, *, must_fail: bool) -> None:
+    """The exit status and the summary say what happened."""
+    if "Traceback" in session.stderr:
+        result.fail(f"{when}: a traceback on standard error")
+    if session.exit is None:
+        return
+    if session.exit not in (0, 1, 3):
+        result.fail(f"{when}: exit status {session.exit}")
+    summary = session.summary
+    if session.exit == 0:
+        if must_fail:
+            result.fail(f"{when}: exit 0 although the session could not complete")
+        if summary is None or summary.get("failed"):
+            result.fail(f"{when}: exit 0 without a clean summary")
+    else:
+        told = bool(summary and summary.get("failed")) or any(
+            line.startswith("sony-pm-alt") for line in session.stderr.splitlines()
+        )
+        if not told:
+            result.fail(f"{when}: exit {session.exit} without a failed file or an error line")
+        if session.camera_powered_off:
+            result.fail(f"{when}: the camera was powered off although the session failed")
+    if summary is not None and bool(summary.get("powered_off")) != session.camera_powered_off:
+        result.fail(
+            f"{when}: summary says powered_off={summary.get('powered_off')}, the camera's log "
+            f"says {session.camera_powered_off}"
+        )
+
+
+# --- running a case ---------------------------------------------------------------------------
+
+
+def faulted_session(case: Case, work: Path, card: Path, dest: Path, state: Path) -> Session:
+    """The session with the fault; leaves ``dest`` and ``state`` as the fault left them."""
+    local = case.local
+    if local == "state-locked" or local == "state-corrupt":
+        dest.mkdir(parents=True, exist_ok=True)
+    if local == "state-corrupt":
+        state.write_bytes(b"this is not an sqlite database\n" * 400)
+    with emulator(work, "faulted", card, case.emulator) as emu:
+        argv = sync_argv(emu, dest, state, case.sync)
+        on_line: Callable[[dict[str, Any], subprocess.Popen[str]], None] | None = None
+        with contextlib.ExitStack() as stack:
+            if local == "disk-full":
+                full = work / "dest-tmpfs-copy"
+                full.mkdir()
+                dest.mkdir(parents=True)
+                argv = in_mount_namespace(
+                    f'mount -t tmpfs -o size={TMPFS_SIZE} sony-pm-alt-full "{dest}"',
+                    argv,
+                    after=f'cp -a "{dest}/." "{full}/"',
+                )
+            elif local == "read-only":
+                dest.mkdir(parents=True)
+                argv = in_mount_namespace(
+                    f'mount --bind "{dest}" "{dest}" && mount -o remount,bind,ro "{dest}"', argv
+                )
+            elif local == "state-locked":
+                stack.enter_context(hold_write_lock(state))
+            elif local == "dest-removed":
+                on_line = _move_dest_after_first_file(dest)
+            elif local == "state-locked-mid-run":
+                on_line = _lock_after_first_file(state, stack)
+            elif local == "sigkill":
+                on_line = _kill_after_first_file
+            code, lines, stderr = run_sync(argv, on_line=on_line)
+        records = _stop(emu)
+    if local == "disk-full":
+        dest.rmdir()
+        (work / "dest-tmpfs-copy").rename(dest)
+    return Session(code, lines, stderr, records)
+
+
+def _stop(emu: EmulatorProcess) -> list[dict[str, Any]]:
+    if emu.proc.poll() is None:
+        emu.proc.send_signal(signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        emu.proc.wait(timeout=30)
+    return emu.records()
+
+
+@contextlib.contextmanager
+def hold_write_lock(state: Path) -> Iterator[None]:
+    """Another process's view: a connection in a BEGIN EXCLUSIVE transaction."""
+    if not state.exists():
+        from sony_pm_alt.engine.state import StateStore
+
+        with StateStore(state):
+            pass
+    db = sqlite3.connect(state, timeout=15, isolation_level=None)
+    try:
+        db.execute("BEGIN EXCLUSIVE")
+        yield
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+
+
+def _move_dest_after_first_file(dest: Path) -> Callable[[dict[str, Any], Any], None]:
+    def on_line(line: dict[str, Any], proc: Any) -> None:
+        if line.get("event") == "saved" and dest.exists():
+            dest.rename(dest.with_name(dest.name + ".moved"))
+
+    return on_line
+
+
+def _lock_after_first_file(
+    state: Path, stack: contextlib.ExitStack
+) -> Callable[[dict[str, Any], Any], None]:
+    taken: list[bool] = []
+
+    def on_line(line: dict[str, Any], proc: Any) -> None:
+        if line.get("event") == "saved" and not taken:
+            taken.append(True)
+            stack.enter_context(hold_write_lock(state))
+
+    return on_line
+
+
+def _kill_after_first_file(line: dict[str, Any], proc: subprocess.Popen[str]) -> None:
+    if line.get("event") == "saved" and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def clean_session(work: Path, card: Path, dest: Path, state: Path) -> Session:
+    with emulator(work, "clean", card, ()) as emu:
+        code, lines, stderr = run_sync(sync_argv(emu, dest, state, ()))
+        records = _stop(emu)
+    return Session(code, lines, stderr, records)
+
+
+def run_case(case: Case, work: Path) -> Result:
+    result = Result(case)
+    card = make_card(work / "card", case.card)
+    card_hashes = {
+        str(p.relative_to(card)): sha256(p) for p in sorted(card.rglob("*")) if p.is_file()
+    }
+    dest, state = work / "dest", work / "state.sqlite3"
+    moved = dest.with_name(dest.name + ".moved")
+    try:
+        faulted = faulted_session(case, work, card, dest, state)
+    except FaultUnknownError as exc:
+        result.status = "NOT RUN"
+        result.faulted = f"fault unknown to this build ({exc}); needs branch {case.needs or '?'}"
+        return result
+    result.faulted = faulted.describe()
+    dests = [dest, moved]
+    killed = case.local == "sigkill"
+    check_honest(result, "faulted session", faulted, must_fail=case.expect_failure)
+    check_disk(result, "after the fault", card_hashes, dests, state, all_recorded=not killed)
+    if case.local == "disk-full":
+        check_disk_full(result, faulted, dest)
+    if case.local == "state-corrupt":
+        # What the error line tells the user to do: move the unusable file aside.
+        state.rename(state.with_name(state.name + ".corrupt"))
+
+    clean = clean_session(work, card, dest, state)
+    result.clean = clean.describe()
+    check_honest(result, "clean session", clean, must_fail=False)
+    if clean.exit != 0:
+        result.fail(f"clean session: exit {clean.exit}")
+    if not clean.camera_powered_off:
+        result.fail("clean session: the camera was not powered off")
+    leftovers = partial_files(dest) + partial_files(moved)
+    if leftovers:
+        result.fail(f"clean session: {len(leftovers)} partial file(s) left")
+    check_disk(result, "after the clean session", card_hashes, dests, state)
+    if "running" in session_results(state) and not killed:
+        result.fail("a session is still 'running' in the history")
+    present = {sha256(p) for d in dests for p in visible_files(d)}
+    result.lost = sum(1 for digest in card_hashes.values() if digest not in present)
+    if result.lost:
+        result.fail(f"{result.lost} card file(s) not at a final name")
+    return result
+
+
+def check_disk_full(result: Result, session: Session, dest: Path) -> None:
+    """Issue 9 finding 5: at most one file read after the disk is full, no empty files."""
+    saved = sum(1 for line in session.lines if line.get("event") == "saved")
+    requested = len(session.requested_objects())
+    if requested > saved + 2:
+        result.fail(
+            f"disk full: {requested} files requested from the camera, {saved} saved "
+            "(at most one more after the one that filled the disk)"
+        )
+    empty = [p for p in dest.rglob("*") if p.is_file() and p.stat().st_size == 0]
+    if empty:
+        result.fail(f"disk full: {len(empty)} empty file(s) left")
+    if "room" not in session.stderr.lower() and "space" not in session.stderr.lower():
+        result.fail("disk full: no message about the room needed")
+
+
+def run_case_in(case: Case, base: Path) -> Result:
+    work = base / case.name
+    work.mkdir(parents=True)
+    try:
+        return run_case(case, work)
+    except Exception as exc:  # a harness failure is a failed case, reported with the rest
+        result = Result(case)
+        result.fail(f"harness error: {type(exc).__name__}: {exc}")
+        return result
+
+
+def run_matrix(
+    cases: Sequence[Case], base: Path, jobs: int, report: Callable[[Result], None]
+) -> list[Result]:
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(run_case_in, case, base) for case in cases]
+        results = []
+        for future in futures:
+            result = future.result()
+            report(result)
+            results.append(result)
+    return results
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def markdown(results: Sequence[Result], seconds: float) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lost = sum(r.lost or 0 for r in results)
+    counts = {s: sum(r.status == s for r in results) for s in ("PASS", "FAIL", "NOT RUN")}
+    rows = [
+        f"| {r.case.name} | {cell(r.case.injection)} | {r.status} | {cell(r.faulted)} | "
+        f"{cell(r.clean)} | {'' if r.lost is None else r.lost} | "
+        f"{cell('; '.join(r.problems) or ('needs ' + r.case.needs if r.status == 'NOT RUN' else ''))} |"
+        for r in results
+    ]
+    return "\n".join(
+        [
+            "# Reliability: the fault matrix",
+            "",
+            "Written by `make reliability` (`tests/reliability.py`); do not edit by hand.",
+            "Each case runs one `sony-pm-alt sync` against the emulator with the fault injected,",
+            "then a clean session against a camera without it, and checks: nothing partial, empty",
+            "or corrupt at a final name; the state store and the disk agree; exit status and summary",
+            'say what happened (exit 0 only when everything arrived, "powered off" only when the',
+            "camera's log shows it, never a traceback); the clean session completes, leaves no",
+            "partial file and powers the camera off. *Lost* counts card files that are not at a",
+            "final name after the clean session.",
+            "",
+            f"{len(results)} cases: {counts['PASS']} pass, {counts['FAIL']} fail, "
+            f"{counts['NOT RUN']} not run; **{lost} files lost**; {seconds:.0f} s.",
+            "",
+            "| case | injection | result | faulted session | clean session | lost | notes |",
+            "|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", metavar="CASE", help="run these cases only")
+    parser.add_argument("--fast", action="store_true", help="only the make-test subset")
+    parser.add_argument("--jobs", type=int, default=2, help="cases at once (default 2)")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="fault kinds this build lacks do not fail the run")  # fmt: skip
+    parser.add_argument("--write", type=Path, help="write the Markdown report here")
+    parser.add_argument("--keep", type=Path, help="keep each case's files under this directory")
+    args = parser.parse_args(argv)
+    for tool in ("unshare", "mount"):
+        if shutil.which(tool) is None:
+            print(f"reliability: {tool} (util-linux) is needed", file=sys.stderr)
+            return 2
+    by_name = {case.name: case for case in CASES}
+    unknown = [name for name in args.only or () if name not in by_name]
+    if unknown:
+        print(f"reliability: unknown case(s) {', '.join(unknown)}; known: {', '.join(by_name)}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    cases = [by_name[n] for n in args.only] if args.only else list(CASES)
+    if args.fast:
+        cases = [c for c in cases if c.fast]
+
+    def report(result: Result) -> None:
+        print(f"{result.status:7} {result.case.name}: {result.faulted} → {result.clean}"
+              + "".join(f"\n        {p}" for p in result.problems), flush=True)  # fmt: skip
+
+    start = time.monotonic()
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            base = Path(tempfile.mkdtemp(prefix="reliability-", dir=args.keep))
+        else:
+            base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="reliability-")))
+        results = run_matrix(cases, base, max(1, args.jobs), report)
+    seconds = time.monotonic() - start
+    if args.write:
+        args.write.write_text(markdown(results, seconds), encoding="utf-8")
+    failed = [r for r in results if r.status == "FAIL"]
+    missing = [r for r in results if r.status == "NOT RUN"]
+    lost = sum(r.lost or 0 for r in results)
+    print(f"{len(results)} cases, {len(failed)} failed, {len(missing)} not run, {lost} files lost")
+    if failed or (missing and not args.allow_missing):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
