@@ -47,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from emulator_proc import PAIRED_GUID, json_lines  # noqa: E402
+from emulator_proc import PAIRED_GUID  # noqa: E402
 from sony_pm_alt.emulator.process import EmulatorProcess, spawn_emulator  # noqa: E402
 
 KIB = 1024
@@ -546,17 +546,17 @@ def check_disk(
                 )
     recorded = transfers(state)
     moved = {str(dests[0]): [str(d) for d in dests[1:]]} if len(dests) > 1 else {}
-    for path, digest in recorded:
-        candidates = [path] + [
-            path.replace(src, alt, 1) for src, alts in moved.items() for alt in alts
+    for where, digest in recorded:
+        candidates = [where] + [
+            where.replace(src, alt, 1) for src, alts in moved.items() for alt in alts
         ]
         if not any(on_disk.get(c) == digest for c in candidates):
-            result.fail(f"{when}: the store records {Path(path).name} but the disk disagrees")
+            result.fail(f"{when}: the store records {Path(where).name} but the disk disagrees")
     if all_recorded:
         recorded_hashes = {d for _, d in recorded}
-        for path, digest in on_disk.items():
+        for where, digest in on_disk.items():
             if digest not in recorded_hashes:
-                result.fail(f"{when}: {Path(path).name} is on disk but not in the store")
+                result.fail(f"{when}: {Path(where).name} is on disk but not in the store")
 
 
 def check_honest(result: Result, when: str, session: Session, *, must_fail: bool) -> None:
@@ -778,6 +778,12 @@ def run_matrix(
 # --- the report -------------------------------------------------------------------------------
 
 
+def _notes(result: Result) -> str:
+    if result.problems:
+        return "; ".join(result.problems)
+    return f"needs {result.case.needs}" if result.case.needs else ""
+
+
 def markdown(results: Sequence[Result], seconds: float) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
@@ -787,7 +793,7 @@ def markdown(results: Sequence[Result], seconds: float) -> str:
     rows = [
         f"| {r.case.name} | {cell(r.case.injection)} | {r.status} | {cell(r.faulted)} | "
         f"{cell(r.clean)} | {'' if r.lost is None else r.lost} | "
-        f"{cell('; '.join(r.problems) or ('needs ' + r.case.needs if r.status == 'NOT RUN' else ''))} |"
+        f"{cell(_notes(r))} |"
         for r in results
     ]
     return "\n".join(
@@ -797,8 +803,8 @@ def markdown(results: Sequence[Result], seconds: float) -> str:
             "Written by `make reliability` (`tests/reliability.py`); do not edit by hand.",
             "Each case runs one `sony-pm-alt sync` against the emulator with the fault injected,",
             "then a clean session against a camera without it, and checks: nothing partial, empty",
-            "or corrupt at a final name; the state store and the disk agree; exit status and summary",
-            'say what happened (exit 0 only when everything arrived, "powered off" only when the',
+            "or corrupt at a final name; the state store and the disk agree; exit status and",
+            'summary say what happened (exit 0 only when everything arrived, "powered off" only when the',
             "camera's log shows it, never a traceback); the clean session completes, leaves no",
             "partial file and powers the camera off. *Lost* counts card files that are not at a",
             "final name after the clean session.",
