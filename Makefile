@@ -10,13 +10,15 @@ PY := $(VENV)/bin/python
 REF_VENV := .venv-ref264
 REF_GPHOTO2 := gphoto2==2.6.4
 
-.PHONY: help system-deps venv ref-env build run test lint demo bench clean
+.PHONY: help system-deps venv ref-env build run test lint demo bench clean reliability soak
 
 help:
 	@echo "make run    install, build, start 'sony-pm-alt watch'"
 	@echo "make test   install, then lint, type-check and run the whole test suite"
 	@echo "make demo   an emulated camera, discovered and synced by watch (private netns)"
 	@echo "make bench  benchmarks (ratios side by side)"
+	@echo "make reliability  the fault matrix; writes docs/reliability.md"
+	@echo "make soak   one watch through 200 camera activations (a few minutes)"
 
 system-deps:
 	scripts/setup.sh system
@@ -54,6 +56,12 @@ demo: build
 
 bench: build ref-env
 	SONY_PM_ALT_REF_PYTHON=$(CURDIR)/$(REF_VENV)/bin/python $(PY) bench/run.py
+
+reliability: build
+	$(PY) tests/reliability.py --write docs/reliability.md
+
+soak: build
+	$(PY) tests/soak.py
 
 clean:
 	rm -rf $(VENV) $(REF_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -79,6 +79,8 @@ BIG_CARD: tuple[tuple[str, int], ...] = tuple(
     (f"DCIM/100MSDCF/DSC{n:05d}.JPG", 2 * MIB + n) for n in range(1, 14)
 )
 TMPFS_SIZE = "6m"
+# A hook that keeps the host silent for 8 s after the first file only.
+SLOW_HOOK = '[ "$ACTION" != download ] || [ -e {work}/hooked ] || { touch {work}/hooked; sleep 8; }'
 
 
 @dataclass(frozen=True)
@@ -179,9 +181,9 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "drop-end-sequence",
-        "connection closed at the power-off 0x9281 of the end sequence",
+        "connection closed at the power-off 0x9281 of the end sequence (every file is already "
+        "safe: exit 0 is right, the camera must not be called powered off)",
         _fault(f"drop-at={SONY_GET_EXT_DEVICE_INFO:#06x}:2"),
-        expect_failure=True,
     ),
     Case("busy", "DeviceBusy to the first 3 operations", _fault("busy-first=3")),
     Case(
@@ -204,16 +206,17 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "camera-inactivity-timeout",
-        "the camera gives up after 1 s of silence while a 2 s hook runs (keep-alive every 20 s)",
-        ("--inactivity-timeout", "1"),
-        ("--hook", "sleep 2"),
+        "the camera gives up after 5 s of silence while an 8 s hook runs after the first file "
+        "(keep-alive every 20 s)",
+        ("--inactivity-timeout", "5"),
+        ("--hook", SLOW_HOOK),
         expect_failure=True,
     ),
     Case(
         "keepalive-beats-inactivity",
-        "the same 2 s hook, keep-alive every 0.3 s",
-        ("--inactivity-timeout", "1"),
-        ("--hook", "sleep 2", "--keepalive", "0.3"),
+        "the same 8 s hook with a keep-alive every second",
+        ("--inactivity-timeout", "5"),
+        ("--hook", SLOW_HOOK, "--keepalive", "1"),
     ),
     Case(
         "hostile-names",
@@ -310,6 +313,7 @@ CASES: tuple[Case, ...] = (
         "another process holds the state database's write lock throughout",
         local="state-locked",
         expect_failure=True,
+        fast=True,
     ),
     Case(
         "state-locked-mid-run",
@@ -361,7 +365,8 @@ def sha256(path: Path) -> str:
 def visible_files(dest: Path) -> list[Path]:
     if not dest.exists():
         return []
-    return sorted(p for p in dest.rglob("*") if p.is_file() and not p.name.startswith("."))
+    # Sanitised camera names may start with a dot; only the tool's partial files are not final.
+    return sorted(p for p in dest.rglob("*") if p.is_file() and not p.name.endswith(PARTIAL_SUFFIX))
 
 
 def partial_files(dest: Path) -> list[Path]:
@@ -599,7 +604,7 @@ def faulted_session(case: Case, work: Path, card: Path, dest: Path, state: Path)
     if local == "state-corrupt":
         state.write_bytes(b"this is not an sqlite database\n" * 400)
     with emulator(work, "faulted", card, case.emulator) as emu:
-        argv = sync_argv(emu, dest, state, case.sync)
+        argv = sync_argv(emu, dest, state, [a.replace("{work}", str(work)) for a in case.sync])
         on_line: Callable[[dict[str, Any], subprocess.Popen[str]], None] | None = None
         with contextlib.ExitStack() as stack:
             if local == "disk-full":
@@ -659,8 +664,9 @@ def hold_write_lock(state: Path) -> Iterator[None]:
 
 def _move_dest_after_first_file(dest: Path) -> Callable[[dict[str, Any], Any], None]:
     def on_line(line: dict[str, Any], proc: Any) -> None:
-        if line.get("event") == "saved" and dest.exists():
-            dest.rename(dest.with_name(dest.name + ".moved"))
+        moved = dest.with_name(dest.name + ".moved")
+        if line.get("event") == "saved" and not moved.exists():
+            dest.rename(moved)
 
     return on_line
 
@@ -707,8 +713,11 @@ def run_case(case: Case, work: Path) -> Result:
     result.faulted = faulted.describe()
     dests = [dest, moved]
     killed = case.local == "sigkill"
+    # A file placed just before a kill, or before the store became unwritable, is complete but
+    # not recorded; the next session finds the identical copy and records it.
+    unrecorded_ok = killed or case.local == "state-locked-mid-run"
     check_honest(result, "faulted session", faulted, must_fail=case.expect_failure)
-    check_disk(result, "after the fault", card_hashes, dests, state, all_recorded=not killed)
+    check_disk(result, "after the fault", card_hashes, dests, state, all_recorded=not unrecorded_ok)
     if case.local == "disk-full":
         check_disk_full(result, faulted, dest)
     if case.local == "state-corrupt":
@@ -804,10 +813,10 @@ def markdown(results: Sequence[Result], seconds: float) -> str:
             "Each case runs one `sony-pm-alt sync` against the emulator with the fault injected,",
             "then a clean session against a camera without it, and checks: nothing partial, empty",
             "or corrupt at a final name; the state store and the disk agree; exit status and",
-            'summary say what happened (exit 0 only when everything arrived, "powered off" only when the',
-            "camera's log shows it, never a traceback); the clean session completes, leaves no",
-            "partial file and powers the camera off. *Lost* counts card files that are not at a",
-            "final name after the clean session.",
+            'summary say what happened (exit 0 only when everything arrived, "powered off"',
+            "only when the camera's log shows it, never a traceback); the clean session",
+            "completes, leaves no partial file and powers the camera off. *Lost* counts card",
+            "files that are not at a final name after the clean session.",
             "",
             f"{len(results)} cases: {counts['PASS']} pass, {counts['FAIL']} fail, "
             f"{counts['NOT RUN']} not run; **{lost} files lost**; {seconds:.0f} s.",
