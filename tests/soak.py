@@ -81,7 +81,8 @@ def sha(path: Path) -> str:
 class WatchLog:
     """Reads watch's JSON lines on a thread; counts the sessions that ended."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], copy: IO[str]) -> None:
+        self._copy = copy
         self.ended = 0
         self.failed = 0
         self.events: list[dict[str, Any]] = []
@@ -90,6 +91,8 @@ class WatchLog:
 
     def _read(self, stream: IO[str]) -> None:
         for line in stream:
+            self._copy.write(line)
+            self._copy.flush()
             if not line.startswith("{"):
                 continue
             record = json.loads(line)
@@ -107,13 +110,14 @@ def inside(activations: int, seed: int, work: Path) -> dict[str, Any]:
     card, dest = work / "card", work / "dest"
     card.mkdir()
     env = {**os.environ, "XDG_CONFIG_HOME": str(work / "config"), "XDG_DATA_HOME": str(work)}
+    watch_log = (work / "watch.jsonl").open("w")
     watch = subprocess.Popen(
         _cli("watch", "--guid", GUID, "--dest", str(dest), "--state", str(work / "state.db"),
-             "--cooldown", "0.1"),
+             "--cooldown", "0.001"),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     assert watch.stderr is not None
-    log = WatchLog(watch.stderr)
+    log = WatchLog(watch.stderr, watch_log)
     samples: list[dict[str, int]] = []
     blocks = -(-activations // BLOCK)
     faulted_blocks = 0
@@ -208,9 +212,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--activations", type=int, default=200)
     parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--keep", type=Path, help="keep the run's files in this new directory")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
+        if args.keep:
+            args.keep.mkdir(parents=True)
+            print(json.dumps(inside(args.activations, args.seed, args.keep.resolve())))
+            return 0
         with tempfile.TemporaryDirectory(prefix="sony-pm-alt-soak-") as scratch:
             print(json.dumps(inside(args.activations, args.seed, Path(scratch))))
         return 0
