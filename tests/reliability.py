@@ -105,6 +105,18 @@ class Case:
     """The faulted session cannot succeed: it must exit non-zero and leave the camera on."""
 
 
+# Faults whose firing the emulator records as a "fault" event of this kind: a case whose
+# fault never fired tested nothing, and fails.
+RECORDED_FAULTS = {
+    "drop-at": "drop_at",
+    "drop-after-bytes": "drop_after_bytes",
+    "refuse-init": "refuse_init",
+    "busy-first": "busy",
+    "hostile-names": "hostile_names",
+    "drop-handshake": "drop_handshake",
+}
+
+
 def _fault(*specs: str) -> tuple[str, ...]:
     return tuple(arg for spec in specs for arg in ("--fault", spec))
 
@@ -119,6 +131,13 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "drop-handshake",
+        "event connection closed at its Init Event Request (second half of the handshake)",
+        _fault("drop-handshake=1"),
+        expect_failure=True,
+        fast=True,
+    ),
+    Case(
+        "drop-first-operation",
         "connection closed at GetDeviceInfo, the first operation",
         _fault("drop-at=0x1001:1"),
         expect_failure=True,
@@ -631,10 +650,16 @@ def faulted_session(case: Case, work: Path, card: Path, dest: Path, state: Path)
                 on_line = _kill_after_first_file
             code, lines, stderr = run_sync(argv, on_line=on_line)
         records = _stop(emu)
+    _keep_output(work / "faulted", lines, stderr)
     if local == "disk-full":
         dest.rmdir()
         (work / "dest-tmpfs-copy").rename(dest)
     return Session(code, lines, stderr, records)
+
+
+def _keep_output(stem: Path, lines: list[dict[str, Any]], stderr: str) -> None:
+    stem.with_suffix(".stdout").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    stem.with_suffix(".stderr").write_text(stderr)
 
 
 def _stop(emu: EmulatorProcess) -> list[dict[str, Any]]:
@@ -693,6 +718,7 @@ def clean_session(work: Path, card: Path, dest: Path, state: Path) -> Session:
     with emulator(work, "clean", card, ()) as emu:
         code, lines, stderr = run_sync(sync_argv(emu, dest, state, ()))
         records = _stop(emu)
+    _keep_output(work / "clean", lines, stderr)
     return Session(code, lines, stderr, records)
 
 
@@ -711,6 +737,11 @@ def run_case(case: Case, work: Path) -> Result:
         result.faulted = f"fault unknown to this build ({exc}); needs branch {case.needs or '?'}"
         return result
     result.faulted = faulted.describe()
+    fired = {r.get("kind") for r in faulted.records if r["event"] == "fault"}
+    for arg, spec in zip(case.emulator, case.emulator[1:], strict=False):
+        expected = RECORDED_FAULTS.get(spec.partition("=")[0]) if arg == "--fault" else None
+        if expected is not None and expected not in fired:
+            result.fail(f"the fault {spec} never fired: the case tested nothing")
     dests = [dest, moved]
     killed = case.local == "sigkill"
     # A file placed just before a kill, or before the store became unwritable, is complete but

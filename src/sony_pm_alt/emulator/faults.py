@@ -9,6 +9,8 @@ Spelled on the command line as ``--fault KIND=VALUE`` (repeatable):
 ``latency=OPCODE:SECS``   wait before answering that operation only (repeatable)
 ``busy-first=N``          answer DeviceBusy to the first N operations (not Open/CloseSession)
 ``refuse-init=REASON``    answer every Init Command Request with Init Fail REASON (1–3)
+``drop-handshake=1``      close the event connection when its Init Event Request arrives
+                          (the second half of the PTP/IP handshake)
 ``hostile-names=1``       report files under nasty but valid names (``card.HOSTILE_NAMES``,
                           in card order, cycling): ``../../escape.JPG``, ``/etc/passwd.JPG``,
                           ``.``, ``..``, a terminal escape, a tab, …; their data is unchanged
@@ -34,6 +36,7 @@ class Faults:
     busy_first: int = 0
     refuse_init: int | None = None
     hostile_names: bool = False
+    drop_handshake: bool = False
 
     def latency_for(self, opcode: int) -> float:
         return self.latency.get(opcode, self.latency_all)
@@ -96,9 +99,13 @@ def parse_faults(specs: Iterable[str]) -> Faults:
             if value not in ("0", "1"):
                 raise FaultSpecError(f"{kind}: expected 1 (on) or 0 (off), got {value!r}")
             faults = replace(faults, hostile_names=value == "1")
+        elif kind == "drop-handshake":
+            if value not in ("0", "1"):
+                raise FaultSpecError(f"{kind}: expected 1 (on) or 0 (off), got {value!r}")
+            faults = replace(faults, drop_handshake=value == "1")
         else:
             raise FaultSpecError(
                 f"unknown fault {kind!r}; known: drop-after-bytes, drop-at, latency, busy-first, "
-                "refuse-init, hostile-names"
+                "refuse-init, hostile-names, drop-handshake"
             )
     return replace(faults, latency=latency)
