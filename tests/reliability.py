@@ -348,6 +348,12 @@ CASES: tuple[Case, ...] = (
         fast=True,
     ),
     Case(
+        "two-watch",
+        "two `watch` processes on one state database and destination, one camera announcing "
+        "over SSDP (private network namespace)",
+        local="two-watch",
+    ),
+    Case(
         "sigkill-mid-file",
         "SIGKILL while the 2nd file is transferring, then a restart",
         _fault(f"latency={GET_PARTIAL_OBJECT:#06x}:0.3"),
@@ -429,6 +435,7 @@ class Session:
     stderr: str
     records: list[dict[str, Any]]
     """The emulator's log."""
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def summary(self) -> dict[str, Any] | None:
@@ -622,6 +629,8 @@ def faulted_session(case: Case, work: Path, card: Path, dest: Path, state: Path)
         dest.mkdir(parents=True, exist_ok=True)
     if local == "state-corrupt":
         state.write_bytes(b"this is not an sqlite database\n" * 400)
+    if local == "two-watch":
+        return two_watch_session(work, card, dest, state)
     with emulator(work, "faulted", card, case.emulator) as emu:
         argv = sync_argv(emu, dest, state, [a.replace("{work}", str(work)) for a in case.sync])
         on_line: Callable[[dict[str, Any], subprocess.Popen[str]], None] | None = None
@@ -714,6 +723,95 @@ def _kill_after_first_file(line: dict[str, Any], proc: subprocess.Popen[str]) ->
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+NETNS_SETUP = (
+    "ip link set lo up && ip link set lo multicast on && "
+    "ip route add 239.0.0.0/8 dev lo src 127.0.0.1"
+)
+TWO_WATCH_TIMEOUT = 120.0
+
+
+def two_watch_session(work: Path, card: Path, dest: Path, state: Path) -> Session:
+    """Run :func:`two_watch_inside` in a private network namespace (SSDP needs port 1900)."""
+    inner = f'{NETNS_SETUP} || exit 125; exec "$0" "$@"'
+    argv = ["unshare", "-rn", "sh", "-c", inner, sys.executable, __file__, "--two-watch",
+            str(work), str(card), str(dest), str(state)]  # fmt: skip
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, timeout=TWO_WATCH_TIMEOUT + 60, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"two-watch scenario failed: {proc.stderr.strip()[-500:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    records = [json.loads(x) for x in (work / "faulted.jsonl").read_text().splitlines() if x]
+    code = max(out["exits"], key=abs)  # 0 only when both watches exited 0
+    return Session(code, [], "\n".join(out["stderr"]), records, extra=out)
+
+
+def check_two_watch(result: Result, session: Session) -> None:
+    """Each watch is honest on its own: one imports everything and powers the camera off; the
+    other finds the camera taken and says so, or finds nothing new. No traceback."""
+    out = session.extra
+    if "Traceback" in session.stderr:
+        result.fail("two watches: a traceback")
+    finished = [e for events in out["events"] for e in events if e.get("event") == "finished"]
+    failed = [e for events in out["events"] for e in events if e.get("event") == "failed"]
+    if not any(e.get("ok") and e.get("powered_off") for e in finished):
+        result.fail("two watches: neither imported everything and powered the camera off")
+    for e in finished:
+        if bool(e.get("powered_off")) != session.camera_powered_off:
+            result.fail("two watches: a summary's powered_off disagrees with the camera's log")
+    for exit_code, events in zip(out["exits"], out["events"], strict=True):
+        ok = any(e.get("event") == "finished" and e.get("ok") for e in events)
+        if exit_code not in (0, 1) or (exit_code == 0) != ok:
+            result.fail(f"two watches: exit {exit_code} for {[e.get('event') for e in events]}")
+    sessions = sum(r["event"] == "session_start" for r in session.records)
+    result.faulted = (
+        f"exits {out['exits']}: {len(finished)} session(s) finished, {len(failed)} failed "
+        f"({'; '.join(e.get('error', '')[:80] for e in failed)}); {sessions} camera session(s)"
+    )
+
+
+def two_watch_inside(work: Path, card: Path, dest: Path, state: Path) -> dict[str, Any]:
+    """Inside the namespace: a camera announcing over SSDP, two `watch --once` on one state."""
+    cli = [sys.executable, "-m", "sony_pm_alt"]
+    camera = subprocess.Popen(
+        [*cli, "emulate", "--ssdp", "--port", "15740", "--notify-interval", "0.3", "--guid",
+         PAIRED_GUID, "--card", str(card), "--inactivity-timeout", "10",
+         "--log", str(work / "faulted.jsonl")],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert camera.stdout is not None
+    camera.stdout.readline()
+    env = {**os.environ, "XDG_CONFIG_HOME": str(work / "config")}
+    watch_argv = [*cli, "watch", "--once", "--guid", PAIRED_GUID, "--dest", str(dest),
+                  "--state", str(state), "--cooldown", "600"]  # fmt: skip
+    watches = [
+        subprocess.Popen(
+            watch_argv,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+        for _ in range(2)
+    ]
+    deadline = time.monotonic() + TWO_WATCH_TIMEOUT
+    exits: list[int] = []
+    errors: list[str] = []
+    for watch in watches:
+        try:
+            _, err = watch.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(watch.pid, signal.SIGTERM)  # the loser may wait for a camera forever
+            _, err = watch.communicate(timeout=30)
+        exits.append(watch.returncode)
+        errors.append(err)
+    camera.terminate()
+    camera.wait(timeout=30)
+    events = [[json.loads(x) for x in err.splitlines() if x.startswith("{")] for err in errors]
+    return {"exits": exits, "events": events, "stderr": [e[-2000:] for e in errors]}
+
+
 def clean_session(work: Path, card: Path, dest: Path, state: Path) -> Session:
     with emulator(work, "clean", card, ()) as emu:
         code, lines, stderr = run_sync(sync_argv(emu, dest, state, ()))
@@ -747,7 +845,10 @@ def run_case(case: Case, work: Path) -> Result:
     # A file placed just before a kill, or before the store became unwritable, is complete but
     # not recorded; the next session finds the identical copy and records it.
     unrecorded_ok = killed or case.local == "state-locked-mid-run"
-    check_honest(result, "faulted session", faulted, must_fail=case.expect_failure)
+    if case.local == "two-watch":
+        check_two_watch(result, faulted)
+    else:
+        check_honest(result, "faulted session", faulted, must_fail=case.expect_failure)
     check_disk(result, "after the fault", card_hashes, dests, state, all_recorded=not unrecorded_ok)
     if case.local == "disk-full":
         check_disk_full(result, faulted, dest)
@@ -861,6 +962,11 @@ def markdown(results: Sequence[Result], seconds: float) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in[:1] == ["--two-watch"]:
+        work, card, dest, state = (Path(a) for a in args_in[1:5])
+        print(json.dumps(two_watch_inside(work, card, dest, state)))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", metavar="CASE", help="run these cases only")
     parser.add_argument("--fast", action="store_true", help="only the make-test subset")
