@@ -61,7 +61,7 @@ reliability: build
 	$(PY) tests/reliability.py --write docs/reliability.md
 
 soak: build
-	$(PY) tests/soak.py
+	$(PY) tests/soak.py --write docs/soak.md
 
 clean:
 	rm -rf $(VENV) $(REF_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -934,9 +934,13 @@ def run_matrix(
 
 
 def _notes(result: Result) -> str:
+    needs = result.case.needs
     if result.problems:
-        return "; ".join(result.problems)
-    return f"needs {result.case.needs}" if result.case.needs else ""
+        fix = f" (the fix is expected from branch {needs})" if needs else ""
+        return "; ".join(result.problems) + fix
+    if result.status == "NOT RUN":
+        return f"fault kind comes with branch {needs}"
+    return f"relies on branch {needs}" if needs else ""
 
 
 def markdown(results: Sequence[Result], seconds: float) -> str:

@@ -208,11 +208,41 @@ def verdict(result: dict[str, Any]) -> list[str]:
     return problems
 
 
+def markdown(result: dict[str, Any], problems: list[str]) -> str:
+    samples = result["samples"]
+    rows = [f"| {key} | {value} |" for key, value in result.items() if key != "samples"]
+    rows += [
+        f"| {key} per block | {[s[key] for s in samples]} |"
+        for key in ("fds", "threads", "rss_kib")
+    ]
+    verdict_line = "PASS" if not problems else "FAIL: " + "; ".join(problems)
+    return "\n".join(
+        [
+            "# Soak: one watch through many camera activations",
+            "",
+            "Written by `make soak` (`tests/soak.py`); do not edit by hand. One",
+            "`sony-pm-alt watch` in a private network namespace, an emulated camera announcing",
+            "over SSDP, activations",
+            f"in blocks of {BLOCK} (one emulator process per block, new files before each block,",
+            "a random fault in some blocks). The watch process's open descriptors, threads and",
+            "resident memory are sampled after each block.",
+            "",
+            f"**{verdict_line}**",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            *rows,
+            "",
+        ]
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--activations", type=int, default=200)
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--keep", type=Path, help="keep the run's files in this new directory")
+    parser.add_argument("--write", type=Path, help="write a Markdown report here")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
@@ -241,6 +271,8 @@ def main() -> int:
     problems = verdict(result)
     for problem in problems:
         print(f"FAIL {problem}")
+    if args.write:
+        args.write.write_text(markdown(result, problems), encoding="utf-8")
     print("soak: PASS" if not problems else "soak: FAIL")
     return 1 if problems else 0
 
