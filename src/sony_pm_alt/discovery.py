@@ -6,7 +6,10 @@ Data flows one way: datagram → :class:`Decision` (pure, :func:`judge` and
 not used (one malformed datagram kills it, it reads 1024 bytes and drops the source address —
 ``libraries.md``), so this module owns its receive loop.
 
-Everything a LAN peer can send is bounded: datagrams by a token bucket, description fetches by
+Everything a LAN peer can send is bounded: datagrams by a kernel socket filter (only payloads
+starting with ``NOTI`` or ``HTTP`` are delivered) and by a token bucket per socket that stops
+reading while it is empty (the kernel then drops the excess, at no cost to this process),
+description fetches by
 a queue of ``max_pending`` and one fetch per host per ``repeat_window``, the fetch itself by a
 total deadline and a byte limit, the remembered hosts by pruning and a cap, and log lines by a
 second token bucket. No rejection is logged with a traceback.
@@ -126,7 +129,10 @@ class DiscoveryConfig:
     max_pending: int = 16
     """Description fetches queued at once; announcements beyond are dropped and counted."""
     datagrams_per_second: float = 200.0
-    """Token bucket (burst: one second's worth); datagrams above it are dropped and counted."""
+    """Datagrams read per second at most (burst: one second's worth), three quarters for the
+    group socket and one for the M-SEARCH socket; while a socket's share is spent it is not
+    read and the kernel drops what overflows its buffer (counted in ``/proc/net/udp``, not in
+    :attr:`Discovery.stats`)."""
 
     def __post_init__(self) -> None:
         for name in ("interface", "group"):
