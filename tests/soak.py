@@ -121,6 +121,8 @@ def inside(activations: int, seed: int, work: Path) -> dict[str, Any]:
     samples: list[dict[str, int]] = []
     blocks = -(-activations // BLOCK)
     faulted_blocks = 0
+    block_faults: list[str] = []
+    fd_targets: list[str] = []
     deadline = time.monotonic() + TOTAL
     try:
         for block in range(blocks):
@@ -128,6 +130,7 @@ def inside(activations: int, seed: int, work: Path) -> dict[str, Any]:
             count = min(BLOCK, activations - block * BLOCK)
             fault = rng.choice(FAULTS) if block < blocks - 1 and rng.random() < 0.3 else ()
             faulted_blocks += bool(fault)
+            block_faults.append(" ".join(fault[1:]) or "-")
             emulator = subprocess.Popen(
                 _cli("emulate", "--ssdp", "--port", "15740", "--notify-interval", "0.2",
                      "--inactivity-timeout", "6", "--activations", str(count), "--guid", GUID,
@@ -144,6 +147,9 @@ def inside(activations: int, seed: int, work: Path) -> dict[str, Any]:
             with log.changed:  # the session of the block's last activation has been reported
                 log.changed.wait_for(lambda: log.ended >= 1 and not _running(log), 30)
             samples.append(sample(watch.pid))
+        fd_targets = sorted(
+            os.readlink(f"/proc/{watch.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{watch.pid}/fd")
+        )
     finally:
         watch.send_signal(signal.SIGTERM)
         watch_exit = watch.wait(timeout=60)
@@ -166,6 +172,8 @@ def inside(activations: int, seed: int, work: Path) -> dict[str, Any]:
         "activations": activations,
         "blocks": blocks,
         "faulted_blocks": faulted_blocks,
+        "block_faults": block_faults,
+        "fd_targets_at_end": fd_targets,
         "sessions_reported": log.ended,
         "sessions_failed": log.failed,
         "camera_sessions": sessions,
