@@ -520,7 +520,7 @@ def run_sync(
             argv, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True
         ) as proc,
     ):
-        timer = threading.Timer(SESSION_TIMEOUT, lambda: os.killpg(proc.pid, signal.SIGKILL))
+        timer = threading.Timer(SESSION_TIMEOUT, _kill_group, (proc.pid,))
         timer.start()
         lines: list[dict[str, Any]] = []
         try:
@@ -539,6 +539,11 @@ def run_sync(
     if code == -signal.SIGKILL:
         return None, lines, stderr
     return code, lines, stderr
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def in_mount_namespace(setup: str, argv: Sequence[str], after: str = "") -> list[str]:
@@ -730,7 +735,7 @@ def _lock_after_first_file(
 
 def _kill_after_first_file(line: dict[str, Any], proc: subprocess.Popen[str]) -> None:
     if line.get("event") == "saved" and proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
+        _kill_group(proc.pid)
 
 
 NETNS_SETUP = (
