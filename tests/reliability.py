@@ -915,11 +915,15 @@ def run_case_in(case: Case, base: Path) -> Result:
     work = base / case.name
     work.mkdir(parents=True)
     try:
-        return run_case(case, work)
+        result = run_case(case, work)
     except Exception as exc:  # a harness failure is a failed case, reported with the rest
         result = Result(case)
         result.fail(f"harness error: {type(exc).__name__}: {exc}")
-        return result
+    # The report names paths relative to the case's scratch directory.
+    result.faulted = result.faulted.replace(f"{work}/", "")
+    result.clean = result.clean.replace(f"{work}/", "")
+    result.problems = [p.replace(f"{work}/", "") for p in result.problems]
+    return result
 
 
 def run_matrix(
