@@ -358,6 +358,13 @@ CASES: tuple[Case, ...] = (
         fast=True,
     ),
     Case(
+        "oversize-data-watch",
+        "under `watch`: every data phase carries 4096 bytes more than asked",
+        _fault("oversize-data=4096"),
+        local="watch",
+        needs="i9-hostile",
+    ),
+    Case(
         "two-watch",
         "two `watch` processes on one state database and destination, one camera announcing "
         "over SSDP (private network namespace)",
@@ -645,7 +652,9 @@ def faulted_session(case: Case, work: Path, card: Path, dest: Path, state: Path)
     if local == "state-corrupt":
         state.write_bytes(b"this is not an sqlite database\n" * 400)
     if local == "two-watch":
-        return two_watch_session(work, card, dest, state)
+        return watch_session(work, card, dest, state, watches=2, emulator_args=case.emulator)
+    if local == "watch":
+        return watch_session(work, card, dest, state, watches=1, emulator_args=case.emulator)
     with emulator(work, "faulted", card, case.emulator) as emu:
         argv = sync_argv(emu, dest, state, [a.replace("{work}", str(work)) for a in case.sync])
         on_line: Callable[[dict[str, Any], subprocess.Popen[str]], None] | None = None
@@ -745,17 +754,28 @@ NETNS_SETUP = (
 TWO_WATCH_TIMEOUT = 120.0
 
 
-def two_watch_session(work: Path, card: Path, dest: Path, state: Path) -> Session:
-    """Run :func:`two_watch_inside` in a private network namespace (SSDP needs port 1900)."""
+def watch_session(
+    work: Path,
+    card: Path,
+    dest: Path,
+    state: Path,
+    *,
+    watches: int,
+    emulator_args: Sequence[str],
+) -> Session:
+    """Run :func:`watch_inside` in a private network namespace (SSDP needs port 1900)."""
     inner = f'{NETNS_SETUP} || exit 125; exec "$0" "$@"'
-    argv = ["unshare", "-rn", "sh", "-c", inner, sys.executable, __file__, "--two-watch",
-            str(work), str(card), str(dest), str(state)]  # fmt: skip
+    spec = json.dumps({"watches": watches, "emulator": list(emulator_args)})
+    argv = ["unshare", "-rn", "sh", "-c", inner, sys.executable, __file__, "--watch-inside",
+            str(work), str(card), str(dest), str(state), spec]  # fmt: skip
     proc = subprocess.run(
         argv, capture_output=True, text=True, timeout=TWO_WATCH_TIMEOUT + 60, check=False
     )
     if proc.returncode != 0:
         raise RuntimeError(f"two-watch scenario failed: {proc.stderr.strip()[-500:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "unknown_fault" in out:
+        raise FaultUnknownError(out["unknown_fault"])
     records = [json.loads(x) for x in (work / "faulted.jsonl").read_text().splitlines() if x]
     code = max(out["exits"], key=abs)  # 0 only when both watches exited 0
     return Session(code, [], "\n".join(out["stderr"]), records, extra=out)
@@ -785,17 +805,47 @@ def check_two_watch(result: Result, session: Session) -> None:
     )
 
 
-def two_watch_inside(work: Path, card: Path, dest: Path, state: Path) -> dict[str, Any]:
-    """Inside the namespace: a camera announcing over SSDP, two `watch --once` on one state."""
+def check_watch_survives(result: Result, session: Session) -> None:
+    """A hostile camera under `watch`: the process keeps running and ends by itself (no
+    signal, no traceback), reports the failure, and does not call the camera powered off."""
+    out = session.extra
+    (exit_code,) = out["exits"]
+    (events,) = out["events"]
+    if exit_code not in (0, 1):
+        result.fail(f"watch: exit status {exit_code} (a crash or a kill, not a clean end)")
+    if "Traceback" in session.stderr:
+        result.fail("watch: a traceback")
+    finished = [e for e in events if e.get("event") == "finished"]
+    failed = [e for e in events if e.get("event") in ("failed", "file_failed")]
+    if not finished and not failed:
+        result.fail("watch: no session was reported")
+    for e in finished:
+        if bool(e.get("powered_off")) != session.camera_powered_off:
+            result.fail("watch: the summary's powered_off disagrees with the camera's log")
+        if e.get("ok") and exit_code != 0:
+            result.fail(f"watch: exit {exit_code} after a complete session")
+    result.faulted = f"watch exit {exit_code}: " + "; ".join(
+        str(e.get("message", ""))[:100] for e in events if e.get("event") in ("finished", "failed")
+    )
+
+
+def watch_inside(
+    work: Path, card: Path, dest: Path, state: Path, spec: dict[str, Any]
+) -> dict[str, Any]:
+    """Inside the namespace: a camera announcing over SSDP, ``spec["watches"]`` processes of
+    `watch --once` on one state and destination."""
     cli = [sys.executable, "-m", "sony_pm_alt"]
     camera = subprocess.Popen(
         [*cli, "emulate", "--ssdp", "--port", "15740", "--notify-interval", "0.3", "--guid",
          PAIRED_GUID, "--card", str(card), "--inactivity-timeout", "10",
-         "--log", str(work / "faulted.jsonl")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+         "--log", str(work / "faulted.jsonl"), *spec["emulator"]],
+        stdout=subprocess.PIPE, stderr=(work / "emulator.stderr").open("w"), text=True,
     )  # fmt: skip
     assert camera.stdout is not None
-    camera.stdout.readline()
+    if not camera.stdout.readline().strip().isdigit():
+        camera.wait(timeout=30)
+        lines = (work / "emulator.stderr").read_text().strip().splitlines()
+        return {"unknown_fault": lines[-1] if lines else "the emulator did not start"}
     env = {**os.environ, "XDG_CONFIG_HOME": str(work / "config")}
     watch_argv = [*cli, "watch", "--once", "--guid", PAIRED_GUID, "--dest", str(dest),
                   "--state", str(state), "--cooldown", "600"]  # fmt: skip
@@ -808,7 +858,7 @@ def two_watch_inside(work: Path, card: Path, dest: Path, state: Path) -> dict[st
             env=env,
             start_new_session=True,
         )
-        for _ in range(2)
+        for _ in range(spec["watches"])
     ]
     deadline = time.monotonic() + TWO_WATCH_TIMEOUT
     exits: list[int] = []
@@ -866,6 +916,8 @@ def run_case(case: Case, work: Path) -> Result:
             result.fail(f"faulted session: misleading message ({text!r})")
     if case.local == "two-watch":
         check_two_watch(result, faulted)
+    elif case.local == "watch":
+        check_watch_survives(result, faulted)
     else:
         check_honest(result, "faulted session", faulted, must_fail=case.expect_failure)
     check_disk(result, "after the fault", card_hashes, dests, state, all_recorded=not unrecorded_ok)
@@ -990,9 +1042,9 @@ def markdown(results: Sequence[Result], seconds: float) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
-    if args_in[:1] == ["--two-watch"]:
+    if args_in[:1] == ["--watch-inside"]:
         work, card, dest, state = (Path(a) for a in args_in[1:5])
-        print(json.dumps(two_watch_inside(work, card, dest, state)))
+        print(json.dumps(watch_inside(work, card, dest, state, json.loads(args_in[5]))))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", metavar="CASE", help="run these cases only")
