@@ -45,7 +45,28 @@ FAULTS = (
     ("--fault", "busy-first=2"),
     ("--fault", "latency=0x101B:0.3"),
     ("--fault", "drop-at=0x1007:1"),
+    # Hostile-camera faults from other branches; used where this build's emulator knows them.
+    ("--fault", "oversize-data=4096"),
+    ("--fault", "stale-reply=1"),
+    ("--fault", "busy-open-session=2"),
 )
+
+
+def available_faults() -> tuple[list[tuple[str, str]], list[str]]:
+    """The faults this build's emulator understands, and the names of the others."""
+    from sony_pm_alt.emulator.faults import FaultSpecError, parse_faults
+
+    known, missing = [], []
+    for option, spec in FAULTS:
+        try:
+            parse_faults([spec])
+        except FaultSpecError:
+            missing.append(spec)
+        else:
+            known.append((option, spec))
+    return known, missing
+
+
 # Margins over the warm-up samples: a leak of one descriptor or thread per session shows up
 # long before 200 sessions; memory gets room for allocator noise.
 FD_MARGIN, THREAD_MARGIN, RSS_MARGIN_KIB = 2, 1, 16 * 1024
@@ -120,6 +141,7 @@ def inside(activations: int, seed: int, work: Path) -> dict[str, Any]:
     log = WatchLog(watch.stderr, watch_log)
     samples: list[dict[str, int]] = []
     blocks = -(-activations // BLOCK)
+    faults, missing_faults = available_faults()
     faulted_blocks = 0
     block_faults: list[str] = []
     fd_targets: list[str] = []
@@ -128,7 +150,7 @@ def inside(activations: int, seed: int, work: Path) -> dict[str, Any]:
         for block in range(blocks):
             add_files(card, block, rng)
             count = min(BLOCK, activations - block * BLOCK)
-            fault = rng.choice(FAULTS) if block < blocks - 1 and rng.random() < 0.3 else ()
+            fault = rng.choice(faults) if block < blocks - 1 and rng.random() < 0.3 else ()
             faulted_blocks += bool(fault)
             block_faults.append(" ".join(fault[1:]) or "-")
             emulator = subprocess.Popen(
@@ -172,6 +194,7 @@ def inside(activations: int, seed: int, work: Path) -> dict[str, Any]:
         "activations": activations,
         "blocks": blocks,
         "faulted_blocks": faulted_blocks,
+        "faults_not_in_this_build": missing_faults,
         "block_faults": block_faults,
         "fd_targets_at_end": fd_targets,
         "sessions_reported": log.ended,
