@@ -368,6 +368,7 @@ CASES: tuple[Case, ...] = (
         "two `watch` processes on one state database and destination, one camera announcing "
         "over SSDP (private network namespace)",
         local="two-watch",
+        fast=True,
     ),
     Case(
         "sigkill-mid-file",
