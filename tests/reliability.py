@@ -1035,6 +1035,11 @@ def markdown(results: Sequence[Result], seconds: float) -> str:
             "completes, leaves no partial file and powers the camera off. *Lost* counts card",
             "files that are not at a final name after the clean session.",
             "",
+            "One case: `python tests/reliability.py --only NAME --keep DIR` keeps the card, the",
+            "destination, the state, both emulator logs and both sessions' output. A case is",
+            "NOT RUN when this build's emulator lacks its fault kind (the notes name the branch",
+            "that brings it); `make reliability` then fails unless `--allow-missing` is given.",
+            "",
             f"{len(results)} cases: {counts['PASS']} pass, {counts['FAIL']} fail, "
             f"{counts['NOT RUN']} not run; **{lost} files lost**; {seconds:.0f} s.",
             "",
