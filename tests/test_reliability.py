@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reliability import CASES, Case, run_case
+from reliability import run_case
+from reliability_cases import CASES, Case
 
 pytestmark = pytest.mark.integration
 
