@@ -36,12 +36,14 @@ from sony_pm_alt.discovery import (
     DiscoveredCamera,
     Discovery,
     DiscoveryConfig,
+    _attach_prefix_filter,
     _search_payload,
     check_location,
     discover,
     judge,
 )
 from sony_pm_alt.ssdp import (
+    MAX_DATAGRAM,
     MTP_DEVICE,
     MTP_NULL_SERVICE,
     SSDP_GROUP,
@@ -361,6 +363,24 @@ def test_rejection_logs_are_rate_limited(records: _Records) -> None:
     lines = [r for r in records.records if "malformed" in r.getMessage()]
     assert 32 <= len(lines) < 60  # a burst of 32, then 4 per second of real time
     assert all(r.exc_info is None for r in records.records)
+
+
+def test_the_kernel_filter_delivers_only_notify_and_http_datagrams() -> None:
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender,
+    ):
+        assert _attach_prefix_filter(receiver) is True
+        receiver.bind((LOOPBACK, 0))
+        receiver.settimeout(WAIT)
+        reply = msearch_reply(MTP_NULL_SERVICE, UDN, LOCATION)
+        for datagram in [b"junk", SSDPY_KILLER, b"", b"NOT", _alive(), b"\x00" * 100, reply]:
+            sender.sendto(datagram, receiver.getsockname())
+        # Loopback keeps the order: once the last one arrived, nothing else is on its way.
+        received: list[bytes] = []
+        while not received or received[-1] != reply:
+            received.append(receiver.recv(MAX_DATAGRAM))
+        assert received == [_alive(), reply]
 
 
 def test_lifecycle_errors() -> None:
