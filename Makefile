@@ -10,7 +10,8 @@ PY := $(VENV)/bin/python
 REF_VENV := .venv-ref264
 REF_GPHOTO2 := gphoto2==2.6.4
 
-.PHONY: help system-deps venv ref-env build run test lint demo bench clean dist image test-image
+.PHONY: help system-deps venv ref-env build run test lint demo bench clean dist image test-image \
+	reliability soak
 
 help:
 	@echo "make run    install, build, start 'sony-pm-alt watch'"
@@ -20,6 +21,8 @@ help:
 	@echo "make dist   dist/: the platform wheel (with the native layer), the sdist, dist/wheelhouse/"
 	@echo "make image  the container image localhost/sony-pm-alt:latest (podman)"
 	@echo "make test-image  build the image and sync from it (chroot) against the emulator"
+	@echo "make reliability  the fault matrix; writes docs/reliability.md"
+	@echo "make soak   one watch through 200 camera activations (a few minutes)"
 
 system-deps:
 	scripts/setup.sh system
@@ -82,6 +85,12 @@ image: dist
 
 test-image: image
 	SONY_PM_ALT_IMAGE=$(IMAGE) $(VENV)/bin/pytest -m image tests/test_image.py
+
+reliability: build
+	$(PY) tests/reliability.py --write docs/reliability.md
+
+soak: build
+	$(PY) tests/soak.py --write docs/soak.md
 
 clean:
 	rm -rf $(VENV) $(REF_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis dist

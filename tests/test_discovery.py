@@ -36,12 +36,14 @@ from sony_pm_alt.discovery import (
     DiscoveredCamera,
     Discovery,
     DiscoveryConfig,
+    _attach_prefix_filter,
     _search_payload,
     check_location,
     discover,
     judge,
 )
 from sony_pm_alt.ssdp import (
+    MAX_DATAGRAM,
     MTP_DEVICE,
     MTP_NULL_SERVICE,
     SSDP_GROUP,
@@ -363,6 +365,24 @@ def test_rejection_logs_are_rate_limited(records: _Records) -> None:
     assert all(r.exc_info is None for r in records.records)
 
 
+def test_the_kernel_filter_delivers_only_notify_and_http_datagrams() -> None:
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender,
+    ):
+        assert _attach_prefix_filter(receiver) is True
+        receiver.bind((LOOPBACK, 0))
+        receiver.settimeout(WAIT)
+        reply = msearch_reply(MTP_NULL_SERVICE, UDN, LOCATION)
+        for datagram in [b"junk", SSDPY_KILLER, b"", b"NOT", _alive(), b"\x00" * 100, reply]:
+            sender.sendto(datagram, receiver.getsockname())
+        # Loopback keeps the order: once the last one arrived, nothing else is on its way.
+        received: list[bytes] = []
+        while not received or received[-1] != reply:
+            received.append(receiver.recv(MAX_DATAGRAM))
+        assert received == [_alive(), reply]
+
+
 def test_lifecycle_errors() -> None:
     discovery = Discovery(DiscoveryConfig(), _ignore)
     with pytest.raises(RuntimeError, match="needs start"):
@@ -471,6 +491,8 @@ def test_spoofed_and_hostile_announcements_are_refused() -> None:
     assert r["cameras"][0]["model"] == "ILCE-7M2"
     stats = r["stats"]
     assert stats["malformed"] == r["garbage_sent"]
+    # Non-SSDP datagrams never reached the process (the kernel filter dropped them).
+    assert stats["datagrams"] == r["reached"]
     assert stats["rejected"] == len(r["spoofed_locations"]) + 5  # big x2, laughs, 302, slow
     assert stats["fetched"] == 7
     assert stats["cameras"] == 1
@@ -489,6 +511,20 @@ def test_callback_errors_forget_and_stop_during_a_fetch() -> None:
     assert r["stats"]["fetched"] == 4
     assert r["stats"]["cameras"] == 3
     assert r["stats"]["rejected"] == 0
+
+
+@pytest.mark.integration
+def test_a_flood_is_read_within_the_budget_and_the_camera_is_still_found() -> None:
+    r = _run_scenario("flood")
+    assert r["cameras"] == [EMU_CAMERA]
+    assert r["found_while_flooding"] is True  # the flood stopped because the camera was found
+    # The token buckets hold whatever the flood's rate: at most the budget per second plus
+    # one burst per socket were read; the rest stayed in the kernel.
+    assert r["stats"]["datagrams"] <= r["budget"] * r["elapsed"] + 2 * r["budget"]
+    assert r["sent"] > r["stats"]["datagrams"]
+    assert r["remembered"] <= MAX_REMEMBERED_HOSTS
+    assert r["pending"] <= r["max_pending"]
+    assert not any(m["exc"] for m in r["log"])
 
 
 # --- network scenarios (run inside the namespace) ---------------------------------------------
@@ -765,15 +801,23 @@ def _scenario_spoof(tmp: Path) -> dict[str, Any]:
         for source, path in hostile_sources:
             _send_from(source, _alive(location=f"http://{source}:{port}{path}"))
 
-        garbage = [
+        # The kernel filter drops what does not start like SSDP before we read it ...
+        filtered = [
             SSDPY_KILLER,
             b"\xff\xfe\x00garbage",
-            b"NOTIFY * HTTP/1.1\r\nno colon\r\n\r\n",
             b"M-SEARCH * HTTP/1.1\r\nST: " + b"x" * 9000 + b"\r\n\r\n",
             b"x" * 20000,
             b"",
+            b"NOT",
         ]
-        for datagram in garbage:
+        # ... and the parser refuses the rest.
+        garbage = [
+            b"NOTIFY * HTTP/1.1\r\nno colon\r\n\r\n",
+            b"HTTP/1.1 999 Nonsense\r\n\r\n",
+            b"NOTIFY \xff\xfe\x00",
+            b"NOTIFY * HTTP/1.1\r\nLOCATION: " + b"x" * 9000 + b"\r\n\r\n",
+        ]
+        for datagram in filtered + garbage:
             _send_from("127.0.0.11", datagram)
 
         _send_from("127.0.0.8", _alive(location=f"http://127.0.0.8:{port}/good.xml"))
@@ -790,6 +834,7 @@ def _scenario_spoof(tmp: Path) -> dict[str, Any]:
         "third_host_requests": len(_ThirdHostHandler.paths),
         "spoofed_locations": [loc for _, loc in spoofs] + [reply_spoof],
         "garbage_sent": len(garbage),
+        "reached": len(spoofs) + 1 + len(hostile_sources) + len(garbage) + 1,
         "stats": discovery.stats,
         "log": _log_lines(logs),
     }
@@ -845,11 +890,73 @@ def _scenario_worker(tmp: Path) -> dict[str, Any]:
     }
 
 
+def _scenario_flood(tmp: Path) -> dict[str, Any]:
+    """A bounded flood from 100 spoofed senders (NOTIFYs with LOCATIONs on the sender, junk,
+    M-SEARCHes) until the emulated camera is found, or 2,000,000 datagrams / 60 s."""
+    logs = _capture_logs()
+    found = threading.Event()
+    cameras: list[DiscoveredCamera] = []
+
+    def on_camera(camera: DiscoveredCamera) -> None:
+        if camera.host == LOOPBACK:
+            cameras.append(camera)
+            found.set()
+
+    budget = 200.0
+    config = DiscoveryConfig(
+        LOOPBACK, description_timeout=0.5, search_interval=1.0, datagrams_per_second=budget
+    )
+    discovery = Discovery(config, on_camera)
+    senders = []
+    for i in range(100):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind((f"127.0.1.{i + 1}", 0))
+        senders.append(sock)
+    payloads = [
+        (_alive(location=f"http://127.0.1.{i + 1}:9/d.xml"), b"junk", SSDPY_KILLER)[i % 3]
+        for i in range(100)
+    ]
+    sent = 0
+    start = time.monotonic()
+    discovery.start()
+    log_path = tmp / "emulator.jsonl"
+    emulator = _start_emulator(log_path, "0.5")
+    try:
+        while not found.is_set() and sent < 2_000_000 and time.monotonic() - start < 60:
+            for sock, payload in zip(senders, payloads, strict=True):
+                with contextlib.suppress(OSError):
+                    sock.sendto(payload, (SSDP_GROUP, SSDP_PORT))
+                sent += 1
+        found_while_flooding = found.is_set()
+        elapsed = time.monotonic() - start
+        stats = discovery.stats
+        remembered = len(discovery._filter)
+        pending = discovery._jobs.qsize()
+    finally:
+        discovery.stop()
+        _stop_emulator(emulator, log_path)
+        for sock in senders:
+            sock.close()
+    return {
+        "cameras": [_camera_dict(c) for c in cameras[:1]],
+        "found_while_flooding": found_while_flooding,
+        "sent": sent,
+        "elapsed": elapsed,
+        "budget": budget,
+        "stats": stats,
+        "remembered": remembered,
+        "pending": pending,
+        "max_pending": config.max_pending,
+        "log": _log_lines(logs, logging.ERROR),
+    }
+
+
 _SCENARIOS = {
     "emulator": _scenario_emulator,
     "msearch": _scenario_msearch,
     "spoof": _scenario_spoof,
     "worker": _scenario_worker,
+    "flood": _scenario_flood,
 }
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@ Data flows one way: datagram → :class:`Decision` (pure, :func:`judge` and
 not used (one malformed datagram kills it, it reads 1024 bytes and drops the source address —
 ``libraries.md``), so this module owns its receive loop.
 
-Everything a LAN peer can send is bounded: datagrams by a token bucket, description fetches by
+Everything a LAN peer can send is bounded: datagrams by a kernel socket filter (only payloads
+starting with ``NOTI`` or ``HTTP`` are delivered) and by a token bucket per socket that stops
+reading while it is empty (the kernel then drops the excess, at no cost to this process),
+description fetches by
 a queue of ``max_pending`` and one fetch per host per ``repeat_window``, the fetch itself by a
 total deadline and a byte limit, the remembered hosts by pruning and a cap, and log lines by a
 second token bucket. No rejection is logged with a traceback.
@@ -21,6 +24,7 @@ an immediate re-fetch.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import http.client
 import io
 import ipaddress
@@ -29,6 +33,7 @@ import math
 import queue
 import selectors
 import socket
+import struct
 import threading
 import time
 from collections import OrderedDict
@@ -62,6 +67,15 @@ MAX_REMEMBERED_HOSTS = 4096
 MAX_HINTED_HOSTS = 256
 # At most this many datagrams are read per socket per wake-up, so stop() is seen during a flood.
 _READ_BATCH = 64
+# A socket whose share of the datagram budget is spent is not read for this long: the kernel
+# drops what overflows its receive buffer, at no cost to this process. A flood then costs the
+# budget's worth of datagrams per second, however fast it comes (docs/security.md).
+_PAUSE = 0.1
+# The group socket's share of datagrams_per_second; the search socket (M-SEARCH replies, on an
+# ephemeral port) has the rest, so a flood of port 1900 cannot hide a camera's reply.
+_GROUP_SHARE = 0.75
+# Linux's SO_ATTACH_FILTER (asm-generic/socket.h); the socket module does not name it.
+_SO_ATTACH_FILTER = 26
 # Rejection log lines: a burst of this many, then this many per second; the rest are counted
 # and the count is appended to the next line that gets through.
 _LOG_BURST = 32
@@ -115,7 +129,10 @@ class DiscoveryConfig:
     max_pending: int = 16
     """Description fetches queued at once; announcements beyond are dropped and counted."""
     datagrams_per_second: float = 200.0
-    """Token bucket (burst: one second's worth); datagrams above it are dropped and counted."""
+    """Datagrams read per second at most (burst: one second's worth), three quarters for the
+    group socket and one for the M-SEARCH socket; while a socket's share is spent it is not
+    read and the kernel drops what overflows its buffer (counted in ``/proc/net/udp``, not in
+    :attr:`Discovery.stats`)."""
 
     def __post_init__(self) -> None:
         for name in ("interface", "group"):
@@ -509,6 +526,31 @@ def _search_payload(group: str, port: int) -> bytes:
     )
 
 
+def _attach_prefix_filter(sock: socket.socket) -> bool:
+    """Let the kernel drop every datagram that does not start with ``NOTI`` or ``HTTP``.
+
+    A classic BPF socket filter: it runs before the datagram is queued, so M-SEARCHes of other
+    hosts, junk and empty datagrams never wake this process. For a UDP socket the program sees
+    the UDP header first: the payload starts at offset 8. A payload shorter than 4 bytes makes
+    the load fail, which drops it. Returns False where the kernel refuses (not Linux).
+    """
+    program = (
+        (0x20, 0, 0, 8),  # ld  [8]      (BPF_LD | BPF_W | BPF_ABS): payload bytes 0-3
+        (0x15, 2, 0, int.from_bytes(b"NOTI", "big")),  # jeq  → accept
+        (0x15, 1, 0, int.from_bytes(b"HTTP", "big")),  # jeq  → accept
+        (0x06, 0, 0, 0),  # ret #0       drop
+        (0x06, 0, 0, 0xFFFFFFFF),  # ret #-1  accept, whole datagram
+    )
+    code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *op) for op in program))
+    fprog = struct.pack("HL", len(program), ctypes.addressof(code))  # struct sock_fprog
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
+    except OSError as exc:
+        log.debug("no kernel filter on the SSDP socket (%s); filtering in Python only", exc)
+        return False
+    return True
+
+
 def _group_socket(config: DiscoveryConfig) -> socket.socket:
     """Bound to ``('', port)``, joined to the group, multicast TTL 2 and loop on."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
@@ -519,6 +561,7 @@ def _group_socket(config: DiscoveryConfig) -> socket.socket:
             socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(config.group) + iface
         )
         _multicast_options(sock, config)
+        _attach_prefix_filter(sock)
         sock.bind(("", config.port))
         sock.setblocking(False)
     except BaseException:
@@ -533,6 +576,7 @@ def _search_socket(config: DiscoveryConfig) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
     try:
         _multicast_options(sock, config)
+        _attach_prefix_filter(sock)
         sock.bind((config.interface or "", 0))
         sock.setblocking(False)
     except BaseException:
@@ -692,17 +736,35 @@ class Discovery:
         sockets = self._sockets
         assert sockets is not None
         selector = selectors.DefaultSelector()
+        rate = self.config.datagrams_per_second
+        now = time.monotonic()
+        # Each socket reads at most its share of the budget; a socket whose share is spent is
+        # taken out of the selector until resume time (see _PAUSE).
+        budgets = {
+            sockets.group: TokenBucket(rate * _GROUP_SHARE, max(1.0, rate * _GROUP_SHARE), now),
+            sockets.search: TokenBucket(
+                rate * (1 - _GROUP_SHARE), max(1.0, rate * (1 - _GROUP_SHARE)), now
+            ),
+        }
+        paused: dict[socket.socket, float] = {}
         try:
             for sock in (sockets.group, sockets.search, sockets.wake_read):
                 selector.register(sock, selectors.EVENT_READ)
             next_search = time.monotonic() + self.config.search_interval
             while not self._stopping.is_set():
-                wait = max(0.0, next_search - time.monotonic())
-                for key, _ in selector.select(wait):
+                now = time.monotonic()
+                for sock, resume in list(paused.items()):
+                    if now >= resume:
+                        del paused[sock]
+                        selector.register(sock, selectors.EVENT_READ)
+                wake = min([next_search, *paused.values()])
+                for key, _ in selector.select(max(0.0, wake - now)):
                     if key.fileobj is sockets.wake_read:
                         continue
                     assert isinstance(key.fileobj, socket.socket)
-                    self._drain(key.fileobj)
+                    if not self._drain(key.fileobj, budgets[key.fileobj]):
+                        selector.unregister(key.fileobj)
+                        paused[key.fileobj] = time.monotonic() + _PAUSE
                 if not self._stopping.is_set() and time.monotonic() >= next_search:
                     self.search()
                     next_search = time.monotonic() + self.config.search_interval
@@ -711,21 +773,30 @@ class Discovery:
         finally:
             selector.close()
 
-    def _drain(self, sock: socket.socket) -> None:
+    def _drain(self, sock: socket.socket, budget: TokenBucket) -> bool:
+        """Read what is waiting, within ``budget``; False when the budget is spent."""
         for _ in range(_READ_BATCH):
+            if not budget.take(time.monotonic()):
+                self._logs.log(
+                    logging.WARNING,
+                    f"more than {self.config.datagrams_per_second:g} SSDP datagrams per second: "
+                    "reading paused, the kernel drops the excess",
+                )
+                return False
             try:
                 # One byte more than the parser accepts, so a longer datagram is refused rather
                 # than silently truncated.
                 data, addr = sock.recvfrom(MAX_DATAGRAM + 1)
             except (BlockingIOError, InterruptedError):
-                return
+                return True
             except OSError as exc:
                 self._logs.log(logging.WARNING, f"SSDP socket error: {exc}")
-                return
+                return True
             try:
                 self._handle_datagram(data, str(addr[0]), time.monotonic())
             except Exception:  # one datagram must never end the loop
                 log.exception("error while handling a datagram from %s", addr[0])
+        return True
 
     def _handle_datagram(self, data: bytes, source: str, now: float) -> Decision:
         """Count, rate-limit, judge, log and maybe queue a fetch for one datagram."""

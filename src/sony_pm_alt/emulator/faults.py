@@ -9,6 +9,8 @@ Spelled on the command line as ``--fault KIND=VALUE`` (repeatable):
 ``latency=OPCODE:SECS``   wait before answering that operation only (repeatable)
 ``busy-first=N``          answer DeviceBusy to the first N operations (not Open/CloseSession)
 ``refuse-init=REASON``    answer every Init Command Request with Init Fail REASON (1–3)
+``drop-handshake=1``      close the event connection when its Init Event Request arrives
+                          (the second half of the PTP/IP handshake)
 ``hostile-names=1``       report files under nasty but valid names (``card.HOSTILE_NAMES``,
                           in card order, cycling): ``../../escape.JPG``, ``/etc/passwd.JPG``,
                           ``.``, ``..``, a terminal escape, a tab, …; their data is unchanged
@@ -53,7 +55,7 @@ KINDS = (
     "drop-after-bytes", "drop-at", "latency", "busy-first", "refuse-init", "hostile-names",
     "folder-cycle", "huge-counts", "bad-dates", "listing-size-mismatch", "busy-open-session",
     "oversize-data", "undersize-data", "endless-data", "lying-length", "stale-reply",
-    "refuse-push-root", "missing-scpd", "gone-file",
+    "refuse-push-root", "missing-scpd", "gone-file", "drop-handshake",
 )  # fmt: skip
 
 
@@ -83,6 +85,7 @@ class Faults:
     endless_data: bool = False
     lying_length: int = 0
     stale_reply: bool = False
+    drop_handshake: bool = False
 
     def latency_for(self, opcode: int) -> float:
         return self.latency.get(opcode, self.latency_all)
@@ -188,6 +191,8 @@ def parse_faults(specs: Iterable[str]) -> Faults:
             faults = replace(faults, lying_length=extra)
         elif kind == "stale-reply":
             faults = replace(faults, stale_reply=_flag(value, kind))
+        elif kind == "drop-handshake":
+            faults = replace(faults, drop_handshake=_flag(value, kind))
         else:
             raise FaultSpecError(f"unknown fault {kind!r}; known: {', '.join(KINDS)}")
     return replace(faults, latency=latency)

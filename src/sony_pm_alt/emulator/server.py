@@ -289,6 +289,9 @@ class Emulator:
             if ptype == PacketType.INIT_COMMAND_REQUEST:
                 await self._command_channel(activation, first, reader, writer)
             elif ptype == PacketType.INIT_EVENT_REQUEST:
+                if self.config.faults.drop_handshake:
+                    self.record("fault", kind="drop_handshake")
+                    raise _Dropped
                 await self._event_channel(activation, first, reader, writer)
             else:
                 self.record("protocol_error", error=f"connection opened with packet type {ptype}")
