@@ -45,7 +45,7 @@ FAULTS = (
     ("--fault", "busy-first=2"),
     ("--fault", "latency=0x101B:0.3"),
     ("--fault", "drop-at=0x1007:1"),
-    # Hostile-camera faults from other branches; used where this build's emulator knows them.
+    # Hostile-camera faults (emulator/faults.py).
     ("--fault", "oversize-data=4096"),
     ("--fault", "stale-reply=1"),
     ("--fault", "busy-open-session=2"),
