@@ -21,6 +21,7 @@ from typing import Any
 from .. import native as native_layer
 from ..errors import (
     GP_ERROR_CAMERA_BUSY,
+    GP_TRANSPORT_ERRORS,
     CameraBusy,
     CameraRefusedGuid,
     NativeLayerUnavailable,
@@ -163,7 +164,16 @@ class CameraSession:
                 raise CameraRefusedGuid(self.identity.guid, reason) from None
             if exc.code == GP_ERROR_CAMERA_BUSY:  # the camlib asked again for seconds already
                 raise CameraBusy("opening the session") from None
-            why = f"Init Fail reason {reason}" if reason else str(exc)
+            if reason:
+                why = f"it answered Init Fail reason {reason}"
+            elif exc.code in GP_TRANSPORT_ERRORS:
+                why = (
+                    f"no PTP/IP answer ({GP_TRANSPORT_ERRORS[exc.code]}); check that the camera "
+                    'shows "Send to Computer" at that address and that no other program is '
+                    "connected to it"
+                )
+            else:
+                why = f"libgphoto2 reported {exc}"
             raise CameraConnectError(f"cannot open the camera at {self.path}: {why}") from None
         self._camera = camera
         failure = self._native.hook_errors.get(self.path) if self._native else None
