@@ -94,6 +94,12 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system time of a process so far: unlike MB/s, little moved by other load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def send(ftp: ftplib.FTP, files: list[MediaFile]) -> float:
     """Upload ``files`` (STOR each, as a camera does); seconds from the first STOR to the
     last 226."""
@@ -123,26 +129,34 @@ def run(kind: str, batch: list[MediaFile], clip: MediaFile, work: Path) -> dict[
         ftp.voidcmd("TYPE I")
         ftp.mkd("CLIP")
         ftp.cwd("CLIP")
+        cpu = cpu_seconds(proc.pid)
         batch_s = send(ftp, batch)
         batch_rss = peak_rss_mib(proc.pid)
+        batch_cpu, cpu = cpu_seconds(proc.pid) - cpu, cpu_seconds(proc.pid)
         clip_s = send(ftp, [clip])
         clip_rss = peak_rss_mib(proc.pid)
+        clip_cpu = cpu_seconds(proc.pid) - cpu
         ftp.quit()
     finally:
         proc.stdin.close()
         proc.wait(60)
     shutil.rmtree(root)
     os.sync()  # this run's write-back must not land in the next run's time
+    batch_gb = sum(mp4_size(m.size_hint) for m in batch) / 1e9
+    clip_gb = mp4_size(clip.size_hint) / 1e9
     return {
-        "batch_mbps": sum(mp4_size(m.size_hint) for m in batch) / batch_s / 1e6,
-        "clip_mbps": mp4_size(clip.size_hint) / clip_s / 1e6,
+        "batch_mbps": batch_gb * 1e3 / batch_s,
+        "clip_mbps": clip_gb * 1e3 / clip_s,
+        "batch_cpu_s_per_gb": batch_cpu / batch_gb,
+        "clip_cpu_s_per_gb": clip_cpu / clip_gb,
         "peak_mib": batch_rss,
         "peak_after_clip_mib": clip_rss,
     }
 
 
-def _spread(values: list[float]) -> str:
-    return f"{statistics.median(values):7.0f} ({min(values):.0f}-{max(values):.0f})"
+def _spread(values: list[float], digits: int = 0) -> str:
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{mid:.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
 
 
 def main() -> None:
@@ -163,14 +177,18 @@ def main() -> None:
         f"\nFTP uploads on loopback ({BATCH_FILES} x {BATCH_MB} MiB, then {BIG_GIB:g} GiB), "
         f"median (range) of {REPEATS} alternating runs:"
     )
-    print(f"{'server':<20}{'batch MB/s':>22}{'clip MB/s':>22}{'peak MiB':>10}{'after clip':>12}")
+    print(f"{'server':<20}{'batch MB/s':>20}{'clip MB/s':>20}{'CPU s/GB batch':>18}"
+          f"{'clip':>14}{'peak MiB':>10}{'after clip':>12}")  # fmt: skip
     for kind, results in runs.items():
-        batch_rates = [r["batch_mbps"] for r in results]
-        clip_rates = [r["clip_mbps"] for r in results]
+        columns = [
+            _spread([r[key] for r in results], digits)
+            for key, digits in (("batch_mbps", 0), ("clip_mbps", 0),
+                                ("batch_cpu_s_per_gb", 2), ("clip_cpu_s_per_gb", 2))
+        ]  # fmt: skip
         rss = statistics.median(r["peak_mib"] for r in results)
         rss_clip = statistics.median(r["peak_after_clip_mib"] for r in results)
-        print(f"{NAMES[kind]:<20}{_spread(batch_rates):>22}{_spread(clip_rates):>22}"
-              f"{rss:>10.0f}{rss_clip:>12.0f}")  # fmt: skip
+        print(f"{NAMES[kind]:<20}{columns[0]:>20}{columns[1]:>20}{columns[2]:>18}"
+              f"{columns[3]:>14}{rss:>10.0f}{rss_clip:>12.0f}")  # fmt: skip
     if "receiver" in runs:
         ours = runs["receiver"]
         for kind in (k for k in KINDS if k != "receiver"):

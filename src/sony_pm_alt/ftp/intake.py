@@ -44,6 +44,7 @@ from ..engine.sanitize import UnsafeName, contained_path, safe_component
 from ..engine.state import StateStore
 from .accounts import Account
 from .content import Incomplete, capture_time, check_complete
+from .writeback import WRITEBACK_STEP, start_writeback
 
 log = logging.getLogger("sony_pm_alt.ftp")
 
@@ -292,7 +293,7 @@ class Upload:
         self._file = partial.open(mode, buffering=0)  # 1 MiB writes: no buffer to flush late
         self.start = os.fstat(self._file.fileno()).st_size if mode == "ab" else 0
         self._digest: Any = hashlib.sha256() if mode == "wb" else None
-        self._offset = self.start
+        self._offset = self._written_back = self.start
         self._next_progress = PROGRESS_STEP
         self.size = self.start
 
@@ -311,7 +312,7 @@ class Upload:
         with self.lock:
             self._file.seek(offset)
             self._file.truncate(offset)
-            self.start = self._offset = self.size = offset
+            self.start = self._offset = self.size = self._written_back = offset
             self._digest = None
 
     def write(self, data: bytes) -> int:
@@ -325,6 +326,9 @@ class Upload:
                 self._digest.update(data)
             self._offset += len(data)
             self.size = max(self.size, self._offset)
+            if self._offset - self._written_back >= WRITEBACK_STEP:
+                start_writeback(self._file.fileno(), self._written_back, self._offset)
+                self._written_back = self._offset
         if self.size >= self._next_progress:
             self._next_progress += PROGRESS_STEP
             self.link.progress(self)
