@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from ..engine import download as dl
 from ..engine.events import (
@@ -44,12 +43,15 @@ from ..engine.sanitize import UnsafeName, contained_path, safe_component
 from ..engine.state import StateStore
 from .accounts import Account
 from .content import Incomplete, capture_time, check_complete
+from .hashing import BackgroundHash
+from .writeback import WRITEBACK_STEP, start_writeback
 
 log = logging.getLogger("sony_pm_alt.ftp")
 
 SPOOL_DIR = ".sony-pm-alt-ftp"
 MODEL = "FTP Transfer"  # what {model} renders to: FTP does not tell us the body's model
 PROGRESS_STEP = 8 * 1024 * 1024  # bytes between FileProgress events
+READ_BUFFER = 1024 * 1024  # one socket read
 
 EventSink = Callable[[SyncEvent], None]
 
@@ -291,8 +293,12 @@ class Upload:
             old.supersede()  # waits for its write or its placement to end
         self._file = partial.open(mode, buffering=0)  # 1 MiB writes: no buffer to flush late
         self.start = os.fstat(self._file.fileno()).st_size if mode == "ab" else 0
-        self._digest: Any = hashlib.sha256() if mode == "wb" else None
-        self._offset = self.start
+        # Written from its start: hashed on the way, on a helper thread made with the first
+        # byte (else hashed once at the end).
+        self._hashing = mode == "wb"
+        self._hash: BackgroundHash | None = None
+        self._own_buffer: memoryview | None = None
+        self._offset = self._written_back = self.start
         self._next_progress = PROGRESS_STEP
         self.size = self.start
 
@@ -311,35 +317,80 @@ class Upload:
         with self.lock:
             self._file.seek(offset)
             self._file.truncate(offset)
-            self.start = self._offset = self.size = offset
-            self._digest = None
+            self.start = self._offset = self.size = self._written_back = offset
+            self._hashing = False
+            if self._hash is not None:
+                self._hash.stop()
+                self._hash = None
+
+    def _hasher(self) -> BackgroundHash | None:
+        if self._hashing and self._hash is None:
+            self._hash = BackgroundHash(READ_BUFFER)
+        return self._hash
+
+    def buffer(self) -> memoryview:
+        """A buffer to read the next piece into, then given to :meth:`write_buffer`."""
+        hasher = self._hasher()
+        if hasher is not None:
+            return hasher.buffer()
+        if self._own_buffer is None:
+            self._own_buffer = memoryview(bytearray(READ_BUFFER))
+        return self._own_buffer
 
     def write(self, data: bytes) -> int:
         with self.lock:
-            if self.superseded:
-                return len(data)
-            view = memoryview(data)
-            while view:
-                view = view[self._file.write(view) :]
-            if self._digest is not None:
-                self._digest.update(data)
-            self._offset += len(data)
-            self.size = max(self.size, self._offset)
+            if not self.superseded:
+                self._write(data)
+                hasher = self._hasher()
+                if hasher is not None:
+                    hasher.feed(data)
+        self._report_progress()
+        return len(data)
+
+    def write_buffer(self, buffer: memoryview, count: int) -> None:
+        """Write the first ``count`` bytes of a buffer from :meth:`buffer` (no copy made)."""
+        data = buffer[:count]
+        with self.lock:
+            written = count > 0 and not self._file.closed  # closed: superseded or finished
+            if written:
+                self._write(data)
+            hasher = self._hash
+            if hasher is not None:
+                if written:
+                    hasher.feed(data, buffer)
+                else:
+                    hasher.give_back(buffer)
+        self._report_progress()
+
+    def _write(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[self._file.write(view) :]
+        self._offset += len(data)
+        self.size = max(self.size, self._offset)
+        if self._offset - self._written_back >= WRITEBACK_STEP:
+            start_writeback(self._file.fileno(), self._written_back, self._offset)
+            self._written_back = self._offset
+
+    def _report_progress(self) -> None:
         if self.size >= self._next_progress:
             self._next_progress += PROGRESS_STEP
             self.link.progress(self)
-        return len(data)
 
     def supersede(self) -> None:
         with self.lock:
             self.superseded = True
             self._file.close()
+            if self._hash is not None:
+                self._hash.stop()
 
     def close(self) -> None:
         """Fsync: a partial kept for a resume holds what was acknowledged."""
         with self.lock:
             if self._file.closed:
                 return
+            if self._hash is not None:
+                self._hash.stop()  # it hashes the rest while the file is fsynced
             try:
                 os.fsync(self._file.fileno())
             except OSError:
@@ -359,8 +410,10 @@ class Upload:
                 del _OPEN[self.partial]
 
     def sha256(self) -> str:
-        if self._digest is not None and self.size == self._offset:
-            return str(self._digest.hexdigest())
+        if self._hashing and self.size == self._offset:
+            hasher = self._hasher()
+            assert hasher is not None
+            return hasher.hexdigest()
         digest = hashlib.sha256()
         with self.partial.open("rb") as f:
             while chunk := f.read(dl.CHUNK):

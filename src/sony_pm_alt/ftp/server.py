@@ -25,15 +25,17 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pyftpdlib.authorizers import AuthenticationFailed
+from pyftpdlib.exceptions import _FileReadWriteError
 from pyftpdlib.filesystems import AbstractedFS
 from pyftpdlib.handlers import DTPHandler, FTPHandler
+from pyftpdlib.ioloop import _ERRNOS_DISCONNECTED, _ERRNOS_RETRY
 from pyftpdlib.servers import ThreadedFTPServer
 
 from ..engine.events import SyncEvent
 from ..engine.sanitize import UnsafeName, safe_component
 from ..engine.state import StateStore
 from .accounts import Account, FailureLimiter
-from .intake import CameraLink, Upload
+from .intake import READ_BUFFER, CameraLink, Upload
 from .settings import DEFAULT_PORT
 
 log = logging.getLogger("sony_pm_alt.ftp")
@@ -56,7 +58,7 @@ MAX_DEPTH = 16
 MAX_DIRS = 10_000
 # Data buffer per read: pyftpdlib's 64 KiB costs a system call per 64 KiB; 1 MiB keeps up
 # with gigabit Wi-Fi and wired LAN at a fraction of the calls, still flat memory.
-DATA_BUFFER = 1024 * 1024
+DATA_BUFFER = READ_BUFFER
 # A camera uses one control connection at a time (plus one for a retry that overlaps a dead
 # one); a handful of bodies share a receiver.
 MAX_CONNECTIONS = 64
@@ -275,6 +277,34 @@ def _finish(upload: Upload, finished: bool) -> str | None:
 
 class FinishingDTP(_FinishingDTP, DTPHandler):  # type: ignore[misc]
     ac_in_buffer_size = DATA_BUFFER
+
+    def handle_read(self) -> None:
+        """pyftpdlib's, but into the upload's own buffers (no 1 MiB bytes object per read),
+        which its hashing thread hashes while the next read goes on. TLS and TYPE A keep
+        pyftpdlib's."""
+        upload = self.file_obj
+        if self._data_wrapper is not None or not isinstance(upload, Upload):
+            super().handle_read()
+            return
+        buffer = upload.buffer()
+        try:
+            count = self.socket.recv_into(buffer)
+        except OSError as err:
+            count = 0
+            if err.errno in _ERRNOS_DISCONNECTED:
+                self.handle_close()
+            elif err.errno not in _ERRNOS_RETRY:
+                self.handle_error()
+        else:
+            if not count:
+                self.handle_close()
+        self.tot_bytes_received += count
+        try:
+            upload.write_buffer(buffer, count)  # also when empty: the buffer goes back
+        except OSError as err:
+            raise _FileReadWriteError(err) from err
+
+    handle_read_event = handle_read
 
 
 class CameraHandler(FTPHandler):  # type: ignore[misc]

@@ -1,0 +1,46 @@
+"""Start writing an upload to disk while it is still arriving.
+
+The camera gets its 226 only after the file is fsynced. Left alone, the kernel starts
+writing dirty pages back late (``vm.dirty_background_*``), so that fsync would write the
+whole file while the camera waits. ``sync_file_range(SYNC_FILE_RANGE_WRITE)`` on each range
+just written starts its write-back at once, without waiting for it: the disk works while the
+network does, and the final fsync has little left. Linux only; elsewhere a no-op (the fsync
+still makes the file durable)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+
+log = logging.getLogger("sony_pm_alt.ftp")
+
+WRITEBACK_STEP = 8 * 1024 * 1024  # bytes written between two starts of write-back
+SYNC_FILE_RANGE_WRITE = 2
+
+
+def _load() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        function = libc.sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+_sync_file_range = _load()
+
+
+def start_writeback(fd: int, start: int, end: int) -> None:
+    """Ask the kernel to start writing bytes [start, end) of ``fd`` to disk; never waits
+    for the disk and never fails (the fsync before the reply is what makes it durable)."""
+    global _sync_file_range
+    if _sync_file_range is None or end <= start:
+        return
+    if _sync_file_range(fd, start, end - start, SYNC_FILE_RANGE_WRITE) != 0:
+        error = ctypes.get_errno()
+        log.debug("sync_file_range: %s; the fsync alone will do", os.strerror(error))
+        _sync_file_range = None  # e.g. a file system without it: do not ask again

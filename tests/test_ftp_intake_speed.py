@@ -1,0 +1,99 @@
+"""The upload write path made faster (issue 11): hashing on a helper thread into pooled
+buffers, write-back started during the upload. Same bytes, same digest, flat memory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+from sony_pm_alt.ftp import hashing
+from sony_pm_alt.ftp.hashing import BackgroundHash
+from sony_pm_alt.ftp.intake import Upload
+from sony_pm_alt.ftp.writeback import WRITEBACK_STEP, start_writeback
+
+
+class _Link:
+    def __init__(self) -> None:
+        self.progress_calls = 0
+
+    def progress(self, upload: Upload) -> None:
+        self.progress_calls += 1
+
+
+def _pieces(total: int, seed: int = 1) -> list[bytes]:
+    rng = random.Random(seed)
+    pieces, left = [], total
+    while left:
+        size = min(left, rng.randint(1, 300_000))
+        pieces.append(rng.randbytes(size))
+        left -= size
+    return pieces
+
+
+def test_background_hash_digests_bytes_and_pooled_buffers_in_order() -> None:
+    pieces = _pieces(3_000_000)
+    hasher = BackgroundHash(300_000)
+    for i, piece in enumerate(pieces):
+        if i % 3 == 0:
+            hasher.feed(piece)
+        else:
+            buffer = hasher.buffer()
+            buffer[: len(piece)] = piece
+            hasher.feed(buffer[: len(piece)], buffer)
+    assert hasher.hexdigest() == hashlib.sha256(b"".join(pieces)).hexdigest()
+    assert hasher._made <= hashing.DEPTH  # buffers are reused, not made per piece
+
+
+def _upload(tmp_path: Path, link: Any) -> Upload:
+    return Upload(link, "/DCIM", "C0001.MP4", tmp_path / "x.partial", "wb")
+
+
+def test_upload_through_buffers_is_byte_identical_with_its_digest(tmp_path: Path) -> None:
+    data = b"".join(_pieces(3 * WRITEBACK_STEP + 12345, seed=2))  # several write-back steps
+    link = _Link()
+    upload = _upload(tmp_path, link)
+    view, sent = memoryview(data), 0
+    while sent < len(data):
+        buffer = upload.buffer()
+        count = min(len(buffer), len(data) - sent, 200_000)
+        buffer[:count] = view[sent : sent + count]
+        upload.write_buffer(buffer, count)
+        sent += count
+    upload.write_buffer(upload.buffer(), 0)  # the end of the data: the buffer goes back
+    upload.close()
+    assert upload.partial.read_bytes() == data
+    assert upload.size == len(data)
+    assert upload.sha256() == hashlib.sha256(data).hexdigest()
+    assert link.progress_calls == len(data) // (8 * 1024 * 1024)
+
+
+def test_superseded_upload_drops_late_buffers_and_its_hashing_thread_ends(
+    tmp_path: Path,
+) -> None:
+    upload = _upload(tmp_path, _Link())
+    buffer = upload.buffer()
+    buffer[:5] = b"early"
+    upload.write_buffer(buffer, 5)
+    upload.supersede()
+    for _ in range(3 * hashing.DEPTH):  # more than the pool: buffers still come back
+        late = upload.buffer()
+        late[:4] = b"late"
+        upload.write_buffer(late, 4)
+    assert upload.partial.read_bytes() == b"early"
+    assert upload._hash is not None
+    upload._hash._thread.join(10)
+    assert not upload._hash._thread.is_alive()
+
+
+def test_start_writeback_keeps_the_data_and_ignores_an_empty_range(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    data = os.urandom(WRITEBACK_STEP + 10)
+    with path.open("wb", buffering=0) as f:
+        f.write(data)
+        start_writeback(f.fileno(), 0, len(data))
+        start_writeback(f.fileno(), 5, 5)
+        os.fsync(f.fileno())
+    assert path.read_bytes() == data
