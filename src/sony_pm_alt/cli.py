@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -598,6 +595,9 @@ def emulate(
     notify_interval: float,
 ) -> None:
     """Pretend to be a Sony camera in "Send to Computer" mode (no camera needed)."""
+    import asyncio
+    import tempfile
+
     from .emulator import (
         BodyConfig,
         Emulator,
@@ -662,6 +662,9 @@ def emulate(
 
 
 async def _run_emulator(emulator: Emulator) -> None:
+    import asyncio
+    import signal
+
     port = await emulator.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
