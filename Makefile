@@ -10,13 +10,13 @@ PY := $(VENV)/bin/python
 REF_VENV := .venv-ref264
 REF_GPHOTO2 := gphoto2==2.6.4
 
-.PHONY: help system-deps venv ref-env build run test lint demo bench clean
+.PHONY: help system-deps venv ref-env build run test lint demo bench bench-micro clean
 
 help:
 	@echo "make run    install, build, start 'sony-pm-alt watch'"
 	@echo "make test   install, then lint, type-check and run the whole test suite"
 	@echo "make demo   an emulated camera, discovered and synced by watch (private netns)"
-	@echo "make bench  benchmarks (ratios side by side)"
+	@echo "make bench  sony-pm-alt vs gphoto2 on a Wi-Fi-like link (BENCH_ARGS=--quick: < 2 min)"
 
 system-deps:
 	scripts/setup.sh system
@@ -52,7 +52,13 @@ test: build ref-env lint
 demo: build
 	$(PY) scripts/demo.py
 
+# BENCH_ARGS: --quick (< 2 min), --link loopback|wifi|rate=100mbit,rtt=4ms, --runs N, --only 1,3.
+# bench/run.py keeps the micro-benchmarks (raw download per client, codec framing, native build).
+BENCH_ARGS ?=
 bench: build ref-env
+	$(PY) bench/harness.py $(BENCH_ARGS)
+
+bench-micro: build ref-env
 	SONY_PM_ALT_REF_PYTHON=$(CURDIR)/$(REF_VENV)/bin/python $(PY) bench/run.py
 
 clean:

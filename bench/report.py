@@ -1,0 +1,209 @@
+"""Turn one bench/harness.py result into medians, targets and docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+OURS, GPHOTO2 = "sony-pm-alt", "gphoto2"
+
+WHAT_BOUNDS = {
+    "1": "process start-up (interpreter, python-gphoto2 and the native layer) plus the "
+    "session's fixed round trips; the camera is asked for one bulk listing whatever the count",
+    "2": "as 1, plus parsing the bulk listing and one state-store query per session",
+    "3": "the link: the 6 MB files stream back to back, the old ones cost one listing",
+    "4": "the link: each file is one GetObject stream",
+    "5": "per file, one round trip and an fsync before the next file starts (overlapping "
+    "the fsync with the next download is the remaining work of issue 12)",
+    "6": "loopback and disk speed; memory stays flat because chunks go straight to the file",
+}
+
+
+def _median(samples: list[dict[str, Any]], client: str, key: str) -> float | None:
+    values = [s[key] for s in samples if s["client"] == client and s["verified"]]
+    return statistics.median(values) if values else None
+
+
+def summarise(result: dict[str, Any], session_round_trips: int) -> None:
+    """Add a ``summary`` to every scenario and the ``targets`` to ``result``, in place."""
+    link = result["link"]
+    cal = result["calibration"]
+    for entry in result["scenarios"]:
+        s, samples = entry["scenario"], entry["samples"]
+        shaped = (link["rate_mbit"] is not None or link["rtt_ms"] > 0) and not s["unshaped"]
+        rate = (
+            link["rate_mbit"] * 1e6
+            if shaped and link["rate_mbit"] is not None
+            else cal["raw_tcp_unshaped_bits_per_s"]
+        )
+        rtt = link["rtt_ms"] / 1000 if shaped else 0.0
+        new_bytes = s["new"] * s["new_size"]
+        bytes_time = new_bytes * 8 / rate
+        limit = cal["python_startup_s"] + (session_round_trips + s["new"]) * rtt + bytes_time
+        ours = _median(samples, OURS, "seconds")
+        theirs = _median(samples, GPHOTO2, "seconds")
+        entry["summary"] = {
+            "shaped": shaped,
+            "rate_bits_per_s": rate,
+            "limit_s": limit,
+            "ours_s": ours,
+            "gphoto2_s": theirs,
+            "ratio": theirs / ours if ours and theirs else None,
+            "multiple_of_limit": ours / limit if ours else None,
+            "link_share": bytes_time / ours if ours and new_bytes else None,
+            "ours_rss": max((x["peak_rss"] for x in samples if x["client"] == OURS), default=0),
+            "gphoto2_rss": max(
+                (x["peak_rss"] for x in samples if x["client"] == GPHOTO2), default=0
+            ),
+            "ours_wire": _median(samples, OURS, "wire_bytes"),
+            "gphoto2_wire": _median(samples, GPHOTO2, "wire_bytes"),
+            "failures": [f"{x['client']}: {x['error']}" for x in samples if not x["verified"]],
+        }
+    result["targets"] = _targets(result)
+
+
+def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    by_key = {e["scenario"]["key"]: e["summary"] for e in result["scenarios"]}
+    out: list[dict[str, Any]] = []
+
+    def add(target: str, measured: str, met: bool | None) -> None:
+        out.append({"target": target, "measured": measured, "met": met})
+
+    for key, summary in by_key.items():
+        ratio = summary["ratio"]
+        add(
+            f"scenario {key}: at least gphoto2's speed",
+            "no verified run" if ratio is None else f"{ratio:.2f}× gphoto2",
+            None if ratio is None else ratio >= 1.0,
+        )
+    if (s1 := by_key.get("1")) and s1["ratio"] is not None:
+        add("nothing new on 2,000: ≥ 20× gphoto2", f"{s1['ratio']:.1f}×", s1["ratio"] >= 20)
+        multiple = s1["multiple_of_limit"]
+        add("nothing new on 2,000: ≤ 2× the limit", f"{multiple:.2f}×", multiple <= 2)
+    if (s1 := by_key.get("1")) and (s2 := by_key.get("2")) and s1["ours_s"] and s2["ours_s"]:
+        growth = s2["ours_s"] / s1["ours_s"]
+        add("10,000 objects within 1.3× of 2,000", f"{growth:.2f}×", growth <= 1.3)
+    if (s5 := by_key.get("5")) and s5["ratio"] is not None:
+        add("500 small files: ≥ 1.2× gphoto2", f"{s5['ratio']:.2f}×", s5["ratio"] >= 1.2)
+    for key in ("3", "4"):
+        if (s := by_key.get(key)) and s["shaped"] and s["link_share"] is not None:
+            share = s["link_share"]
+            add(f"scenario {key}: ≥ 95 % of the link rate", f"{share:.1%}", share >= 0.95)
+    if (s6 := by_key.get("6")) and s6["ours_rss"]:
+        rss = s6["ours_rss"] / 1e6
+        add("clip: peak RSS < 100 MB", f"{rss:.0f} MB", rss < 100)
+    return out
+
+
+def _s(x: float | None, fmt: str = ".2f") -> str:
+    return "–" if x is None else format(x, fmt)
+
+
+def _mb(x: float | None) -> str:
+    return "–" if x is None else f"{x / 1e6:.3g}"
+
+
+def table(result: dict[str, Any]) -> str:
+    head = (
+        "| # | scenario | limit s | sony-pm-alt s | × limit | gphoto2 s | speed-up "
+        "| peak RSS MB (ours / gphoto2) | on the wire MB (ours / gphoto2) |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    rows = []
+    for e in result["scenarios"]:
+        s, m = e["scenario"], e["summary"]
+        rows.append(
+            f"| {s['key']} | {s['title']} "
+            f"| {_s(m['limit_s'])} | {_s(m['ours_s'])} | {_s(m['multiple_of_limit'])} "
+            f"| {_s(m['gphoto2_s'])} | {_s(m['ratio'])}× "
+            f"| {_mb(m['ours_rss'])} / {_mb(m['gphoto2_rss'])} "
+            f"| {_mb(m['ours_wire'])} / {_mb(m['gphoto2_wire'])} |"
+        )
+    return head + "\n".join(rows) + "\n"
+
+
+def markdown(result: dict[str, Any], json_path: Path) -> str:
+    mach, link, cal = result["machine"], result["link"], result["calibration"]
+    rate = "not limited" if link["rate_mbit"] is None else f"{link['rate_mbit']:g} Mbit/s"
+    targets = "\n".join(
+        f"| {t['target']} | {t['measured']} | "
+        f"{'–' if t['met'] is None else 'met' if t['met'] else '**missed**'} |"
+        for t in result["targets"]
+    )
+    failures = [
+        f"- scenario {e['scenario']['key']}: {f}"
+        for e in result["scenarios"]
+        for f in e["summary"]["failures"]
+    ]
+    failed = (
+        ("Failed runs (not in the medians):\n\n" + "\n".join(failures) + "\n") if failures else ""
+    )
+    commands = "\n".join(f"    {c}" for c in link["commands"])
+    bounds = "\n".join(
+        f"- **{e['scenario']['key']}** ({e['scenario']['title']}): "
+        f"{WHAT_BOUNDS.get(e['scenario']['key'], '')}"
+        for e in result["scenarios"]
+    )
+    load = ", ".join(f"{x:.2f}" for x in mach["load_before"])
+    load_after = ", ".join(f"{x:.2f}" for x in mach.get("load_after", ()))
+    return f"""# Benchmarks
+
+Regenerated by `make bench` (bench/harness.py, {result["mode"]} run of {result["started"]},
+{result["runs"]} run(s) per client, {result["seconds"] / 60:.1f} min); raw numbers in
+`{json_path}` (bench/results/ is not committed). Numbers, not assertions: the test suite only
+checks that the harness runs.
+
+> **Noise.** This run shared its machine with other work (load average {load} before,
+> {load_after} after, on {mach["cores"]} cores). Treat ratios measured in the same run as
+> meaningful and absolute seconds as rough; re-run `make bench` on a quiet machine for
+> publishable numbers.
+
+## Machine
+
+{mach["cpu"]}, {mach["cores"]} cores, {mach["memory_gib"]} GiB; Linux {mach["kernel"]};
+Python {mach["python"]}; {mach["gphoto2"]} with libgphoto2 {mach["libgphoto2"]} (Debian);
+sony-pm-alt with python-gphoto2 2.6.1 and its patched libgphoto2 2.5.31 camlib.
+
+## The link
+
+Profile **{link["name"]}**: {rate}, {link["rtt_ms"]:g} ms round trip. Everything runs inside a
+private network namespace (`unshare -rn`) holding only `lo`:
+
+{commands}
+
+`tbf` limits the rate of the clients' hop only (the `htb` root's `u32` filters send the
+relay's port through it; the relay-to-emulator hop and the set-up are not shaped), and the
+relay (bench/relay.py, asyncio) delays every chunk by half the round trip each way. Both
+clients connect to the same port of the same path, one after the other, alternating which
+goes first, each against a freshly started emulator serving the same card. "On the wire" is
+what the counting qdisc saw on that hop, both directions, TCP/IP headers included.
+
+Calibration in the namespace: a bare `python -c pass` takes {cal["python_startup_s"] * 1000:.0f} ms;
+one plain TCP stream carries {cal["raw_tcp_bits_per_s"] / 1e6:.0f} Mbit/s of payload through
+the shaped hop and {cal["raw_tcp_unshaped_bits_per_s"] / 1e6:.0f} Mbit/s unshaped;
+`import sony_pm_alt.cli` costs {cal["import_cli_s"] * 1000:.0f} ms and
+`sony-pm-alt --help` {cal["help_s"] * 1000:.0f} ms.
+
+## Scenarios
+
+The limit is what physics allows: new bytes × 8 / link rate (the measured plain-TCP rate on
+the unshaped link) + the minimum round trips (8 per session, one per new file) × RTT + a bare
+Python start-up. Speed-up is gphoto2's median time over ours; medians of verified runs.
+
+{table(result)}
+## Targets (issue 12)
+
+| target | measured | |
+|---|---|---|
+{targets}
+
+{failed}
+## What bounds each scenario
+
+{bounds}
+
+Start-up: `import sony_pm_alt.cli` loaded the whole engine, python-gphoto2's wrapper modules,
+rich and asyncio (~145 ms on this machine when it was busy); the package now exports its API on
+first use and the CLI imports those only in the commands that need them (~40 ms).
+"""
