@@ -78,7 +78,7 @@ def bulk_listing(session: CameraSession) -> list[CameraObject]:
     result = session.transport().transaction(
         OperationCode.MTP_GET_OBJ_PROP_LIST, [ALL_OBJECTS, 0, ALL_PROPERTIES, 0, 0], data_in=True
     )
-    return objects_from_prop_list(ObjectPropList.decode(result.data).by_handle())
+    return objects_from_prop_list(ObjectPropList.decode_by_handle(result.data))
 
 
 def _capture_time(props: dict[int, PropValue]) -> datetime | None:
