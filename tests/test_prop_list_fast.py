@@ -87,3 +87,26 @@ def test_later_duplicate_wins() -> None:
         ObjectPropElement(1, 0xDC07, DataType.STRING, "new"),
     )
     assert ObjectPropList.decode_by_handle(ObjectPropList(items).encode()) == {1: {0xDC07: "new"}}
+
+
+@given(st.lists(elements(), max_size=30))
+def test_fast_encoding_is_the_careful_one(items: list[ObjectPropElement]) -> None:
+    plist = ObjectPropList(tuple(items))
+    with patch.object(datasets, "_fast_prop_list_bytes", return_value=None):
+        careful = plist.encode()
+    assert plist.encode() == careful
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        ObjectPropElement(1, 0xDC07, DataType.UINT8, 256),
+        ObjectPropElement(2**32, 0xDC07, DataType.UINT8, 1),
+        ObjectPropElement(1, 0xDC07, DataType.STRING, 7),
+        ObjectPropElement(1, 0xDC07, DataType.UINT16, "7"),
+        ObjectPropElement(1, 0xDC07, DataType.STRING, "a\x00b"),
+    ],
+)
+def test_bad_values_still_raise_value_error(element: ObjectPropElement) -> None:
+    with pytest.raises(ValueError):
+        ObjectPropList((element,)).encode()

@@ -16,7 +16,7 @@ from typing import Self
 
 from .codes import DataType
 from .errors import LimitExceeded, MalformedDataset
-from .primitives import Reader, Writer, _first_nul_unit
+from .primitives import Reader, Writer, _first_nul_unit, encode_string
 
 __all__ = [
     "MAX_PROP_LIST_ELEMENTS",
@@ -343,7 +343,10 @@ class ObjectPropList:
     elements: tuple[ObjectPropElement, ...]
 
     def encode(self) -> bytes:
-        w = Writer().u32(len(self.elements))
+        fast = _fast_prop_list_bytes(self.elements)
+        if fast is not None:
+            return fast
+        w = Writer().u32(len(self.elements))  # the careful path, which names what is wrong
         for element in self.elements:
             w.u32(element.handle).u16(element.prop_code).u16(element.data_type)
             write_value(w, element.data_type, element.value)
@@ -406,6 +409,42 @@ _UNPACK_FROM: dict[int, tuple[Callable[[bytes, int], tuple[int, ...]], int]] = {
         (DataType.UINT64, "<Q"),
     )
 }
+
+
+_PACK: dict[int, Callable[[int], bytes]] = {
+    data_type: struct.Struct(fmt).pack
+    for data_type, fmt in (
+        (DataType.INT8, "<b"),
+        (DataType.UINT8, "<B"),
+        (DataType.INT16, "<h"),
+        (DataType.UINT16, "<H"),
+        (DataType.INT32, "<i"),
+        (DataType.UINT32, "<I"),
+        (DataType.INT64, "<q"),
+        (DataType.UINT64, "<Q"),
+    )
+}
+
+
+def _fast_prop_list_bytes(elements: Sequence[ObjectPropElement]) -> bytes | None:
+    """:meth:`ObjectPropList.encode` in one struct loop (the emulator answers a whole-card
+    listing with it); ``None`` at anything unusual, which the careful path then reports."""
+    head, pack, string = _ELEMENT_HEAD.pack, _PACK, _STRING
+    parts = [len(elements).to_bytes(4, "little")]
+    append = parts.append
+    try:
+        for e in elements:
+            value = e.value
+            append(head(e.handle, e.prop_code, e.data_type))
+            if e.data_type == string and type(value) is str:
+                append(encode_string(value))
+            elif type(value) is int:
+                append(pack[e.data_type](value))
+            else:
+                return None
+    except (struct.error, KeyError, ValueError, OverflowError):
+        return None
+    return b"".join(parts)
 
 
 def _prop_list_count(r: Reader) -> int:
