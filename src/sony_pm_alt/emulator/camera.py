@@ -89,7 +89,15 @@ DEPTH_ALL = 0xFFFFFFFF
 
 
 def object_prop_value(obj: CardObject, prop: int) -> PropValue:
-    values: dict[int, PropValue] = {
+    return object_prop_values(obj)[prop]
+
+
+def object_prop_values(obj: CardObject) -> dict[int, PropValue]:
+    """Every property of ``obj`` at once: a whole-card GetObjPropList asks for all of them,
+    and computing the format and date once per object keeps the emulator's reply time from
+    dominating what the benchmarks measure on 10,000 objects."""
+    date = obj.capture_date
+    return {
         ObjectPropCode.STORAGE_ID: PRIMARY_STORAGE_ID,
         ObjectPropCode.OBJECT_FORMAT: obj.object_format,
         ObjectPropCode.PROTECTION_STATUS: 0,
@@ -97,12 +105,11 @@ def object_prop_value(obj: CardObject, prop: int) -> PropValue:
         ObjectPropCode.ASSOCIATION_TYPE: 1 if obj.is_folder else 0,
         ObjectPropCode.ASSOCIATION_DESC: 0,
         ObjectPropCode.OBJECT_FILE_NAME: obj.reported_name,
-        ObjectPropCode.DATE_CREATED: obj.capture_date,
-        ObjectPropCode.DATE_MODIFIED: obj.capture_date,
+        ObjectPropCode.DATE_CREATED: date,
+        ObjectPropCode.DATE_MODIFIED: date,
         ObjectPropCode.KEYWORDS: "",
         ObjectPropCode.PARENT_OBJECT: obj.parent,
     }
-    return values[prop]
 
 
 class Camera:
@@ -459,8 +466,9 @@ class Camera:
             objects = [o for o in objects if o.object_format == fmt]
         props = list(OBJECT_PROP_TYPES) if prop == ALL_PROPERTIES else [prop]
         elements = tuple(
-            ObjectPropElement(o.handle, p, OBJECT_PROP_TYPES[p], object_prop_value(o, p))
+            ObjectPropElement(o.handle, p, OBJECT_PROP_TYPES[p], values[p])
             for o in objects
+            for values in (object_prop_values(o),)
             for p in props
         )
         return Reply(ResponseCode.OK, data=ObjectPropList(elements).encode())
