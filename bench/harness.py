@@ -25,6 +25,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -46,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GUID = "ff:ff:52:54:00:b6:fd:a9:ff:ff:52:3c:28:07:a9:3a"
 INSIDE = "SONY_PM_ALT_BENCH_NETNS"
 RUN_TIMEOUT = 900.0  # one client run; a run that exceeds it is recorded as failed
+RELAY_LIFETIME = 4 * 3600.0  # the relay also exits when the harness goes away
 PER_FOLDER = 500
 # TCP connect (2: command and event channel), Init Command, Init Event, OpenSession,
 # GetStorageIDs, one bulk listing, CloseSession: what any session needs before/after files.
@@ -240,7 +242,7 @@ def relay(net: Net, lifetime: float) -> Iterator[None]:
     argv += ["--listen", str(net.relay_port), "--to", str(net.emulator_port)]
     argv += ["--rtt", str(net.link.rtt_ms / 1000), "--lifetime", str(lifetime)]
     net.commands.append(" ".join(["python", "bench/relay.py", *argv[2:-2]]))
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         if proc.stdout.readline().strip() != "ready":
@@ -404,6 +406,10 @@ def measured_run(
         timer.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # stopped from outside: no client left behind
+            proc.kill()
+            proc.wait()
+            raise
         finally:
             timer.cancel()
         seconds = time.perf_counter() - start
@@ -534,8 +540,29 @@ def inside(args: argparse.Namespace) -> None:
     runs = args.runs or (1 if args.quick or args.tiny else 3)
     net = set_up_link(link)
     scratch_parent = args.scratch or Path(tempfile.gettempdir())
-    bytecode = Path(tempfile.mkdtemp(prefix="sony-pm-alt-bench-pyc-", dir=scratch_parent))
-    compiled_like_an_install(bytecode)
+    with tempfile.TemporaryDirectory(prefix="sony-pm-alt-bench-pyc-", dir=scratch_parent) as pyc:
+        compiled_like_an_install(Path(pyc))
+        result = measure(args, net, scenarios, runs, scratch_parent)
+    report.summarise(result, SESSION_ROUND_TRIPS)
+    args.results.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.fromisoformat(result["started"]).strftime("%Y%m%dT%H%M%SZ")
+    label = link.name.replace("=", "").replace(",", "-")
+    out = args.results / f"{stamp}-{result['mode']}-{label}.json"
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"results: {out}", file=sys.stderr)
+    docs = args.docs if args.docs is not None else (None if args.quick or args.tiny else "")
+    if docs is not None:
+        path = Path(docs) if docs else ROOT / "docs" / "benchmarks.md"
+        shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
+        path.write_text(report.markdown(result, shown))
+        print(f"report: {path}", file=sys.stderr)
+    print(report.table(result))
+
+
+def measure(
+    args: argparse.Namespace, net: Net, scenarios: list[Scenario], runs: int, scratch: Path
+) -> dict[str, Any]:
+    link = net.link
     started = datetime.now(UTC)
     result: dict[str, Any] = {
         "version": 1,
@@ -553,29 +580,13 @@ def inside(args: argparse.Namespace) -> None:
         **cli_startup(),
     }
     with (
-        tempfile.TemporaryDirectory(prefix="sony-pm-alt-bench-", dir=scratch_parent) as tmp,
-        relay(net, lifetime=RUN_TIMEOUT * 4 * len(scenarios) * runs),
+        tempfile.TemporaryDirectory(prefix="sony-pm-alt-bench-", dir=scratch) as tmp,
+        relay(net, lifetime=RELAY_LIFETIME),
     ):
         result["scenarios"] = [run_scenario(s, Path(tmp), net, runs) for s in scenarios]
     result["machine"]["load_after"] = os.getloadavg()
     result["seconds"] = (datetime.now(UTC) - started).total_seconds()
-    shutil.rmtree(bytecode, ignore_errors=True)
-    report.summarise(result, SESSION_ROUND_TRIPS)
-    args.results.mkdir(parents=True, exist_ok=True)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
-    out = (
-        args.results
-        / f"{stamp}-{result['mode']}-{link.name.replace('=', '').replace(',', '-')}.json"
-    )
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"results: {out}", file=sys.stderr)
-    docs = args.docs if args.docs is not None else (None if args.quick or args.tiny else "")
-    if docs is not None:
-        path = Path(docs) if docs else ROOT / "docs" / "benchmarks.md"
-        shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
-        path.write_text(report.markdown(result, shown))
-        print(f"report: {path}", file=sys.stderr)
-    print(report.table(result))
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -599,6 +610,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--scratch", type=Path, help="where cards and copies go (default: TMPDIR)")
     args = parser.parse_args(argv)
     if os.environ.get(INSIDE) == "1":
+        # Stopped from outside: unwind, so the emulator, relay and client are stopped too.
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
         inside(args)
         return
     unshare = shutil.which("unshare")
@@ -606,7 +620,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit("bench: needs unshare (util-linux), ip and tc (iproute2): make system-deps")
     env = {**os.environ, INSIDE: "1"}
     argv = [unshare, "-rn", sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]]
-    sys.exit(subprocess.run(argv, env=env).returncode)
+    with subprocess.Popen(argv, env=env) as inner:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, lambda signum, _frame: inner.send_signal(signum))
+        sys.exit(inner.wait())
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Every chunk read from one side is written to the other half a round trip later, 
 request/response pair costs one ``--rtt`` more, as over the air; bulk data streams on at the
 rate the link (``tbf`` on ``lo``) allows. Bounded everywhere: at most ``QUEUE_CHUNKS`` chunks
 of ``CHUNK`` bytes wait per direction (the reader stops, TCP pushes back), at most
-``MAX_CONNECTIONS`` connections at once, and the process exits after ``--lifetime`` seconds.
+``MAX_CONNECTIONS`` connections at once, and the process exits after ``--lifetime`` seconds
+or as soon as its standard input closes (the harness ended, however it ended).
 Prints ``ready`` once listening. Loopback only.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sys
 
 CHUNK = 256 * 1024
 QUEUE_CHUNKS = 64  # 16 MiB per direction at most: far above 100 Mbit/s x 4 ms (50 kB)
@@ -71,10 +73,22 @@ async def _serve(listen: int, to: int, rtt: float, lifetime: float) -> None:
                         await w.wait_closed()
 
     server = await asyncio.start_server(handle, "127.0.0.1", listen)
+    orphaned = asyncio.create_task(_stdin_closed())
     print("ready", flush=True)
     async with server:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(server.serve_forever(), lifetime)
+        serving = asyncio.create_task(server.serve_forever())
+        await asyncio.wait({serving, orphaned}, timeout=lifetime, return_when="FIRST_COMPLETED")
+        for task in (serving, orphaned):
+            task.cancel()
+
+
+async def _stdin_closed() -> None:
+    """Returns when standard input ends: the harness holds the pipe, so it died or is done."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while await reader.read(4096):
+        pass
 
 
 def main() -> None:
