@@ -15,7 +15,8 @@ VENV=${VENV:-.venv}
 # util-linux: private network namespaces; python3-venv/-dev, build-essential, pkg-config,
 # libltdl-dev, patch, xz-utils: the venv and the native layer; libusb-1.0-0: pairing.
 APT_PACKAGES=(gphoto2 tshark iproute2 util-linux python3 python3-venv python3-dev
-  build-essential pkg-config ca-certificates libltdl-dev patch xz-utils libusb-1.0-0 make)
+  build-essential pkg-config ca-certificates libltdl-dev patch xz-utils libusb-1.0-0 make
+  time)
 
 system() {
   local missing=() p

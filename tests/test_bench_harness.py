@@ -50,7 +50,7 @@ def test_harness_runs_every_scenario_on_a_tiny_profile(tmp_path: Path) -> None:
         assert {s["client"] for s in samples} == {"sony-pm-alt", "gphoto2"}
         for sample in samples:
             assert sample["verified"], sample
-            assert sample["peak_rss"] > 1_000_000
+            assert 1_000_000 < sample["peak_rss"] < 2_000_000_000
             # what the clients fetched went through the counted hop
             assert sample["wire_bytes"] >= entry["scenario"]["new"] * entry["scenario"]["new_size"]
         assert summary["limit_s"] > 0

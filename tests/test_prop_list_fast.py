@@ -108,5 +108,5 @@ def test_fast_encoding_is_the_careful_one(items: list[ObjectPropElement]) -> Non
     ],
 )
 def test_bad_values_still_raise_value_error(element: ObjectPropElement) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"does not fit|must be|cannot contain NUL"):
         ObjectPropList((element,)).encode()
