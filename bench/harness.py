@@ -584,6 +584,7 @@ def measure(
     started = datetime.now(UTC)
     result: dict[str, Any] = {
         "version": 1,
+        "session_round_trips": SESSION_ROUND_TRIPS,
         "started": started.isoformat(timespec="seconds"),
         "mode": "tiny" if args.tiny else "quick" if args.quick else "full",
         "runs": runs,
