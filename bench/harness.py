@@ -20,6 +20,7 @@ rot (tests/test_bench_harness.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -417,13 +418,20 @@ def measured_run(
     argv = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *argv]
     with log.open("wb") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        timer = threading.Timer(RUN_TIMEOUT, proc.kill)
+        proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+        def kill() -> None:  # the whole group: GNU time and the client under it
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+        timer = threading.Timer(RUN_TIMEOUT, kill)
         timer.start()
         try:
             _, status = os.waitpid(proc.pid, 0)
         except BaseException:  # stopped from outside: no client left behind
-            proc.kill()
+            kill()
             proc.wait()
             raise
         finally:
