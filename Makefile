@@ -55,7 +55,7 @@ demo: build
 # BENCH_ARGS: --quick (< 2 min), --link loopback|wifi|rate=100mbit,rtt=4ms, --runs N, --only 1,3.
 # bench/run.py keeps the micro-benchmarks (raw download per client, codec framing, native build).
 BENCH_ARGS ?=
-bench: build ref-env
+bench: build
 	$(PY) bench/harness.py $(BENCH_ARGS)
 
 bench-micro: build ref-env
