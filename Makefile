@@ -10,14 +10,14 @@ PY := $(VENV)/bin/python
 REF_VENV := .venv-ref264
 REF_GPHOTO2 := gphoto2==2.6.4
 
-.PHONY: help system-deps venv ref-env build run test lint demo bench clean dist image test-image \
-	reliability soak
+.PHONY: help system-deps venv ref-env build run test lint demo bench bench-micro clean dist \
+	image test-image reliability soak
 
 help:
 	@echo "make run    install, build, start 'sony-pm-alt watch'"
 	@echo "make test   install, then lint, type-check and run the whole test suite"
 	@echo "make demo   an emulated camera, discovered and synced by watch (private netns)"
-	@echo "make bench  benchmarks (ratios side by side)"
+	@echo "make bench  sony-pm-alt vs gphoto2 on a Wi-Fi-like link, and the FTP receiver (BENCH_ARGS=--quick: < 2 min)"
 	@echo "make dist   dist/: the platform wheel (with the native layer), the sdist, dist/wheelhouse/"
 	@echo "make image  the container image localhost/sony-pm-alt:latest (podman)"
 	@echo "make test-image  build the image and sync from it (chroot) against the emulator"
@@ -58,9 +58,15 @@ test: build ref-env lint dist
 demo: build
 	$(PY) scripts/demo.py
 
-bench: build ref-env
-	SONY_PM_ALT_REF_PYTHON=$(CURDIR)/$(REF_VENV)/bin/python $(PY) bench/run.py
+# BENCH_ARGS: --quick (< 2 min), --link loopback|wifi|rate=100mbit,rtt=4ms, --runs N, --only 1,3.
+# bench/run.py keeps the micro-benchmarks (raw download per client, codec framing, native build).
+BENCH_ARGS ?=
+bench: build
+	$(PY) bench/harness.py $(BENCH_ARGS)
 	$(PY) bench/ftp.py
+
+bench-micro: build ref-env
+	SONY_PM_ALT_REF_PYTHON=$(CURDIR)/$(REF_VENV)/bin/python $(PY) bench/run.py
 
 # The wheel's build obtains and builds the native layer itself (setup.py → build.py, cached in
 # ~/.cache/sony-pm-alt); -P keeps ./build.py from shadowing PyPA's `build`.

@@ -15,10 +15,11 @@ VENV=${VENV:-.venv}
 # gphoto2 and tshark: third-party clients the tests check the emulator with; iproute2 and
 # util-linux: private network namespaces; python3-venv/-dev, build-essential, pkg-config,
 # libltdl-dev, patch, xz-utils: the venv and the native layer; libusb-1.0-0: pairing;
-# curl and lftp: third-party FTP clients the FTP receiver is checked with.
+# curl and lftp: third-party FTP clients the FTP receiver is checked with; time: GNU time, the
+# peak memory of each client in `make bench`.
 APT_PACKAGES=(gphoto2 tshark iproute2 util-linux python3 python3-venv python3-dev
   build-essential pkg-config ca-certificates libltdl-dev patch xz-utils libusb-1.0-0 make
-  curl lftp)
+  curl lftp time)
 # make image: podman builds it, debootstrap makes the base image; pipx: the pipx install test.
 IMAGE_PACKAGES=(podman debootstrap)
 PIPX_PACKAGES=(pipx)

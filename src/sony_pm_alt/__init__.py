@@ -14,38 +14,41 @@ power off); :func:`iter_sync` yields its events instead of calling back. For low
 :class:`StateStore`. Every error raised on purpose is a :class:`SonyPmAltError`.
 """
 
-from .engine.events import (
-    FileDone,
-    FileFailed,
-    FileProgress,
-    FileSkipped,
-    FileStarted,
-    SessionEnded,
-    SessionStarted,
-    SyncEvent,
-    SyncSummary,
-)
-from .engine.filters import Filters
-from .engine.listing import Listing, list_camera
-from .engine.model import CameraInfo, CameraObject, Kind
-from .engine.session import CameraConnectError, CameraSession
-from .engine.state import StateStore
-from .engine.sync import SyncOptions, iter_sync, plan, sync
-from .errors import (
-    CameraBusy,
-    CameraError,
-    CameraRefusedGuid,
-    DestinationError,
-    DestinationFull,
-    NativeLayerUnavailable,
-    PTPResponseError,
-    SonyPmAltError,
-    TransportError,
-    VendorStepFailed,
-)
-from .identity import Identity
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .engine.events import (
+        FileDone,
+        FileFailed,
+        FileProgress,
+        FileSkipped,
+        FileStarted,
+        SessionEnded,
+        SessionStarted,
+        SyncEvent,
+        SyncSummary,
+    )
+    from .engine.filters import Filters
+    from .engine.listing import Listing, list_camera
+    from .engine.model import CameraInfo, CameraObject, Kind
+    from .engine.session import CameraConnectError, CameraSession
+    from .engine.state import StateStore
+    from .engine.sync import SyncOptions, iter_sync, plan, sync
+    from .errors import (
+        CameraBusy,
+        CameraError,
+        CameraRefusedGuid,
+        DestinationError,
+        DestinationFull,
+        NativeLayerUnavailable,
+        PTPResponseError,
+        SonyPmAltError,
+        TransportError,
+        VendorStepFailed,
+    )
+    from .identity import Identity
 
 __all__ = [
     "CameraBusy",
@@ -83,3 +86,63 @@ __all__ = [
     "plan",
     "sync",
 ]
+
+
+# Where each public name lives. They are imported on first use (PEP 562), so `import
+# sony_pm_alt.cli` for `--help` or a config command does not load python-gphoto2 and the engine.
+_EXPORTS = {
+    **dict.fromkeys(
+        (
+            "FileDone",
+            "FileFailed",
+            "FileProgress",
+            "FileSkipped",
+            "FileStarted",
+            "SessionEnded",
+            "SessionStarted",
+            "SyncEvent",
+            "SyncSummary",
+        ),
+        ".engine.events",
+    ),
+    "Filters": ".engine.filters",
+    "Listing": ".engine.listing",
+    "list_camera": ".engine.listing",
+    "CameraInfo": ".engine.model",
+    "CameraObject": ".engine.model",
+    "Kind": ".engine.model",
+    "CameraConnectError": ".engine.session",
+    "CameraSession": ".engine.session",
+    "StateStore": ".engine.state",
+    "SyncOptions": ".engine.sync",
+    "iter_sync": ".engine.sync",
+    "plan": ".engine.sync",
+    "sync": ".engine.sync",
+    **dict.fromkeys(
+        (
+            "CameraBusy",
+            "CameraError",
+            "CameraRefusedGuid",
+            "DestinationError",
+            "DestinationFull",
+            "NativeLayerUnavailable",
+            "PTPResponseError",
+            "SonyPmAltError",
+            "TransportError",
+            "VendorStepFailed",
+        ),
+        ".errors",
+    ),
+    "Identity": ".identity",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 import sys
@@ -825,6 +824,8 @@ def emulate(
 
         run_phone_emulator(card_dir, host, port, model, faults, page_size, selected, log_path)
         return
+    import asyncio
+
     from .emulator import (
         BodyConfig,
         Emulator,
@@ -889,6 +890,9 @@ def emulate(
 
 
 async def _run_emulator(emulator: Emulator) -> None:
+    import asyncio
+    import signal
+
     port = await emulator.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -5,19 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from typing import TYPE_CHECKING, Any
 
 from .engine.events import (
     FileDone,
@@ -31,6 +19,10 @@ from .engine.events import (
     SyncSummary,
 )
 from .engine.sanitize import clean_text
+
+if TYPE_CHECKING:  # rich is imported by RichView only: JSON and plain output start faster
+    from rich.console import Console
+    from rich.progress import TaskID
 
 
 def _size(n: float) -> str:
@@ -161,6 +153,16 @@ class RichView:
     """Overall and per-file progress bars with rate and ETA, for a terminal."""
 
     def __init__(self, console: Console | None = None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         self._console = console or Console(stderr=True)
         self._progress = Progress(
             TextColumn("{task.description}"),
@@ -175,6 +177,8 @@ class RichView:
         self._base = 0
 
     def __call__(self, event: SyncEvent) -> None:
+        from rich.markup import escape
+
         progress = self._progress
         if isinstance(event, SessionStarted):
             progress.start()

@@ -89,7 +89,15 @@ DEPTH_ALL = 0xFFFFFFFF
 
 
 def object_prop_value(obj: CardObject, prop: int) -> PropValue:
-    values: dict[int, PropValue] = {
+    return object_prop_values(obj)[prop]
+
+
+def object_prop_values(obj: CardObject) -> dict[int, PropValue]:
+    """Every property of ``obj`` at once: a whole-card GetObjPropList asks for all of them,
+    and computing the format and date once per object keeps the emulator's reply time from
+    dominating what the benchmarks measure on 10,000 objects."""
+    date = obj.capture_date
+    return {
         ObjectPropCode.STORAGE_ID: PRIMARY_STORAGE_ID,
         ObjectPropCode.OBJECT_FORMAT: obj.object_format,
         ObjectPropCode.PROTECTION_STATUS: 0,
@@ -97,12 +105,11 @@ def object_prop_value(obj: CardObject, prop: int) -> PropValue:
         ObjectPropCode.ASSOCIATION_TYPE: 1 if obj.is_folder else 0,
         ObjectPropCode.ASSOCIATION_DESC: 0,
         ObjectPropCode.OBJECT_FILE_NAME: obj.reported_name,
-        ObjectPropCode.DATE_CREATED: obj.capture_date,
-        ObjectPropCode.DATE_MODIFIED: obj.capture_date,
+        ObjectPropCode.DATE_CREATED: date,
+        ObjectPropCode.DATE_MODIFIED: date,
         ObjectPropCode.KEYWORDS: "",
         ObjectPropCode.PARENT_OBJECT: obj.parent,
     }
-    return values[prop]
 
 
 class Camera:
@@ -457,10 +464,14 @@ class Camera:
         value = self._prop_value(obj, prop)
         return Reply(ResponseCode.OK, data=encode_value(OBJECT_PROP_TYPES[prop], value))
 
+    def _prop_values(self, obj: CardObject) -> dict[int, PropValue]:
+        values = object_prop_values(obj)
+        if obj.handle in self._parent_override:  # folder-cycle
+            values = {**values, ObjectPropCode.PARENT_OBJECT: self._parent_override[obj.handle]}
+        return values
+
     def _prop_value(self, obj: CardObject, prop: int) -> PropValue:
-        if prop == ObjectPropCode.PARENT_OBJECT and obj.handle in self._parent_override:
-            return self._parent_override[obj.handle]
-        return object_prop_value(obj, prop)
+        return self._prop_values(obj)[prop]
 
     def _get_obj_prop_list(self, ready: OperationReady) -> Reply:
         """MTP GetObjPropList: (handle, format, prop, group, depth)."""
@@ -492,8 +503,9 @@ class Camera:
             objects = [o for o in objects if o.object_format == fmt]
         props = list(OBJECT_PROP_TYPES) if prop == ALL_PROPERTIES else [prop]
         elements = tuple(
-            ObjectPropElement(o.handle, p, OBJECT_PROP_TYPES[p], self._prop_value(o, p))
+            ObjectPropElement(o.handle, p, OBJECT_PROP_TYPES[p], values[p])
             for o in objects
+            for values in (self._prop_values(o),)
             for p in props
         )
         data = ObjectPropList(elements).encode()

@@ -126,7 +126,7 @@ def bulk_listing(session: CameraSession) -> tuple[list[CameraObject], int]:
     result = session.transport().transaction(
         OperationCode.MTP_GET_OBJ_PROP_LIST, [ALL_OBJECTS, 0, ALL_PROPERTIES, 0, 0], data_in=True
     )
-    by_handle = ObjectPropList.decode(result.data).by_handle()
+    by_handle = ObjectPropList.decode_by_handle(result.data)
     return objects_from_prop_list(by_handle), len(by_handle)
 
 

@@ -30,12 +30,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final
 
-import platformdirs
-
 from ..errors import SonyPmAltError
 from .model import CameraInfo, CameraObject
 
-DEFAULT_STATE_DIR: Final = platformdirs.user_data_path("sony-pm-alt")
+
+def __getattr__(name: str) -> Path:
+    # DEFAULT_STATE_DIR, computed on first use: platformdirs costs ~50 ms of every start-up,
+    # and a sync given --state never needs it.
+    if name == "DEFAULT_STATE_DIR":
+        import platformdirs
+
+        return platformdirs.user_data_path("sony-pm-alt")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 STATE_FILE_NAME: Final = "state.sqlite3"
 STATE_ENV: Final = "SONY_PM_ALT_STATE"
 
@@ -167,7 +175,7 @@ def default_state_path() -> Path:
     override = os.environ.get(STATE_ENV)
     if override:
         return Path(override).expanduser()
-    return DEFAULT_STATE_DIR / STATE_FILE_NAME
+    return __getattr__("DEFAULT_STATE_DIR") / STATE_FILE_NAME
 
 
 @dataclass(frozen=True)

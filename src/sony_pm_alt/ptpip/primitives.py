@@ -317,11 +317,17 @@ def parse_datetime(text: str) -> datetime.datetime | None:
     """
     if not 15 <= len(text) <= _GPHOTO2_MAX_DATETIME_CHARS:
         return None
-    fields = (text[0:4], text[4:6], text[6:8], text[9:11], text[11:13], text[13:15])
-    if not all(field.isascii() and field.isdigit() for field in fields):
+    digits = text[0:8] + text[9:15]  # one check for all six fields: a listing has thousands
+    if not (digits.isascii() and digits.isdigit()):
         return None
-    year, month, day, hour, minute, second = (int(field) for field in fields)
     try:
-        return datetime.datetime(year, month, day, hour, minute, second)
+        return datetime.datetime(
+            int(text[0:4]),
+            int(text[4:6]),
+            int(text[6:8]),
+            int(text[9:11]),
+            int(text[11:13]),
+            int(text[13:15]),
+        )
     except ValueError:
         return None

@@ -1,0 +1,112 @@
+"""The fast GetObjPropList decoder (issue 12: plan cost) gives exactly what the careful,
+Reader-based one gives: the same elements, the same by-handle map, and for hostile or truncated
+replies the same exception with the same message."""
+
+from __future__ import annotations
+
+import struct
+from unittest.mock import patch
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sony_pm_alt.ptpip import datasets
+from sony_pm_alt.ptpip.codes import DataType
+from sony_pm_alt.ptpip.datasets import ObjectPropElement, ObjectPropList, PropValue
+from sony_pm_alt.ptpip.errors import ProtocolError
+
+INT_RANGES = {
+    DataType.INT8: (-(2**7), 2**7 - 1),
+    DataType.UINT8: (0, 2**8 - 1),
+    DataType.INT16: (-(2**15), 2**15 - 1),
+    DataType.UINT16: (0, 2**16 - 1),
+    DataType.INT32: (-(2**31), 2**31 - 1),
+    DataType.UINT32: (0, 2**32 - 1),
+    DataType.INT64: (-(2**63), 2**63 - 1),
+    DataType.UINT64: (0, 2**64 - 1),
+    DataType.INT128: (-(2**127), 2**127 - 1),  # only the careful path reads these
+    DataType.UINT128: (0, 2**128 - 1),
+}
+text = st.text(st.characters(codec="utf-16", exclude_characters="\x00"), max_size=60)
+
+
+@st.composite
+def elements(draw: st.DrawFn) -> ObjectPropElement:
+    data_type = draw(st.sampled_from([DataType.STRING, *INT_RANGES]))
+    value: PropValue
+    if data_type == DataType.STRING:
+        value = draw(text)
+    else:
+        value = draw(st.integers(*INT_RANGES[data_type]))
+    handle = draw(st.integers(0, 5))  # few handles: duplicates of (handle, code) happen
+    return ObjectPropElement(handle, draw(st.integers(0xDC01, 0xDC05)), data_type, value)
+
+
+def _careful(data: bytes) -> tuple[str, object]:
+    """What the careful, Reader-based path alone gives (the fast one switched off)."""
+    with patch.object(datasets, "_fast_prop_elements", return_value=None):
+        try:
+            return "ok", ObjectPropList.decode(data).by_handle()
+        except ProtocolError as exc:
+            return type(exc).__name__, str(exc)
+
+
+def _fast(data: bytes) -> tuple[str, object]:
+    try:
+        return "ok", ObjectPropList.decode_by_handle(data)
+    except ProtocolError as exc:
+        return type(exc).__name__, str(exc)
+
+
+@given(st.lists(elements(), max_size=30), st.binary(max_size=4))
+def test_same_result_as_careful_decoding(items: list[ObjectPropElement], tail: bytes) -> None:
+    data = ObjectPropList(tuple(items)).encode() + tail
+    assert ObjectPropList.decode(data).elements == tuple(items)
+    assert _fast(data) == _careful(data) == ("ok", ObjectPropList(tuple(items)).by_handle())
+
+
+@given(st.lists(elements(), min_size=1, max_size=10), st.data())
+def test_damaged_replies_fail_alike(items: list[ObjectPropElement], data: st.DataObject) -> None:
+    whole = ObjectPropList(tuple(items)).encode()
+    cut = data.draw(st.integers(0, len(whole) - 1))
+    flip = data.draw(st.integers(4, len(whole) - 1))
+    for damaged in (whole[:cut], whole[:flip] + bytes([whole[flip] ^ 0xFF]) + whole[flip + 1 :]):
+        assert _fast(damaged) == _careful(damaged)
+
+
+def test_a_truncated_string_names_the_field() -> None:
+    data = struct.pack("<IIHHB", 1, 7, 0xDC07, DataType.STRING, 5) + "ab".encode("utf-16-le")
+    with pytest.raises(ProtocolError, match="claims 5 UTF-16 units"):
+        ObjectPropList.decode_by_handle(data)
+
+
+def test_later_duplicate_wins() -> None:
+    items = (
+        ObjectPropElement(1, 0xDC07, DataType.STRING, "old"),
+        ObjectPropElement(1, 0xDC07, DataType.STRING, "new"),
+    )
+    assert ObjectPropList.decode_by_handle(ObjectPropList(items).encode()) == {1: {0xDC07: "new"}}
+
+
+@given(st.lists(elements(), max_size=30))
+def test_fast_encoding_is_the_careful_one(items: list[ObjectPropElement]) -> None:
+    plist = ObjectPropList(tuple(items))
+    with patch.object(datasets, "_fast_prop_list_bytes", return_value=None):
+        careful = plist.encode()
+    assert plist.encode() == careful
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        ObjectPropElement(1, 0xDC07, DataType.UINT8, 256),
+        ObjectPropElement(2**32, 0xDC07, DataType.UINT8, 1),
+        ObjectPropElement(1, 0xDC07, DataType.STRING, 7),
+        ObjectPropElement(1, 0xDC07, DataType.UINT16, "7"),
+        ObjectPropElement(1, 0xDC07, DataType.STRING, "a\x00b"),
+    ],
+)
+def test_bad_values_still_raise_value_error(element: ObjectPropElement) -> None:
+    with pytest.raises(ValueError, match=r"does not fit|must be|cannot contain NUL"):
+        ObjectPropList((element,)).encode()
