@@ -396,33 +396,22 @@ class ObjectPropList:
 
 _ELEMENT_HEAD = struct.Struct("<IHH")
 _STRING = int(DataType.STRING)
+_INT_FORMATS = (
+    (DataType.INT8, "<b"),
+    (DataType.UINT8, "<B"),
+    (DataType.INT16, "<h"),
+    (DataType.UINT16, "<H"),
+    (DataType.INT32, "<i"),
+    (DataType.UINT32, "<I"),
+    (DataType.INT64, "<q"),
+    (DataType.UINT64, "<Q"),
+)
 _UNPACK_FROM: dict[int, tuple[Callable[[bytes, int], tuple[int, ...]], int]] = {
     data_type: (struct.Struct(fmt).unpack_from, struct.calcsize(fmt))
-    for data_type, fmt in (
-        (DataType.INT8, "<b"),
-        (DataType.UINT8, "<B"),
-        (DataType.INT16, "<h"),
-        (DataType.UINT16, "<H"),
-        (DataType.INT32, "<i"),
-        (DataType.UINT32, "<I"),
-        (DataType.INT64, "<q"),
-        (DataType.UINT64, "<Q"),
-    )
+    for data_type, fmt in _INT_FORMATS
 }
-
-
 _PACK: dict[int, Callable[[int], bytes]] = {
-    data_type: struct.Struct(fmt).pack
-    for data_type, fmt in (
-        (DataType.INT8, "<b"),
-        (DataType.UINT8, "<B"),
-        (DataType.INT16, "<h"),
-        (DataType.UINT16, "<H"),
-        (DataType.INT32, "<i"),
-        (DataType.UINT32, "<I"),
-        (DataType.INT64, "<q"),
-        (DataType.UINT64, "<Q"),
-    )
+    data_type: struct.Struct(fmt).pack for data_type, fmt in _INT_FORMATS
 }
 
 
