@@ -216,10 +216,10 @@ Python start-up. Speed-up is gphoto2's median time over ours; medians of verifie
 
 {bounds}
 
-## Before and after (issue 12, this branch)
+## Before and after (issue 12: lazy start-up and listing decode)
 
 Measured on the same machine, on plain loopback (no shaping), the same emulator and card,
-medians of 5 nothing-new sessions each, this branch's client against the one before it:
+medians of 5 nothing-new sessions each, the client with these changes against the one before them:
 
 | | before | after |
 |---|---:|---:|
