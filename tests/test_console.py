@@ -155,6 +155,7 @@ def test_summary_json_fields() -> None:
         "skipped": 0,
         "failed": [f"{DCIM}/DSC00001.ARW: camera went away"],
         "powered_off": False,
+        "power_off_unconfirmed": False,
         "camera_left_on": None,
         "sending": False,
         "listing": "bulk",
@@ -396,3 +397,18 @@ def test_watch_view_writes_each_json_line_in_one_call_from_many_threads() -> Non
     assert {(r["host"], r["error"]) for r in records} == {
         (f"127.0.0.{n}", f"problem {i}") for n in range(1, 5) for i in range(50)
     }
+
+
+def test_summary_of_an_unconfirmed_power_off_does_not_claim_the_camera_is_on_or_off() -> None:
+    summary = SyncSummary(
+        CameraInfo("ILCE-5000", "123"),
+        planned=1,
+        transferred=1,
+        bytes=999,
+        seconds=1.0,
+        camera_left_on="the camera accepted the power-off but not the step after it",
+        power_off_failed=True,
+    )
+    assert summary_line(summary).endswith(
+        ", power-off not confirmed: the camera accepted the power-off but not the step after it"
+    )

@@ -123,7 +123,7 @@ def test_the_plain_summary_says_the_camera_stays_on_without_the_native_layer(
     last = result.stderr.strip().splitlines()[-1]
     assert "camera powered off" not in result.stderr
     assert last.endswith(
-        "camera left on: this libgphoto2 cannot power the camera off (the native layer is not "
-        "built: sony-pm-alt doctor); the camera stays on"
+        "power-off not confirmed: this libgphoto2 cannot power the camera off (the native layer "
+        "is not built: sony-pm-alt doctor); the camera stays on"
     )
     assert result.returncode == 4

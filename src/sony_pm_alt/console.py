@@ -46,6 +46,9 @@ def summary_line(summary: SyncSummary) -> str:
         text += f", {len(summary.failed)} failed (retried next time; camera left on)"
     elif summary.camera is not None and summary.powered_off:
         text += ", camera powered off"
+    elif summary.camera is not None and summary.power_off_failed:
+        # sent, but not answered as the profile asks: an older body may be off, a newer one on
+        text += f", power-off not confirmed: {summary.camera_left_on}"
     elif summary.camera is not None and summary.camera_left_on:
         text += f", camera left on: {summary.camera_left_on}"
     return text
@@ -63,6 +66,7 @@ def summary_json(summary: SyncSummary) -> dict[str, Any]:
         "skipped": summary.skipped,
         "failed": summary.failed,
         "powered_off": summary.powered_off,
+        "power_off_unconfirmed": summary.power_off_failed,
         "camera_left_on": summary.camera_left_on or None,
         "sending": summary.sending,
         "listing": summary.listing_method,
