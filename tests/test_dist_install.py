@@ -204,8 +204,11 @@ def test_doctor_finds_the_native_layer_built_from_patched_2_5_31(
     out = result.stdout.decode()
     assert result.returncode == 0, out + result.stderr.decode()
     native = installed.site / "sony_pm_alt" / "_native"
+    n_patches = len((ROOT / "vendor/libgphoto2-patches/series").read_text().split())
     assert re.search(
-        r"^\[ok  \] native layer: built for libgphoto2 2\.5\.31 from .+ with 5 patches$", out, re.M
+        rf"^\[ok  \] native layer: built for libgphoto2 2\.5\.31 from .+ with {n_patches} patches$",
+        out,
+        re.M,
     ), out
     # libgphoto2 names a camlib without its .so
     assert f"[ok  ] camlib: {native / 'camlibs' / 'ptp2'} (patched, sony-pm-alt)" in out
