@@ -1,11 +1,12 @@
 """A camera session closes only the file descriptors it opened, and all of them.
 
 `make soak` found both directions broken in the PTP/IP code of libgphoto2's ptp2 camlib:
-``camera_exit`` → ``ptp_ptpip_disconnect`` closes ``params->jpgfd``, which only the Fuji code
-ever sets, so it closes descriptor 0 — stdin at first, then whatever the process opened next
+``camera_exit`` → ``ptp_ptpip_disconnect`` closed ``params->jpgfd``, which only the Fuji code
+ever sets, so it closed descriptor 0 — stdin at first, then whatever the process opened next
 under that number (in `watch`: another session's socket or file). And a ``camera_init`` that
-fails after connecting (DeviceBusy) never closes its two sockets. Each check runs in a child
-process whose descriptor 0 is a pipe of its own.
+failed after connecting (DeviceBusy, a dropped handshake) never closed its two sockets.
+Patch 0008 (vendor/libgphoto2-patches) fixes both. Each check runs in a child process whose
+descriptor 0 is a pipe of its own.
 """
 
 from __future__ import annotations
@@ -45,12 +46,6 @@ print(json.dumps({"error": error, "fd0_intact": fd0,
                   "new_fds": sorted(set(os.listdir("/proc/self/fd")) - set(fds_before))}))
 """
 
-LIBGPHOTO2_BUG = (
-    "libgphoto2 ptp2: camera_exit closes descriptor 0 (jpgfd is never set to -1 outside the "
-    "Fuji code) and a failed camera_init leaks its sockets; the fix belongs in "
-    "vendor/libgphoto2-patches"
-)
-
 
 def _session(tmp_path: Path, *fault: str) -> dict[str, object]:
     with running_emulator(tmp_path, "--guid", PAIRED_GUID, *fault) as emu:
@@ -67,15 +62,27 @@ def _session(tmp_path: Path, *fault: str) -> dict[str, object]:
     return result
 
 
-@pytest.mark.xfail(strict=True, reason=LIBGPHOTO2_BUG)
 def test_a_session_leaves_descriptor_0_alone(tmp_path: Path) -> None:
     result = _session(tmp_path)
     assert result["error"] is None
     assert result["fd0_intact"] is True
+    assert result["new_fds"] == []
 
 
-@pytest.mark.xfail(strict=True, reason=LIBGPHOTO2_BUG)
-def test_a_failed_open_leaves_no_descriptor_behind(tmp_path: Path) -> None:
-    result = _session(tmp_path, "--fault", "busy-first=2")
-    assert result["error"] == "CameraConnectError"
+# Each fault makes camera_init fail after both sockets exist. Init Fail was already closed by
+# stock ptp_ptpip_connect (it stays here because 0008 rewrote that path); the others leaked.
+FAILED_OPENS = [
+    pytest.param("busy-first=2", "CameraBusy", id="busy-at-getdeviceinfo"),
+    pytest.param("busy-open-session=99", "CameraBusy", id="busy-at-opensession"),
+    pytest.param("drop-handshake=1", "CameraConnectError", id="dropped-event-handshake"),
+    pytest.param("refuse-init=2", "CameraConnectError", id="init-fail"),
+    pytest.param("drop-at=0x1002:1", "CameraConnectError", id="dropped-at-opensession"),
+]
+
+
+@pytest.mark.parametrize(("fault", "error"), FAILED_OPENS)
+def test_a_failed_open_leaves_no_descriptor_behind(tmp_path: Path, fault: str, error: str) -> None:
+    result = _session(tmp_path, "--fault", fault)
+    assert result["error"] == error
+    assert result["fd0_intact"] is True
     assert result["new_fds"] == []
