@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from emulator_proc import write_card
 from sony_pm_alt.emulator.process import EmulatorProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,18 +64,12 @@ def user_env(home: Path, bin_dir: Path | None = None) -> dict[str, str]:
 
 def make_card(root: Path) -> Path:
     """Two photos and a video in two folders, random content, a day apart."""
-    files = {
-        "DCIM/100MSDCF/DSC00001.JPG": 1_200_003,
-        "DCIM/100MSDCF/DSC00002.ARW": 2_000_017,
-        "PRIVATE/M4ROOT/CLIP/C0001.MP4": 3_100_001,
-    }
-    for n, (rel, size) in enumerate(files.items()):
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(os.urandom(size))
-        stamp = 1714557600 + 86400 * n
-        os.utime(path, (stamp, stamp))
-    return root
+    files = [
+        ("DCIM/100MSDCF/DSC00001.JPG", 1_200_003),
+        ("DCIM/100MSDCF/DSC00002.ARW", 2_000_017),
+        ("PRIVATE/M4ROOT/CLIP/C0001.MP4", 3_100_001),
+    ]
+    return write_card(root, files, step=86400)
 
 
 def sha(path: Path) -> str:

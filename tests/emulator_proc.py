@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -90,14 +91,34 @@ def json_lines(output: str) -> list[dict[str, Any]]:
 
 
 def run_sync(
-    emu: EmulatorProcess, work: Path, *extra: str, timeout: float = 900
+    emu: EmulatorProcess,
+    work: Path,
+    *extra: str,
+    timeout: float = 900,
+    env: dict[str, str] | None = None,
 ) -> tuple[int, list[dict[str, Any]], str]:
     """Run one sync; its exit code, its JSON lines and its standard error."""
     result = subprocess.run(
         sync_command(emu, work, *extra),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
     return result.returncode, json_lines(result.stdout), result.stderr
+
+
+def write_card(
+    root: Path, files: Sequence[tuple[str, int]], *, step: int = 3600, seed: int | None = None
+) -> Path:
+    """A card of random files (``seed``: reproducible contents), capture times ``step``
+    seconds apart from 2024-05-01."""
+    rng = random.Random(seed) if seed is not None else None
+    for n, (rel, size) in enumerate(files):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(rng.randbytes(size) if rng else os.urandom(size))
+        stamp = 1714557600 + step * n
+        os.utime(path, (stamp, stamp))
+    return root

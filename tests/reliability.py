@@ -27,7 +27,6 @@ import contextlib
 import hashlib
 import json
 import os
-import random
 import shutil
 import signal
 import sqlite3
@@ -46,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from emulator_proc import PAIRED_GUID  # noqa: E402
+from emulator_proc import PAIRED_GUID, write_card  # noqa: E402
 from reliability_cases import (  # noqa: E402
     CASES,
     GET_PARTIAL_OBJECT,
@@ -64,14 +63,7 @@ from sony_pm_alt.emulator.process import EmulatorProcess, spawn_emulator  # noqa
 
 def make_card(root: Path, files: Sequence[tuple[str, int]], seed: int = 9) -> Path:
     """Deterministic random contents, capture times an hour apart from 2024-05-01."""
-    rng = random.Random(seed)
-    for n, (rel, size) in enumerate(files):
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(rng.randbytes(size))
-        stamp = 1714557600 + 3600 * n
-        os.utime(path, (stamp, stamp))
-    return root
+    return write_card(root, files, seed=seed)
 
 
 def sha256(path: Path) -> str:

@@ -26,7 +26,14 @@ from typing import IO, Any
 import pytest
 
 from capture import LiveCapture, tshark
-from emulator_proc import PAIRED_GUID, card_files, gphoto2_home, run_sync, running_emulator
+from emulator_proc import (
+    PAIRED_GUID,
+    card_files,
+    gphoto2_home,
+    run_sync,
+    running_emulator,
+    write_card,
+)
 from netns import netns_python
 from ptpip_client import connect_session
 from sony_pm_alt import native
@@ -45,15 +52,14 @@ FOLDER = 0x3001
 
 def make_card(root: Path) -> Path:
     """Files of at least one 1 MiB chunk, so a full-size caller buffer is what overflows."""
-    sizes = {"DCIM/100MSDCF/DSC00001.JPG": 3 * MIB + 17, "DCIM/100MSDCF/DSC00002.ARW": MIB}
-    sizes["DCIM/100MSDCF/DSC00003.JPG"] = 700_000
-    for n, (rel, size) in enumerate(sizes.items()):
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(os.urandom(size))
-        stamp = 1714557600 + 3600 * n
-        os.utime(path, (stamp, stamp))
-    return root
+    return write_card(
+        root,
+        [
+            ("DCIM/100MSDCF/DSC00001.JPG", 3 * MIB + 17),
+            ("DCIM/100MSDCF/DSC00002.ARW", MIB),
+            ("DCIM/100MSDCF/DSC00003.JPG", 700_000),
+        ],
+    )
 
 
 def sha(path: Path) -> str:

@@ -13,7 +13,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from emulator_proc import PAIRED_GUID, gphoto2_home, json_lines, running_emulator, sync_command
+from emulator_proc import (
+    PAIRED_GUID,
+    gphoto2_home,
+    run_sync,
+    running_emulator,
+    sync_command,
+)
 from sony_pm_alt.emulator import build_demo_card
 from sony_pm_alt.emulator.card import BAD_DATES
 from sony_pm_alt.emulator.process import EmulatorProcess
@@ -29,15 +35,7 @@ def card(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sync(
     emu: EmulatorProcess, work: Path, *extra: str, env: dict[str, str] | None = None
 ) -> tuple[int, list[dict[str, Any]], str]:
-    result = subprocess.run(
-        sync_command(emu, work, *extra),
-        env=env or gphoto2_home(work),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    return result.returncode, json_lines(result.stdout), result.stderr
+    return run_sync(emu, work, *extra, timeout=300, env=env or gphoto2_home(work))
 
 
 def summary_of(lines: list[dict[str, Any]]) -> dict[str, Any]:

@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from emulator_proc import PAIRED_GUID, gphoto2_home, json_lines, running_emulator, sync_command
+from emulator_proc import (
+    PAIRED_GUID,
+    gphoto2_home,
+    run_sync,
+    running_emulator,
+    sync_command,
+)
 from sony_pm_alt.emulator import build_demo_card
 from sony_pm_alt.emulator.process import EmulatorProcess
 
@@ -27,16 +33,9 @@ def sync(
     emu: EmulatorProcess, work: Path, *extra: str, env: dict[str, str] | None = None
 ) -> tuple[int, dict[str, Any], str]:
     """One `sync --json` in a private HOME: exit status, summary record, standard error."""
-    result = subprocess.run(
-        sync_command(emu, work, *extra),
-        env=env or gphoto2_home(work),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    (summary,) = [r for r in json_lines(result.stdout) if r["event"] == "summary"]
-    return result.returncode, summary, result.stderr
+    code, lines, stderr = run_sync(emu, work, *extra, timeout=300, env=env or gphoto2_home(work))
+    (summary,) = [r for r in lines if r["event"] == "summary"]
+    return code, summary, stderr
 
 
 @pytest.mark.parametrize(
