@@ -87,29 +87,26 @@ def partial_files(dest: Path) -> list[Path]:
     return sorted(p for p in dest.rglob("*") if p.is_file() and p.name.endswith(PARTIAL_SUFFIX))
 
 
-def transfers(state: Path) -> list[tuple[str, str]]:
-    """(path, sha256) of every transfer the store holds; [] when there is no usable store."""
+def _query(state: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` on the state store, read-only; [] when there is no usable store."""
     if not state.exists():
         return []
     try:
         with contextlib.closing(
             sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=15)
         ) as db:
-            return [(str(p), str(s)) for p, s in db.execute("SELECT path, sha256 FROM transfers")]
+            return list(db.execute(sql))
     except sqlite3.DatabaseError:
         return []
+
+
+def transfers(state: Path) -> list[tuple[str, str]]:
+    """(path, sha256) of every transfer the store holds."""
+    return [(str(p), str(s)) for p, s in _query(state, "SELECT path, sha256 FROM transfers")]
 
 
 def session_results(state: Path) -> list[str]:
-    if not state.exists():
-        return []
-    try:
-        with contextlib.closing(
-            sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=15)
-        ) as db:
-            return [str(r) for (r,) in db.execute("SELECT result FROM sessions ORDER BY id")]
-    except sqlite3.DatabaseError:
-        return []
+    return [str(r) for (r,) in _query(state, "SELECT result FROM sessions ORDER BY id")]
 
 
 # --- one session ------------------------------------------------------------------------------
