@@ -13,37 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 
 import gphoto2 as gp
+from pygphoto2_download import open_camera, walk  # the sibling script: its folder is on sys.path
 
 CHUNK = 1024 * 1024  # what gphoto2 and the sync engine ask per GetPartialObject
 MAX_CHUNKS = 64  # files in these tests are a few MiB: a hard stop for the read loop
-
-
-def open_camera(port_path: str) -> tuple[gp.Camera, str]:
-    if os.environ.get("CLIENT_CAMLIBS"):  # after `import gphoto2`, which overwrites CAMLIBS
-        os.environ["CAMLIBS"] = os.environ["CLIENT_CAMLIBS"]
-    camera = gp.Camera()
-    ports = gp.PortInfoList()
-    ports.load()
-    camera.set_port_info(ports[ports.lookup_path(port_path)])
-    abilities = gp.CameraAbilitiesList()
-    abilities.load()
-    model = abilities[abilities.lookup_model("PTP/IP Camera")]
-    camera.set_abilities(model)
-    camera.init()
-    return camera, str(model.library)
-
-
-def walk(camera: gp.Camera, folder: str) -> list[tuple[str, str]]:
-    files = camera.folder_list_files(folder)
-    found = [(folder, files.get_name(i)) for i in range(files.count())]
-    folders = camera.folder_list_folders(folder)
-    for sub in [folders.get_name(i) for i in range(folders.count())]:
-        found += walk(camera, folder.rstrip("/") + "/" + sub)
-    return found
 
 
 def read_file(camera: gp.Camera, folder: str, name: str, size: int) -> dict[str, object]:
