@@ -15,19 +15,8 @@ from sony_pm_alt.ptpip import datasets
 from sony_pm_alt.ptpip.codes import DataType
 from sony_pm_alt.ptpip.datasets import ObjectPropElement, ObjectPropList, PropValue
 from sony_pm_alt.ptpip.errors import ProtocolError
+from test_ptpip_datasets import INT_RANGES  # every integer type and its range
 
-INT_RANGES = {
-    DataType.INT8: (-(2**7), 2**7 - 1),
-    DataType.UINT8: (0, 2**8 - 1),
-    DataType.INT16: (-(2**15), 2**15 - 1),
-    DataType.UINT16: (0, 2**16 - 1),
-    DataType.INT32: (-(2**31), 2**31 - 1),
-    DataType.UINT32: (0, 2**32 - 1),
-    DataType.INT64: (-(2**63), 2**63 - 1),
-    DataType.UINT64: (0, 2**64 - 1),
-    DataType.INT128: (-(2**127), 2**127 - 1),  # only the careful path reads these
-    DataType.UINT128: (0, 2**128 - 1),
-}
 text = st.text(st.characters(codec="utf-16", exclude_characters="\x00"), max_size=60)
 
 
