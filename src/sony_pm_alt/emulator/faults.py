@@ -43,8 +43,9 @@ Spelled on the command line as ``--fault KIND=VALUE`` (repeatable):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 # What the oversize and endless faults send beyond the object's bytes: easy to spot in a file.
 FILLER = 0xEE
@@ -117,6 +118,25 @@ def _flag(text: str, what: str) -> bool:
     return text == "1"
 
 
+# Faults whose value is a plain flag (0/1) or count (≥ 0): kind → (Faults field, parser).
+_SIMPLE: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    "drop-after-bytes": ("drop_after_bytes", _int),
+    "busy-first": ("busy_first", _int),
+    "hostile-names": ("hostile_names", _flag),
+    "folder-cycle": ("folder_cycle", _flag),
+    "huge-counts": ("huge_counts", _flag),
+    "bad-dates": ("bad_dates", _flag),
+    "refuse-push-root": ("refuse_push_root", _flag),
+    "missing-scpd": ("missing_scpd", _flag),
+    "gone-file": ("gone_file", _int),
+    "busy-open-session": ("busy_open_session", _int),
+    "undersize-data": ("undersize_data", _int),
+    "endless-data": ("endless_data", _flag),
+    "stale-reply": ("stale_reply", _flag),
+    "drop-handshake": ("drop_handshake", _flag),
+}
+
+
 def parse_faults(specs: Iterable[str]) -> Faults:
     """Build :class:`Faults` from ``KIND=VALUE`` strings; raises :class:`FaultSpecError`."""
     faults = Faults()
@@ -127,8 +147,9 @@ def parse_faults(specs: Iterable[str]) -> Faults:
             raise FaultSpecError(
                 f"fault {spec!r}: expected KIND=VALUE, e.g. drop-after-bytes=100000"
             )
-        if kind == "drop-after-bytes":
-            faults = replace(faults, drop_after_bytes=_int(value, kind))
+        if kind in _SIMPLE:
+            field_name, parse = _SIMPLE[kind]
+            faults = replace(faults, **{field_name: parse(value, kind)})
         elif kind == "drop-at":
             op, colon, k = value.partition(":")
             if not colon:
@@ -143,56 +164,28 @@ def parse_faults(specs: Iterable[str]) -> Faults:
                 latency[_int(op, kind)] = _float(secs, kind)
             else:
                 faults = replace(faults, latency_all=_float(value, kind))
-        elif kind == "busy-first":
-            faults = replace(faults, busy_first=_int(value, kind))
         elif kind == "refuse-init":
             reason = _int(value, kind)
             if reason not in (1, 2, 3):
                 raise FaultSpecError(f"{kind}: reason must be 1 (rejected), 2 (busy) or 3")
             faults = replace(faults, refuse_init=reason)
-        elif kind == "hostile-names":
-            if value not in ("0", "1"):
-                raise FaultSpecError(f"{kind}: expected 1 (on) or 0 (off), got {value!r}")
-            faults = replace(faults, hostile_names=value == "1")
-        elif kind == "folder-cycle":
-            faults = replace(faults, folder_cycle=_flag(value, kind))
-        elif kind == "huge-counts":
-            faults = replace(faults, huge_counts=_flag(value, kind))
-        elif kind == "bad-dates":
-            faults = replace(faults, bad_dates=_flag(value, kind))
         elif kind == "listing-size-mismatch":
             try:
                 skew = int(value, 0)
             except ValueError:
                 raise FaultSpecError(f"{kind}: {value!r} is not a number of bytes") from None
             faults = replace(faults, listing_size_mismatch=skew)
-        elif kind == "refuse-push-root":
-            faults = replace(faults, refuse_push_root=_flag(value, kind))
-        elif kind == "missing-scpd":
-            faults = replace(faults, missing_scpd=_flag(value, kind))
-        elif kind == "gone-file":
-            faults = replace(faults, gone_file=_int(value, kind))
-        elif kind == "busy-open-session":
-            faults = replace(faults, busy_open_session=_int(value, kind))
         elif kind == "oversize-data":
             extra = _int(value, kind)
             if extra > MAX_OVERSIZE:
                 raise FaultSpecError(f"{kind}: at most {MAX_OVERSIZE} extra bytes")
             faults = replace(faults, oversize_data=extra)
-        elif kind == "undersize-data":
-            faults = replace(faults, undersize_data=_int(value, kind))
-        elif kind == "endless-data":
-            faults = replace(faults, endless_data=_flag(value, kind))
         elif kind == "lying-length":
             # The PTP/IP length field is 32 bits; the lie must fit in it.
             extra = _int(value, kind)
             if extra > 0xFFFF0000:
                 raise FaultSpecError(f"{kind}: {extra} does not fit a 32-bit length field")
             faults = replace(faults, lying_length=extra)
-        elif kind == "stale-reply":
-            faults = replace(faults, stale_reply=_flag(value, kind))
-        elif kind == "drop-handshake":
-            faults = replace(faults, drop_handshake=_flag(value, kind))
         else:
             raise FaultSpecError(f"unknown fault {kind!r}; known: {', '.join(KINDS)}")
     return replace(faults, latency=latency)
