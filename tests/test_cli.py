@@ -28,9 +28,9 @@ from emulator_proc import PAIRED_GUID, card_files, running_emulator
 from netns import run_in_netns
 from sony_pm_alt import __version__
 from sony_pm_alt.cli import main
-from sony_pm_alt.config import EXAMPLE_CONFIG, load_config
 from sony_pm_alt.emulator import build_demo_card
 from sony_pm_alt.identity import parse_guid
+from sony_pm_alt.settings import EXAMPLE_CONFIG, load
 from test_guid_tools import CAMERA, PC, PTPIP_PORT, README_INIT, Conversation, _write
 
 # The sony-pm-alt README's PlayMemories GUID: its PC's MAC 08:00:27:f5:16:4f behind ff ff.
@@ -365,8 +365,8 @@ def test_config_show_prints_the_example_back(tmp_path: Path) -> None:
         assert line in shown.splitlines(), line
     # What it prints is a config file itself, and reads back as the same configuration.
     again = write_config(tmp_path / "shown.toml", shown)
-    assert load_config(again).defaults == load_config(target).defaults
-    assert load_config(again).discovery == load_config(target).discovery
+    assert load(again).defaults == load(target).defaults
+    assert load(again).discovery == load(target).discovery
 
 
 def test_config_show_names_what_the_environment_replaced(

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from sony_pm_alt.config import (
     CONFIG_ENV,
     ENV_VARS,
@@ -29,6 +28,7 @@ from sony_pm_alt.config import (
     load_config,
     write_example,
 )
+
 from sony_pm_alt.engine.filters import Filters
 from sony_pm_alt.engine.model import Kind
 from sony_pm_alt.engine.naming import DEFAULT_TEMPLATE

@@ -30,6 +30,7 @@ from sony_pm_alt.errors import (
     VendorStepFailed,
 )
 from sony_pm_alt.identity import Identity
+from sony_pm_alt.profiles import load_profile
 from sony_pm_alt.ptpip.codes import ObjectFormat
 
 IDENTITY = Identity(bytes(range(16)), "sony-pm-alt-test")
@@ -106,7 +107,7 @@ def test_connect_passes_the_session_settings(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, naps: list[float]
 ) -> None:
     factory = install(monkeypatch, [])
-    connect(HOST, 15999, IDENTITY, options(tmp_path, profile="none"), native=True)
+    connect(HOST, 15999, IDENTITY, options(tmp_path, profile=load_profile("none")), native=True)
     (session,) = factory.created
     assert session.host == HOST
     assert session.kwargs == {

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from sony_pm_alt.config import ConfigError, load_config
 from sony_pm_alt.doctor import Status
 from sony_pm_alt.emulator.ftp_media import MediaFile
 from sony_pm_alt.ftp.accounts import (
@@ -23,6 +22,7 @@ from sony_pm_alt.ftp.content import Incomplete, capture_time, check_complete
 from sony_pm_alt.ftp.doctor import ftp_checks
 from sony_pm_alt.ftp.settings import FtpConfigError, accounts
 from sony_pm_alt.ftp.tls import check_certificate, ensure_self_signed, fingerprint
+from sony_pm_alt.settings import ConfigError, load
 
 WHEN = datetime(2025, 3, 4, 5, 6, 7)
 KINDS = {"jpeg": "DSC00001.JPG", "arw": "DSC00002.ARW", "mp4": "C0003.MP4"}
@@ -108,7 +108,7 @@ template = "{{filename}}"
 ftp_user = "a7iv"
 ftp_password_hash = "{digest}"
 """)  # fmt: skip
-    config = load_config(path)
+    config = load(path)
     assert config.ftp.enabled
     assert config.ftp.port == 2200
     assert config.ftp.passive_ports == (60000, 60009)
@@ -135,11 +135,11 @@ ftp_password_hash = "{digest}"
 )
 def test_config_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        load_config(_config(tmp_path, text))
+        load(_config(tmp_path, text))
 
 
 def test_an_account_without_dest_is_refused(tmp_path: Path) -> None:
-    config = load_config(
+    config = load(
         _config(tmp_path, '[[camera]]\nmatch = "S"\nftp_user = "u"\nftp_password = "p"\n')
     )
     with pytest.raises(FtpConfigError, match="no dest"):
@@ -151,7 +151,7 @@ def test_doctor_reports_a_busy_port_and_clear_text_passwords(tmp_path: Path) -> 
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        config = load_config(_config(tmp_path, f"""
+        config = load(_config(tmp_path, f"""
 [defaults]
 dest = "{tmp_path}"
 [ftp]

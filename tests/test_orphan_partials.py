@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from emulator_proc import PAIRED_GUID, run_sync, running_emulator
-from sony_pm_alt.config import ConfigError, describe, load_config
 from sony_pm_alt.emulator import build_demo_card
+from sony_pm_alt.settings import ConfigError, describe, load
 
 DAY = 86_400
 PARTIAL = ".sony-pm-alt-partial"
@@ -60,12 +60,12 @@ def test_old_orphaned_partials_are_removed_and_current_ones_resumed(tmp_path: Pa
 def test_the_age_is_a_config_key_with_a_default(tmp_path: Path) -> None:
     config_file = tmp_path / "config.toml"
     config_file.write_text("[defaults]\n")
-    assert load_config(config_file, {}).defaults.partial_max_age_days == 30
+    assert load(config_file, {}).defaults.partial_max_age_days == 30
     config_file.write_text("[defaults]\npartial_max_age_days = 7\n")
-    config = load_config(config_file, {})
+    config = load(config_file, {})
     assert config.defaults.partial_max_age_days == 7
     assert "partial_max_age_days = 7" in describe(config)
     for bad in ("-1", '"soon"', "1e9"):
         config_file.write_text(f"[defaults]\npartial_max_age_days = {bad}\n")
         with pytest.raises(ConfigError, match="partial_max_age_days"):
-            load_config(config_file, {})
+            load(config_file, {})

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from phone_helpers import files_under, phone
-from sony_pm_alt.config import load_config
 from sony_pm_alt.engine.events import SyncSummary
+from sony_pm_alt.settings import load
 from sony_pm_alt.smartphone.watch import PhoneWatcher
 from sony_pm_alt.watcher import WatchEvent
 
@@ -56,7 +56,7 @@ def test_watch_imports_when_the_camera_network_appears(
 
     with phone(shots=2) as emulator:
         watcher = PhoneWatcher(
-            load_config(config_path),
+            load(config_path),
             state_path=tmp_path / "state.db",
             on_event=on_event,
             interval=0.05,

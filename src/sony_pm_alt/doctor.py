@@ -13,7 +13,7 @@ from . import native as native_layer
 from .errors import NativeLayerUnavailable
 
 if TYPE_CHECKING:
-    from .config import Config
+    from .settings import Settings
 
 
 class Status(Enum):
@@ -88,11 +88,11 @@ def libgphoto2_checks() -> list[Check]:
     return checks
 
 
-def config_checks(config_path: Path | None = None) -> tuple[list[Check], Config | None]:
-    from .config import ConfigError, load_config
+def config_checks(config_path: Path | None = None) -> tuple[list[Check], Settings | None]:
+    from .settings import ConfigError, load
 
     try:
-        config = load_config(config_path)
+        config = load(config_path)
     except ConfigError as exc:
         return [
             Check("config", Status.FAIL, str(exc), "fix the file, or see `sony-pm-alt config init`")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import struct
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from importlib import resources
 from pathlib import Path
@@ -86,6 +86,8 @@ class Profile:
     description: str
     start: tuple[Step, ...]
     end: tuple[Step, ...]
+    # What load_profile was given (a built-in name or a file path), to show it again.
+    origin: str = field(default="", compare=False)
 
     @property
     def power_off(self) -> int | None:
@@ -184,6 +186,10 @@ def builtin_profiles() -> list[str]:
     )
 
 
+def default_profile() -> Profile:
+    return load_profile(DEFAULT_PROFILE)
+
+
 def load_profile(name_or_path: str | Path) -> Profile:
     """A built-in profile by name, or a user profile from a TOML file path."""
     text = str(name_or_path)
@@ -195,11 +201,12 @@ def load_profile(name_or_path: str | Path) -> Profile:
             raise ProfileError(f"cannot read profile file {path}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise ProfileError(f"profile file {path} is not UTF-8 text") from None
-        return parse_profile(text, str(path))
+        return replace(parse_profile(text, str(path)), origin=str(path))
     if text not in builtin_profiles():
         raise ProfileError(
             f"unknown profile {text!r}; built-in: {', '.join(builtin_profiles())}, "
             "or give the path of a .toml file"
         )
     resource = resources.files("sony_pm_alt") / "vendor_profiles" / f"{text}.toml"
-    return parse_profile(resource.read_text(encoding="utf-8"), f"built-in profile {text!r}")
+    profile = parse_profile(resource.read_text(encoding="utf-8"), f"built-in profile {text!r}")
+    return replace(profile, origin=text)

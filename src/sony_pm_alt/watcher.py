@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import CameraSettings, Config
 from .discovery import DiscoveredCamera, Discovery, DiscoveryConfig
 from .engine.events import SessionEnded, SyncEvent, SyncSummary
 from .engine.state import StateStore
-from .engine.sync import SyncCancelled, SyncOptions, sync
+from .engine.sync import SyncCancelled, sync
 from .errors import SonyPmAltError
 from .identity import Identity, default_friendly_name
+from .settings import CameraSettings, Settings
 
 log = logging.getLogger("sony_pm_alt.watch")
 
@@ -44,30 +44,25 @@ class WatchEvent:
 class Watcher:
     def __init__(
         self,
-        config: Config,
+        config: Settings,
         *,
         state_path: Path,
         on_event: Callable[[WatchEvent], None] | None = None,
         ptpip_port: int = PTPIP_PORT,
         once: bool = False,
-        ftp_port: int | None = None,
     ) -> None:
         self.config = config
         self._state_path = state_path
         self._emit = on_event or (lambda event: None)
         self._port = ptpip_port
         self._once = once
-        self._ftp_port = ftp_port  # None: [ftp] port
         self._lock = threading.Lock()
         self._workers: dict[str, threading.Thread] = {}
         self._finished_at: dict[str, float] = {}
         self._stop = threading.Event()
         self.done = threading.Event()  # with once=True: set after the first session ended
         self._discovery = Discovery(
-            DiscoveryConfig(
-                interface=config.discovery.interface,
-                search_interval=config.discovery.search_interval,
-            ),
+            config.discovery.project(DiscoveryConfig),
             self._on_camera,
         )
 
@@ -104,9 +99,7 @@ class Watcher:
         from .ftp.server import FtpReceiver
         from .ftp.settings import accounts, receiver_settings
 
-        settings, note = receiver_settings(
-            self.config.ftp, accounts(self.config), port=self._ftp_port
-        )
+        settings, note = receiver_settings(self.config.ftp, accounts(self.config))
         store = StateStore(self._state_path)
 
         def relay(link: Any, event: SyncEvent) -> None:
@@ -176,10 +169,7 @@ class Watcher:
                 "SONY_PM_ALT_DEST or dest in the config file"
             )
         identity = Identity(settings.guid, settings.friendly_name or default_friendly_name())
-        options = SyncOptions(dest=settings.dest, template=settings.template,
-                              filters=settings.filters, profile=settings.profile,
-                              hook=settings.hook,
-                              partial_max_age_days=settings.partial_max_age_days)  # fmt: skip
+        options = settings.sync_options(settings.dest)
         self._emit(WatchEvent("started", camera))
 
         def relay(event: SyncEvent) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from sony_pm_alt.engine.session import CameraSession
 from sony_pm_alt.errors import SonyPmAltError
 from sony_pm_alt.identity import Identity
+from sony_pm_alt.profiles import load_profile
 from sony_pm_alt.ptpip.datasets import ObjectPropList
 
 
@@ -58,7 +59,7 @@ def main() -> None:
             "127.0.0.1",
             port=int(args.port),
             identity=Identity.from_text(args.guid, args.name),
-            profile=args.profile,
+            profile=load_profile(args.profile),
             native={"auto": None, "yes": True, "no": False}[args.native],
         )
         with session:

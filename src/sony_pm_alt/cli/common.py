@@ -14,14 +14,17 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..settings import Settings
 
 
-def load_config_or_exit(config_path: Path | None, **flags: object) -> Config:
-    from ..config import ConfigError, apply_overrides, load_config
+def load_config_or_exit(config_path: Path | None, **flags: object) -> Settings:
+    """The settings with ``flags`` (None: not given) on top; a bad one is one line, exit 2."""
+    import os
+
+    from ..settings import ConfigError, load
 
     try:
-        return apply_overrides(load_config(config_path), **flags)
+        return load(config_path, os.environ, flags)
     except ConfigError as exc:
         click.echo(f"sony-pm-alt: {exc}", err=True)
         sys.exit(2)

@@ -19,7 +19,7 @@ def config() -> None:
 @click.option("--path", type=click.Path(dir_okay=False, path_type=Path), help="Where to write it.")
 def config_init(path: Path | None) -> None:
     """Write a commented example config file."""
-    from ..config import ConfigError, default_config_path, write_example
+    from ..settings import ConfigError, default_config_path, write_example
 
     target = path or default_config_path()
     try:
@@ -34,6 +34,6 @@ def config_init(path: Path | None) -> None:
 @click.option("--path", type=click.Path(dir_okay=False, path_type=Path), help="Config file.")
 def config_show(path: Path | None) -> None:
     """Print the effective configuration (file, environment, defaults)."""
-    from ..config import describe
+    from ..settings import describe
 
     click.echo(describe(load_config_or_exit(path)))

@@ -39,20 +39,19 @@ def receive_ftp(
     through the same checks, naming, state and hooks as a PTP/IP session. Exit status 0
     unless an upload failed and was not received again before the receiver stopped."""
     import json
+    import os
     import signal
 
-    from ..config import ConfigError, load_config
     from ..console import JsonView, PlainView
     from ..engine.events import FileDone, FileFailed, SyncEvent
     from ..engine.state import StateError, StateStore, default_state_path
     from ..ftp.server import FtpReceiver
     from ..ftp.settings import FtpConfigError, accounts, receiver_settings
+    from ..settings import ConfigError, load
 
     try:
-        config = load_config(config_path)
-        settings, note = receiver_settings(
-            config.ftp, accounts(config, dest), listen=listen, port=port
-        )
+        config = load(config_path, os.environ, {"ftp_listen": listen, "ftp_port": port})
+        settings, note = receiver_settings(config.ftp, accounts(config, dest))
     except (ConfigError, FtpConfigError) as exc:
         click.echo(f"sony-pm-alt: {exc}", err=True)
         sys.exit(2)

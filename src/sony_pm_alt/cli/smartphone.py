@@ -14,7 +14,7 @@ import click
 from .common import EXIT_NO_SESSION, load_config_or_exit
 
 if TYPE_CHECKING:
-    from ..config import CameraSettings, Config
+    from ..settings import CameraSettings, Settings
     from ..smartphone.sync import PhoneResult
 
 
@@ -63,7 +63,6 @@ def smartphone(
     file is missing (the camera stays in the mode; the next run fetches what is missing); 2 bad
     settings; 3 the camera or its Wi-Fi could not be used at all."""
     from ..console import JsonView, PlainView, RichView
-    from ..engine.naming import Template, TemplateError
     from ..engine.state import StateStore, default_state_path
     from ..errors import SonyPmAltError
     from ..smartphone.sync import PhoneOptions, phone_sync
@@ -78,21 +77,15 @@ def smartphone(
             f"{address!r} is not an IPv4 address (the camera is usually 192.168.122.1)",
             param_hint="--address",
         ) from None
-    settings = _settings(config, camera_match)
-    target = dest or settings.dest
-    if target is None:
+    settings = _override(_settings(config, camera_match), dest=dest, template=template, hook=hook)
+    if settings.dest is None:
         raise click.UsageError("no destination: give --dest, or dest in the config")
-    chosen_template = template or settings.template
-    try:
-        Template(chosen_template)
-    except TemplateError as exc:
-        raise click.BadParameter(str(exc), param_hint="--template") from None
     options = PhoneOptions(
-        dest=target,
-        template=chosen_template,
+        dest=settings.dest,
+        template=settings.template,
         raw_previews=raw_previews,
         redownload=redownload,
-        hook=hook or settings.hook,
+        hook=settings.hook,
     )
     view: Any = JsonView() if as_json else RichView() if sys.stderr.isatty() else PlainView()
     wifi: AbstractContextManager[Any] = (
@@ -108,8 +101,21 @@ def smartphone(
     sys.exit(0 if result.transfer_ended and result.summary.ok else 1)
 
 
-def _settings(config: Config, camera_match: str | None) -> CameraSettings:
-    from ..config import camera_matches
+def _override(settings: CameraSettings, **flags: object) -> CameraSettings:
+    """This command's flags win over the chosen camera's section."""
+    import sys
+
+    from ..settings import ConfigError, override
+
+    try:
+        return override(settings, flags)
+    except ConfigError as exc:
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(2)
+
+
+def _settings(config: Settings, camera_match: str | None) -> CameraSettings:
+    from ..settings import camera_matches
 
     if camera_match is None:
         return config.defaults

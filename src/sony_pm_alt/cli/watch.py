@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from .common import load_config_or_exit
+from .options import SettingsCommand
 
 
-@click.command()
+@click.command(cls=SettingsCommand)
 @click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Config file. Default: ~/.config/sony-pm-alt/config.toml.",
 )
-@click.option("--guid", help="The GUID the camera was paired with (overrides the config).")
-@click.option("--name", "friendly_name", help="Name shown on the camera. Default: host name.")
-@click.option("--dest", help="Where photos and videos go.")
-@click.option("--template", help="Path template (see sony-pm-alt sync --help).")
-@click.option("--profile", help="Vendor profile: upstream, playmemories, none, or a .toml file.")
-@click.option("--interface", help="IPv4 address of the LAN interface to listen on.")
-@click.option("--cooldown", type=float, help="Seconds before the same camera may start again.")
 @click.option(
     "--state",
     "state_path",
@@ -32,20 +27,12 @@ from .common import load_config_or_exit
 )
 @click.option("--once", is_flag=True, help="Exit after the first session (for scripts, demos).")
 @click.option("--ptpip-port", default=15740, hidden=True, type=click.IntRange(1, 65535))
-@click.option("--ftp-port", type=click.IntRange(0, 65535), help="FTP receiver port (over [ftp]).")
 def watch(
     config_path: Path | None,
-    guid: str | None,
-    friendly_name: str | None,
-    dest: str | None,
-    template: str | None,
-    profile: str | None,
-    interface: str | None,
-    cooldown: float | None,
     state_path: Path | None,
     once: bool,
     ptpip_port: int,
-    ftp_port: int | None,
+    **flags: Any,
 ) -> None:
     """Wait for cameras in "Send to Computer" mode and import from them (the main job).
 
@@ -59,16 +46,7 @@ def watch(
     from ..engine.state import default_state_path
     from ..watcher import Watcher
 
-    config = load_config_or_exit(
-        config_path,
-        guid=guid,
-        name=friendly_name,
-        dest=dest,
-        template=template,
-        profile=profile,
-        interface=interface,
-        cooldown=cooldown,
-    )
+    config = load_config_or_exit(config_path, **flags)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -79,7 +57,6 @@ def watch(
         on_event=view,
         ptpip_port=ptpip_port,
         once=once,
-        ftp_port=ftp_port,
     )
     phone = None
     if any(settings.wifi_ssid for _match, settings in config.cameras):

@@ -29,7 +29,7 @@ from ..errors import (
     from_gphoto2,
 )
 from ..identity import Identity
-from ..profiles import DEFAULT_PROFILE, Profile, load_profile
+from ..profiles import Profile, default_profile
 from ..ptpip.codes import InitFailReason
 from . import gphoto_settings
 from .vendor import StepResult, run_steps
@@ -107,12 +107,12 @@ class CameraSession:
         *,
         identity: Identity,
         port: int = PTPIP_PORT,
-        profile: Profile | str = DEFAULT_PROFILE,
+        profile: Profile | None = None,
         native: bool | None = None,
     ) -> None:
         self.path = port_path(host, port)
         self.identity = identity
-        self.profile = load_profile(profile) if isinstance(profile, str) else profile
+        self.profile = profile or default_profile()
         self._want_native = native
         self._native: native_layer.Native | None = None
         self._camera: Any = None

@@ -31,7 +31,7 @@ from ..errors import (
     TransportError,
 )
 from ..identity import Identity
-from ..profiles import DEFAULT_PROFILE, Profile
+from ..profiles import Profile, default_profile
 from ..ptpip.codes import OperationCode, ResponseCode, code_name
 from . import download as dl
 from .events import (
@@ -72,9 +72,9 @@ CONNECT_ATTEMPTS = 4  # the PTP/IP server may not accept for a moment after it a
 @dataclass(frozen=True)
 class SyncOptions:
     dest: Path
-    template: str = DEFAULT_TEMPLATE
+    template: Template = Template(DEFAULT_TEMPLATE)  # noqa: RUF009 - immutable
     filters: Filters = field(default_factory=Filters)
-    profile: Profile | str = DEFAULT_PROFILE
+    profile: Profile = field(default_factory=default_profile)
     redownload: bool = False
     dry_run: bool = False
     hook: str | None = None
@@ -189,7 +189,7 @@ def sync(
     file (resumed next time), the camera is released without powering off, and
     :class:`SyncCancelled` is raised."""
     emit: EventSink = on_event or (lambda event: None)
-    template = Template(options.template)
+    template = options.template
     own_state = state is None
     store = state or StateStore.open_default()
     try:

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 from . import settings as ftp_settings
 
 if TYPE_CHECKING:
-    from ..config import Config
     from ..doctor import Check
+    from ..settings import Settings
 
 
-def ftp_checks(config: Config) -> list[Check]:
+def ftp_checks(config: Settings) -> list[Check]:
     from ..doctor import Check, Status, destination_check
 
     section = config.ftp

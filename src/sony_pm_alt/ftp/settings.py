@@ -1,31 +1,28 @@
-"""The ``[ftp]`` config section and the ``[[camera]]`` FTP keys, parsed into engine types.
+"""The ``[ftp]`` settings and the ``[[camera]]`` FTP login, in the engine's types.
 
-config.py hands the raw tables here (so that its own edit stays small) with a function that
-turns a problem into its usual one-line ``ConfigError`` naming the file, line and key.
+:class:`FtpSection` is one section of the schema in ``settings.py``, which reads it from the
+file, ``SONY_PM_ALT_FTP_*`` variables and ``--ftp-*`` flags and reports problems.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
+import msgspec
 import platformdirs
 
 from .accounts import Account, PasswordHashError, check_hash_format
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..settings import Context, Settings
     from .server import ReceiverSettings
 
 DEFAULT_PORT = 2121  # unprivileged; docs/ftp.md shows how to offer 21
 CERT_DIR = platformdirs.user_data_path("sony-pm-alt") / "ftp"
-FTP_KEYS: tuple[str, ...] = (
-    "enabled", "listen", "port", "passive_ports", "masquerade_address",
-    "tls", "tls_required", "certfile", "keyfile",
-)  # fmt: skip
 CAMERA_FTP_KEYS: tuple[str, ...] = ("ftp_user", "ftp_password", "ftp_password_hash")
 
 Problem = Callable[[str | None, str], Exception]
@@ -36,17 +33,69 @@ class FtpConfigError(ValueError):
     """The FTP settings cannot be used for receiving; the message says what to set."""
 
 
-@dataclass(frozen=True)
-class FtpSection:
-    enabled: bool = False
-    listen: str = "0.0.0.0"
-    port: int = DEFAULT_PORT
-    passive_ports: tuple[int, int] | None = None
-    masquerade_address: str | None = None
-    tls: bool = False
-    tls_required: bool = False
-    certfile: Path | None = None  # None: the self-signed one in CERT_DIR
-    keyfile: Path | None = None
+def _address(value: object, context: Context) -> str:
+    if not isinstance(value, str):
+        raise TypeError
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ValueError(f'{value!r} is not an IP address, e.g. "0.0.0.0"') from None
+
+
+def _range(value: object, context: Context) -> tuple[int, int]:
+    low, _, high = value.partition("-") if isinstance(value, str) else ("", "", "")
+    try:
+        first, last = int(low), int(high)
+    except ValueError:
+        raise ValueError(f'must be a range such as "60000-60099", not {value!r}') from None
+    if not 1024 <= first <= last <= 65535:
+        raise ValueError(f"{value!r}: give unprivileged ports, low-high, within 1024-65535")
+    return first, last
+
+
+def _path(value: object, context: Context) -> Path:
+    from ..settings import expand
+
+    if not isinstance(value, str):
+        raise TypeError
+    return expand(value, context)
+
+
+def _key(help: str, expect: str, parse: object = None, **limits: Any) -> msgspec.Meta:
+    extra = {"expect": expect, "parse": parse}
+    meta: msgspec.Meta = msgspec.Meta(description=help, extra=extra, **limits)
+    return meta
+
+
+class FtpSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[ftp]``: the receiver for newer bodies' FTP Transfer (docs/ftp.md)."""
+
+    # fmt: off
+    enabled: Annotated[bool, _key("Run the FTP receiver with `watch`.", "true or false")] = False
+    listen: Annotated[str, _key(
+        "Address the FTP receiver listens on.", "an IP address in quotes", _address)] = "0.0.0.0"
+    port: Annotated[int, _key(
+        "FTP port (0: any free one).", "a port number 0-65535", ge=0, le=65535)] = DEFAULT_PORT
+    passive_ports: Annotated[tuple[int, int] | None, _key(
+        'Passive data ports, e.g. "60000-60099" (unset: any).', "a port range", _range)] = None
+    masquerade_address: Annotated[str | None, _key(
+        "Address told to cameras in passive mode (behind NAT).", "an IP address",
+        _address)] = None
+    tls: Annotated[bool, _key(
+        "Offer FTPS (a self-signed certificate is made unless certfile is set).",
+        "true or false")] = False
+    tls_required: Annotated[bool, _key("Refuse logins without TLS.", "true or false")] = False
+    certfile: Annotated[Path | None, _key(
+        "TLS certificate (PEM); unset: the self-signed one.", "a file path", _path)] = None
+    keyfile: Annotated[Path | None, _key(
+        "TLS private key (PEM) of certfile.", "a file path", _path)] = None
+    # fmt: on
+
+    def check(self) -> tuple[tuple[str, ...], str] | None:
+        if (self.certfile is None) != (self.keyfile is None):
+            missing = "keyfile" if self.keyfile is None else "certfile"
+            return (missing,), "give both certfile and keyfile, or neither (one is made)"
+        return None
 
 
 @dataclass(frozen=True)
@@ -54,68 +103,6 @@ class FtpLogin:
     user: str
     password: str | None = field(default=None, repr=False)
     password_hash: str | None = field(default=None, repr=False)
-
-
-def _bool(key: str, value: object, problem: Problem) -> bool:
-    if not isinstance(value, bool):
-        raise problem(key, f"must be true or false, not {value!r}")
-    return value
-
-
-def _port(key: str, value: object, problem: Problem) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
-        raise problem(key, f"must be a port number 1-65535, not {value!r}")
-    return value
-
-
-def _address(key: str, value: object, problem: Problem) -> str:
-    if not isinstance(value, str):
-        raise problem(key, f"must be an IP address in quotes, not {value!r}")
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        raise problem(key, f'{value!r} is not an IP address, e.g. "0.0.0.0"') from None
-
-
-def parse_section(
-    raw: Mapping[str, object], problem: Problem, path: Callable[[object], Path | None]
-) -> FtpSection:
-    """``path`` turns a config value into an expanded path (None for "")."""
-    values: dict[str, object] = {}
-    for key, value in raw.items():
-        if key not in FTP_KEYS:
-            raise problem(key, f"unknown key; known keys: {', '.join(FTP_KEYS)}")
-        if key in ("enabled", "tls", "tls_required"):
-            values[key] = _bool(key, value, problem)
-        elif key == "port":
-            values[key] = _port(key, value, problem)
-        elif key == "listen":
-            values[key] = _address(key, value, problem)
-        elif key == "masquerade_address":
-            values[key] = _address(key, value, problem) if value != "" else None
-        elif key == "passive_ports":
-            values[key] = _range(key, value, problem)
-        else:
-            values[key] = path(value)
-    section = FtpSection(**values)  # type: ignore[arg-type]
-    if (section.certfile is None) != (section.keyfile is None):
-        missing = "keyfile" if section.keyfile is None else "certfile"
-        raise problem(missing, "give both certfile and keyfile, or neither (one is made)")
-    return section
-
-
-def _range(key: str, value: object, problem: Problem) -> tuple[int, int] | None:
-    if value == "":
-        return None
-    text = value if isinstance(value, str) else ""
-    low, _, high = text.partition("-")
-    try:
-        first, last = int(low), int(high)
-    except ValueError:
-        raise problem(key, f'must be a range such as "60000-60099", not {value!r}') from None
-    if not 1024 <= first <= last <= 65535:
-        raise problem(key, f"{value!r}: give unprivileged ports, low-high, within 1024-65535")
-    return first, last
 
 
 def pop_login(section: dict[str, object], problem: Problem) -> FtpLogin | None:
@@ -147,7 +134,7 @@ def _opt(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def accounts(config: Config, dest_override: Path | None = None) -> tuple[Account, ...]:
+def accounts(config: Settings, dest_override: Path | None = None) -> tuple[Account, ...]:
     """One account per ``[[camera]]`` with ``ftp_user``; its files go to that section's
     ``dest`` and ``template`` (``dest_override`` first, e.g. ``receive-ftp --dest``)."""
     settings = dict(config.cameras)
@@ -169,7 +156,7 @@ def accounts(config: Config, dest_override: Path | None = None) -> tuple[Account
                 user=login.user,
                 camera=match,
                 dest=dest,
-                template=camera.template,
+                template=camera.template.text,  # Account (ftp/accounts.py) keeps text
                 password=login.password,
                 password_hash=login.password_hash,
                 hook=camera.hook,
@@ -182,9 +169,6 @@ def accounts(config: Config, dest_override: Path | None = None) -> tuple[Account
 def receiver_settings(
     section: FtpSection,
     accounts: tuple[Account, ...],
-    *,
-    listen: str | None = None,
-    port: int | None = None,
 ) -> tuple[ReceiverSettings, str]:
     """The receiver's settings, and a line about its certificate ("" without TLS); makes the
     self-signed certificate on first start."""
@@ -195,13 +179,13 @@ def receiver_settings(
     if section.tls:
         if certfile is None or keyfile is None:
             certfile, keyfile = CERT_DIR / "cert.pem", CERT_DIR / "key.pem"
-            made = ensure_self_signed(certfile, keyfile, (listen or section.listen,))
+            made = ensure_self_signed(certfile, keyfile, (section.listen,))
             note = "made a self-signed certificate " if made else "self-signed certificate "
         note += f"{certfile}, SHA-256 fingerprint {fingerprint(certfile)}"
     return (
         ReceiverSettings(
-            listen=listen or section.listen,
-            port=section.port if port is None else port,
+            listen=section.listen,
+            port=section.port,
             passive_ports=section.passive_ports,
             tls=section.tls,
             certfile=certfile,

@@ -58,7 +58,7 @@ RAW_NOTE = (
 @dataclass(frozen=True)
 class PhoneOptions:
     dest: Path
-    template: str = DEFAULT_TEMPLATE
+    template: Template = Template(DEFAULT_TEMPLATE)  # noqa: RUF009 - immutable
     raw_previews: bool = False
     redownload: bool = False
     hook: str | None = None
@@ -119,7 +119,7 @@ def phone_sync(
     camera cannot be used at all; per-file problems are in the result, never raised. Setting
     ``cancel`` stops between two files: the rest is reported missing, the transfer not ended."""
     emit = on_event or (lambda event: None)
-    template = Template(options.template)
+    template = options.template
     own_state = state is None
     store = state or StateStore.open_default()
     try:

@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import CameraSettings, Config
 from ..discovery import DiscoveredCamera
 from ..engine.events import SyncEvent
 from ..engine.state import StateStore
 from ..errors import SonyPmAltError
+from ..settings import CameraSettings, Settings
 from ..watcher import WatchEvent
 from .client import DEFAULT_ADDRESS, DEFAULT_PORT
 from .sync import PhoneOptions, phone_sync
@@ -38,14 +38,14 @@ def visible_ssids() -> set[str]:
     return {fields[0] for line in out.splitlines() if (fields := split_terse(line))[0]}
 
 
-def phone_cameras(config: Config) -> list[tuple[str, CameraSettings]]:
+def phone_cameras(config: Settings) -> list[tuple[str, CameraSettings]]:
     return [(m, s) for m, s in config.cameras if s.wifi_ssid and s.dest is not None]
 
 
 class PhoneWatcher:
     def __init__(
         self,
-        config: Config,
+        config: Settings,
         *,
         state_path: Path,
         on_event: Callable[[WatchEvent], None],
@@ -107,7 +107,7 @@ class PhoneWatcher:
 
 
 def start_phone_watcher(
-    config: Config,
+    config: Settings,
     state_path: Path,
     on_event: Callable[[WatchEvent], None],
     stop: threading.Event,
