@@ -441,8 +441,10 @@ def decode(
     for name, value in raw.items():
         setting = by_key.get(name)
         if setting is None:
-            continue  # msgspec names it
-        if isinstance(value, str) and not value.strip() and setting.optional:
+            parsed[name] = value  # msgspec names it
+            continue
+        blank = isinstance(value, str) and (value == "" or (not value.strip() and name != "name"))
+        if blank and setting.optional:  # (a name of spaces is still a name)
             parsed[name] = None
             continue
         if setting.parse is not None:
@@ -468,7 +470,7 @@ def decode(
         problem = (f"must be {setting.expect}, not {_kind(value)}" if layer.strict
                    else f"{value!r} is not {setting.expect}")  # fmt: skip
         raise layer.error(name, problem) from None
-    values = {name: getattr(struct, by_key[name].attr) for name in parsed}
+    values = {name: getattr(struct, by_key[name].attr) for name in parsed if name in by_key}
     return struct, values
 
 
