@@ -408,7 +408,7 @@ def test_config_show_of_a_bad_config_names_the_key_and_the_line(
     result = invoke("config", "show", "--path", str(path))
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert error_line(result.stderr).startswith(f"sony-pm-alt: {path} line {line}: {key}: ")
+    assert error_line(result.stderr).startswith(f"sony-pm-alt: {path}: {key}: ")
 
 
 def test_config_show_of_a_file_that_is_not_toml(tmp_path: Path) -> None:
@@ -457,7 +457,7 @@ def test_watch_with_a_bad_config_stops_before_listening(
     result = invoke("watch", "--config", str(path))
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert error_line(result.stderr).startswith(f"sony-pm-alt: {path} line {line}: {key}: ")
+    assert error_line(result.stderr).startswith(f"sony-pm-alt: {path}: {key}: ")
 
 
 @pytest.mark.parametrize(
@@ -489,7 +489,7 @@ def test_watch_with_a_bad_config_exits_at_once_in_a_namespace(tmp_path: Path) ->
     stderr = result.stderr.decode()
     assert result.returncode == 2, stderr
     assert result.stdout == b""
-    assert error_line(stderr).startswith(f"sony-pm-alt: {path} line 3: defaults.guid: ")
+    assert error_line(stderr).startswith(f"sony-pm-alt: {path}: defaults.guid: ")
 
 
 # --- sync: usage errors ------------------------------------------------------------------------
@@ -755,7 +755,7 @@ def test_doctor_with_a_bad_config(tmp_path: Path) -> None:
     code, lines = doctor(config)
     assert code == 1, lines
     (check,) = _checks(lines, "config")
-    assert check.startswith(f"[FAIL] config: {config} line 3: defaults.guid: ")
+    assert check.startswith(f"[FAIL] config: {config}: defaults.guid: ")
     assert _checks(lines, "network")[0].startswith("[ok  ] network: joined")
 
 

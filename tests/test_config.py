@@ -403,7 +403,7 @@ def test_other_sony_variables_are_ignored(tmp_path: Path) -> None:
 def test_flags_are_validated_like_the_file(tmp_path: Path) -> None:
     def flag_error(**flags: object) -> ConfigError:
         with pytest.raises(ConfigError) as info:
-            _load(tmp_path, "", **flags)
+            load(_write(tmp_path, ""), ENV, flags)
         return info.value
 
     error = flag_error(guid="xyz")
@@ -643,8 +643,8 @@ def test_describe_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     text = describe(load(environ={}))
     assert f"# file: none ({tmp_path / 'sony-pm-alt' / 'config.toml'} does not exist)" in text
     assert "# environment: none applied" in text
-    assert 'guid = ""  # not set' in text
-    assert 'dest = ""  # not set' in text
+    assert "# guid: not set" in text
+    assert "# dest: not set" in text
     assert 'name = ""  # sends the host name' in text
     assert 'interface = ""  # the default interface' in text
     tomllib.loads(text)

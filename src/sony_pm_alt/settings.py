@@ -848,6 +848,9 @@ def _lines(section: str, struct: msgspec.Struct) -> list[str]:
         if "password" in setting.key:  # commented, so that the text still loads
             lines += [f"# {setting.key}: set (not shown)"] if value is not None else []
             continue
+        if value is None and setting.key in ("guid", "dest"):  # must be set: say so
+            lines.append(f"# {setting.key}: {_UNSET[setting.key]}")
+            continue
         note = f"  # {_UNSET[setting.key]}" if value is None and setting.key in _UNSET else ""
         lines.append(f"{setting.key} = {show(value)}{note}")
     return lines
