@@ -113,7 +113,7 @@ def test_connect_passes_the_session_settings(
     assert session.kwargs == {
         "port": 15999,
         "identity": IDENTITY,
-        "profile": "none",
+        "profile": load_profile("none"),
         "native": True,
     }
 
