@@ -17,10 +17,13 @@ class SettingsCommand(click.Command):
     """A command whose keyword arguments also hold one value (or None) per setting."""
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
-        if not getattr(self, "_settings_added", False):
-            self._settings_added = True
-            self.params.extend(_option(setting) for setting in _settings())
-        return super().get_params(ctx)
+        # Made on each call (a few per run) from the schema itself, never from a copy of it.
+        own = self.params
+        try:
+            self.params = [*own, *(_option(setting) for setting in _settings())]
+            return super().get_params(ctx)
+        finally:
+            self.params = own
 
 
 def _settings() -> list[Any]:
