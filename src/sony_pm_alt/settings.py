@@ -10,7 +10,7 @@ UDN, then keys of ``[defaults]`` and the FTP login (``ftp_user``, ``ftp_password
 
 Every key of those three sections is also the variable ``SONY_PM_ALT_<KEY>`` and the flag
 ``--<key>`` of ``sync`` and ``watch`` (``SONY_PM_ALT_FTP_<KEY>`` and ``--ftp-<key>`` for
-``[ftp]``), both generated from the schema (:data:`ENV_VARS`, :data:`FLAGS`): a new setting is
+``[ftp]``), both generated from the schema (:data:`ENV_VARS`, ``cli/options.py``): a new setting is
 one field here. Where a value comes from, weakest first: the field's default, the file, the
 environment, the flags; a ``[[camera]]`` section's own keys still win for its body.
 
@@ -41,6 +41,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import partial
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, TypeVar, get_args
 
@@ -387,7 +388,6 @@ def env_vars() -> dict[str, Setting]:
 
 
 ENV_VARS = env_vars()
-FLAGS = {setting.flag: setting for setting in ENV_VARS.values()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -434,8 +434,9 @@ _UNKNOWN = re.compile(r"unknown field `([^`]*)`")
 
 def decode(
     section: str, raw: Mapping[str, object], layer: Layer, known: str = ""
-) -> tuple[msgspec.Struct, dict[str, object]]:
-    """The section's struct with the keys of ``raw`` set, and those keys' parsed values."""
+) -> dict[str, object]:
+    """The keys of ``raw`` parsed and checked against the section's schema; ``known`` names
+    keys the caller takes itself (``[[camera]]``'s ``match``)."""
     by_key = {s.key: s for s in settings_of(section)}
     parsed: dict[str, object] = {}
     for name, value in raw.items():
@@ -456,7 +457,7 @@ def decode(
                 raise layer.error(name, str(exc)) from None
         parsed[name] = value
     try:
-        struct = msgspec.convert(parsed, SECTIONS[section].schema, strict=layer.strict,
+        struct: Any = msgspec.convert(parsed, SECTIONS[section].schema, strict=layer.strict,
                                  dec_hook=_instances)  # fmt: skip
     except msgspec.ValidationError as exc:
         message = str(exc)
@@ -470,8 +471,7 @@ def decode(
         problem = (f"must be {setting.expect}, not {_kind(value)}" if layer.strict
                    else f"{value!r} is not {setting.expect}")  # fmt: skip
         raise layer.error(name, problem) from None
-    values = {name: getattr(struct, by_key[name].attr) for name in parsed if name in by_key}
-    return struct, values
+    return {name: getattr(struct, by_key[name].attr) for name in parsed if name in by_key}
 
 
 def _instances(type_: type, value: object) -> object:
@@ -594,16 +594,16 @@ def load(
     for name, section in SECTIONS.items():
         at = _Merged(section.schema())
         in_file = file.under(name + ".{key}")
-        at = at.over(name, decode(name, tables[name], in_file)[1], in_file)
+        at = at.over(name, decode(name, tables[name], in_file), in_file)
         for variable, s in given_env.items():
             if s.section == name:
                 one = env.under(variable)
-                at = at.over(name, decode(name, {s.key: environ[variable]}, one)[1], one)
+                at = at.over(name, decode(name, {s.key: environ[variable]}, one), one)
         for flag, s in by_flag.items():
             value = given_flags.get(flag[2:].replace("-", "_"))
             if s.section == name and value is not None:
                 one = cli.under(flag)
-                at = at.over(name, decode(name, {s.key: value}, one)[1], one)
+                at = at.over(name, decode(name, {s.key: value}, one), one)
         merged[name] = at
     defaults = merged["defaults"]
     cameras, logins = _cameras(raw, file, defaults)
@@ -626,7 +626,7 @@ def override(settings: CameraSettings, flags: Mapping[str, object]) -> CameraSet
     for name, value in flags.items():
         if value is not None:
             cli = Layer("--" + name.replace("_", "-"), Context(None, os.environ), False)
-            merged = merged.over("defaults", decode("defaults", {name: value}, cli)[1], cli)
+            merged = merged.over("defaults", decode("defaults", {name: value}, cli), cli)
     return _as(CameraSettings, merged.checked())
 
 
@@ -713,7 +713,7 @@ def _cameras(
         if login is not None:
             logins.append((match.strip(), login))
         extra = "match, ftp_user, ftp_password, ftp_password_hash"
-        values = decode("defaults", table, here, extra)[1]
+        values = decode("defaults", table, here, extra)
         settings = defaults.over("defaults", values, here).checked()
         cameras.append((match.strip(), _as(CameraSettings, settings)))
     return tuple(cameras), tuple(logins)
@@ -722,66 +722,8 @@ def _cameras(
 # ---------------------------------------------------------------------------------------------
 # Writing and showing.
 
-EXAMPLE_CONFIG = """\
-# sony-pm-alt configuration, read by `sony-pm-alt watch` and `sony-pm-alt sync`.
-# `sony-pm-alt config show` prints what applies after environment variables and flags.
-#
-# [defaults] applies to every camera; a [[camera]] section overrides it for one body.
-# Every key is also an environment variable (SONY_PM_ALT_DEST, SONY_PM_ALT_FTP_PORT, ...) and
-# a flag (--dest, --ftp-port, ...), which replace the file's values; README lists them.
-
-[defaults]
-# The GUID the camera was paired with (the one PlayMemories Home registered). The camera
-# refuses any other; `sony-pm-alt guid --help` shows how to find it.
-# guid = "ff:ff:52:54:00:b6:fd:a9:ff:ff:52:3c:28:07:a9:3a"
-
-# Shown on the camera while it sends; "" sends the host name.
-name = ""
-
-# Where files go (~ and $VARS are expanded), and their path inside it. Template tokens:
-# {year} {month} {day} {hour} {minute} {second} {filename} {filename_lower} {stem}
-# {stem_lower} {ext} {ext_lower} {model} {camera} {serial} {folder} {seq} (e.g. {seq:04d}).
-dest = "~/Pictures/Sony"
-template = "{year}/{year}-{month}-{day}/{filename}"
-
-# Sony commands sent at the start and the end: upstream, playmemories, none, or a .toml file.
-profile = "upstream"
-
-# Which files to take; "" takes all.
-kinds = ""              # photos, raw, videos, other, e.g. "photos,raw"
-extensions = ""         # e.g. "jpg,arw"
-since = ""              # capture date YYYY-MM-DD, inclusive
-until = ""
-
-# A command run at the start, after each file and at the end ("" = none).
-hook = ""
-
-# Hidden partial downloads (.*.sony-pm-alt-partial) of files no longer on the camera are
-# removed once untouched for this many days (0 = never); each removal is logged.
-partial_max_age_days = 30
-
-[discovery]
-interface = ""          # IPv4 address of the LAN interface to listen on; "" = the default
-cooldown = 300          # seconds before the same camera may start another session
-search_interval = 60    # seconds between SSDP searches
-
-# One section per body that needs other settings, matched by its serial number or its
-# uuid:… UDN (`sony-pm-alt watch` logs both when a camera announces itself):
-#
-# [[camera]]
-# match = "00000000000000003282651203392641"
-# dest = "~/Pictures/A6000"
-
-# Newer bodies (FTP Transfer, docs/ftp.md): the receiver, and an account per camera, in the
-# camera's section: ftp_user = "a7iv" and ftp_password_hash = "…" (made by sony-pm-alt
-# ftp-password-hash) or ftp_password = "…".
-#
-# [ftp]
-# enabled = true
-# port = 2121
-# passive_ports = "60000-60099"
-# tls = true              # a self-signed certificate is made on first start
-"""
+# What `config init` writes: every key with its default and a comment, and what is to be set.
+EXAMPLE_CONFIG = (resources.files(__package__) / "example-config.toml").read_text(encoding="utf-8")
 
 
 def write_example(path: Path) -> None:
