@@ -17,7 +17,7 @@ from .common import (
 from .options import SettingsCommand
 
 
-@click.command(cls=SettingsCommand)
+@click.command(cls=SettingsCommand, sections=("defaults",))
 @click.option("--host", required=True, help="The camera's IPv4 address.")
 @click.option("--port", default=15740, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
