@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +15,8 @@ from sony_pm_alt import settings
 from sony_pm_alt.cli import main
 from sony_pm_alt.cli.sync import sync
 from sony_pm_alt.cli.watch import watch
+from sony_pm_alt.engine.model import Kind
+from sony_pm_alt.engine.naming import Template
 from sony_pm_alt.settings import CameraSettings, Section, describe, key, load
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -98,3 +102,94 @@ def test_the_readme_lists_every_setting() -> None:
     """The table is generated: `python -c "from sony_pm_alt.settings import markdown_table as
     t; print(t())"` prints the text to paste."""
     assert settings.markdown_table() in README.read_text(encoding="utf-8")
+
+
+# --- sync and watch read the same settings ------------------------------------------------------
+
+GUID = "ff:ff:52:54:00:b6:fd:a9:ff:ff:52:3c:28:07:a9:3a"
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No config, variable or state of whoever runs the tests; the config file to write."""
+    for variable in [v for v in os.environ if v.startswith("SONY_PM_ALT_")]:
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    return tmp_path / "config.toml"
+
+
+class Stop(Exception):
+    pass
+
+
+def test_sync_takes_its_settings_from_the_config_variables_and_flags(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    isolated.write_text(
+        f'[defaults]\nguid = "{GUID}"\ndest = "photos"\ntemplate = "{{stem}}.{{ext}}"\n'
+        'kinds = "raw"\n',
+        encoding="utf-8",
+    )
+    seen: dict[str, Any] = {}
+
+    def fake_sync(host: str, **kwargs: Any) -> None:
+        seen.update(kwargs, host=host)
+        raise Stop
+
+    monkeypatch.setattr("sony_pm_alt.engine.sync.sync", fake_sync)
+    argv = ["sync", "--host", "127.0.0.1", "--config", str(isolated), "--no-bulk-listing",
+            "--redownload", "--since", "2024-01-01"]  # fmt: skip
+    env = {"SONY_PM_ALT_KEEPALIVE_INTERVAL": "7", "SONY_PM_ALT_KINDS": "photos"}
+    result = CliRunner().invoke(main, argv, env=env)
+    assert isinstance(result.exception, Stop), result.output
+    options = seen["options"]
+    assert seen["identity"].guid == bytes.fromhex(GUID.replace(":", ""))
+    assert options.dest == isolated.parent / "photos"  # relative to the config's folder
+    assert options.template == Template("{stem}.{ext}")  # parsed once, handed over as is
+    assert options.filters.kinds == {Kind.PHOTO}  # the variable over the file
+    assert options.filters.since == date(2024, 1, 1)
+    assert (options.keepalive_interval, options.bulk_listing, options.redownload) == (
+        7,
+        False,
+        True,
+    )
+
+
+@pytest.mark.parametrize(("argv", "key"), [([], "guid"), (["--guid", GUID], "dest")])
+def test_sync_without_guid_or_dest_says_where_to_set_it(
+    isolated: Path, argv: list[str], key: str
+) -> None:
+    result = CliRunner().invoke(main, ["sync", "--host", "127.0.0.1", *argv])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"sony-pm-alt: no {key} set: give --{key}, SONY_PM_ALT_{key.upper()} or {key} in "
+        "[defaults] of the config\n"
+    )
+    assert not (isolated.parent / "xdg-data").exists()  # nothing written
+
+
+def test_watch_hands_the_same_settings_to_each_session(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `watch` could not set before: the keep-alive interval, filters and the hook."""
+    isolated.write_text('[[camera]]\nmatch = "1"\nhook = "camera-hook"\n', encoding="utf-8")
+    seen: list[settings.Settings] = []
+
+    class NoWatcher:
+        def __init__(self, config: settings.Settings, **kwargs: Any) -> None:
+            seen.append(config)
+
+        def run(self, stop: object) -> None:
+            pass
+
+    monkeypatch.setattr("sony_pm_alt.watcher.Watcher", NoWatcher)
+    argv = ["watch", "--config", str(isolated), "--guid", GUID, "--dest", "/photos",
+            "--keepalive", "3", "--ext", "arw", "--hook", "flag-hook"]  # fmt: skip
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 0, result.output
+    (config,) = seen
+    options = config.for_camera("2", "").sync_options(Path("/photos"))
+    assert (options.keepalive_interval, options.filters.extensions) == (3.0, {"arw"})
+    assert options.hook == "flag-hook"
+    assert config.for_camera("1", "").sync_options(Path("/photos")).hook == "camera-hook"

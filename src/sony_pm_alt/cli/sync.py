@@ -57,13 +57,11 @@ def sync(
 
     settings = load_config_or_exit(config_path, **flags).defaults
     identity = settings.identity()
-    if identity is None:
-        raise click.UsageError("no GUID: give --guid, SONY_PM_ALT_GUID or guid in the config "
-                               "(sony-pm-alt guid --help shows how to find it)")  # fmt: skip
-    if settings.dest is None:
-        raise click.UsageError(
-            "no destination: give --dest, SONY_PM_ALT_DEST or dest in the config"
-        )
+    if identity is None or settings.dest is None:
+        key = "guid" if identity is None else "dest"
+        click.echo(f"sony-pm-alt: no {key} set: give --{key}, SONY_PM_ALT_{key.upper()} or "
+                   f"{key} in [defaults] of the config", err=True)  # fmt: skip
+        sys.exit(2)
     options = settings.sync_options(settings.dest, redownload=redownload, dry_run=dry_run)
     view = JsonView() if as_json else RichView() if sys.stderr.isatty() else PlainView()
     with session_errors(), StateStore(state_path or default_state_path()) as store:
