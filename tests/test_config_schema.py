@@ -190,6 +190,6 @@ def test_watch_hands_the_same_settings_to_each_session(
     assert result.exit_code == 0, result.output
     (config,) = seen
     options = config.for_camera("2", "").sync_options(Path("/photos"))
-    assert (options.keepalive_interval, options.filters.extensions) == (3.0, {"arw"})
+    assert (options.keepalive_interval, options.filters.extensions) == (3.0, frozenset({"arw"}))
     assert options.hook == "flag-hook"
     assert config.for_camera("1", "").sync_options(Path("/photos")).hook == "camera-hook"
