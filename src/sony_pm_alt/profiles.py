@@ -27,6 +27,7 @@ import struct
 import tomllib
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,7 @@ def builtin_profiles() -> list[str]:
     )
 
 
+@cache  # a Profile is immutable; settings make many defaults
 def default_profile() -> Profile:
     return load_profile(DEFAULT_PROFILE)
 

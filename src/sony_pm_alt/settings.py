@@ -40,7 +40,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from functools import partial
+from functools import cache, partial
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, TypeVar, get_args
@@ -346,7 +346,7 @@ class Setting(NamedTuple):
     key: str  # in the file
     attr: str  # on the struct
     type: Any
-    default: Any
+    optional: bool  # its default is None: "" unsets it
     help: str
     expect: str
     parse: Parse | None
@@ -360,23 +360,23 @@ class Setting(NamedTuple):
     def variable(self) -> str:
         return ENV_PREFIX + (SECTIONS[self.section].prefix + self.key).upper()
 
-    @property
-    def optional(self) -> bool:
-        return self.default is None
+
+def settings_of(section: str) -> tuple[Setting, ...]:
+    """The keys of a section, from its schema (looked up on each call: a test may swap one)."""
+    return _read_schema(section, SECTIONS[section].schema)
 
 
-def settings_of(section: str) -> list[Setting]:
-    """The keys of a section, from its schema (read on each call: a test may swap one)."""
+@cache
+def _read_schema(section: str, schema: type[msgspec.Struct]) -> tuple[Setting, ...]:
     result = []
-    for spec in msgspec.structs.fields(SECTIONS[section].schema):
+    for spec in msgspec.structs.fields(schema):
         base, *metadata = get_args(spec.type) or (spec.type,)
         meta = next((m for m in metadata if isinstance(m, msgspec.Meta)), msgspec.Meta())
         extra = meta.extra or {}
-        default = spec.default_factory() if spec.default is msgspec.NODEFAULT else spec.default
-        result.append(Setting(section, spec.encode_name, spec.name, base, default,
+        result.append(Setting(section, spec.encode_name, spec.name, base, spec.default is None,
                               meta.description or "", extra.get("expect", ""),
                               extra.get("parse"), tuple(extra.get("aliases", ()))))  # fmt: skip
-    return result
+    return tuple(result)
 
 
 def all_settings() -> list[Setting]:
