@@ -9,9 +9,9 @@ UDN, then keys of ``[defaults]`` and the FTP login (``ftp_user``, ``ftp_password
 ``ftp_password_hash``).
 
 Every key of those three sections is also the variable ``SONY_PM_ALT_<KEY>`` and the flag
-``--<key>`` of ``sync`` and ``watch`` (``SONY_PM_ALT_FTP_<KEY>`` and ``--ftp-<key>`` for
-``[ftp]``), both generated from the schema (:data:`ENV_VARS`, ``cli/options.py``): a new setting is
-one field here. Where a value comes from, weakest first: the field's default, the file, the
+``--<key>`` of ``watch`` (``SONY_PM_ALT_FTP_<KEY>``, ``--ftp-<key>`` for ``[ftp]``; ``sync``
+takes the ``[defaults]`` ones), both generated from the schema (:data:`ENV_VARS`,
+``cli/options.py``): a new setting is one field here. Where a value comes from, weakest first: the field's default, the file, the
 environment, the flags; a ``[[camera]]`` section's own keys still win for its body.
 
 Values are parsed once, into what the engine uses (``Template``, ``Profile``, ``Path``, the
