@@ -17,7 +17,8 @@ from sony_pm_alt.cli.sync import sync
 from sony_pm_alt.cli.watch import watch
 from sony_pm_alt.engine.model import Kind
 from sony_pm_alt.engine.naming import Template
-from sony_pm_alt.settings import CameraSettings, Section, describe, key, load
+from sony_pm_alt.schema import key
+from sony_pm_alt.settings import CameraSettings, Section, describe, load
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -11,8 +11,9 @@ UDN, then keys of ``[defaults]`` and the FTP login (``ftp_user``, ``ftp_password
 Every key of those three sections is also the variable ``SONY_PM_ALT_<KEY>`` and the flag
 ``--<key>`` of ``watch`` (``SONY_PM_ALT_FTP_<KEY>``, ``--ftp-<key>`` for ``[ftp]``; ``sync``
 takes the ``[defaults]`` ones), both generated from the schema (:data:`ENV_VARS`,
-``cli/options.py``): a new setting is one field here. Where a value comes from, weakest first: the field's default, the file, the
-environment, the flags; a ``[[camera]]`` section's own keys still win for its body.
+``cli/options.py``): a new setting is one field here, declared with :func:`~.schema.key`.
+Where a value comes from, weakest first: the field's default, the file, the environment, the
+flags; a ``[[camera]]`` section's own keys still win for its body.
 
 Values are parsed once, into what the engine uses (``Template``, ``Profile``, ``Path``, the
 parts of ``Filters``, GUID bytes), so ``watch`` fails at start with one line naming the file
@@ -57,6 +58,7 @@ from .errors import SonyPmAltError
 from .ftp.settings import FtpLogin, FtpSection, pop_login
 from .identity import Identity, default_friendly_name, format_guid, parse_guid
 from .profiles import Profile, default_profile, load_profile
+from .schema import Context, Parse, expand, key, path_value, text_value
 
 APP_NAME = "sony-pm-alt"
 CONFIG_ENV = "SONY_PM_ALT_CONFIG"
@@ -87,84 +89,39 @@ class ConfigError(SonyPmAltError):
 # the value, TypeError a value of the wrong type (reported with the field's "expect").
 
 
-@dataclasses.dataclass(frozen=True)
-class Context:
-    """Relative paths are read against ``base`` (the config file's folder; None: the current
-    one), ``$VARS`` from ``environ``."""
-
-    base: Path | None
-    environ: Mapping[str, str]
-
-
-Parse = Callable[[object, Context], object]
-_VARIABLE = re.compile(r"\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
-
-
-def _text(value: object, lists: bool = False) -> str:
-    if isinstance(value, os.PathLike):
-        value = os.fspath(value)
-    if lists and isinstance(value, list) and all(isinstance(item, str) for item in value):
-        value = ",".join(value)  # filters may be TOML arrays
-    if not isinstance(value, str):
-        raise TypeError
-    return value
-
-
-def expand(text: str, context: Context) -> Path:
-    """``~`` and ``$VAR``/``${VAR}`` expanded, made absolute. An unset variable is an error:
-    a literal ``$NAS`` folder is never what was meant."""
-    if text == "~" or text.startswith("~/"):
-        text = (context.environ.get("HOME") or str(Path.home())) + text[1:]
-    elif text.startswith("~"):
-        text = os.path.expanduser(text)
-
-    def variable(match: re.Match[str]) -> str:
-        value = context.environ.get(match.group(1) or match.group(2))
-        if value is None:
-            raise ValueError(f"{match.group(0)} in {text!r} is not set in the environment")
-        return value
-
-    path = Path(_VARIABLE.sub(variable, text))
-    return Path(os.path.normpath((context.base or Path.cwd()) / path))
-
-
-def _path(value: object, context: Context) -> Path:
-    return expand(_text(value), context)
-
-
 def _guid(value: object, context: Context) -> bytes:
     if isinstance(value, bytes) and len(value) == 16:
         return value
-    return parse_guid(_text(value))
+    return parse_guid(text_value(value))
 
 
 def _name(value: object, context: Context) -> str:
-    return Identity(bytes(16), _text(value)).friendly_name
+    return Identity(bytes(16), text_value(value)).friendly_name
 
 
 def _template(value: object, context: Context) -> Template:
-    return value if isinstance(value, Template) else Template(_text(value))
+    return value if isinstance(value, Template) else Template(text_value(value))
 
 
 def _profile(value: object, context: Context) -> Profile:
     if isinstance(value, Profile):
         return value
-    text = _text(value)
+    text = text_value(value)
     return load_profile(
         str(expand(text, context)) if text.endswith(".toml") or "/" in text else text
     )
 
 
 def _kinds(value: object, context: Context) -> frozenset[Kind]:
-    return Filters.parse(None, _text(value, lists=True), None, None).kinds
+    return Filters.parse(None, text_value(value, lists=True), None, None).kinds
 
 
 def _extensions(value: object, context: Context) -> frozenset[str]:
-    return Filters.parse(_text(value, lists=True), None, None, None).extensions
+    return Filters.parse(text_value(value, lists=True), None, None, None).extensions
 
 
 def ipv4(value: object, context: Context) -> str:
-    text = _text(value).strip()
+    text = text_value(value).strip()
     try:
         return str(ipaddress.IPv4Address(text))
     except ValueError:
@@ -175,37 +132,17 @@ def ipv4(value: object, context: Context) -> str:
 
 
 def _ssid(value: object, context: Context) -> str:
-    text = _text(value)
+    text = text_value(value)
     if len(text.encode()) > 32 or any(ord(c) < 0x20 for c in text):
         raise ValueError("must be a Wi-Fi network name: at most 32 bytes, no control characters")
     return text
 
 
 def _passphrase(value: object, context: Context) -> str:
-    text = _text(value)
+    text = text_value(value)
     if not (8 <= len(text) <= 63 and text.isascii() and text.isprintable()):
         raise ValueError("must be a WPA passphrase: 8 to 63 printable ASCII characters")
     return text
-
-
-def key(
-    help: str,
-    expect: str,
-    parse: Parse | None = None,
-    *,
-    aliases: tuple[str, ...] = (),
-    gt: float | None = None,
-    ge: float | None = None,
-    le: float | None = None,
-) -> msgspec.Meta:
-    """A setting's metadata: ``help`` for flags and docs, ``expect`` for "must be …" messages,
-    ``parse`` for text msgspec cannot check, older flag spellings in ``aliases``."""
-    limits: dict[str, Any] = {
-        k: v for k, v in (("gt", gt), ("ge", ge), ("le", le)) if v is not None
-    }
-    extra = {"expect": expect, "parse": parse, "aliases": aliases}
-    meta: msgspec.Meta = msgspec.Meta(description=help, extra=extra, **limits)
-    return meta
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,7 +163,7 @@ class CameraSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         "Name shown on the camera while it sends; unset: the host name.",
         "a name of 1–99 ASCII characters", _name)] = msgspec.field(default=None, name="name")
     dest: Annotated[Path | None, key(
-        "Where files go (~ and $VARS expanded).", "a folder path", _path)] = None
+        "Where files go (~ and $VARS expanded).", "a folder path", path_value)] = None
     template: Annotated[Template, key(
         "Path of a file inside dest (README: Templates).",
         f"a template such as {DEFAULT_TEMPLATE!r}", _template)] = Template(DEFAULT_TEMPLATE)

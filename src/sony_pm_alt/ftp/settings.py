@@ -10,15 +10,16 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 import platformdirs
 
+from ..schema import Context, key, path_value, text_value
 from .accounts import Account, PasswordHashError, check_hash_format
 
 if TYPE_CHECKING:
-    from ..settings import Context, Settings
+    from ..settings import Settings
     from .server import ReceiverSettings
 
 DEFAULT_PORT = 2121  # unprivileged; docs/ftp.md shows how to offer 21
@@ -34,10 +35,9 @@ class FtpConfigError(ValueError):
 
 
 def _address(value: object, context: Context) -> str:
-    if not isinstance(value, str):
-        raise TypeError
+    text = text_value(value)
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        return str(ipaddress.ip_address(text.strip()))
     except ValueError:
         raise ValueError(f'{value!r} is not an IP address, e.g. "0.0.0.0"') from None
 
@@ -53,42 +53,28 @@ def _range(value: object, context: Context) -> tuple[int, int]:
     return first, last
 
 
-def _path(value: object, context: Context) -> Path:
-    from ..settings import expand
-
-    if not isinstance(value, str):
-        raise TypeError
-    return expand(value, context)
-
-
-def _key(help: str, expect: str, parse: object = None, **limits: Any) -> msgspec.Meta:
-    extra = {"expect": expect, "parse": parse}
-    meta: msgspec.Meta = msgspec.Meta(description=help, extra=extra, **limits)
-    return meta
-
-
 class FtpSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[ftp]``: the receiver for newer bodies' FTP Transfer (docs/ftp.md)."""
 
     # fmt: off
-    enabled: Annotated[bool, _key("Run the FTP receiver with `watch`.", "true or false")] = False
-    listen: Annotated[str, _key(
+    enabled: Annotated[bool, key("Run the FTP receiver with `watch`.", "true or false")] = False
+    listen: Annotated[str, key(
         "Address the FTP receiver listens on.", "an IP address in quotes", _address)] = "0.0.0.0"
-    port: Annotated[int, _key(
+    port: Annotated[int, key(
         "FTP port (0: any free one).", "a port number 0-65535", ge=0, le=65535)] = DEFAULT_PORT
-    passive_ports: Annotated[tuple[int, int] | None, _key(
+    passive_ports: Annotated[tuple[int, int] | None, key(
         'Passive data ports, e.g. "60000-60099" (unset: any).', "a port range", _range)] = None
-    masquerade_address: Annotated[str | None, _key(
+    masquerade_address: Annotated[str | None, key(
         "Address told to cameras in passive mode (behind NAT).", "an IP address",
         _address)] = None
-    tls: Annotated[bool, _key(
+    tls: Annotated[bool, key(
         "Offer FTPS (a self-signed certificate is made unless certfile is set).",
         "true or false")] = False
-    tls_required: Annotated[bool, _key("Refuse logins without TLS.", "true or false")] = False
-    certfile: Annotated[Path | None, _key(
-        "TLS certificate (PEM); unset: the self-signed one.", "a file path", _path)] = None
-    keyfile: Annotated[Path | None, _key(
-        "TLS private key (PEM) of certfile.", "a file path", _path)] = None
+    tls_required: Annotated[bool, key("Refuse logins without TLS.", "true or false")] = False
+    certfile: Annotated[Path | None, key(
+        "TLS certificate (PEM); unset: the self-signed one.", "a file path", path_value)] = None
+    keyfile: Annotated[Path | None, key(
+        "TLS private key (PEM) of certfile.", "a file path", path_value)] = None
     # fmt: on
 
     def check(self) -> tuple[tuple[str, ...], str] | None:
@@ -107,12 +93,12 @@ class FtpLogin:
 
 def pop_login(section: dict[str, object], problem: Problem) -> FtpLogin | None:
     """Take the ``ftp_*`` keys out of a ``[[camera]]`` table; None when it has none."""
-    found = {key: section.pop(key) for key in CAMERA_FTP_KEYS if key in section}
+    found = {name: section.pop(name) for name in CAMERA_FTP_KEYS if name in section}
     if not found:
         return None
-    for key, value in found.items():
+    for name, value in found.items():
         if not isinstance(value, str) or not value:
-            raise problem(key, f"must be a non-empty string, not {value!r}")
+            raise problem(name, f"must be a non-empty string, not {value!r}")
     if "ftp_user" not in found:
         raise problem("ftp_user", "missing: give the user name entered in the camera")
     password, password_hash = found.get("ftp_password"), found.get("ftp_password_hash")
