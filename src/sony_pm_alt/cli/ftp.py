@@ -14,8 +14,10 @@ import click
 
 @click.command("receive-ftp")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--listen", help="Address to listen on. Default: [ftp] listen, else 0.0.0.0.")
-@click.option("--port", type=click.IntRange(0, 65535), help="Port (0: any free one).")
+@click.option(
+    "--listen", "--ftp-listen", "listen", help="Address to listen on. Default: [ftp] listen."
+)
+@click.option("--port", "--ftp-port", "port", help="Port (0: any free one). Default: [ftp] port.")
 @click.option("--dest", type=click.Path(file_okay=False, path_type=Path), help="Where files go.")
 @click.option(
     "--once-idle",
