@@ -43,7 +43,7 @@ from ..engine.sanitize import UnsafeName, contained_path, safe_component
 from ..engine.state import StateStore
 from .accounts import Account
 from .content import Incomplete, capture_time, check_complete
-from .hashing import BackgroundHash
+from .hashing import BackgroundHash, return_buffer, take_buffer
 from .writeback import WRITEBACK_STEP, start_writeback
 
 log = logging.getLogger("sony_pm_alt.ftp")
@@ -334,7 +334,7 @@ class Upload:
         if hasher is not None:
             return hasher.buffer()
         if self._own_buffer is None:
-            self._own_buffer = memoryview(bytearray(READ_BUFFER))
+            self._own_buffer = take_buffer(READ_BUFFER)
         return self._own_buffer
 
     def write(self, data: bytes) -> int:
@@ -404,10 +404,15 @@ class Upload:
             self.size = self.partial.stat().st_size
 
     def release(self) -> None:
-        """This upload no longer owns its partial file."""
+        """This upload no longer owns its partial file (nor reads into its buffers)."""
         with _OPEN_LOCK:
             if _OPEN.get(self.partial) is self:
                 del _OPEN[self.partial]
+        if self._hash is not None:
+            self._hash.retire()
+        if self._own_buffer is not None:
+            return_buffer(self._own_buffer)
+            self._own_buffer = None
 
     def sha256(self) -> str:
         if self._hashing and self.size == self._offset:
