@@ -4,9 +4,11 @@ server, so the emulator itself is honest. Everything on 127.0.0.1 with free port
 
 from __future__ import annotations
 
+import errno
 import ftplib
 import hashlib
 import logging
+import os
 import shutil
 import ssl
 import subprocess
@@ -278,6 +280,25 @@ def test_a_cut_short_upload_never_gets_a_final_name(plain: Rig, tmp_path: Path) 
     assert plain.visible() == []
     assert plain.store.transfers() == []
     assert any(isinstance(e, FileFailed) for e in plain.events)
+
+
+def test_a_disk_error_mid_upload_is_a_426_that_names_it(
+    plain: Rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sony_pm_alt.ftp.intake import Upload
+
+    def full(self: Upload, buffer: memoryview, count: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Upload, "write_buffer", full)
+    path, _data = _photo(tmp_path)
+    ftp = _ftplib(plain)
+    with path.open("rb") as f, pytest.raises(ftplib.error_temp, match="426 No space left"):
+        ftp.storbinary(f"STOR {path.name}", f)
+    assert ftp.voidcmd("NOOP").startswith("200")  # one reply only; the connection goes on
+    ftp.quit()
+    assert plain.visible() == []
+    assert plain.store.transfers() == []
 
 
 @pytest.mark.parametrize("resume", ["restart", "rest", "appe"])

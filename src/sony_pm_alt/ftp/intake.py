@@ -286,6 +286,7 @@ class Upload:
         self.index = 0
         self.lock = threading.Lock()
         self.superseded = False
+        self._finish_claimed = False
         with _OPEN_LOCK:
             old = _OPEN.get(partial)
             _OPEN[partial] = self
@@ -402,6 +403,12 @@ class Upload:
             finally:
                 self._file.close()
             self.size = self.partial.stat().st_size
+
+    def claim_finish(self) -> bool:
+        """True the first time only: the data connection's end is handled once."""
+        with self.lock:
+            first, self._finish_claimed = not self._finish_claimed, True
+        return first
 
     def release(self) -> None:
         """This upload no longer owns its partial file (nor reads into its buffers)."""
