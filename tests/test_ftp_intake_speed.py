@@ -105,7 +105,7 @@ def test_buffers_of_a_finished_upload_serve_the_next_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(hashing, "_pool", [])  # none left by other tests
-    link = _Link()
+    link: Any = _Link()
     first = Upload(link, "/DCIM", "A.MP4", tmp_path / "a.partial", "wb")
     buffer = first.buffer()
     buffer[:3] = b"abc"
