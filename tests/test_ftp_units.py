@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -199,3 +201,56 @@ def test_a_new_upload_of_the_same_file_supersedes_the_old_one(tmp_path: Path) ->
         assert new.partial.read_bytes() == b"the retry"
         new.release()
         old.release()
+
+
+def _aged(path: Path, days: float) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"part of an upload")
+    stamp = time.time() - days * 86_400
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_old_unfinished_uploads_are_removed_when_the_receiver_starts(tmp_path: Path) -> None:
+    from sony_pm_alt.engine.state import StateStore
+    from sony_pm_alt.ftp.accounts import Account
+    from sony_pm_alt.ftp.intake import SPOOL_DIR
+    from sony_pm_alt.ftp.server import FtpReceiver, ReceiverSettings
+
+    spool = tmp_path / "photos" / SPOOL_DIR
+    old = _aged(spool / f".{'a' * 20}.sony-pm-alt-partial", 31)
+    recent = _aged(spool / f".{'b' * 20}.sony-pm-alt-partial", 29)
+    other = _aged(spool / "not-a-partial", 365)
+    kept_forever = _aged(tmp_path / "kept" / SPOOL_DIR / f".{'c' * 20}.sony-pm-alt-partial", 365)
+    accounts = (
+        Account("a", "S1", tmp_path / "photos", "{filename}", password="pw"),
+        Account("b", "S2", tmp_path / "kept", "{filename}", password="pw", partial_max_age_days=0),
+    )
+    settings = ReceiverSettings(listen="127.0.0.1", port=0, accounts=accounts)
+    with StateStore(tmp_path / "state.sqlite3") as store, FtpReceiver(settings, store):
+        assert not old.exists()
+        assert recent.exists()
+        assert other.exists()
+        assert kept_forever.exists()
+
+
+def test_a_session_end_removes_old_unfinished_uploads_but_not_an_open_one(
+    tmp_path: Path,
+) -> None:
+    from sony_pm_alt.engine.state import StateStore
+    from sony_pm_alt.ftp.accounts import Account
+    from sony_pm_alt.ftp.intake import SPOOL_DIR, CameraLink
+
+    account = Account("cam", "S", tmp_path / "photos", "{filename}", password="pw")
+    with StateStore(tmp_path / "state.sqlite3") as store:
+        link = CameraLink(account, store, lambda event: None)
+        upload = link.open_upload("/", "C0001.MP4", "wb")  # starts the session
+        upload.write(b"still arriving")
+        stamp = time.time() - 40 * 86_400
+        os.utime(upload.partial, (stamp, stamp))  # old, but being written
+        old = _aged(tmp_path / "photos" / SPOOL_DIR / f".{'d' * 20}.sony-pm-alt-partial", 40)
+        assert link.close() is not None
+        assert not old.exists()
+        assert upload.partial.exists()
+        upload.close()
+        upload.release()

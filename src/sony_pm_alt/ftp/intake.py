@@ -163,6 +163,7 @@ class CameraLink:
         except Exception as exc:  # the files are recorded already
             log.warning("could not close the session record: %s", exc)
         self._hook("stop", transferred=self.transferred, failed=len(self.failed))
+        remove_old_partials(self.account, time.time())
         summary = SyncSummary(
             self.camera,
             self.transferred + len(self.failed) + self.skipped,
@@ -435,3 +436,21 @@ class Upload:
 
 _OPEN_LOCK = threading.Lock()
 _OPEN: dict[Path, Upload] = {}  # partial file -> the upload writing it
+
+
+def remove_old_partials(account: Account, now: float) -> list[Path]:
+    """Remove the account's unfinished uploads untouched for ``partial_max_age_days`` (as a
+    PTP/IP session does with its partial downloads): a camera resumes within minutes or
+    hours, or sends the file again. Never fails: housekeeping only. The removed paths."""
+    spool = account.dest / SPOOL_DIR
+    with _OPEN_LOCK:
+        keep = {path.name for path in _OPEN if path.parent == spool}
+    try:
+        if not spool.is_dir():
+            return []
+        return dl.remove_orphaned_partials(
+            spool, keep, account.partial_max_age_days, now, "(an upload the camera never finished)"
+        )
+    except OSError as exc:
+        log.warning("looking for old unfinished uploads in %s: %s", spool, exc)
+        return []

@@ -39,7 +39,7 @@ from ..engine.events import SyncEvent
 from ..engine.sanitize import UnsafeName, safe_component
 from ..engine.state import StateStore
 from .accounts import Account, FailureLimiter
-from .intake import READ_BUFFER, CameraLink, Upload
+from .intake import READ_BUFFER, CameraLink, Upload, remove_old_partials
 from .settings import DEFAULT_PORT
 
 log = logging.getLogger("sony_pm_alt.ftp")
@@ -548,6 +548,9 @@ class FtpReceiver:
         return len(self._server.ip_map)
 
     def start(self) -> FtpReceiver:
+        now = time.time()
+        for account in self.settings.accounts:  # a camera that never comes back, too
+            remove_old_partials(account, now)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"timeout": 0.2, "handle_exit": False},
