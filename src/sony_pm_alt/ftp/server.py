@@ -536,6 +536,7 @@ class FtpReceiver:
         self._server.max_cons = MAX_CONNECTIONS
         self._server.max_cons_per_ip = MAX_CONNECTIONS_PER_ADDRESS
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
         self.last_activity = time.monotonic()
 
     @property
@@ -551,21 +552,27 @@ class FtpReceiver:
         now = time.time()
         for account in self.settings.accounts:  # a camera that never comes back, too
             remove_old_partials(account, now)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"timeout": 0.2, "handle_exit": False},
-            name="sony-pm-alt-ftp",
-            daemon=True,
-        )
+        self._thread = threading.Thread(target=self._serve, name="sony-pm-alt-ftp", daemon=True)
         self._thread.start()
         return self
+
+    def _serve(self) -> None:
+        # One poll at a time, and the closing done here: pyftpdlib's loop is not thread-safe,
+        # and a close_all() from another thread can make a poll in progress fail (EBADF).
+        try:
+            while not self._stopping.is_set():
+                self._server.serve_forever(timeout=0.2, blocking=False, handle_exit=False)
+        finally:
+            self._server.close_all()
 
     def stop(self) -> None:
         """Close every connection (partial uploads stay for a resume), then let the hooks
         already queued finish."""
-        self._server.close_all()
+        self._stopping.set()
         if self._thread is not None:
             self._thread.join(30)
+        else:
+            self._server.close_all()
         self._hooks.shutdown(wait=True)
 
     def __enter__(self) -> FtpReceiver:
