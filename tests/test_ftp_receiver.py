@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import ftplib
 import hashlib
+import io
 import logging
 import os
 import shutil
@@ -421,3 +422,17 @@ def test_capture_time_from_mfmt_else_the_receive_time(plain: Rig, tmp_path: Path
     local = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC).astimezone()
     assert done["C0001M01.XML"].path == plain.dest / f"{local:%Y-%m-%d}" / "C0001M01.XML"
     assert done["C0001M01.XML"].path.stat().st_mtime == local.timestamp()
+
+
+def test_a_heif_takes_its_capture_time_from_its_exif_not_mfmt(plain: Rig) -> None:
+    from datetime import datetime
+
+    photo = card(1, start=datetime(2023, 7, 8, 9, 10, 11), kinds=("heif",))[0]
+    ftp = _ftplib(plain)
+    ftp.sendcmd(f"MFMT 20240102030405 {photo.name}")  # a different time: EXIF wins
+    ftp.storbinary(f"STOR {photo.name}", io.BytesIO(photo.data()))
+    ftp.quit()
+    done = [e for e in plain.events if isinstance(e, FileDone)]
+    assert [e.time_source for e in done] == ["exif"]
+    assert done[0].path == plain.dest / "2023-07-08" / "DSC00001.HIF"
+    assert done[0].path.read_bytes() == photo.data()

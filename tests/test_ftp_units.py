@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import time
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,9 @@ from sony_pm_alt.ftp.settings import FtpConfigError, accounts
 from sony_pm_alt.ftp.tls import check_certificate, ensure_self_signed, fingerprint
 
 WHEN = datetime(2025, 3, 4, 5, 6, 7)
-KINDS = {"jpeg": "DSC00001.JPG", "arw": "DSC00002.ARW", "mp4": "C0003.MP4"}
+KINDS = {
+    "jpeg": "DSC00001.JPG", "arw": "DSC00002.ARW", "mp4": "C0003.MP4", "heif": "DSC00004.HIF",
+}  # fmt: skip
 
 
 def _file(tmp_path: Path, kind: str, data: bytes | None = None) -> Path:
@@ -37,20 +40,42 @@ def _file(tmp_path: Path, kind: str, data: bytes | None = None) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kind", ["jpeg", "arw", "mp4"])
+@pytest.mark.parametrize("kind", ["jpeg", "arw", "mp4", "heif"])
 def test_whole_files_pass_and_carry_their_capture_time(tmp_path: Path, kind: str) -> None:
     path = _file(tmp_path, kind)
     assert check_complete(path) == ("tiff" if kind == "arw" else kind)
     assert capture_time(path) == WHEN
 
 
-@pytest.mark.parametrize("kind", ["jpeg", "arw", "mp4"])
+@pytest.mark.parametrize("kind", ["jpeg", "arw", "mp4", "heif"])
 @pytest.mark.parametrize("keep", [0.1, 0.5, 0.9, 0.999])
 def test_cut_short_files_are_incomplete(tmp_path: Path, kind: str, keep: float) -> None:
     whole = MediaFile("DCIM", KINDS[kind], WHEN, kind, 30_000, 1).data()
     path = _file(tmp_path, kind, whole[: int(len(whole) * keep)])
     with pytest.raises(Incomplete):
         check_complete(path)
+
+
+def test_a_heif_exif_item_in_other_layouts_and_hostile_ones(tmp_path: Path) -> None:
+    whole = MediaFile("DCIM", KINDS["heif"], WHEN, "heif", 3000, 1).data()
+    path = tmp_path / "x.HIF"
+    # An MP4 brand only: not a HEIF, so no EXIF item is looked for (and no mvhd is there).
+    path.write_bytes(whole[:8] + b"isom" + whole[12:16] + b"isomisom" + whole[24:])
+    assert check_complete(path) == "mp4"
+    assert capture_time(path) is None
+    # The Exif item's type changed: a HEIF without EXIF.
+    at = whole.index(b"Exif")
+    path.write_bytes(whole[:at] + b"mime" + whole[at + 4 :])
+    assert check_complete(path) == "heif"
+    assert capture_time(path) is None
+    # An iloc claiming millions of items, or an extent beyond the end: no time, no failure.
+    iloc = whole.index(b"iloc") + 4
+    huge = whole[: iloc + 6] + b"\xff\xff" + whole[iloc + 8 :]
+    path.write_bytes(huge)
+    assert capture_time(path) is None
+    far = whole.rindex(struct.pack(">H", 2) + b"\0\0\0\0\0\1")  # item 2's one extent
+    path.write_bytes(whole[: far + 8] + b"\x7f\xff\xff\xff" + whole[far + 12 :])
+    assert capture_time(path) is None
 
 
 def test_unknown_formats_are_not_checked_and_have_no_capture_time(tmp_path: Path) -> None:

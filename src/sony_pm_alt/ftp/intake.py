@@ -194,7 +194,7 @@ class CameraLink:
             return reason
         except OSError as exc:
             return self._fail(upload, obj, f"cannot read the upload: {exc}")
-        when, source = capture_time(upload.partial), "exif" if kind != "mp4" else "metadata"
+        when, source = capture_time(upload.partial), "metadata" if kind == "mp4" else "exif"
         if when is None:
             pending = self._pending_times.pop((upload.folder, upload.name), None)
             when, source = (pending, "mfmt") if pending else (datetime.now(), "received")
