@@ -353,6 +353,7 @@ def test_emulator_against_plain_pyftpdlib(
         cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
         ensure_self_signed(cert, key, ("127.0.0.1",))
         handler.certfile, handler.keyfile = str(cert), str(key)
+        handler.tls_control_required = handler.tls_data_required = True  # really encrypted
     server = ThreadedFTPServer(("127.0.0.1", 0), handler)
     import threading
 
