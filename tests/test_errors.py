@@ -140,8 +140,10 @@ def test_vendor_step_failed_message() -> None:
 
 
 def test_raise_for_response_ok() -> None:
-    raise_for_response(OperationCode.OPEN_SESSION, ResponseCode.OK)
+    raise_for_response(OperationCode.OPEN_SESSION, ResponseCode.OK)  # OK passes through
     raise_for_response(0x1002, 0x2001)
+    with pytest.raises(CameraError):  # the same call with any other code does not
+        raise_for_response(0x1002, 0x2002)
 
 
 @given(st.integers(0, 0xFFFF), st.integers(0, 0xFFFF).filter(lambda c: c != 0x2001))

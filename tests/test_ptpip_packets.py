@@ -390,11 +390,20 @@ def test_encode_rejects_invalid_fields(packet: Packet) -> None:
         encode_packet(packet)
 
 
-def test_encode_accepts_the_limits() -> None:
-    encode_packet(InitCommandRequest(bytes(16), "x" * MAX_NAME_UNITS))
-    encode_packet(InitCommandRequest(bytes(16), ""))
-    encode_packet(OperationRequest(0xFFFF, 0xFFFFFFFF, (0xFFFFFFFF,) * MAX_PARAMS, 0xFFFFFFFF))
-    encode_packet(Event(0xFFFF, 0xFFFFFFFF, (0xFFFFFFFF,) * MAX_EVENT_PARAMS))
+ALL_ONES = 0xFFFFFFFF
+LIMITS = [
+    (InitCommandRequest(bytes(16), "x" * MAX_NAME_UNITS), 8 + 16 + 2 * (MAX_NAME_UNITS + 1) + 4),
+    (InitCommandRequest(bytes(16), ""), 8 + 16 + 2 + 4),
+    (OperationRequest(0xFFFF, ALL_ONES, (ALL_ONES,) * MAX_PARAMS, ALL_ONES), 18 + 4 * MAX_PARAMS),
+    (Event(0xFFFF, ALL_ONES, (ALL_ONES,) * MAX_EVENT_PARAMS), 14 + 4 * MAX_EVENT_PARAMS),
+]
+
+
+@pytest.mark.parametrize(("packet", "length"), LIMITS, ids=repr)
+def test_encode_accepts_the_limits(packet: Packet, length: int) -> None:
+    raw = encode_packet(packet)
+    assert struct.unpack_from("<I", raw) == (length,) == (len(raw),)
+    assert decode_packet(raw) == packet
 
 
 # --- hostile input: framing ---------------------------------------------------------------------
