@@ -12,15 +12,14 @@ import os
 import struct
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from emulator_harness import Driver, Log, data_of, handle_of, make_camera, open_camera
 from sony_pm_alt.emulator import (
     BodyConfig,
-    Camera,
     Card,
     FaultSpecError,
     Screen,
@@ -30,14 +29,13 @@ from sony_pm_alt.emulator import (
     parse_guid,
 )
 from sony_pm_alt.emulator.body import SONY_OPERATIONS, parse_mac
-from sony_pm_alt.emulator.camera import SONY_BLOB_SIZE, InitDecision, Reply
-from sony_pm_alt.emulator.card import HANDLE_BASE, FileSlice
+from sony_pm_alt.emulator.camera import SONY_BLOB_SIZE, InitDecision
+from sony_pm_alt.emulator.card import HANDLE_BASE
 from sony_pm_alt.emulator.demo import DEMO_START
 from sony_pm_alt.emulator.faults import Faults
 from sony_pm_alt.ptpip.codes import (
     AccessCapability,
     AssociationType,
-    DataPhase,
     DataType,
     DevicePropCode,
     EventCode,
@@ -48,7 +46,6 @@ from sony_pm_alt.ptpip.codes import (
     StorageType,
 )
 from sony_pm_alt.ptpip.codes import OperationCode as Op
-from sony_pm_alt.ptpip.connection import OperationReady
 from sony_pm_alt.ptpip.datasets import (
     DeviceInfo,
     DevicePropDesc,
@@ -58,7 +55,6 @@ from sony_pm_alt.ptpip.datasets import (
     decode_u16_array,
     decode_u32_array,
 )
-from sony_pm_alt.ptpip.packets import OperationRequest
 from sony_pm_alt.ptpip.primitives import Reader, encode_string
 
 GUID = bytes.fromhex("ffff525400b6fda9ffff523c2807a93a")
@@ -79,62 +75,9 @@ CLIP = datetime(2024, 5, 2, 18, 0, 5)
 # --- helpers ------------------------------------------------------------------------------------
 
 
-class Log:
-    """The ``record`` callable the camera writes to."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, dict[str, Any]]] = []
-
-    def __call__(self, event: str, **fields: Any) -> None:
-        self.lines.append((event, fields))
-
-    def named(self, event: str) -> list[dict[str, Any]]:
-        return [fields for name, fields in self.lines if name == event]
-
-
-class Driver:
-    """Sends operations to a camera with gphoto2's TIDs: OpenSession 0, then +1 each."""
-
-    def __init__(self, camera: Camera) -> None:
-        self.camera = camera
-        self.next_tid = 0
-
-    def __call__(
-        self,
-        code: int,
-        *params: int,
-        data: bytes | None = None,
-        tid: int | None = None,
-        data_tid: int | None = None,
-    ) -> Reply:
-        if tid is None:
-            tid = 0 if code == Op.OPEN_SESSION else self.next_tid
-        self.next_tid = tid + 1
-        phase = DataPhase.DATA_OUT if data is not None else DataPhase.NO_DATA_OR_DATA_IN
-        if data is not None and data_tid is None:
-            data_tid = tid
-        request = OperationRequest(code, tid, params, phase)
-        return self.camera.execute(OperationReady(request, data, data_tid))
-
-    def ok(self, code: int, *params: int, data: bytes | None = None) -> Reply:
-        reply = self(code, *params, data=data)
-        assert reply.code == ResponseCode.OK, f"0x{code:04X} answered 0x{reply.code:04X}"
-        return reply
-
-
 def screen(drive: Driver) -> Screen:
     """The camera's screen (a call, so that mypy does not keep an earlier narrowing)."""
     return drive.camera.screen
-
-
-def data_of(reply: Reply) -> bytes:
-    """The data-in bytes of a reply, reading a file slice the way the server streams it."""
-    if isinstance(reply.data, FileSlice):
-        with reply.data.path.open("rb") as f:
-            f.seek(reply.data.offset)
-            return f.read(reply.data.length)
-    assert reply.data is not None, "reply has no data phase"
-    return reply.data
 
 
 def stamp(path: Path, when: datetime) -> None:
@@ -166,22 +109,6 @@ def card_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def card(card_dir: Path) -> Card:
     return Card.scan(card_dir)
-
-
-def handle_of(card: Card, name: str) -> int:
-    (obj,) = [o for o in card if o.name == name]
-    return obj.handle
-
-
-def make_camera(card: Card, log: Log | None = None, **kwargs: Any) -> Camera:
-    body = kwargs.pop("body", BodyConfig())
-    return Camera(body, card, log if log is not None else Log(), **kwargs)
-
-
-def open_camera(card: Card, log: Log | None = None, **kwargs: Any) -> Driver:
-    drive = Driver(make_camera(card, log, **kwargs))
-    drive.ok(Op.OPEN_SESSION, 1)
-    return drive
 
 
 # --- BodyConfig: identity, DeviceInfo, StorageInfo ----------------------------------------------

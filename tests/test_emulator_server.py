@@ -15,13 +15,14 @@ import os
 import random
 import struct
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from emulator_harness import scenario
 from ptpip_client import (
     PAIRED_GUID,
     WAIT,
@@ -63,7 +64,6 @@ ALL = 0xFFFFFFFF
 MIB = 1 << 20
 SENDING = bytes.fromhex("02000000 02000000 00000000 00000000 0101")
 POWER_OFF = bytes.fromhex("00000000 05000000 00000000 00000000")
-SCENARIO_LIMIT = 15.0  # a whole test scenario; each single wait inside is bounded by WAIT
 SHORT_TIMEOUT = 0.3  # inactivity timeout where the timeout itself is under test
 SILENCE = 0.3  # how long a camera that never answers is watched staying silent
 
@@ -160,10 +160,6 @@ async def emulator_running(config: EmulatorConfig, log_path: Path) -> AsyncItera
             for client in running.clients:
                 await client.close()
             recorder.close()
-
-
-def scenario(coroutine: Coroutine[Any, Any, None]) -> None:
-    asyncio.run(asyncio.wait_for(coroutine, SCENARIO_LIMIT))
 
 
 def seeded_bytes(size: int, seed: int) -> bytes:
