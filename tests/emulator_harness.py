@@ -2,7 +2,7 @@
 on loopback (an ephemeral port, every wait bounded).
 
 One copy for every emulator test file: ``Driver`` sends operations to a :class:`Camera` with
-gphoto2's transaction IDs, ``running_emulator`` starts an :class:`Emulator` and stops it however
+gphoto2's transaction IDs, ``loopback_emulator`` starts an :class:`Emulator` and stops it however
 the test ends, ``scenario`` bounds a whole loopback scenario in time.
 """
 
@@ -141,7 +141,7 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def running_emulator(
+async def loopback_emulator(
     config: EmulatorConfig, log_path: Path | None = None
 ) -> AsyncIterator[Running]:
     """An emulator serving on loopback whose first activation has started; stopped (and its

@@ -40,6 +40,17 @@ def gphoto2_home(base: Path, guid: str = PAIRED_GUID) -> dict[str, str]:
     return env
 
 
+def reference_python() -> str:
+    """The python of the python-gphoto2 2.6.4 reference venv (libgphoto2 2.5.34)."""
+    python = os.environ.get("SONY_PM_ALT_REF_PYTHON", "")
+    if not Path(python).is_file():
+        raise RuntimeError(
+            "SONY_PM_ALT_REF_PYTHON must name the python of the python-gphoto2 2.6.4 reference "
+            "venv; `make test` creates it (.venv-ref264)"
+        )
+    return python
+
+
 def gphoto2_cli() -> str:
     path = shutil.which("gphoto2")
     if path is None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from emulator_harness import Running, running_emulator, scenario
+from emulator_harness import Running, loopback_emulator, scenario
 from ptpip_client import WAIT, CommandClient, RawPacket, connect_session, response_bytes
 from sony_pm_alt.emulator import BodyConfig, EmulatorConfig, read_log
 from sony_pm_alt.emulator.faults import FILLER, MAX_OVERSIZE, FaultSpecError, parse_faults
@@ -51,7 +51,7 @@ def emulator(
     config = EmulatorConfig(
         card_dir=card_dir, body=BodyConfig(), faults=parse_faults(specs), **kwargs
     )
-    return running_emulator(config, log_path)
+    return loopback_emulator(config, log_path)
 
 
 async def file_handle(command: CommandClient) -> int:

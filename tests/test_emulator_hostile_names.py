@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from emulator_harness import Log, open_camera, running_emulator, scenario
+from emulator_harness import Log, loopback_emulator, open_camera, scenario
 from ptpip_client import CommandClient, connect_session
 from sony_pm_alt.cli import main
 from sony_pm_alt.emulator import (
@@ -162,7 +162,7 @@ def test_hostile_names_on_the_wire_with_the_data_intact(card_dir: Path, tmp_path
     config = EmulatorConfig(card_dir=card_dir, faults=parse_faults(["hostile-names=1"]))
 
     async def run() -> None:
-        async with running_emulator(config, log_path) as running:
+        async with loopback_emulator(config, log_path) as running:
             session = await connect_session(running.port)
             try:
                 command = session.command

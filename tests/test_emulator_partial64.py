@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from emulator_harness import data_of, handle_of, open_camera, running_emulator, scenario
+from emulator_harness import data_of, handle_of, loopback_emulator, open_camera, scenario
 from ptpip_client import connect_session, split_packets
 from sony_pm_alt.cli import main
 from sony_pm_alt.emulator import BodyConfig, Card, EmulatorConfig
@@ -169,7 +169,7 @@ def test_a_folder_has_no_bytes(tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_64_bit_reads_over_the_wire(big_card: Path) -> None:
     async def run() -> None:
-        async with running_emulator(
+        async with loopback_emulator(
             EmulatorConfig(card_dir=big_card, body=BodyConfig(partial_object_64=True))
         ) as running:
             session = await connect_session(running.port)
@@ -216,7 +216,7 @@ def test_64_bit_reads_over_the_wire(big_card: Path) -> None:
 @pytest.mark.integration
 def test_disabled_over_the_wire(big_card: Path) -> None:
     async def run() -> None:
-        async with running_emulator(
+        async with loopback_emulator(
             EmulatorConfig(card_dir=big_card, body=BodyConfig())
         ) as running:
             session = await connect_session(running.port)
