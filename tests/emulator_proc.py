@@ -16,7 +16,7 @@ from typing import Any
 
 from sony_pm_alt.emulator.process import EmulatorProcess, spawn_emulator
 
-# The GUID sony-guid-setter registers (sony-camera.md §5); any fixed value would do.
+# The GUID sony-guid-setter registers (docs/protocol.md §6); any fixed value would do.
 PAIRED_GUID = "ff:ff:52:54:00:b6:fd:a9:ff:ff:52:3c:28:07:a9:3a"
 
 

@@ -1,6 +1,6 @@
 """GetPartialObject64 (0x95C1), offered by the emulator only with ``--partial64``.
 
-No real Sony body is known to offer it (ptpip-protocol.md §9.3): it exists so that the sync
+No real Sony body is known to offer it (docs/protocol.md §13.3): it exists so that the sync
 engine's path for objects of 4 GiB or more can be tested. The card holds a sparse file a little
 over 4 GiB with a few real bytes just below, across and above the 4 GiB line; every test reads
 only those ranges, never the whole file.

@@ -219,7 +219,7 @@ def test_paired_guid_gets_the_camera_identity(card_dir: Path, log_path: Path) ->
             assert ack.connection_number == 1
             assert ack.guid == bytes(8) + b"\xff\xff" + MAC
             assert ack.friendly_name == "ILCE-5000"
-            # Byte for byte the Init Command Ack of a real ILCE-5000 (sony-camera.md §4).
+            # Byte for byte the Init Command Ack of a real ILCE-5000 (docs/protocol.md §5).
             assert bytes(command.raw) == bytes.fromhex(
                 "34000000 02000000 01000000"
                 "00000000 00000000 ffff d8c4 6a97 69b4"
@@ -401,7 +401,7 @@ def test_device_info_and_removed_operations(card_dir: Path, log_path: Path) -> N
 
 
 def test_gphoto2_style_listing_and_download(card_dir: Path, log_path: Path) -> None:
-    """The sequence gphoto2 -P runs (ptpip-protocol.md §11), checked against the files."""
+    """The sequence gphoto2 -P runs (docs/protocol.md §15), checked against the files."""
 
     async def run() -> None:
         async with emulator_running(make_config(card_dir), log_path) as emu:
@@ -572,7 +572,7 @@ def test_obj_prop_list_of_everything_over_the_wire(card_dir: Path, log_path: Pat
 
 
 def test_gphoto2_start_pair_bytes(card_dir: Path, log_path: Path) -> None:
-    """gphoto2's literal start-pair packets (sony-camera.md §9) and the camera's exact answers."""
+    """gphoto2's literal start-pair packets (docs/protocol.md §10) and the camera's answers."""
 
     async def run() -> None:
         async with emulator_running(make_config(card_dir), log_path) as emu:

@@ -1,6 +1,6 @@
 """Tests for the sans-IO PTP/IP connection state machines (command and event, both roles).
 
-Golden bytes: ``shared/research/ptpip-protocol.md`` §3/§4 and ``sony-camera.md`` §4/§9/§10.
+Golden bytes: ``docs/protocol.md`` §4, §5, §10 and §11.
 """
 
 from __future__ import annotations
@@ -821,7 +821,7 @@ def test_data_in_shape_b_bytes() -> None:
 
 
 def test_data_in_ilce5000_9281_sizes() -> None:
-    # sony-camera.md §9: 20 + 8204 + 12 + 14 = 8250 bytes, "8250 bytes received".
+    # docs/protocol.md §4.2: 20 + 8204 + 12 + 14 = 8250 bytes, "8250 bytes received".
     def send(resp: CommandConnection) -> bytes:
         parts = [
             resp.send_start_data(8192),

@@ -1,7 +1,7 @@
 """Tests for the PTP/IP packet codec (types 1–14): golden bytes, round trips, hostile input.
 
-Golden bytes come from ``shared/research/ptpip-protocol.md`` §3/§4 and ``sony-camera.md``
-§4/§9/§10 (PlayMemories Home, a Sony ILCE-5000, gphoto2 and the 2015 sony-pm-alt hack).
+Golden bytes come from ``docs/protocol.md`` §4, §5, §10 and §11 (PlayMemories Home, a Sony
+ILCE-5000, gphoto2 and the 2015 sony-pm-alt hack).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from sony_pm_alt.ptpip.packets import (
 
 
 def h(text: str) -> bytes:
-    """Hex as written in the research notes: groups separated by spaces."""
+    """Hex as written in docs/protocol.md: groups separated by spaces."""
     return bytes.fromhex(text)
 
 
@@ -174,7 +174,7 @@ GOLDEN: list[tuple[str, bytes, Packet]] = [
     ),
     ("Probe Request", h("08000000 0d000000"), ProbeRequest()),
     ("Probe Response", h("08000000 0e000000"), ProbeResponse()),
-    # No capture shows these two; the bytes follow the §2 layout table.
+    # No capture shows these two; the bytes follow the layout table of docs/protocol.md §3.
     ("Cancel", h("0c000000 0b000000 07000000"), Cancel(7)),
     (
         "Event ObjectAdded handle 5",

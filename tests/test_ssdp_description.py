@@ -1,4 +1,4 @@
-"""Device description: the §3 template, a render/parse round trip and hostile documents."""
+"""Device description: the template of docs/protocol.md §2, a round trip, hostile documents."""
 
 from __future__ import annotations
 

@@ -196,7 +196,7 @@ def test_skip_then_abort() -> None:
 
 
 def test_playmemories_profile_survives_its_refused_steps() -> None:
-    """The camera's known refusals (§10 of the research notes) do not end the session."""
+    """The camera's known refusals (docs/protocol.md §11) do not end the session."""
     profile = load_profile("playmemories")
     codes = [NOT_SUPPORTED if not step.abort_on_failure else OK for step in profile.start]
     fake = FakeTransport(list(codes))
