@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from golden import SETTER_GUID_TEXT
 from sony_pm_alt.emulator.process import EmulatorProcess, spawn_emulator
 
 # The GUID sony-guid-setter registers (docs/protocol.md §6); any fixed value would do.
-PAIRED_GUID = "ff:ff:52:54:00:b6:fd:a9:ff:ff:52:3c:28:07:a9:3a"
+PAIRED_GUID = SETTER_GUID_TEXT
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from golden import SETTER_GUID
 from sony_pm_alt.ptpip.codes import OperationCode, PacketType, ResponseCode
 from sony_pm_alt.ptpip.connection import (
     ChannelEvent,
@@ -45,7 +46,7 @@ READ_SIZE = 64 * 1024
 # 100k reads of up to 64 KiB: far more than any test transfers, still a hard stop for a loop.
 MAX_READS = 100_000
 # sony-guid-setter's GUID (docs/protocol.md §6): what a "paired" test client presents.
-PAIRED_GUID = bytes.fromhex("ffff525400b6fda9ffff523c2807a93a")
+PAIRED_GUID = SETTER_GUID
 CLIENT_NAME = "pytest"
 
 C = TypeVar("C", CommandConnection, EventConnection)

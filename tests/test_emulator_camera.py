@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator_harness import Driver, Log, data_of, handle_of, make_camera, open_camera
+from golden import POWER_OFF, SENDING, SETTER_GUID
 from sony_pm_alt.emulator import (
     BodyConfig,
     Card,
@@ -56,14 +57,12 @@ from sony_pm_alt.ptpip.datasets import (
 )
 from sony_pm_alt.ptpip.primitives import Reader, encode_string
 
-GUID = bytes.fromhex("ffff525400b6fda9ffff523c2807a93a")
+GUID = SETTER_GUID
 OTHER_GUID = bytes.fromhex("0000000000000000ffff080027f5164f")
 STORAGE = 0x00010001
 ALL = 0xFFFFFFFF
 ROOT = 0xFFFFFFFF
-# docs/protocol.md §10: the 0x9280 (selector 4) payloads.
-SENDING = bytes.fromhex("02000000 02000000 00000000 00000000 0101")
-POWER_OFF = bytes.fromhex("00000000 05000000 00000000 00000000")
+# docs/protocol.md §10: the "cancelled" 0x9280 (selector 4) payload (SENDING, POWER_OFF: golden.py).
 CANCEL = bytes.fromhex("00000000 04000000 00000000 00000000 020000")
 # Modification times set on the test card (naive = local, as the camera's clock).
 SHOT_1 = datetime(2024, 5, 1, 10, 7, 0)

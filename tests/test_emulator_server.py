@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from emulator_harness import scenario
+from golden import POWER_OFF, SENDING
 from ptpip_client import (
     PAIRED_GUID,
     WAIT,
@@ -62,8 +63,6 @@ STORAGE = 0x00010001
 ROOT = 0xFFFFFFFF
 ALL = 0xFFFFFFFF
 MIB = 1 << 20
-SENDING = bytes.fromhex("02000000 02000000 00000000 00000000 0101")
-POWER_OFF = bytes.fromhex("00000000 05000000 00000000 00000000")
 SHORT_TIMEOUT = 0.3  # inactivity timeout where the timeout itself is under test
 SILENCE = 0.3  # how long a camera that never answers is watched staying silent
 

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from golden import SETTER_GUID
 from sony_pm_alt.errors import (
     TRANSPORT_ERRORS,
     CameraBusy,
@@ -22,7 +23,7 @@ from sony_pm_alt.errors import (
 from sony_pm_alt.identity import format_guid
 from sony_pm_alt.ptpip.codes import OperationCode, ResponseCode
 
-GUID = bytes.fromhex("ffff525400b6fda9ffff523c2807a93a")
+GUID = SETTER_GUID
 
 
 @pytest.mark.parametrize(

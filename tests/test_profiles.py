@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from golden import POWER_OFF, SENDING
 from sony_pm_alt.profiles import (
     DEFAULT_PROFILE,
     MAX_STEP_DATA,
@@ -20,8 +21,6 @@ from sony_pm_alt.profiles import (
     parse_profile,
 )
 
-SENDING = bytes.fromhex("020000000200000000000000000000000101")
-POWER_OFF = bytes.fromhex("00000000050000000000000000000000")
 CMD_1 = bytes.fromhex("00000000010000000000000000000000")
 
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from golden import SENDING
 from sony_pm_alt.ptpip.codes import DataPhase, OperationCode, PacketType, ResponseCode
 from sony_pm_alt.ptpip.errors import LimitExceeded, MalformedPacket, ProtocolError
 from sony_pm_alt.ptpip.packets import (
@@ -32,8 +33,6 @@ from sony_pm_alt.ptpip.packets import (
     encode_packet,
 )
 from sony_pm_alt.ptpip.stream import MAX_CONTROL_PACKET, MAX_DATA_PACKET, PacketReader
-
-SENDING = bytes.fromhex("02000000 02000000 00000000 00000000 0101")
 
 # A session's worth of packets of every type, in the order they might share one stream.
 PACKETS: list[Packet] = [

@@ -9,6 +9,7 @@ from typing import cast
 
 import pytest
 
+from golden import SENDING
 from sony_pm_alt.engine.vendor import StepResult, run_steps
 from sony_pm_alt.errors import (
     SonyPmAltError,
@@ -23,7 +24,6 @@ from sony_pm_alt.ptpip.codes import ResponseCode
 OK = ResponseCode.OK
 BUSY = ResponseCode.DEVICE_BUSY
 NOT_SUPPORTED = ResponseCode.PARAMETER_NOT_SUPPORTED
-SENDING = bytes.fromhex("020000000200000000000000000000000101")
 BLOB = bytes(8192)
 
 
