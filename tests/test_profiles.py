@@ -113,24 +113,20 @@ PLAYMEMORIES_END = [
 ]
 
 
-def test_playmemories_start_block_follows_the_2015_capture() -> None:
-    profile = load_profile("playmemories")
-    assert len(profile.start) == len(PLAYMEMORIES_START)
-    for step, (row, opcode, params, data, data_in, abort) in zip(
-        profile.start, PLAYMEMORIES_START, strict=True
-    ):
+@pytest.mark.parametrize(
+    ("block", "expected", "table"),
+    [("start", PLAYMEMORIES_START, "§11.1"), ("end", PLAYMEMORIES_END, "§11.2")],
+)
+def test_playmemories_blocks_follow_the_2015_capture(
+    block: str,
+    expected: list[tuple[int | None, int, tuple[int, ...], bytes | None, bool, bool]],
+    table: str,
+) -> None:
+    steps = getattr(load_profile("playmemories"), block)
+    assert len(steps) == len(expected)
+    for step, (row, opcode, params, data, data_in, abort) in zip(steps, expected, strict=True):
         got = (step.opcode, step.params, step.data, step.data_in, step.abort_on_failure)
-        assert got == (opcode, params, data, data_in, abort), f"§11.1 row {row}"
-
-
-def test_playmemories_close_block_follows_the_2015_capture() -> None:
-    profile = load_profile("playmemories")
-    assert len(profile.end) == len(PLAYMEMORIES_END)
-    for step, (row, opcode, params, data, data_in, abort) in zip(
-        profile.end, PLAYMEMORIES_END, strict=True
-    ):
-        got = (step.opcode, step.params, step.data, step.data_in, step.abort_on_failure)
-        assert got == (opcode, params, data, data_in, abort), f"§11.2 row {row}"
+        assert got == (opcode, params, data, data_in, abort), f"{table} row {row}"
 
 
 def test_playmemories_skips_exactly_the_refused_steps() -> None:
