@@ -28,6 +28,7 @@ OUTSIDE_NOTES = re.compile(
 
 
 def text_files() -> Iterator[Path]:
+    yield ROOT / "README.md"
     for top in SEARCHED:
         for path in sorted((ROOT / top).rglob("*")):
             if path.suffix in SUFFIXES and path.is_file() and "_native" not in path.parts:
