@@ -147,6 +147,7 @@ def accounts(config: Settings, dest_override: Path | None = None) -> tuple[Accou
                 password_hash=login.password_hash,
                 hook=camera.hook,
                 filters=camera.filters,
+                partial_max_age_days=camera.partial_max_age_days,
             )
         )
     return tuple(result)
