@@ -165,7 +165,7 @@ class CameraSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     dest: Annotated[Path | None, key(
         "Where files go (~ and $VARS expanded).", "a folder path", path_value)] = None
     template: Annotated[Template, key(
-        "Path of a file inside dest (README: Templates).",
+        "Path of each file inside dest; tokens under `sony-pm-alt sync` in the README.",
         f"a template such as {DEFAULT_TEMPLATE!r}", _template)] = Template(DEFAULT_TEMPLATE)
     profile: Annotated[Profile, key(
         "Sony commands at start and end: upstream, playmemories, none, or a .toml file.",

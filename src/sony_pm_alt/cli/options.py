@@ -16,18 +16,25 @@ import click
 
 class SettingsCommand(click.Command):
     """A command whose keyword arguments also hold one value (or None) per setting of the
-    config ``sections`` it uses (None: all)."""
+    config ``sections`` it uses (None: all), or only the ``keys`` named."""
 
-    def __init__(self, *args: Any, sections: Sequence[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        sections: Sequence[str] | None = None,
+        keys: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.sections = sections
+        self.sections, self.keys = sections, keys
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         # Made on each call (a few per run) from the schema itself, never from a copy of it.
         from ..settings import all_settings
 
         own = self.params
-        wanted = [s for s in all_settings() if self.sections is None or s.section in self.sections]
+        wanted = [s for s in all_settings() if (self.sections is None or s.section in self.sections)
+                  and (self.keys is None or s.key in self.keys)]  # fmt: skip
         try:
             self.params = [*own, *(_option(setting) for setting in wanted)]
             return super().get_params(ctx)

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .common import EXIT_NO_SESSION, load_config_or_exit
+from .options import SettingsCommand
 
 if TYPE_CHECKING:
     from ..settings import CameraSettings, Settings
     from ..smartphone.sync import PhoneResult
 
 
-@click.command()
+@click.command(cls=SettingsCommand, sections=("defaults",), keys=("dest", "template", "hook"))
 @click.option(
     "--address",
     default="192.168.122.1",
@@ -26,36 +27,31 @@ if TYPE_CHECKING:
     help="The camera's address on its own Wi-Fi.",
 )
 @click.option("--port", default=64321, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), help="Where photos go.")
-@click.option("--template", help="Path template (see sony-pm-alt sync --help).")
 @click.option(
     "--raw-previews",
     is_flag=True,
     help="For RAW files (not offered in this mode) save their JPEG preview as NAME-preview.JPG.",
 )
 @click.option("--redownload", is_flag=True, help="Download again what was transferred before.")
-@click.option("--hook", help="Command run at start, after each file and at the end.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines on standard output.")
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--camera",
     "camera_match",
-    help="A [[camera]] match from the config: its dest, template, hook, and Wi-Fi to join "
-    "(wifi_ssid, wifi_password) through NetworkManager.",
+    help="A [[camera]] match from the config: its dest, template, hook (the flags win over "
+    "them), and Wi-Fi to join (wifi_ssid, wifi_password) through NetworkManager.",
 )
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
 def smartphone(
     address: str,
     port: int,
-    dest: Path | None,
-    template: str | None,
     raw_previews: bool,
     redownload: bool,
-    hook: str | None,
     as_json: bool,
     state_path: Path | None,
     camera_match: str | None,
     config_path: Path | None,
+    **flags: Any,
 ) -> None:
     """Import from a body in "Send to Smartphone" mode (no pairing; JPEG originals only).
 
@@ -77,7 +73,7 @@ def smartphone(
             f"{address!r} is not an IPv4 address (the camera is usually 192.168.122.1)",
             param_hint="--address",
         ) from None
-    settings = _override(_settings(config, camera_match), dest=dest, template=template, hook=hook)
+    settings = _override(_settings(config, camera_match), **flags)
     if settings.dest is None:
         raise click.UsageError("no destination: give --dest, or dest in the config")
     options = PhoneOptions(
