@@ -18,7 +18,7 @@ from sony_pm_alt.console import (
     PlainView,
     RichView,
     start_line,
-    summary_json,
+    summary_fields,
     summary_line,
 )
 from sony_pm_alt.engine.events import (
@@ -133,7 +133,7 @@ def test_summary_of_several_failures_counts_them() -> None:
     [
         (0, "0 B"),
         (999, "999 B"),
-        (1000, "1.0 KB"),
+        (1000, "1.0 kB"),
         (1_500_000, "1.5 MB"),
         (2_000_000_000, "2.0 GB"),
         (3_000_000_000_000, "3.0 TB"),
@@ -146,7 +146,7 @@ def test_sizes_are_in_decimal_units(size: int, text: str) -> None:
 
 
 def test_summary_json_fields() -> None:
-    assert summary_json(FAILED_SUMMARY) == {
+    assert summary_fields(FAILED_SUMMARY) == {
         "camera": {"model": "ILCE-7M3", "serial": "00000001"},
         "planned": 2,
         "transferred": 1,
@@ -163,8 +163,8 @@ def test_summary_json_fields() -> None:
         "stopped": None,
         "ok": False,
     }
-    assert summary_json(SyncSummary(None, seconds=1.23456))["camera"] is None
-    assert summary_json(SyncSummary(None, seconds=1.23456))["seconds"] == 1.235
+    assert summary_fields(SyncSummary(None, seconds=1.23456))["camera"] is None
+    assert summary_fields(SyncSummary(None, seconds=1.23456))["seconds"] == 1.235
 
 
 def test_start_line() -> None:
@@ -236,21 +236,46 @@ def json_lines(capsys: pytest.CaptureFixture[str], events: Sequence[SyncEvent]) 
 
 def test_json_view_one_json_document_per_line(capsys: pytest.CaptureFixture[str]) -> None:
     records = json_lines(capsys, session())
-    assert [r["event"] for r in records] == ["saved", "resumed", "failed", "summary"]
-    saved, resumed, failed, summary = records
+    assert [r["event"] for r in records] == ["session", "saved", "resumed", "failed", "summary"]
+    started, saved, resumed, failed, summary = records
+    assert started == {
+        "event": "session",
+        "message": "ILCE-7M3 (00000001): 5 files on the camera, 2 new (6.5 MB), listed by bulk",
+        "camera": {"model": "ILCE-7M3", "serial": "00000001"},
+        "listed": 5,
+        "planned": 2,
+        "planned_bytes": 6_500_000,
+        "listing": "bulk",
+        "sending": False,
+    }
     assert saved == {
         "event": "saved",
+        "message": f"saved {DEST / JPG.name} (4.0 MB)",
+        "file": f"{DCIM}/DSC00001.JPG",
         "path": str(DEST / JPG.name),
         "bytes": 4_000_000,
+        "seconds": 1.5,
         "already_there": False,
+        "time_source": None,
     }
-    assert resumed == {"event": "resumed", "file": f"{DCIM}/DSC00001.ARW", "from": 500_000}
+    assert resumed == {
+        "event": "resumed",
+        "message": f"resuming {DCIM}/DSC00001.ARW from 500.0 kB",
+        "file": f"{DCIM}/DSC00001.ARW",
+        "path": str(DEST / ARW.name),
+        "from": 500_000,
+    }
     assert failed == {
         "event": "failed",
+        "message": f"FAILED {DCIM}/DSC00001.ARW: camera went away",
         "file": f"{DCIM}/DSC00001.ARW",
         "error": "camera went away",
     }
-    assert summary == {"event": "summary", **summary_json(FAILED_SUMMARY)}
+    assert summary == {
+        "event": "summary",
+        "message": summary_line(FAILED_SUMMARY),
+        **summary_fields(FAILED_SUMMARY),
+    }
 
 
 def test_json_view_skipped_files_carry_size_and_capture_time(
@@ -260,6 +285,7 @@ def test_json_view_skipped_files_carry_size_and_capture_time(
     assert records == [
         {
             "event": "skipped",
+            "message": f"skipped {DCIM}/DSC00001.JPG: dry run",
             "file": f"{DCIM}/DSC00001.JPG",
             "size": 4_000_000,
             "reason": "dry run",
@@ -267,6 +293,7 @@ def test_json_view_skipped_files_carry_size_and_capture_time(
         },
         {
             "event": "skipped",
+            "message": f"skipped {DCIM}/DSC00001.ARW: dry run",
             "file": f"{DCIM}/DSC00001.ARW",
             "size": 2_500_000,
             "reason": "dry run",
@@ -280,7 +307,7 @@ def test_json_view_already_there(capsys: pytest.CaptureFixture[str]) -> None:
     assert record["already_there"] is True
 
 
-def test_json_view_is_silent_about_starts_and_progress(
+def test_json_view_is_silent_about_progress_and_files_started_afresh(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     events: list[SyncEvent] = [
@@ -288,7 +315,7 @@ def test_json_view_is_silent_about_starts_and_progress(
         FileStarted(JPG, DEST / JPG.name, 1),  # not resumed: nothing to say
         FileProgress(JPG, 5, 10),
     ]
-    assert json_lines(capsys, events) == []
+    assert [r["event"] for r in json_lines(capsys, events)] == ["session"]
 
 
 def test_json_view_escapes_hostile_names(capsys: pytest.CaptureFixture[str]) -> None:
@@ -296,6 +323,7 @@ def test_json_view_escapes_hostile_names(capsys: pytest.CaptureFixture[str]) -> 
     (record,) = json_lines(capsys, [FileFailed(hostile, "line one\nline two")])
     assert record["file"] == f'{DCIM}/a"\n\\b.JPG'
     assert record["error"] == "line one\nline two"
+    assert record["message"] == f'FAILED {DCIM}/a"\\b.JPG: line oneline two'  # shown: no controls
 
 
 # --- RichView --------------------------------------------------------------------------------

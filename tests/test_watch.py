@@ -78,9 +78,9 @@ def _cli(*args: str) -> list[str]:
 
 
 def _lines(stream: IO[str]) -> Iterator[dict[str, Any]]:
+    """The records of watch's standard output: off a terminal every line is JSON."""
     for line in stream:
-        if line.startswith("{"):
-            yield json.loads(line)
+        yield json.loads(line)
 
 
 def _emulator(work: Path, name: str, *args: str) -> subprocess.Popen[str]:
@@ -113,8 +113,8 @@ def _watch(work: Path, *args: str) -> subprocess.Popen[str]:
     }
     return subprocess.Popen(
         _cli("watch", "--state", str(work / "state.sqlite3"), *args),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
         env=env,
     )
@@ -153,9 +153,9 @@ def _scenario_cooldown(work: Path) -> dict[str, Any]:
         work, "camera", "--guid", GUID_A, "--activations", "2", "--card", str(card)
     )
     watch = _watch(work, "--guid", GUID_A, "--dest", str(work / "dest"), "--cooldown", "600")
-    assert watch.stderr is not None
+    assert watch.stdout is not None
     events = []
-    for record in _lines(watch.stderr):
+    for record in _lines(watch.stdout):
         events.append(record["event"])
         if record["event"] == "ignored":  # the camera announced again within the cooldown
             break
@@ -212,10 +212,10 @@ def _scenario_two_cameras(work: Path) -> dict[str, Any]:
         f'[[camera]]\nmatch = "{SERIAL_B}"\nguid = "{GUID_B}"\ndest = "{work / "dest-b"}"\n'
     )
     watch = _watch(work)
-    assert watch.stderr is not None
+    assert watch.stdout is not None
     finished: dict[str, bool] = {}
-    for record in _lines(watch.stderr):
-        if record["event"] == "finished":
+    for record in _lines(watch.stdout):
+        if record["event"] == "summary":
             finished[record["host"]] = record["powered_off"]
             if len(finished) == 2:
                 break
@@ -252,12 +252,12 @@ def _scenario_sigterm(work: Path) -> dict[str, Any]:
         str(card),
     )
     first = _watch(work, "--guid", GUID_A, "--dest", str(dest))
-    assert first.stderr is not None
-    for record in _lines(first.stderr):
+    assert first.stdout is not None
+    for record in _lines(first.stdout):
         if record["event"] == "saved":  # one file done, the next one is being transferred
             break
     first.send_signal(signal.SIGTERM)
-    cancelled = any(r["event"] == "cancelled" for r in _lines(first.stderr))
+    cancelled = any(r["event"] == "cancelled" for r in _lines(first.stdout))
     first_exit = first.wait(timeout=WAIT)
     complete = {p.read_bytes() for p in card.rglob("*") if p.is_file()}
     after = _visible(dest)

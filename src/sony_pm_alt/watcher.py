@@ -154,8 +154,7 @@ class Watcher:
             self._emit(WatchEvent("finished", camera, summary))
         except SyncCancelled as exc:  # SIGINT/SIGTERM: a clean stop, resumed next time
             self._emit(WatchEvent("cancelled", camera, str(exc)))
-        except SonyPmAltError as exc:
-            log.error("%s at %s: %s", camera.model, camera.host, exc)
+        except SonyPmAltError as exc:  # reported by the event alone: no second log line
             self._emit(WatchEvent("failed", camera, str(exc)))
         except Exception as exc:  # a worker must never take the daemon down
             log.exception("%s at %s: unexpected error", camera.model, camera.host)

@@ -125,12 +125,9 @@ def _settings(config: Config, camera_match: str | None) -> CameraSettings:
 
 def _say_end(result: PhoneResult, as_json: bool) -> None:
     if as_json:
-        record = {
-            "event": "transfer_end",
-            "sent": result.transfer_ended,
-            "root": result.root,
-            "missing": result.missing,
-        }
+        from ..console.records import transfer_end_record
+
+        record = transfer_end_record(result.transfer_ended, result.root, result.missing)
         print(json.dumps(record), flush=True)
         return
     if result.transfer_ended:

@@ -72,7 +72,9 @@ def watch(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    view = WatchView(sys.stderr.isatty())
+    # Reports go to standard output: lines for a person on a terminal, otherwise JSON lines
+    # only, log records included (README "JSON lines").
+    view = WatchView(sys.stdout.isatty())
     watcher = Watcher(
         config,
         state_path=state_path or default_state_path(),
@@ -86,9 +88,10 @@ def watch(
         from ..smartphone.watch import start_phone_watcher
 
         phone = start_phone_watcher(config, state_path or default_state_path(), view, stop)
-    view.waiting(config)
     try:
-        watcher.run(stop)
+        with view.logs_as_records():
+            view.waiting(config)
+            watcher.run(stop)
     except OSError as exc:
         click.echo(f"sony-pm-alt: cannot listen for cameras: {exc}", err=True)
         sys.exit(3)
