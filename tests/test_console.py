@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -440,3 +441,77 @@ def test_summary_of_an_unconfirmed_power_off_does_not_claim_the_camera_is_on_or_
     assert summary_line(summary).endswith(
         ", power-off not confirmed: the camera accepted the power-off but not the step after it"
     )
+
+
+# --- WatchView -------------------------------------------------------------------------------
+
+
+def _watch_events() -> list[Any]:
+    from sony_pm_alt.discovery import DiscoveredCamera
+    from sony_pm_alt.watcher import WatchEvent
+
+    camera = DiscoveredCamera("192.0.2.7", "", "uuid:1", "0001", "ILCE-6000", "", "Sony")
+    hostile = DiscoveredCamera("192.0.2.8", "", "uuid:2", "0002", "ILCE\x1b[2J-6000", "", "Sony")
+    saved = Path("/tmp/sony test/2024/2024-05-01/DSC00001.JPG")
+    ok = SyncSummary(A7, 1, 1, 52_800_000, 1.0, powered_off=True, listing_method="bulk")
+    return [
+        WatchEvent("found", camera),
+        WatchEvent("sync", camera, FileDone(JPG, saved, 4_000_000, 1.0)),
+        WatchEvent("finished", camera, ok),
+        WatchEvent("failed", hostile, "refused our GUID ff:ff; see sony-pm-alt guid --help"),
+    ]
+
+
+def test_watch_view_on_a_terminal_keeps_paths_and_rates_and_cleans_camera_text() -> None:
+    from sony_pm_alt.console import WatchView
+
+    out = io.StringIO()
+    view = WatchView(terminal=True, stream=out)
+    for event in _watch_events():
+        view(event)
+    assert out.getvalue().splitlines() == [
+        "ILCE-6000 at 192.0.2.7: found",
+        "ILCE-6000 at 192.0.2.7: saved /tmp/sony test/2024/2024-05-01/DSC00001.JPG (4.0 MB)",
+        "ILCE-6000 at 192.0.2.7: 1 of 1 files, 52.8 MB in 1.00 s (52.8 MB/s), camera powered off",
+        "ILCE[2J-6000 at 192.0.2.8: refused our GUID ff:ff; see sony-pm-alt guid --help",
+    ]
+    assert view.failures == 1
+
+
+def test_watch_view_off_a_terminal_writes_json_only_log_records_included() -> None:
+    from sony_pm_alt.console import WatchView
+
+    out = io.StringIO()
+    view = WatchView(terminal=False, stream=out)
+    root = logging.getLogger()
+    before = root.handlers[:]
+    with view.logs_as_records():
+        view(_watch_events()[0])
+        logging.getLogger("sony_pm_alt.engine.state").warning("session %d was interrupted", 3)
+        view(_watch_events()[1])
+    assert root.handlers == before  # the plain handlers are back afterwards
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["event"] for r in records] == ["found", "log", "saved"]
+    assert records[1] == {"event": "log", "message": "session 3 was interrupted",
+                          "level": "warning", "logger": "sony_pm_alt.engine.state"}  # fmt: skip
+    assert records[2]["path"] == "/tmp/sony test/2024/2024-05-01/DSC00001.JPG"
+
+
+def test_watch_view_on_a_terminal_leaves_logging_alone() -> None:
+    from sony_pm_alt.console import WatchView
+
+    root = logging.getLogger()
+    before = root.handlers[:]
+    with WatchView(terminal=True, stream=io.StringIO()).logs_as_records():
+        assert root.handlers == before
+
+
+def test_watch_view_writes_to_standard_output_by_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sony_pm_alt.console import WatchView
+
+    WatchView(terminal=False)(_watch_events()[0])
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert json.loads(captured.out)["event"] == "found"

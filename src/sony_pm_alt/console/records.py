@@ -127,6 +127,8 @@ def watch_record(event: WatchEvent) -> Record | None:
     who = f"{shown(camera.model)} at {shown(camera.host)}: " if camera is not None else ""
     host: Record = {"host": camera.host} if camera is not None else {}
     if event.kind == "sync":
+        if isinstance(event.detail, SessionEnded):
+            return None  # the worker's "finished" report carries the summary, once
         inner = sync_record(cast("SyncEvent", event.detail))
         if inner is None:
             return None
