@@ -307,7 +307,7 @@ def _scenario_sigterm(work: Path) -> dict[str, Any]:
     }
 
 
-def _read_terminal(fd: int, proc: subprocess.Popen[str]) -> str:
+def _read_terminal(fd: int, proc: subprocess.Popen[bytes]) -> str:
     """Everything written to the pseudo-terminal until ``proc`` exits (bounded by WAIT)."""
     chunks: list[bytes] = []
     deadline = time.monotonic() + WAIT
