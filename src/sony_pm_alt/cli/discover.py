@@ -43,7 +43,7 @@ def discover(timeout: float, interface: str | None, as_json: bool) -> None:
         return
     if not cameras:
         click.echo(f"no camera announced itself within {timeout:g} s", err=True)
-    from ..engine.sanitize import clean_text
+    from ..console import shown
 
     for c in cameras:  # names come from the LAN: no control characters on a terminal
-        click.echo(clean_text(f"{c.host}  {c.model}  serial {c.serial}  {c.udn}"))
+        click.echo(f"{c.host}  {shown(c.model)}  serial {shown(c.serial)}  {shown(c.udn)}")

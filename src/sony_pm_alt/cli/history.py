@@ -25,6 +25,7 @@ def history(
     """What was transferred, when and where (newest first)."""
     import json
 
+    from ..console import shown
     from ..engine.state import StateError, StateStore, default_state_path
 
     path = state_path or default_state_path()
@@ -65,11 +66,13 @@ def history(
         return
     for t in transfers:
         when = t.transferred_at.astimezone().strftime("%Y-%m-%d %H:%M")
-        click.echo(f"{when}  {t.camera}  {t.folder}/{t.name} -> {t.path}")
+        click.echo(f"{when}  {shown(t.camera)}  {shown(f'{t.folder}/{t.name}')} -> {shown(t.path)}")
 
 
 def _print_sessions(records: list[SessionRecord], as_json: bool) -> None:
     import json
+
+    from ..console import shown
 
     if as_json:
         rows = [
@@ -92,6 +95,6 @@ def _print_sessions(records: list[SessionRecord], as_json: bool) -> None:
     for r in records:
         when = r.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
         click.echo(
-            f"{when}  {r.model} {r.camera}  {r.result}: {r.transferred} of {r.planned} files"
-            + (f", {r.failed} failed" if r.failed else "")
+            f"{when}  {shown(r.model)} {shown(r.camera)}  {r.result}: {r.transferred} of "
+            f"{r.planned} files" + (f", {r.failed} failed" if r.failed else "")
         )

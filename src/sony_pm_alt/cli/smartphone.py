@@ -124,9 +124,10 @@ def _settings(config: Config, camera_match: str | None) -> CameraSettings:
 
 
 def _say_end(result: PhoneResult, as_json: bool) -> None:
-    if as_json:
-        from ..console.records import transfer_end_record
+    from ..console import shown
+    from ..console.records import transfer_end_record
 
+    if as_json:
         record = transfer_end_record(result.transfer_ended, result.root, result.missing)
         print(json.dumps(record), flush=True)
         return
@@ -139,4 +140,4 @@ def _say_end(result: PhoneResult, as_json: bool) -> None:
             err=True,
         )
         for line in result.missing:
-            click.echo(f"  {line}", err=True)
+            click.echo(f"  {shown(line)}", err=True)
