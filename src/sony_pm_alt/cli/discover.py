@@ -24,22 +24,9 @@ def discover(timeout: float, interface: str | None, as_json: bool) -> None:
         click.echo(f"sony-pm-alt: cannot search for cameras: {exc}", err=True)
         sys.exit(3)
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "host": c.host,
-                        "model": c.model,
-                        "friendly_name": c.friendly_name,
-                        "udn": c.udn,
-                        "serial": c.serial,
-                        "location": c.location,
-                    }
-                    for c in cameras
-                ],
-                indent=1,
-            )
-        )
+        from ..console.records import camera_row
+
+        click.echo(json.dumps([camera_row(c) for c in cameras], indent=1))
         return
     if not cameras:
         click.echo(f"no camera announced itself within {timeout:g} s", err=True)

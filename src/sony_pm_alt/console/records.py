@@ -27,6 +27,8 @@ from ..engine.model import CameraInfo, CameraObject
 from .text import sentence, shown, summary_line
 
 if TYPE_CHECKING:
+    from ..discovery import DiscoveredCamera
+    from ..engine.state import SessionRecord, Transfer
     from ..watcher import WatchEvent
 
 Record = dict[str, Any]
@@ -224,3 +226,44 @@ def log_record(record: logging.LogRecord) -> Record:
     if record.exc_info and record.exc_info[1] is not None:
         line["exception"] = logging.Formatter().formatException(record.exc_info)
     return line
+
+
+# --- the JSON arrays of `discover --json` and `history --json` (one object per row) ---------
+
+
+def camera_row(camera: DiscoveredCamera) -> Record:
+    return {
+        "host": camera.host,
+        "model": camera.model,
+        "friendly_name": camera.friendly_name,
+        "udn": camera.udn,
+        "serial": camera.serial,
+        "location": camera.location,
+    }
+
+
+def transfer_row(transfer: Transfer) -> Record:
+    return {
+        "camera": transfer.camera,
+        "folder": transfer.folder,
+        "name": transfer.name,
+        "size": transfer.size,
+        "path": transfer.path,
+        "transferred_at": transfer.transferred_at.isoformat(),
+        "camera_date": transfer.camera_date,
+    }
+
+
+def session_row(session: SessionRecord) -> Record:
+    return {
+        "id": session.id,
+        "camera": session.camera,
+        "model": session.model,
+        "started_at": session.started_at.isoformat(),
+        "ended_at": session.ended_at.isoformat() if session.ended_at else None,
+        "planned": session.planned,
+        "transferred": session.transferred,
+        "failed": session.failed,
+        "bytes": session.bytes,
+        "result": session.result,
+    }
