@@ -37,7 +37,7 @@ from sony_pm_alt.engine.events import (
 )
 from sony_pm_alt.engine.model import CameraInfo, CameraObject
 from sony_pm_alt.ptpip.codes import ObjectFormat
-from sony_pm_alt.watcher import WatchEvent
+from sony_pm_alt.watcher import WatchEvent, WatchKind
 
 README = Path(__file__).parent.parent / "README.md"
 A7 = CameraInfo("ILCE-7M3", "00000001")
@@ -113,6 +113,10 @@ def test_every_engine_event_type_has_a_sample() -> None:
     # A new event class in the engine's SyncEvent union fails here until it is serialised,
     # documented and sampled above.
     assert set(SYNC_SAMPLES) == set(typing.get_args(SyncEvent))
+
+
+def test_every_watch_kind_has_a_sample() -> None:
+    assert {e.kind for e in WATCH_SAMPLES} == set(typing.get_args(WatchKind))
 
 
 def test_every_record_is_documented_with_all_its_fields() -> None:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .config import CameraSettings, Config
 from .discovery import DiscoveredCamera, Discovery, DiscoveryConfig
@@ -30,13 +30,19 @@ PTPIP_PORT = 15740
 STOP_JOIN_TIMEOUT = 60.0
 
 
+WatchKind = Literal[
+    "found", "ignored", "started", "sync", "finished", "failed", "cancelled", "stopped", "ftp"
+]
+
+
 @dataclass(frozen=True)
 class WatchEvent:
-    """What the watcher reports: ``kind`` is one of found, ignored, started, sync, finished,
-    failed, cancelled, stopped; ``camera`` the camera concerned; ``detail`` a sync event, a
-    summary or a reason."""
+    """What the watcher reports: ``kind`` says what happened, ``camera`` the camera concerned,
+    ``detail`` a sync event ("sync"), a summary ("finished"), a reason ("ignored", "failed",
+    "cancelled") or the FTP receiver's (host, port, TLS note) ("ftp"). console.records turns
+    each into its JSON record."""
 
-    kind: str
+    kind: WatchKind
     camera: DiscoveredCamera | None = None
     detail: object = None
 
