@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from . import native as native_layer
 from .errors import NativeLayerUnavailable
+from .identity import GUID_HOWTO, NO_GUID, guid_configured
 
 if TYPE_CHECKING:
     from .config import Config
@@ -99,16 +100,8 @@ def config_checks(config_path: Path | None = None) -> tuple[list[Check], Config 
     where = str(config.path) if config.path else "no config file (defaults and environment)"
     checks = [Check("config", Status.OK, where)]
     settings = [config.defaults, *(s for _, s in config.cameras)]
-    if not any(s.guid for s in settings):
-        checks.append(
-            Check(
-                "GUID",
-                Status.WARN,
-                "no GUID configured: cameras will refuse us",
-                "set the GUID your camera was paired with: --guid, "
-                "SONY_PM_ALT_GUID or guid in the config (docs/pairing.md)",
-            )
-        )
+    if not guid_configured(config):
+        checks.append(Check("GUID", Status.WARN, f"{NO_GUID}: cameras will refuse us", GUID_HOWTO))
     for dest in dict.fromkeys(s.dest for s in settings if s.dest is not None):
         checks.append(destination_check(dest))
     return checks, config
