@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from ssdpy.protocol import create_notify_payload
 
 from netns import netns_python
 from sony_pm_alt.discovery import (
@@ -102,6 +103,19 @@ def test_msearch_reply_with_mtp_null_service_is_fetched() -> None:
     assert (decision.verdict, decision.via, decision.port) == ("fetch", "M-SEARCH reply", 1900)
     other = judge(msearch_reply(MTP_DEVICE, UDN, LOCATION), CAMERA_IP)
     assert other.verdict == "ignored"
+
+
+def test_an_announcement_in_another_stacks_spelling_is_fetched() -> None:
+    """ssdpy's NOTIFY (``NT:value``, its own header order) from the sender is accepted."""
+    notify = create_notify_payload(
+        f"{SSDP_GROUP}:{SSDP_PORT}", MTP_NULL_SERVICE, f"{UDN}::{MTP_NULL_SERVICE}", LOCATION
+    )
+    decision = judge(notify, CAMERA_IP)
+    assert (decision.verdict, decision.port, decision.target) == (
+        "fetch",
+        1900,
+        "/DeviceDescription.xml",
+    )
 
 
 def test_byebye_is_ignored_at_debug() -> None:
