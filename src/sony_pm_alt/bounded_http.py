@@ -6,7 +6,8 @@ and let h11 (sans-IO, the model for our PTP/IP codec) parse what arrives, becaus
 that matter here are ones HTTP client libraries do not offer: a deadline for the whole
 exchange, however slowly a peer trickles bytes (httpx and http.client time each read, so a
 byte every few seconds keeps them waiting for ever), and a cap on the body that stops reading
-at the first byte too many. The header section is capped by h11 itself (16 KiB).
+at the first byte too many. The header section is capped by h11 (an unfinished head may not
+grow past 16 KiB, so at most one read more than that is held).
 
 No proxy is consulted and redirects are not followed: a 3xx is returned as an answer.
 """
