@@ -9,13 +9,12 @@ Sockets and rate limits come from :mod:`sony_pm_alt.ssdp`, the bounded HTTP read
 :mod:`sony_pm_alt.bounded_http`.
 """
 
-from .describe import SONY_MANUFACTURER, DiscoveredCamera
+from .describe import DiscoveredCamera
 from .policy import MAX_REMEMBERED_HOSTS, AnnouncementFilter, Decision, check_location, judge
 from .service import Discovery, DiscoveryConfig, discover
 
 __all__ = [
     "MAX_REMEMBERED_HOSTS",
-    "SONY_MANUFACTURER",
     "AnnouncementFilter",
     "Decision",
     "DiscoveredCamera",

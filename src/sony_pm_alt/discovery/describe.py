@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..bounded_http import HttpError, exchange
-from ..ssdp.description import DescriptionError, parse_description
+from ..ssdp.description import SONY_MANUFACTURER, DescriptionError, parse_description
 from .policy import shorten
-
-SONY_MANUFACTURER = "Sony Corporation"
 
 
 @dataclass(frozen=True)

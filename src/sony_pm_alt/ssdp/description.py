@@ -20,6 +20,8 @@ DESCRIPTION_PATH = "/DeviceDescription.xml"
 # The only known real document is 1367 bytes (docs/ssdp.md §5); 64 KiB leaves room for any
 # plausible vendor variant while bounding what a hostile LAN peer can make us hold.
 MAX_DESCRIPTION = 64 * 1024
+# What MemoriesLoader compares the <manufacturer> of a camera's description with.
+SONY_MANUFACTURER = "Sony Corporation"
 
 # Characters XML 1.0 cannot carry at all, not even as character references.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -34,7 +36,7 @@ class DeviceDescription:
     """The fields of a device description that clients read."""
 
     friendly_name: str
-    manufacturer: str = "Sony Corporation"
+    manufacturer: str = SONY_MANUFACTURER
     model_name: str
     model_description: str = "SONY DSC"
     serial_number: str
