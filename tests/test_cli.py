@@ -604,7 +604,7 @@ def test_history_without_a_state_file_at_the_default_place(
 
 
 def test_history_of_a_file_that_is_not_a_state_database(tmp_path: Path) -> None:
-    """BUG: cli.py `history` does not catch StateError: a traceback ends with a good message
+    """BUG: `sony-pm-alt history` does not catch StateError: a traceback ends with a good message
     ("state file … is corrupt or not a sqlite database …") instead of that one line."""
     state = tmp_path / "notes.txt"
     state.write_text("not a database\n")

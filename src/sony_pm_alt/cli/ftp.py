@@ -1,5 +1,5 @@
 """Commands for newer bodies' FTP Transfer: ``receive-ftp``, ``emulate-ftp`` and
-``ftp-password-hash`` (registered on the main group by cli.py)."""
+``ftp-password-hash``."""
 
 from __future__ import annotations
 
@@ -41,12 +41,12 @@ def receive_ftp(
     import json
     import signal
 
-    from .config import ConfigError, load_config
-    from .console import JsonView, PlainView
-    from .engine.events import FileDone, FileFailed, SyncEvent
-    from .engine.state import StateError, StateStore, default_state_path
-    from .ftp.server import FtpReceiver
-    from .ftp.settings import FtpConfigError, accounts, receiver_settings
+    from ..config import ConfigError, load_config
+    from ..console import JsonView, PlainView
+    from ..engine.events import FileDone, FileFailed, SyncEvent
+    from ..engine.state import StateError, StateStore, default_state_path
+    from ..ftp.server import FtpReceiver
+    from ..ftp.settings import FtpConfigError, accounts, receiver_settings
 
     try:
         config = load_config(config_path)
@@ -164,8 +164,8 @@ def emulate_ftp(
     import ftplib
     import json
 
-    from .emulator.ftp_camera import FtpCamera, FtpCameraError, FtpCameraSettings, FtpFaults
-    from .emulator.ftp_media import card
+    from ..emulator.ftp_camera import FtpCamera, FtpCameraError, FtpCameraSettings, FtpFaults
+    from ..emulator.ftp_media import card
 
     host, _, port_text = target.rpartition(":")
     if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
@@ -207,7 +207,7 @@ def emulate_ftp(
 def ftp_password_hash() -> None:
     """Read a password (prompted, or one line on standard input) and print the
     ftp_password_hash to put in the config instead of the password."""
-    from .ftp.accounts import hash_password
+    from ..ftp.accounts import hash_password
 
     if sys.stdin.isatty():
         password = click.prompt("FTP password", hide_input=True, confirmation_prompt=True)

@@ -1,0 +1,97 @@
+"""``sony-pm-alt history``: what was transferred, and how sessions ended."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from ..engine.state import SessionRecord
+
+
+@click.command()
+@click.option("--camera", help="Only this camera (serial).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--sessions", is_flag=True, help="Sessions and how they ended, instead of transfers.")
+def history(
+    camera: str | None, limit: int, as_json: bool, state_path: Path | None, sessions: bool
+) -> None:
+    """What was transferred, when and where (newest first)."""
+    import json
+
+    from ..engine.state import StateError, StateStore, default_state_path
+
+    path = state_path or default_state_path()
+    if not path.exists():
+        click.echo(f"no transfers yet ({path} does not exist)", err=True)
+        return
+    try:
+        with StateStore(path) as store:
+            if sessions:
+                try:
+                    store.mark_interrupted()
+                except StateError as exc:  # e.g. a read-only copy: show what is recorded
+                    logging.getLogger("sony_pm_alt").warning("%s", exc)
+                _print_sessions(store.sessions(camera, limit), as_json)
+                return
+            transfers = store.transfers(camera, limit)
+    except StateError as exc:
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "camera": t.camera,
+                        "folder": t.folder,
+                        "name": t.name,
+                        "size": t.size,
+                        "path": t.path,
+                        "transferred_at": t.transferred_at.isoformat(),
+                        "camera_date": t.camera_date,
+                    }
+                    for t in transfers
+                ],
+                indent=1,
+            )
+        )
+        return
+    for t in transfers:
+        when = t.transferred_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{when}  {t.camera}  {t.folder}/{t.name} -> {t.path}")
+
+
+def _print_sessions(records: list[SessionRecord], as_json: bool) -> None:
+    import json
+
+    if as_json:
+        rows = [
+            {
+                "id": r.id,
+                "camera": r.camera,
+                "model": r.model,
+                "started_at": r.started_at.isoformat(),
+                "ended_at": r.ended_at.isoformat() if r.ended_at else None,
+                "planned": r.planned,
+                "transferred": r.transferred,
+                "failed": r.failed,
+                "bytes": r.bytes,
+                "result": r.result,
+            }
+            for r in records
+        ]
+        click.echo(json.dumps(rows, indent=1))
+        return
+    for r in records:
+        when = r.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        click.echo(
+            f"{when}  {r.model} {r.camera}  {r.result}: {r.transferred} of {r.planned} files"
+            + (f", {r.failed} failed" if r.failed else "")
+        )

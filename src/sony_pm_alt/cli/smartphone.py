@@ -1,0 +1,145 @@
+"""``sony-pm-alt smartphone``: settings, the optional Wi-Fi join, the import and what we say."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import sys
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .common import EXIT_NO_SESSION, load_config_or_exit
+
+if TYPE_CHECKING:
+    from ..config import CameraSettings, Config
+    from ..smartphone.sync import PhoneResult
+
+
+@click.command()
+@click.option(
+    "--address",
+    default="192.168.122.1",
+    show_default=True,
+    help="The camera's address on its own Wi-Fi.",
+)
+@click.option("--port", default=64321, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), help="Where photos go.")
+@click.option("--template", help="Path template (see sony-pm-alt sync --help).")
+@click.option(
+    "--raw-previews",
+    is_flag=True,
+    help="For RAW files (not offered in this mode) save their JPEG preview as NAME-preview.JPG.",
+)
+@click.option("--redownload", is_flag=True, help="Download again what was transferred before.")
+@click.option("--hook", help="Command run at start, after each file and at the end.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines on standard output.")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--camera",
+    "camera_match",
+    help="A [[camera]] match from the config: its dest, template, hook, and Wi-Fi to join "
+    "(wifi_ssid, wifi_password) through NetworkManager.",
+)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+def smartphone(
+    address: str,
+    port: int,
+    dest: Path | None,
+    template: str | None,
+    raw_previews: bool,
+    redownload: bool,
+    hook: str | None,
+    as_json: bool,
+    state_path: Path | None,
+    camera_match: str | None,
+    config_path: Path | None,
+) -> None:
+    """Import from a body in "Send to Smartphone" mode (no pairing; JPEG originals only).
+
+    Exit status 0 only when every planned file is safe and the camera left the mode; 1 some
+    file is missing (the camera stays in the mode; the next run fetches what is missing); 2 bad
+    settings; 3 the camera or its Wi-Fi could not be used at all."""
+    from ..console import JsonView, PlainView, RichView
+    from ..engine.naming import Template, TemplateError
+    from ..engine.state import StateStore, default_state_path
+    from ..errors import SonyPmAltError
+    from ..smartphone.sync import PhoneOptions, phone_sync
+    from ..smartphone.wifi import joined
+
+    config = load_config_or_exit(config_path)
+
+    try:
+        ipaddress.IPv4Address(address)
+    except ValueError:
+        raise click.BadParameter(
+            f"{address!r} is not an IPv4 address (the camera is usually 192.168.122.1)",
+            param_hint="--address",
+        ) from None
+    settings = _settings(config, camera_match)
+    target = dest or settings.dest
+    if target is None:
+        raise click.UsageError("no destination: give --dest, or dest in the config")
+    chosen_template = template or settings.template
+    try:
+        Template(chosen_template)
+    except TemplateError as exc:
+        raise click.BadParameter(str(exc), param_hint="--template") from None
+    options = PhoneOptions(
+        dest=target,
+        template=chosen_template,
+        raw_previews=raw_previews,
+        redownload=redownload,
+        hook=hook or settings.hook,
+    )
+    view: Any = JsonView() if as_json else RichView() if sys.stderr.isatty() else PlainView()
+    wifi: AbstractContextManager[Any] = (
+        joined(settings.wifi_ssid, settings.wifi_password) if settings.wifi_ssid else nullcontext()
+    )
+    try:
+        with wifi, StateStore(state_path or default_state_path()) as store:
+            result = phone_sync(address, port=port, options=options, state=store, on_event=view)
+    except (SonyPmAltError, OSError) as exc:
+        click.echo(f"sony-pm-alt: {exc}", err=True)
+        sys.exit(EXIT_NO_SESSION)
+    _say_end(result, as_json)
+    sys.exit(0 if result.transfer_ended and result.summary.ok else 1)
+
+
+def _settings(config: Config, camera_match: str | None) -> CameraSettings:
+    from ..config import camera_matches
+
+    if camera_match is None:
+        return config.defaults
+    for match, settings in config.cameras:
+        if camera_matches(match, camera_match, camera_match):
+            return settings
+    known = ", ".join(match for match, _ in config.cameras) or "none"
+    raise click.BadParameter(
+        f"no [[camera]] with match = {camera_match!r} in the config (known: {known})",
+        param_hint="--camera",
+    )
+
+
+def _say_end(result: PhoneResult, as_json: bool) -> None:
+    if as_json:
+        record = {
+            "event": "transfer_end",
+            "sent": result.transfer_ended,
+            "root": result.root,
+            "missing": result.missing,
+        }
+        print(json.dumps(record), flush=True)
+        return
+    if result.transfer_ended:
+        click.echo("the camera confirmed X_TransferEnd and left the transfer mode", err=True)
+    else:
+        click.echo(
+            f"the camera stays in the transfer mode: {len(result.missing)} file(s) missing, "
+            "run again to fetch them:",
+            err=True,
+        )
+        for line in result.missing:
+            click.echo(f"  {line}", err=True)
