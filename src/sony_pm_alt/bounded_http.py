@@ -65,67 +65,68 @@ def exchange(
 
     Raises :class:`HttpError` and nothing else.
     """
+    fields = {
+        "host": ("Host", f"{host}:{port}"),
+        "user-agent": ("User-Agent", "sony-pm-alt"),
+        "connection": ("Connection", "close"),
+    }
+    for name, value in (headers or {}).items():
+        fields[name.lower()] = (name, value)
+    if body is not None:
+        fields["content-length"] = ("Content-Length", str(len(body)))
     deadline = time.monotonic() + timeout
     try:
+        connection = h11.Connection(h11.CLIENT)
+        request = connection.send(
+            h11.Request(method=method, target=target, headers=[*fields.values()])
+        )
+        request += connection.send(h11.Data(data=body or b"")) + connection.send(h11.EndOfMessage())
         with socket.create_connection((host, port), timeout=timeout) as sock:
             if on_connect is not None:
                 on_connect(sock)
-            return _exchange(
-                sock, host, port, target, method, body, headers, deadline, max_bytes, expect
-            )
+            _remaining(sock, deadline)
+            sock.sendall(request)
+            return _answer(_Peer(connection, sock, deadline), max_bytes, expect)
     except TimeoutError:
         raise HttpError(f"no complete answer within {timeout:g} s") from None
     except (OSError, h11.ProtocolError, ValueError) as exc:
         raise HttpError(f"{type(exc).__name__}: {_short(str(exc), 80)}") from None
 
 
-def _exchange(
-    sock: socket.socket,
-    host: str,
-    port: int,
-    target: str,
-    method: str,
-    body: bytes | None,
-    extra: Mapping[str, str] | None,
-    deadline: float,
-    max_bytes: int,
-    expect: Collection[int] | None,
-) -> Answer:
-    fields = {
-        "host": ("Host", f"{host}:{port}"),
-        "user-agent": ("User-Agent", "sony-pm-alt"),
-        "connection": ("Connection", "close"),
-    }
-    for name, value in (extra or {}).items():
-        fields[name.lower()] = (name, value)
-    if body is not None:
-        fields["content-length"] = ("Content-Length", str(len(body)))
-    connection = h11.Connection(h11.CLIENT)
-    out = connection.send(h11.Request(method=method, target=target, headers=list(fields.values())))
-    if body:
-        out += connection.send(h11.Data(data=body))
-    out += connection.send(h11.EndOfMessage())
-    _remaining(sock, deadline)
-    sock.sendall(out)
+@dataclass(frozen=True)
+class _Peer:
+    connection: h11.Connection
+    sock: socket.socket
+    deadline: float
 
-    event = _next_event(connection, sock, deadline)
+    def next_event(self) -> object:
+        while (event := self.connection.next_event()) is h11.NEED_DATA:
+            _remaining(self.sock, self.deadline)
+            self.connection.receive_data(self.sock.recv(_RECV_SIZE))
+        if isinstance(event, h11.ConnectionClosed):
+            raise h11.RemoteProtocolError("connection closed before a complete answer")
+        return event
+
+
+def _answer(peer: _Peer, max_bytes: int, expect: Collection[int] | None) -> Answer:
+    event = peer.next_event()
     while isinstance(event, h11.InformationalResponse):  # 100 Continue and the like
-        event = _next_event(connection, sock, deadline)
+        event = peer.next_event()
     assert isinstance(event, h11.Response)
     status, reason = event.status_code, event.reason.decode("latin-1")
     if expect is not None and status not in expect:
         raise HttpError(f"HTTP {status} {_short(reason, 40)}")
-    answer_headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in event.headers}
-    length = answer_headers.get("content-length")
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in event.headers}
+    length = headers.get("content-length")
     if length is not None and int(length) > max_bytes:
         raise HttpError(f"oversized: Content-Length {length} exceeds {max_bytes} bytes")
-    data = bytearray()
-    while not isinstance(event := _next_event(connection, sock, deadline), h11.EndOfMessage):
+    body = bytearray()
+    while not isinstance(event := peer.next_event(), h11.EndOfMessage):
         assert isinstance(event, h11.Data)
-        data += event.data
-        if len(data) > max_bytes:
+        body += event.data
+        if len(body) > max_bytes:
             raise HttpError(f"oversized: more than {max_bytes} bytes")
-    return Answer(status, reason, answer_headers, bytes(data))
+    return Answer(status, reason, headers, bytes(body))
 
 
 def _remaining(sock: socket.socket, deadline: float) -> None:
@@ -133,12 +134,3 @@ def _remaining(sock: socket.socket, deadline: float) -> None:
     if remaining <= 0:
         raise TimeoutError("time limit reached")
     sock.settimeout(remaining)
-
-
-def _next_event(connection: h11.Connection, sock: socket.socket, deadline: float) -> object:
-    while (event := connection.next_event()) is h11.NEED_DATA:
-        _remaining(sock, deadline)
-        connection.receive_data(sock.recv(_RECV_SIZE))
-    if isinstance(event, h11.ConnectionClosed):
-        raise h11.RemoteProtocolError("connection closed before a complete answer")
-    return event
