@@ -3,7 +3,7 @@
 :func:`judge` classifies one datagram by itself; :class:`AnnouncementFilter` adds what needs
 memory (one fetch per host per repeat window, the link-local hint once per host). A camera is
 identified by the UDP source address of its announcement, as the original sony-pm-alt did
-(docs/ssdp.md §4); a LOCATION that points anywhere else is refused before any
+(docs/protocol.md §1.4); a LOCATION that points anywhere else is refused before any
 connection is made, so a spoofed NOTIFY cannot make us fetch from a third host.
 """
 

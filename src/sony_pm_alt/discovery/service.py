@@ -3,7 +3,7 @@
 Data flows one way: datagram → :mod:`.policy` (what to do with it) → :mod:`.describe` (one
 worker thread) → :class:`DiscoveredCamera` → ``on_camera``. Formats and parsers come from
 :mod:`sony_pm_alt.ssdp`; ssdpy's own server is not used (one malformed datagram kills it, it
-reads 1024 bytes and drops the source address — docs/ssdp.md §6), so this module owns its
+reads 1024 bytes and drops the source address — docs/protocol.md §17), so this module owns its
 receive loop.
 
 Everything a LAN peer can send is bounded: datagrams by a kernel socket filter (only payloads

@@ -1,12 +1,13 @@
 """SSDP datagrams as a Sony camera sends them, and a hardened parser for any SSDP datagram.
 
 Sans-IO: functions build and parse ``bytes``; the caller owns the sockets. Formats follow
-docs/ssdp.md §1–§3 byte for byte (header order, ``NAME: value`` spacing, SERVER and EXT, CRLF
-line ends, blank line at the end), which ssdpy's builders cannot produce (they write
-``NAME:value`` in their own order), so the camera's datagrams and airnef's M-SEARCH are built
-here. Parsing is ssdpy's :func:`~ssdpy.http_helper.parse_headers` (start line, lower-case names,
-stripped values), behind the checks it does not make: a size limit, UTF-8, control characters,
-header names that are RFC 9110 tokens, bare-LF line ends, and one exception type for all of it.
+``docs/protocol.md`` §1.1–§1.3 byte for byte (header order, ``NAME: value`` spacing, SERVER
+and EXT, CRLF line ends, blank line at the end), which ssdpy's builders cannot produce (they
+write ``NAME:value`` in their own order), so the camera's datagrams and airnef's M-SEARCH are
+built here: whether a camera answers another M-SEARCH spelling is not known. Parsing is
+ssdpy's :func:`~ssdpy.http_helper.parse_headers` (start line, lower-case names, stripped
+values), behind the checks it does not make: a size limit, UTF-8, control characters, header
+names that are RFC 9110 tokens, bare-LF line ends, and one exception type for all of it.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class SsdpParseError(ValueError):
 
 
 def udn_from_mac(mac: bytes) -> str:
-    """Return the UDN a Sony body derives from its 6-byte WLAN MAC (docs/ssdp.md §1)."""
+    """Return the UDN a Sony body derives from its 6-byte WLAN MAC (docs/protocol.md §1.1)."""
     if len(mac) != 6:
         raise ValueError(f"a MAC address has 6 bytes, got {len(mac)}")
     return _UDN_PREFIX + mac.hex()
@@ -106,7 +107,7 @@ def byebye_messages(udn: str) -> list[bytes]:
 def msearch(
     st: str = MTP_NULL_SERVICE, mx: int = 1, *, group: str = SSDP_GROUP, port: int = SSDP_PORT
 ) -> bytes:
-    """Return an M-SEARCH request as airnef sends it (docs/ssdp.md §3), to ``group``."""
+    """Return an M-SEARCH request as airnef sends it (docs/protocol.md §1.3), to ``group``."""
     _check(st=st, group=group)
     return _datagram(
         "M-SEARCH * HTTP/1.1",
