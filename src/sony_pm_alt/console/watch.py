@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
+from ..identity import GUID_HOWTO, NO_GUID, guid_configured
 from .records import Record, log_record, waiting_record, watch_record
 
 if TYPE_CHECKING:
@@ -41,12 +42,8 @@ class WatchView:
 
     def waiting(self, config: Config) -> None:
         self._write(waiting_record(config.discovery.interface))
-        if not any(s.guid for s in (config.defaults, *(c for _, c in config.cameras))):
-            log.warning(
-                "no GUID configured: cameras will be refused until you set the one they "
-                "were paired with (--guid, SONY_PM_ALT_GUID or guid in the config; "
-                "sony-pm-alt guid --help)"
-            )
+        if not guid_configured(config):
+            log.warning("%s: cameras will be refused; %s", NO_GUID, GUID_HOWTO)
 
     def __call__(self, event: WatchEvent) -> None:
         if event.kind == "failed" or (
