@@ -515,3 +515,12 @@ def test_watch_view_writes_to_standard_output_by_default(
     captured = capsys.readouterr()
     assert captured.err == ""
     assert json.loads(captured.out)["event"] == "found"
+
+
+@pytest.mark.parametrize("n", [1000, 4_096, 360_100, 1_500_000, 52_800_000, 9_500_000_000])
+def test_sizes_in_lines_are_spelled_as_in_the_progress_bars(n: int) -> None:
+    from rich import filesize  # what DownloadColumn and TransferSpeedColumn show
+
+    from sony_pm_alt.console import size
+
+    assert size(n) == filesize.decimal(n).replace(",", "")
