@@ -45,6 +45,7 @@ def receive_ftp(
     import signal
 
     from ..console import JsonView, PlainView
+    from ..console.records import ftp_listening_record
     from ..engine.events import FileDone, FileFailed, SyncEvent
     from ..engine.state import StateError, StateStore, default_state_path
     from ..ftp.server import FtpReceiver
@@ -89,13 +90,11 @@ def receive_ftp(
                    f"{exc} (see docs/ftp.md for port 21)", err=True)  # fmt: skip
         sys.exit(3)
     host, bound = receiver.address
-    tls = f"; TLS: {note}" if note else "; TLS off"
     users = ", ".join(a.user for a in settings.accounts)
-    message = f"FTP receiver on {host}:{bound} for {users}{tls}"
+    listening = ftp_listening_record(host, bound, note, users)
     if as_json:
-        print(json.dumps({"event": "listening", "host": host, "port": bound, "tls": note}))
-        sys.stdout.flush()
-    click.echo(message, err=True)
+        print(json.dumps(listening), flush=True)
+    click.echo(listening["message"], err=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

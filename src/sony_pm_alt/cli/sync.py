@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..ptpip.packets import PTPIP_PORT
 from .common import (
     EXIT_POWER_OFF_UNCONFIRMED,
     cancel_on_signals,
@@ -19,7 +20,7 @@ from .options import SettingsCommand
 
 @click.command(cls=SettingsCommand, sections=("defaults",))
 @click.option("--host", required=True, help="The camera's IPv4 address.")
-@click.option("--port", default=15740, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=PTPIP_PORT, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--config",
     "config_path",

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..ptpip.packets import PTPIP_PORT
 from .common import load_config_or_exit
 from .options import SettingsCommand
+
+if TYPE_CHECKING:
+    import threading
+
+    from ..console import WatchView
+    from ..settings import Settings
 
 
 @click.command(cls=SettingsCommand)
@@ -26,7 +33,7 @@ from .options import SettingsCommand
     help="State database. Default: in the XDG data directory.",
 )
 @click.option("--once", is_flag=True, help="Exit after the first session (for scripts, demos).")
-@click.option("--ptpip-port", default=15740, hidden=True, type=click.IntRange(1, 65535))
+@click.option("--ptpip-port", default=PTPIP_PORT, hidden=True, type=click.IntRange(1, 65535))
 def watch(
     config_path: Path | None,
     state_path: Path | None,
@@ -44,16 +51,32 @@ def watch(
 
     from ..console import WatchView
     from ..engine.state import default_state_path
-    from ..watcher import Watcher
 
     config = load_config_or_exit(config_path, **flags)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    view = WatchView(sys.stderr.isatty())
+    # Reports go to standard output: lines for a person on a terminal, otherwise JSON lines
+    # only, log records included (README "JSON lines"), until the last worker has stopped.
+    view = WatchView(sys.stdout.isatty())
+    with view.logs_as_records():
+        _run(view, config, stop, state_path or default_state_path(), ptpip_port, once)
+    sys.exit(0 if view.failures == 0 else 1)
+
+
+def _run(
+    view: WatchView,
+    config: Settings,
+    stop: threading.Event,
+    state_path: Path,
+    ptpip_port: int,
+    once: bool,
+) -> None:
+    from ..watcher import Watcher
+
     watcher = Watcher(
         config,
-        state_path=state_path or default_state_path(),
+        state_path=state_path,
         on_event=view,
         ptpip_port=ptpip_port,
         once=once,
@@ -62,9 +85,9 @@ def watch(
     if any(settings.wifi_ssid for _match, settings in config.cameras):
         from ..smartphone.watch import start_phone_watcher
 
-        phone = start_phone_watcher(config, state_path or default_state_path(), view, stop)
-    view.waiting(config)
+        phone = start_phone_watcher(config, state_path, view, stop)
     try:
+        view.waiting(config)
         watcher.run(stop)
     except OSError as exc:
         click.echo(f"sony-pm-alt: cannot listen for cameras: {exc}", err=True)
@@ -76,4 +99,3 @@ def watch(
         stop.set()
         if phone is not None:
             phone.join()  # an import stops after its current file; the Wi-Fi is restored
-    sys.exit(0 if view.failures == 0 else 1)
