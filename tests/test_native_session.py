@@ -183,7 +183,7 @@ def test_a_failing_raw_transaction_raises_with_its_response_code(
         tmp_path, "--without-op", "0x9805", "--guid", PAIRED_GUID, card=card
     ) as emu:
         out = run_client(emu, tmp_path, tmp_path / "dest", "upstream", "--op", "0x9805")
-        assert out["error"]["type"] == "PTPResponseError"
+        assert out["error"]["type"] == "CameraResponseError"
         assert out["error"]["code"] == 0x2005
         assert "OPERATION_NOT_SUPPORTED (0x2005)" in out["error"]["message"]
         assert emu.events("power_off") == []  # a failed session does not power the camera off

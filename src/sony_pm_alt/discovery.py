@@ -42,6 +42,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
+from sony_pm_alt.errors import FetchError as FetchError  # defined with every other error
 from sony_pm_alt.ssdp.description import DescriptionError, parse_description
 from sony_pm_alt.ssdp.messages import (
     MAX_DATAGRAM,
@@ -411,10 +412,6 @@ class _Job:
     target: str
     location: str
     via: str
-
-
-class FetchError(Exception):
-    """A description could not be fetched; ``str(exc)`` is a one-line reason."""
 
 
 class _DeadlineReader(io.RawIOBase):
