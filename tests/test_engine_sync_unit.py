@@ -6,6 +6,7 @@ waits are recorded, never slept.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from sony_pm_alt.errors import (
     CameraTimedOut,
     CameraTransportError,
     NativeLayerUnavailable,
+    SyncCancelled,
 )
 from sony_pm_alt.identity import Identity
 from sony_pm_alt.profiles import load_profile
@@ -163,7 +165,7 @@ def test_without_an_opener_sync_connects_with_the_session_settings(tmp_path: Pat
     opener = sync_module.camera_opener(HOST, IDENTITY, chosen, 15999, native=True)
     assert opener.func is connect
     assert opener.args == (CameraTarget(HOST, IDENTITY, 15999, "none", True),)
-    assert opener.keywords == {"attempts": 7}
+    assert opener.keywords == {"attempts": 7, "cancel": None}
 
 
 # --- plan ------------------------------------------------------------------------------------
@@ -453,3 +455,48 @@ def test_a_camera_that_cannot_be_opened_is_raised_and_nothing_is_written(
     with pytest.raises(CameraRefusedGuid):
         sync(HOST, identity=IDENTITY, options=options(tmp_path), state=store, camera=refuse)
     assert store.transfers() == []
+
+
+def test_a_stop_request_ends_the_retries() -> None:
+    """Ctrl-C while the camera does not accept yet: no further attempt, no back-off wait."""
+    cancel = threading.Event()
+    tried: list[CameraTarget] = []
+
+    def refuse_and_stop(target: CameraTarget) -> Camera:
+        tried.append(target)
+        cancel.set()  # the signal arrives while the attempt fails
+        raise CameraConnectError("ptpip:x", "connection refused")
+
+    with pytest.raises(CameraConnectError):
+        connect(TARGET, attempts=4, opener=refuse_and_stop, cancel=cancel)
+    assert tried == [TARGET]
+
+
+def test_a_camera_error_after_a_stop_request_is_the_stop(tmp_path: Path, store: StateStore) -> None:
+    """The signal breaks libgphoto2's waits (EINTR): what it then reports is the stop, not a
+    lost camera."""
+    cancel = threading.Event()
+
+    def interrupted_open() -> Camera:
+        cancel.set()
+        raise CameraConnectError("ptpip:x", "timeout (GP_ERROR_TIMEOUT)")
+
+    with pytest.raises(SyncCancelled):
+        sync(
+            HOST,
+            identity=IDENTITY,
+            options=options(tmp_path),
+            state=store,
+            camera=interrupted_open,
+            cancel=cancel,
+        )
+
+
+def test_without_a_stop_request_the_camera_error_is_raised(
+    tmp_path: Path, store: StateStore
+) -> None:
+    def unreachable() -> Camera:
+        raise CameraConnectError("ptpip:x", "timeout (GP_ERROR_TIMEOUT)")
+
+    with pytest.raises(CameraConnectError):
+        sync(HOST, identity=IDENTITY, options=options(tmp_path), state=store, camera=unreachable)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import EXIT_NO_SESSION, load_config_or_exit
+from .common import load_config_or_exit
+from .errors import ExitCode, fail
 
 if TYPE_CHECKING:
     from ..config import CameraSettings, Config
@@ -102,10 +103,9 @@ def smartphone(
         with wifi, StateStore(state_path or default_state_path()) as store:
             result = phone_sync(address, port=port, options=options, state=store, on_event=view)
     except (SonyPmAltError, OSError) as exc:
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(EXIT_NO_SESSION)
+        fail(str(exc), ExitCode.NO_SESSION)
     _say_end(result, as_json)
-    sys.exit(0 if result.transfer_ended and result.summary.ok else 1)
+    sys.exit(ExitCode.OK if result.transfer_ended and result.summary.ok else ExitCode.FAILED)
 
 
 def _settings(config: Config, camera_match: str | None) -> CameraSettings:

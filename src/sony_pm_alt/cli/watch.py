@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .common import load_config_or_exit
+from .errors import ExitCode, fail
 
 
 @click.command()
@@ -90,13 +91,11 @@ def watch(
     try:
         watcher.run(stop)
     except OSError as exc:
-        click.echo(f"sony-pm-alt: cannot listen for cameras: {exc}", err=True)
-        sys.exit(3)
+        fail(f"cannot listen for cameras: {exc}", ExitCode.NO_SESSION)
     except ValueError as exc:  # e.g. an [ftp] account without dest (ftp.settings)
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc), ExitCode.BAD_INPUT)
     finally:
         stop.set()
         if phone is not None:
             phone.join()  # an import stops after its current file; the Wi-Fi is restored
-    sys.exit(0 if view.failures == 0 else 1)
+    sys.exit(ExitCode.OK if view.failures == 0 else ExitCode.FAILED)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_exponential
 
 from .. import native as native_layer
 from ..errors import (
@@ -362,15 +362,29 @@ def connect(
     attempts: int = CONNECT_ATTEMPTS,
     opener: Callable[[CameraTarget], Camera] = open_session,
     sleep: Callable[[float], None] = time.sleep,
+    cancel: threading.Event | None = None,
 ) -> Camera:
     """Open the session, retrying a camera that does not accept yet (a fresh session per
-    attempt, waits doubling from 0.5 s up to 4 s); a refused GUID or a busy camera is final."""
+    attempt, waits doubling from 0.5 s up to 4 s); a refused GUID or a busy camera is final,
+    and so is any failure once ``cancel`` is set (its wait ends early, too)."""
+    stopped = cancel or threading.Event()
+
+    def retry(state: RetryCallState) -> bool:
+        failure = state.outcome.exception() if state.outcome else None
+        return isinstance(failure, CameraConnectError) and not stopped.is_set()
+
+    def pause(seconds: float) -> None:
+        if cancel is None:
+            sleep(seconds)
+        else:
+            cancel.wait(seconds)
+
     retrying = Retrying(
         stop=stop_after_attempt(max(1, attempts)),
         wait=wait_exponential(multiplier=0.5, max=4),
-        retry=retry_if_exception_type(CameraConnectError),
+        retry=retry,
         reraise=True,
-        sleep=sleep,
+        sleep=pause,
     )
     for attempt in retrying:
         with attempt:

@@ -25,6 +25,7 @@ from typing import Any
 from ..errors import (
     RECONNECT_HINT,
     TRANSPORT_ERRORS,
+    CameraError,
     CameraTransportError,
     DestinationError,
     DestinationFull,
@@ -177,7 +178,8 @@ def sync(
     template = Template(options.template)
     own_state = state is None
     store = state or StateStore.open_default()
-    opener = camera or camera_opener(host, identity, options, port, native)
+    cancel = cancel or threading.Event()
+    opener = camera or camera_opener(host, identity, options, port, native, cancel)
     try:
         for record in store.mark_interrupted():
             log.warning(
@@ -194,10 +196,12 @@ def sync(
         run_hook(options.hook, "init")
         # Anything libgphoto2 raises that no step turned into a clearer error already.
         with libgphoto2_errors("talking to the camera"):
-            run = _Run(
-                opener(), options, template, store, emit, cancel or threading.Event(), destination
-            )
+            run = _Run(opener(), options, template, store, emit, cancel, destination)
             return _run_session(run)
+    except CameraError as exc:  # the stop signal itself breaks libgphoto2's waits (EINTR)
+        if cancel.is_set():
+            raise SyncCancelled("stopped on request") from exc
+        raise
     finally:
         if own_state:
             store.close()
@@ -209,10 +213,11 @@ def camera_opener(
     options: SyncOptions,
     port: int = PTPIP_PORT,
     native: bool | None = None,
+    cancel: threading.Event | None = None,
 ) -> functools.partial[Camera]:
     """How :func:`sync` opens the camera when it is given none: :func:`connect`."""
     target = CameraTarget(host, identity, port, options.profile, native)
-    return functools.partial(connect, target, attempts=options.connect_attempts)
+    return functools.partial(connect, target, attempts=options.connect_attempts, cancel=cancel)
 
 
 def _run_session(run: _Run) -> SyncSummary:
