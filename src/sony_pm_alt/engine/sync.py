@@ -444,9 +444,11 @@ def _transfer(run: _Run, obj: CameraObject, index: int, remaining: int) -> Outco
     except Exception as exc:  # camera errors, OS errors: reported, the file stays planned
         if run.cancel.is_set():  # the stop signal itself can break a read (EINTR in libgphoto2)
             raise SyncCancelled(f"stopped on request during {obj.name}") from exc
+        if isinstance(exc, CameraTransportError):  # said once, as the session's end
+            log.debug("%s/%s: %s", obj.folder, obj.name, exc)
+            return Failed(str(exc), exc)
         log.warning("%s/%s: %s", obj.folder, obj.name, exc)
-        gone = exc if isinstance(exc, CameraTransportError) else None
-        return Failed(str(exc) or type(exc).__name__, gone)
+        return Failed(str(exc) or type(exc).__name__)
 
 
 def iter_sync(host: str, **kwargs: Any) -> Iterator[SyncEvent]:
