@@ -97,7 +97,10 @@ class FakeCamera:
     end_results: list[StepResult] = field(default_factory=list)
     read_names: list[str] = field(default_factory=list)  # each object read, in order
     closed_with: bool | None = None  # power_off at close(); None: not closed
+    idle: float = 0.0  # seconds since last use, as the keep-alive sees it
+    ping_errors: list[BaseException] = field(default_factory=list)  # raised by the next pings
     pings: int = 0
+    pinged: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
@@ -107,10 +110,13 @@ class FakeCamera:
 
     @property
     def idle_seconds(self) -> float:
-        return 0.0  # never idle: the keep-alive stays quiet
+        return self.idle
 
     def ping(self) -> None:
+        if self.ping_errors:
+            raise self.ping_errors.pop(0)
         self.pings += 1
+        self.pinged.set()
 
     def list(self, *, bulk: bool) -> Listing:
         return Listing(

@@ -17,7 +17,7 @@ import pytest
 from fakes import FakeCamera
 from sony_pm_alt.engine import session as session_module
 from sony_pm_alt.engine import sync as sync_module
-from sony_pm_alt.engine.camera import Camera
+from sony_pm_alt.engine.camera import Camera, KeepAlive
 from sony_pm_alt.engine.events import FileDone, FileFailed, SessionEnded, SyncEvent
 from sony_pm_alt.engine.filters import Filters
 from sony_pm_alt.engine.listing import Listing
@@ -500,3 +500,12 @@ def test_without_a_stop_request_the_camera_error_is_raised(
 
     with pytest.raises(CameraConnectError):
         sync(HOST, identity=IDENTITY, options=options(tmp_path), state=store, camera=unreachable)
+
+
+def test_the_keepalive_pings_an_idle_camera_and_outlives_a_failed_ping() -> None:
+    lost = CameraTransportError("running GET_DEVICE_INFO", "I/O error", code=0x02FF)
+    camera = FakeCamera({}, idle=60.0, ping_errors=[lost])
+    with KeepAlive(camera, interval=0.01) as keepalive:
+        assert camera.pinged.wait(30)  # the second ping, after the failed one
+    assert camera.ping_errors == []
+    assert keepalive.pings == camera.pings >= 1

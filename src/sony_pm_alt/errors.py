@@ -51,7 +51,6 @@ TRANSPORT_ERRORS = {
 
 # libgphoto2 result codes (gphoto2-port-result.h, gphoto2-result.h) as python-gphoto2's
 # GPhoto2Error carries them in ``.code``, with what each means on a PTP/IP connection.
-GP_ERROR = -1  # "Unspecified error": the ptp2 camlib's answer for any response it has no code for
 GP_ERROR_NOT_SUPPORTED = -6
 GP_ERROR_TIMEOUT = -10
 GP_ERROR_CORRUPTED_DATA = -102  # patch 0007: a reply longer than asked, refused
