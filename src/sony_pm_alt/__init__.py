@@ -11,7 +11,10 @@ The library API, in a few names::
 power off); :func:`iter_sync` yields its events instead of calling back. For lower-level work,
 :class:`CameraSession` opens the camera (python-gphoto2 plus the vendor profile), and
 :func:`list_camera` / :func:`plan` list it and decide what is new against a
-:class:`StateStore`. Every error raised on purpose is a :class:`SonyPmAltError`.
+:class:`StateStore`. :class:`Camera` is the seam between a sync and the camera: ``sync(…,
+camera=opener)`` runs against whatever ``opener()`` returns. Every error raised on purpose is a
+:class:`SonyPmAltError`; :class:`CameraTransportError` (no answer) is told apart from
+:class:`CameraResponseError` (the camera answered with a code).
 """
 
 from typing import TYPE_CHECKING
