@@ -1,4 +1,4 @@
-"""Sans-IO SSDP datagrams: golden formats from sony-camera.md §2 and a hardened parser."""
+"""Sans-IO SSDP datagrams: golden formats from docs/protocol.md §1 and a hardened parser."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ UDN = "uuid:00000000-0001-0010-8000-d8c46ad71d7d"
 LOCATION = "http://192.168.1.23:1900/DeviceDescription.xml"
 NTS_IN_ORDER = [UDN, "upnp:rootdevice", MTP_DEVICE, MTP_NULL_SERVICE]
 # A datagram that starts like an M-SEARCH and has a header line without a colon: it kills
-# ssdpy's SSDPServer (libraries.md, "One malformed datagram kills the server").
+# ssdpy's SSDPServer (docs/protocol.md §17: one malformed datagram kills the server).
 SSDPY_KILLER = b"M-SEARCH * HTTP/1.1\r\nHOST 239.255.255.250:1900\r\n\r\n"
 
 
@@ -43,7 +43,7 @@ def test_udn_from_mac_rejects_wrong_length(mac: bytes) -> None:
 
 
 def test_alive_golden_text() -> None:
-    """The MtpNullService NOTIFY equals the §2.1 example, CRLF and final blank line included."""
+    """The MtpNullService NOTIFY equals the §1.1 example, CRLF and final blank line included."""
     expected = (
         b"NOTIFY * HTTP/1.1\r\n"
         b"HOST: 239.255.255.250:1900\r\n"
@@ -124,7 +124,7 @@ def test_msearch_format() -> None:
 
 
 def test_msearch_reply_format() -> None:
-    """The A7s reply of §2.3, field for field."""
+    """The A7s reply of docs/protocol.md §1.3, field for field."""
     udn = udn_from_mac(bytes.fromhex("98f17039c6fc"))
     location = "http://10.0.0.5:1900/DeviceDescription.xml"
     assert msearch_reply(MTP_NULL_SERVICE, udn, location) == (

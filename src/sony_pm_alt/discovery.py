@@ -4,7 +4,7 @@ Data flows one way: datagram → :class:`Decision` (pure, :func:`judge` and
 :class:`AnnouncementFilter`) → description fetch (one worker thread) → :class:`DiscoveredCamera`
 → ``on_camera``. Formats and parsers come from :mod:`sony_pm_alt.ssdp`; ssdpy's own server is
 not used (one malformed datagram kills it, it reads 1024 bytes and drops the source address —
-``libraries.md``), so this module owns its receive loop.
+``docs/protocol.md`` §17), so this module owns its receive loop.
 
 Everything a LAN peer can send is bounded: datagrams by a kernel socket filter (only payloads
 starting with ``NOTI`` or ``HTTP`` are delivered) and by a token bucket per socket that stops
@@ -15,7 +15,7 @@ total deadline and a byte limit, the remembered hosts by pruning and a cap, and 
 second token bucket. No rejection is logged with a traceback.
 
 A camera is identified by the UDP source address of its announcement, as the original
-sony-pm-alt did (``sony-camera.md`` §2.4); a LOCATION that points anywhere else is refused
+sony-pm-alt did (``docs/protocol.md`` §1.4); a LOCATION that points anywhere else is refused
 before any connection is made, so a spoofed NOTIFY cannot make us fetch from a third host.
 The cool-down after a session is the watcher's job; :meth:`Discovery.forget` lets it ask for
 an immediate re-fetch.
@@ -515,7 +515,7 @@ def fetch_description(
 
 
 def _search_payload(group: str, port: int) -> bytes:
-    """The M-SEARCH airnef sends (sony-camera.md §2.3), addressed to ``group:port``."""
+    """The M-SEARCH airnef sends (docs/protocol.md §1.3), addressed to ``group:port``."""
     payload = msearch(MTP_NULL_SERVICE, 1)
     host = f"{group}:{port}"
     return (

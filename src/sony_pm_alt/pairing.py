@@ -1,7 +1,7 @@
 """Register a GUID with a Sony camera over USB, without Windows or PlayMemories Home.
 
 This reproduces sony-guid-setter (Clemens Fruhwirth's 2016 reverse engineering, byte for byte as
-described in ``shared/research/sony-camera.md`` §6): with the camera in USB Mass Storage mode, a
+described in ``docs/protocol.md`` §7): with the camera in USB Mass Storage mode, a
 non-standard SCSI command ``7a 04`` carries an 8192-byte block holding a host name and the
 16-byte GUID over the Bulk-Only Transport. After that the camera accepts PTP/IP connections whose
 Init Command Request carries this GUID.
@@ -131,7 +131,7 @@ def _encode_host_name(host_name: str) -> bytes:
 
 
 def build_pairing_block(guid: bytes, host_name: str) -> bytes:
-    """The 8192-byte block of the pairing command (sony-camera.md §6).
+    """The 8192-byte block of the pairing command (docs/protocol.md §7).
 
     Magic ``25 01 00 00 08`` at 0; the host name UTF-16LE, zero-padded, in the 16 bytes at 17 — at
     most 8 characters, a longer name is cut (the camera replaces it with the PTP/IP friendly name

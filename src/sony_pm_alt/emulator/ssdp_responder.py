@@ -2,7 +2,7 @@
 
 A thin asyncio layer over :mod:`sony_pm_alt.ssdp`; all formats come from there. ssdpy's own
 server is not used: one malformed datagram kills it and it answers M-SEARCH with a NOTIFY
-(``libraries.md``), so this module owns its receive loop.
+(``docs/protocol.md`` §17), so this module owns its receive loop.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class SsdpConfig:
     """Number of alive rounds to send (None: until stopped). M-SEARCH is answered regardless."""
     ttl: int = 2
     byebye_first: bool = False
-    """Send a byebye round before the first alive round, as an A6000 does (sony-camera.md §2.2)."""
+    """Send a byebye round before the first alive round, like an A6000 (docs/protocol.md §1.2)."""
 
 
 class _TokenBucket:

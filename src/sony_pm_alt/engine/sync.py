@@ -63,7 +63,7 @@ __all__ = ["Failed", "SyncCancelled", "SyncOptions", "iter_sync", "plan", "sync"
 log = logging.getLogger("sony_pm_alt.sync")
 
 EventSink = Callable[[SyncEvent], None]
-# A Sony body gives up after ~2 minutes without a request (sony-camera.md §8); airnef pings
+# A Sony body gives up after ~2 minutes without a request (docs/protocol.md §9); airnef pings
 # every 5 s. 20 s keeps a wide margin without adding noticeable traffic.
 KEEPALIVE_INTERVAL = 20.0
 

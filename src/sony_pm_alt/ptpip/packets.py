@@ -1,7 +1,7 @@
 """PTP/IP packets (types 1–14): one frozen dataclass per type, pure encode and decode.
 
 Framing: every packet is ``u32 Length`` (whole packet, header included) + ``u32 Type`` + payload,
-little-endian (``shared/research/ptpip-protocol.md`` §2). :func:`decode_packet` takes exactly one
+little-endian (``docs/protocol.md`` §3). :func:`decode_packet` takes exactly one
 packet's bytes; splitting a byte stream into packets is :mod:`sony_pm_alt.ptpip.stream`'s job.
 """
 

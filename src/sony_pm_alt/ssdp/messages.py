@@ -1,7 +1,7 @@
 """SSDP datagrams as a Sony camera sends them, and a hardened parser for any SSDP datagram.
 
 Sans-IO: functions build and parse ``bytes``; the caller owns the sockets. Formats follow
-``sony-camera.md`` §2 byte for byte (header order, CRLF line ends, blank line at the end).
+``docs/protocol.md`` §1 byte for byte (header order, CRLF line ends, blank line at the end).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class SsdpParseError(ValueError):
 
 
 def udn_from_mac(mac: bytes) -> str:
-    """Return the UDN a Sony body derives from its 6-byte WLAN MAC (``sony-camera.md`` §2.1)."""
+    """Return the UDN a Sony body derives from its 6-byte WLAN MAC (``docs/protocol.md`` §1.1)."""
     if len(mac) != 6:
         raise ValueError(f"a MAC address has 6 bytes, got {len(mac)}")
     return _UDN_PREFIX + mac.hex()
@@ -98,7 +98,7 @@ def byebye_messages(udn: str) -> list[bytes]:
 
 
 def msearch(st: str = MTP_NULL_SERVICE, mx: int = 1) -> bytes:
-    """Return an M-SEARCH request as airnef sends it (``sony-camera.md`` §2.3)."""
+    """Return an M-SEARCH request as airnef sends it (``docs/protocol.md`` §1.3)."""
     _check(st=st)
     return _datagram(
         "M-SEARCH * HTTP/1.1",
