@@ -20,7 +20,6 @@ from sony_pm_alt.errors import (
     CameraTimedOut,
     CameraTransportError,
     DestinationFull,
-    FetchError,
     NativeLayerUnavailable,
     ProfileError,
     SonyPmAltError,
@@ -255,7 +254,6 @@ def test_a_transport_error_told_as_part_of_a_wider_step_keeps_its_kind() -> None
     [
         TemplateError,
         ProfileError,
-        FetchError,
         SyncCancelled,
         StateError,
         DestinationFull,

@@ -162,6 +162,8 @@ def test_ctrl_c_stops_with_one_line(tmp_path: Path, card: Path) -> None:
             sync_command(emu, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         ) as proc:
             assert proc.stdout is not None
+            started = json_lines(proc.stdout.readline())  # the session's plan
+            assert started[0]["event"] == "session"
             first = proc.stdout.readline()  # the first file is saved; the next one is slow
             assert json_lines(first)[0]["event"] == "saved"
             proc.send_signal(signal.SIGINT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from ssdpy.http_helper import parse_headers
+from ssdpy.protocol import create_msearch_payload, create_notify_payload
 
 from sony_pm_alt.ssdp import (
     MAX_DATAGRAM,
@@ -167,9 +167,31 @@ def test_search_targets_matched(st: str, expected: list[str]) -> None:
     assert search_targets_matched(st, UDN) == expected
 
 
-def test_parse_agrees_with_ssdpy() -> None:
-    for datagram in [*alive_messages(UDN, LOCATION), *byebye_messages(UDN), msearch()]:
-        assert dict(parse_message(datagram).headers) == parse_headers(datagram)
+def test_another_stacks_spelling_is_read() -> None:
+    """ssdpy writes ``NAME:value`` without a space, in its own header order, with a
+    ``Cache-Control`` in mixed case and vendor fields: the strict checks must not refuse it."""
+    usn = f"{UDN}::{MTP_NULL_SERVICE}"
+    notify = create_notify_payload(
+        "239.255.255.250:1900",
+        MTP_NULL_SERVICE,
+        usn,
+        location=LOCATION,
+        max_age=1800,
+        extra_fields={"SERVER.sony.com": "x"},
+    )
+    assert b"NT:urn" in notify  # the spelling this test is about
+    message = parse_message(notify)
+    assert (message.kind, message.nt, message.nts, message.usn) == (
+        "notify",
+        MTP_NULL_SERVICE,
+        "ssdp:alive",
+        usn,
+    )
+    assert (message.location, message.max_age) == (LOCATION, 1800)
+    assert message.headers["server.sony.com"] == "x"
+    search = parse_message(create_msearch_payload("239.255.255.250:1900", "ssdp:all", 3))
+    assert (search.kind, search.st, search.headers["mx"]) == ("msearch", "ssdp:all", "3")
+    assert search.headers["man"] == '"ssdp:discover"'
 
 
 def test_parse_tolerates_bare_lf_and_body() -> None:

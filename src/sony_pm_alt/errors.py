@@ -17,8 +17,7 @@ Each message says what happened and what to do.
     ├── DestinationError               the destination cannot take files
     │   └── DestinationFull
     ├── SyncCancelled                  asked to stop (Ctrl-C, SIGTERM)
-    ├── TemplateError, ProfileError    bad settings (also ValueError)
-    └── FetchError                     a camera's UPnP description could not be read
+    └── TemplateError, ProfileError    bad settings (also ValueError)
 
 libgphoto2's failures are mapped to these in one place: :func:`from_gphoto2` for
 python-gphoto2's ``GPhoto2Error`` (a ``GP_ERROR_*`` code) and :func:`raise_for_response` for
@@ -33,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from .identity import format_guid
 from .ptpip.codes import OperationCode, ResponseCode, code_name
 
 # libgphoto2's PTP_ERROR_* pseudo response codes (camlibs/ptp2/ptp.h): the connection failed.
@@ -202,7 +202,7 @@ class CameraRefusedGuid(CameraError):
     def __init__(self, guid: bytes, reason: int) -> None:
         self.guid = guid
         self.reason = reason
-        text = ":".join(f"{b:02x}" for b in guid)
+        text = format_guid(guid)
         why = {1: "it was not paired with it", 2: "it is busy"}.get(reason, f"reason {reason}")
         super().__init__(
             f"the camera refused our GUID {text} ({why}); set the GUID your camera was paired "
@@ -286,7 +286,7 @@ class SyncCancelled(SonyPmAltError):
     """The sync was asked to stop; finished files are recorded, the rest stays planned."""
 
 
-# --- settings and discovery ------------------------------------------------------------------
+# --- settings ------------------------------------------------------------------
 
 
 class TemplateError(SonyPmAltError, ValueError):
@@ -295,10 +295,6 @@ class TemplateError(SonyPmAltError, ValueError):
 
 class ProfileError(SonyPmAltError, ValueError):
     """A vendor profile that cannot be loaded; the message names the file or name."""
-
-
-class FetchError(SonyPmAltError):
-    """A camera's UPnP description could not be fetched or read."""
 
 
 @contextmanager

@@ -22,10 +22,9 @@ import dpkt
 
 from .ptpip.codes import PacketType
 from .ptpip.errors import ProtocolError
-from .ptpip.packets import HEADER, HEADER_SIZE, InitCommandRequest, Packet
+from .ptpip.packets import GUID_SIZE, HEADER, HEADER_SIZE, InitCommandRequest, Packet
 from .ptpip.stream import PacketReader
 
-GUID_SIZE = 16
 # PlayMemories Home's GUID: eight zero bytes, ff ff, then the 6-byte MAC (README "Method 1").
 PLAYMEMORIES_PREFIX = bytes(8) + b"\xff\xff"
 

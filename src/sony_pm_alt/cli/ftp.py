@@ -45,6 +45,7 @@ def receive_ftp(
 
     from ..config import ConfigError, load_config
     from ..console import JsonView, PlainView
+    from ..console.records import ftp_listening_record
     from ..engine.events import FileDone, FileFailed, SyncEvent
     from ..engine.state import StateError, StateStore, default_state_path
     from ..ftp.server import FtpReceiver
@@ -88,13 +89,11 @@ def receive_ftp(
                    f"{exc} (see docs/ftp.md for port 21)", err=True)  # fmt: skip
         sys.exit(ExitCode.NO_SESSION)
     host, bound = receiver.address
-    tls = f"; TLS: {note}" if note else "; TLS off"
     users = ", ".join(a.user for a in settings.accounts)
-    message = f"FTP receiver on {host}:{bound} for {users}{tls}"
+    listening = ftp_listening_record(host, bound, note, users)
     if as_json:
-        print(json.dumps({"event": "listening", "host": host, "port": bound, "tls": note}))
-        sys.stdout.flush()
-    click.echo(message, err=True)
+        print(json.dumps(listening), flush=True)
+    click.echo(listening["message"], err=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -108,7 +107,7 @@ def receive_ftp(
     finally:
         receiver.stop()
         store.close()
-    sys.exit(1 if open_failures else 0)
+    sys.exit(ExitCode.FAILED if open_failures else ExitCode.OK)
 
 
 @click.command("emulate-ftp")
@@ -175,8 +174,8 @@ def emulate_ftp(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--fault") from None
     wanted = tuple(k.strip() for k in kinds.split(",") if k.strip())
-    if not wanted or set(wanted) - {"jpeg", "arw", "mp4"}:
-        raise click.BadParameter("give jpeg, arw and/or mp4", param_hint="--kinds")
+    if not wanted or set(wanted) - {"jpeg", "arw", "heif", "mp4"}:
+        raise click.BadParameter("give jpeg, arw, heif and/or mp4", param_hint="--kinds")
     settings = FtpCameraSettings(
         host=host.strip("[]"),
         port=int(port_text),

@@ -124,13 +124,11 @@ def _settings(config: Config, camera_match: str | None) -> CameraSettings:
 
 
 def _say_end(result: PhoneResult, as_json: bool) -> None:
+    from ..console import shown
+    from ..console.records import transfer_end_record
+
     if as_json:
-        record = {
-            "event": "transfer_end",
-            "sent": result.transfer_ended,
-            "root": result.root,
-            "missing": result.missing,
-        }
+        record = transfer_end_record(result.transfer_ended, result.root, result.missing)
         print(json.dumps(record), flush=True)
         return
     if result.transfer_ended:
@@ -142,4 +140,4 @@ def _say_end(result: PhoneResult, as_json: bool) -> None:
             err=True,
         )
         for line in result.missing:
-            click.echo(f"  {line}", err=True)
+            click.echo(f"  {shown(line)}", err=True)

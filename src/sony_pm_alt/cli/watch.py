@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from ..ptpip.packets import PTPIP_PORT
 from .common import load_config_or_exit
 from .errors import ExitCode, fail
+
+if TYPE_CHECKING:
+    import threading
+
+    from ..config import Config
+    from ..console import WatchView
 
 
 @click.command()
@@ -32,7 +40,7 @@ from .errors import ExitCode, fail
     help="State database. Default: in the XDG data directory.",
 )
 @click.option("--once", is_flag=True, help="Exit after the first session (for scripts, demos).")
-@click.option("--ptpip-port", default=15740, hidden=True, type=click.IntRange(1, 65535))
+@click.option("--ptpip-port", default=PTPIP_PORT, hidden=True, type=click.IntRange(1, 65535))
 @click.option("--ftp-port", type=click.IntRange(0, 65535), help="FTP receiver port (over [ftp]).")
 def watch(
     config_path: Path | None,
@@ -58,7 +66,6 @@ def watch(
 
     from ..console import WatchView
     from ..engine.state import default_state_path
-    from ..watcher import Watcher
 
     config = load_config_or_exit(
         config_path,
@@ -73,10 +80,28 @@ def watch(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    view = WatchView(sys.stderr.isatty())
+    # Reports go to standard output: lines for a person on a terminal, otherwise JSON lines
+    # only, log records included (README "JSON lines"), until the last worker has stopped.
+    view = WatchView(sys.stdout.isatty())
+    with view.logs_as_records():
+        _run(view, config, stop, state_path or default_state_path(), ptpip_port, once, ftp_port)
+    sys.exit(ExitCode.OK if view.failures == 0 else ExitCode.FAILED)
+
+
+def _run(
+    view: WatchView,
+    config: Config,
+    stop: threading.Event,
+    state_path: Path,
+    ptpip_port: int,
+    once: bool,
+    ftp_port: int | None,
+) -> None:
+    from ..watcher import Watcher
+
     watcher = Watcher(
         config,
-        state_path=state_path or default_state_path(),
+        state_path=state_path,
         on_event=view,
         ptpip_port=ptpip_port,
         once=once,
@@ -86,9 +111,9 @@ def watch(
     if any(settings.wifi_ssid for _match, settings in config.cameras):
         from ..smartphone.watch import start_phone_watcher
 
-        phone = start_phone_watcher(config, state_path or default_state_path(), view, stop)
-    view.waiting(config)
+        phone = start_phone_watcher(config, state_path, view, stop)
     try:
+        view.waiting(config)
         watcher.run(stop)
     except OSError as exc:
         fail(f"cannot listen for cameras: {exc}", ExitCode.NO_SESSION)
@@ -98,4 +123,3 @@ def watch(
         stop.set()
         if phone is not None:
             phone.join()  # an import stops after its current file; the Wi-Fi is restored
-    sys.exit(ExitCode.OK if view.failures == 0 else ExitCode.FAILED)

@@ -39,6 +39,7 @@ from ..errors import (
 from ..identity import Identity
 from ..profiles import DEFAULT_PROFILE, Profile, load_profile
 from ..ptpip.codes import InitFailReason, OperationCode, ResponseCode
+from ..ptpip.packets import PTPIP_PORT as PTPIP_PORT  # engine.sync imports it from here
 from . import download as dl
 from . import gphoto_settings
 from .camera import Activity, Camera, Reader, Unreadable
@@ -48,7 +49,6 @@ from .vendor import StepResult, run_steps
 
 log = logging.getLogger("sony_pm_alt.session")
 
-PTPIP_PORT = 15740
 CONNECT_ATTEMPTS = 4  # the PTP/IP server may not accept for a moment after it announces
 MODEL = "PTP/IP Camera"
 _python_logging: Any = None  # python-gphoto2 stops forwarding logs when this is collected

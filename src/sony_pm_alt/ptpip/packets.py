@@ -17,7 +17,10 @@ from .errors import MalformedPacket
 HEADER = struct.Struct("<II")
 HEADER_SIZE = HEADER.size
 
+# The initiator GUID's size: the one definition (identity.Guid, pairing and guid_tools use it).
 GUID_SIZE = 16
+# The TCP port a camera listens on for both PTP/IP connections (command and event).
+PTPIP_PORT = 15740
 MAX_PARAMS = 5
 MAX_EVENT_PARAMS = 3
 # Version sent by gphoto2, PlayMemories Home, airnef and the ILCE-5000: minor 0, major 1.
