@@ -13,6 +13,7 @@ from sony_pm_alt.engine.state import StateError
 from sony_pm_alt.errors import (
     TRANSPORT_ERRORS,
     CameraBusy,
+    CameraConnectError,
     CameraError,
     CameraRefusedGuid,
     CameraResponseError,
@@ -269,3 +270,9 @@ def test_settings_errors_stay_value_errors() -> None:
     assert issubclass(ProfileError, ValueError)
     assert naming.TemplateError is TemplateError
     assert profiles.ProfileError is ProfileError
+
+
+def test_a_failed_open_told_as_part_of_a_wider_step_stays_as_it_was() -> None:
+    error = CameraConnectError("ptpip:127.0.0.1:1:1", "no PTP/IP answer")
+    assert error.while_doing("listing the camera's files") is error
+    assert str(error) == "cannot open the camera at ptpip:127.0.0.1:1:1: no PTP/IP answer"

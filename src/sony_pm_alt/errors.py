@@ -148,6 +148,9 @@ class CameraConnectError(CameraTransportError):
             message=f"cannot open the camera at {path}: {why}",
         )
 
+    def while_doing(self, doing: str) -> CameraTransportError:
+        return self  # opening the session is the step: its message names the address
+
 
 def no_answer(detail: str) -> str:
     """Why a camera that does not answer PTP/IP could not be opened, and what to check."""
