@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
+
+from .errors import ExitCode, fail
 
 
 @click.command()
@@ -21,8 +21,7 @@ def discover(timeout: float, interface: str | None, as_json: bool) -> None:
     try:
         cameras = run_discover(DiscoveryConfig(interface=interface), timeout)
     except OSError as exc:
-        click.echo(f"sony-pm-alt: cannot search for cameras: {exc}", err=True)
-        sys.exit(3)
+        fail(f"cannot search for cameras: {exc}", ExitCode.NO_SESSION)
     if as_json:
         from ..console.records import camera_row
 

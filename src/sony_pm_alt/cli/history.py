@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from .errors import ExitCode, fail
 
 if TYPE_CHECKING:
     from ..engine.state import SessionRecord
@@ -44,8 +45,7 @@ def history(
                 return
             transfers = store.transfers(camera, limit)
     except StateError as exc:
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc), ExitCode.BAD_INPUT)
     if as_json:
         click.echo(json.dumps([transfer_row(t) for t in transfers], indent=1))
         return

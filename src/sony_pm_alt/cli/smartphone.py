@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import EXIT_NO_SESSION, load_config_or_exit
+from .common import load_config_or_exit
+from .errors import ExitCode, fail
 from .options import SettingsCommand
 
 if TYPE_CHECKING:
@@ -91,23 +92,19 @@ def smartphone(
         with wifi, StateStore(state_path or default_state_path()) as store:
             result = phone_sync(address, port=port, options=options, state=store, on_event=view)
     except (SonyPmAltError, OSError) as exc:
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(EXIT_NO_SESSION)
+        fail(str(exc), ExitCode.NO_SESSION)
     _say_end(result, as_json)
-    sys.exit(0 if result.transfer_ended and result.summary.ok else 1)
+    sys.exit(ExitCode.OK if result.transfer_ended and result.summary.ok else ExitCode.FAILED)
 
 
 def _override(settings: CameraSettings, **flags: object) -> CameraSettings:
     """This command's flags win over the chosen camera's section."""
-    import sys
-
     from ..settings import ConfigError, override
 
     try:
         return override(settings, flags)
     except ConfigError as exc:
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc), ExitCode.BAD_INPUT)
 
 
 def _settings(config: Settings, camera_match: str | None) -> CameraSettings:

@@ -9,12 +9,8 @@ from typing import Any
 import click
 
 from ..ptpip.packets import PTPIP_PORT
-from .common import (
-    EXIT_POWER_OFF_UNCONFIRMED,
-    cancel_on_signals,
-    load_config_or_exit,
-    session_errors,
-)
+from .common import load_config_or_exit
+from .errors import ExitCode, cancel_on_signals, fail, session_errors
 from .options import SettingsCommand
 
 
@@ -60,9 +56,8 @@ def sync(
     identity = settings.identity()
     if identity is None or settings.dest is None:
         key = "guid" if identity is None else "dest"
-        click.echo(f"sony-pm-alt: no {key} set: give --{key}, SONY_PM_ALT_{key.upper()} or "
-                   f"{key} in [defaults] of the config", err=True)  # fmt: skip
-        sys.exit(2)
+        fail(f"no {key} set: give --{key}, SONY_PM_ALT_{key.upper()} or {key} in [defaults] "
+             "of the config", ExitCode.BAD_INPUT)  # fmt: skip
     options = settings.sync_options(settings.dest, redownload=redownload, dry_run=dry_run)
     view = JsonView() if as_json else RichView() if sys.stderr.isatty() else PlainView()
     with session_errors(), StateStore(state_path or default_state_path()) as store:
@@ -77,10 +72,6 @@ def sync(
         )
     if summary.stopped:
         click.echo(f"sony-pm-alt: {summary.stopped}", err=True)
-    sys.exit(
-        0
-        if summary.ok and not summary.power_off_failed
-        else EXIT_POWER_OFF_UNCONFIRMED
-        if summary.ok
-        else 1
-    )
+    if not summary.ok:
+        sys.exit(ExitCode.FAILED)
+    sys.exit(ExitCode.POWER_OFF_UNCONFIRMED if summary.power_off_failed else ExitCode.OK)

@@ -10,6 +10,7 @@ import click
 
 from ..ptpip.packets import PTPIP_PORT
 from .common import load_config_or_exit
+from .errors import ExitCode, fail
 from .options import SettingsCommand
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def watch(
     view = WatchView(sys.stdout.isatty())
     with view.logs_as_records():
         _run(view, config, stop, state_path or default_state_path(), ptpip_port, once)
-    sys.exit(0 if view.failures == 0 else 1)
+    sys.exit(ExitCode.OK if view.failures == 0 else ExitCode.FAILED)
 
 
 def _run(
@@ -90,11 +91,9 @@ def _run(
         view.waiting(config)
         watcher.run(stop)
     except OSError as exc:
-        click.echo(f"sony-pm-alt: cannot listen for cameras: {exc}", err=True)
-        sys.exit(3)
+        fail(f"cannot listen for cameras: {exc}", ExitCode.NO_SESSION)
     except ValueError as exc:  # e.g. an [ftp] account without dest (ftp.settings)
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc), ExitCode.BAD_INPUT)
     finally:
         stop.set()
         if phone is not None:
