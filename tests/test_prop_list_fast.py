@@ -70,6 +70,20 @@ def test_a_truncated_string_names_the_field() -> None:
         ObjectPropList.decode_by_handle(data)
 
 
+@pytest.mark.parametrize(
+    ("units", "expected"),
+    [
+        ("ab\x00cd\x00".encode("utf-16-le"), "ab"),  # cut at the first NUL unit
+        ("ab\x00".encode("utf-16-le") + b"\x00\xd8" + b"\x00\x00", "ab"),  # junk after it
+        (b"a\x00\x00b\x00\x00", "a\u6200"),  # zero bytes across two units are no NUL
+        (b"", ""),
+    ],
+)
+def test_strings_end_at_the_first_nul_unit(units: bytes, expected: str) -> None:
+    data = struct.pack("<IIHHB", 1, 7, 0xDC07, DataType.STRING, len(units) // 2) + units
+    assert _fast(data) == _careful(data) == ("ok", {7: {0xDC07: expected}})
+
+
 def test_later_duplicate_wins() -> None:
     items = (
         ObjectPropElement(1, 0xDC07, DataType.STRING, "old"),
