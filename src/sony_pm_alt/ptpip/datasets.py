@@ -352,6 +352,27 @@ class ObjectPropList:
             write_value(w, element.data_type, element.value)
         return w.getvalue()
 
+    @staticmethod
+    def encode_table(
+        columns: Sequence[tuple[int, int]], rows: Sequence[tuple[int, Sequence[PropValue]]]
+    ) -> bytes:
+        """``ObjectPropList(elements).encode()`` for a listing given as a table: each row is
+        ``(handle, values)`` with one value per ``(prop_code, data_type)`` column, and gives one
+        element per column, rows in order. A camera answers a whole-card GetObjPropList from
+        its object table this way, and so does the emulator: without an element object per
+        value and with one struct call per run of integer columns. Bad values raise the same
+        ``ValueError`` as :meth:`encode`."""
+        fast = _fast_table_bytes(columns, rows)
+        if fast is not None:
+            return fast
+        return ObjectPropList(
+            tuple(
+                ObjectPropElement(handle, code, data_type, value)
+                for handle, values in rows
+                for (code, data_type), value in zip(columns, values, strict=True)
+            )
+        ).encode()
+
     @classmethod
     def decode(cls, data: bytes | bytearray | memoryview) -> Self:
         r = Reader(data, "ObjectPropList")
@@ -404,6 +425,7 @@ _UNPACK_FROM: dict[int, tuple[Callable[[bytes, int], tuple[int, ...]], int]] = {
     data_type: (struct.Struct(fmt).unpack_from, struct.calcsize(fmt))
     for data_type, fmt in _INT_FORMATS
 }
+_FORMAT_OF: dict[int, str] = {data_type: fmt[1] for data_type, fmt in _INT_FORMATS}
 _PACK: dict[int, Callable[[int], bytes]] = {
     data_type: struct.Struct(fmt).pack for data_type, fmt in _INT_FORMATS
 }
@@ -421,13 +443,73 @@ def _fast_prop_list_bytes(elements: Sequence[ObjectPropElement]) -> bytes | None
             append(head(e.handle, e.prop_code, e.data_type))
             if e.data_type == string and type(value) is str:
                 append(encode_string(value))
-            elif type(value) is int:
+            elif isinstance(value, int):
                 append(pack[e.data_type](value))
             else:
                 return None
     except (struct.error, KeyError, ValueError, OverflowError):
         return None
     return b"".join(parts)
+
+
+def _fast_table_bytes(
+    columns: Sequence[tuple[int, int]], rows: Sequence[tuple[int, Sequence[PropValue]]]
+) -> bytes | None:
+    """:meth:`ObjectPropList.encode_table`, or ``None`` at anything unusual (a value of the
+    wrong type or out of range, a 128-bit or unknown type): the careful path then says what."""
+    try:
+        runs = _table_runs(columns)
+        parts = [(len(rows) * len(columns)).to_bytes(4, "little")]
+        append = parts.append
+        for handle, values in rows:
+            if len(values) != len(columns):
+                return None
+            handle_bytes = handle.to_bytes(4, "little")
+            for a, b, how, args in runs:
+                if isinstance(how, bytes):
+                    value = values[a]
+                    if type(value) is not str:
+                        return None
+                    append(handle_bytes)
+                    append(how)
+                    append(encode_string(value))
+                else:
+                    args[0::4] = (handle,) * (b - a)
+                    args[3::4] = values[a:b]
+                    append(how.pack(*args))
+    except (struct.error, ValueError, OverflowError, TypeError, AttributeError, KeyError):
+        return None
+    return b"".join(parts)
+
+
+_Run = tuple[int, int, struct.Struct | bytes, list[PropValue]]
+
+
+def _table_runs(columns: Sequence[tuple[int, int]]) -> list[_Run]:
+    """Columns ``a:b`` in runs: consecutive integer columns become one struct of (handle,
+    code, type, value) each, packed from a template (``args``) whose handles and values are
+    filled per row; a String column is its code and type (``how`` as bytes), then the text."""
+    runs: list[_Run] = []
+    start = 0
+    for index, (code, data_type) in enumerate(columns):
+        if data_type != _STRING:
+            if data_type not in _FORMAT_OF:
+                raise KeyError(data_type)  # 128-bit or unknown: the careful path says so
+            continue
+        if index > start:
+            runs.append(_int_run(columns, start, index))
+        runs.append((index, index + 1, struct.pack("<HH", code, data_type), []))
+        start = index + 1
+    if len(columns) > start:
+        runs.append(_int_run(columns, start, len(columns)))
+    return runs
+
+
+def _int_run(columns: Sequence[tuple[int, int]], a: int, b: int) -> _Run:
+    run = columns[a:b]
+    fmt = "<" + "".join(f"IHH{_FORMAT_OF[data_type]}" for _, data_type in run)
+    template: list[PropValue] = [x for code, data_type in run for x in (0, code, data_type, 0)]
+    return (a, b, struct.Struct(fmt), template)
 
 
 def _prop_list_count(r: Reader) -> int:
