@@ -9,6 +9,7 @@ Encoders raise ``ValueError`` for values that do not fit their field (caller bug
 
 from __future__ import annotations
 
+import codecs
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -567,6 +568,10 @@ def _fast_by_handle(data: bytes, count: int) -> dict[int, dict[int, PropValue]] 
     never looks at, makes this give up where the careful path succeeds. ``None`` at anything
     unusual, as for :func:`_fast_prop_elements`."""
     head, ints, end, string = _ELEMENT_HEAD.unpack_from, _UNPACK_FROM, len(data), _STRING
+    # The codec function itself: bytes.decode("utf-16-le") first looks it up and goes through
+    # a Python wrapper, which costs more than the decoding of a file name. Final: a lone
+    # surrogate at the end is an error, as in bytes.decode.
+    decode_utf16 = codecs.utf_16_le_decode
     result: dict[int, dict[int, PropValue]] = {}
     offset, last, props = 4, -1, {}
     value: PropValue
@@ -581,7 +586,7 @@ def _fast_by_handle(data: bytes, count: int) -> dict[int, dict[int, PropValue]] 
                 units_end = offset + 9 + 2 * data[offset + 8]
                 if units_end > end:
                     return None
-                value = data[offset + 9 : units_end].decode("utf-16-le")
+                value = decode_utf16(data[offset + 9 : units_end], "strict", True)[0]
                 if "\x00" in value:
                     value = value[: value.index("\x00")]
                 offset = units_end

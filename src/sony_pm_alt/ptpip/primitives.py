@@ -8,6 +8,7 @@ and raises ``ValueError`` for values the caller should never have passed.
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import struct
 from collections.abc import Sequence
@@ -284,7 +285,7 @@ def encode_string(text: str) -> bytes:
     if "\x00" in text:
         raise ValueError(f"PTP String cannot contain NUL: {text!r}")
     try:
-        encoded = text.encode("utf-16-le")
+        encoded = codecs.utf_16_le_encode(text, "strict")[0]  # text.encode() without lookup
     except UnicodeEncodeError:
         raise ValueError(f"PTP String is not valid Unicode (lone surrogate?): {text!r}") from None
     units = len(encoded) // 2
