@@ -291,7 +291,10 @@ def encode_string(text: str) -> bytes:
     units = len(encoded) // 2
     if units > MAX_STRING_UNITS:
         raise ValueError(f"PTP String has {units} UTF-16 units, at most {MAX_STRING_UNITS} fit")
-    return bytes([units + 1]) + encoded + b"\x00\x00"
+    return b"".join((_NUM_CHARS[units + 1], encoded, b"\x00\x00"))
+
+
+_NUM_CHARS = tuple(bytes((n,)) for n in range(MAX_STRING_UNITS + 2))  # u8 NumChars, prebuilt
 
 
 def format_datetime(dt: datetime.datetime) -> str:
