@@ -221,11 +221,10 @@ def objects_from_prop_list(by_handle: dict[int, dict[int, PropValue]]) -> list[C
         if not isinstance(size, int):
             raise UnusableListing(f"object 0x{handle:08X} has no size")
         when, date_text = _capture_time(props)
-        name = props[name_code]
         append(
             CameraObject(
                 folder,
-                name if type(name) is str else str(name),
+                str(props[name_code]),
                 size,
                 when,
                 object_format,
