@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from golden import SETTER_GUID_TEXT
 from sony_pm_alt.emulator.process import EmulatorProcess, spawn_emulator
 
-# The GUID sony-guid-setter registers (sony-camera.md §5); any fixed value would do.
-PAIRED_GUID = "ff:ff:52:54:00:b6:fd:a9:ff:ff:52:3c:28:07:a9:3a"
+# The GUID sony-guid-setter registers (docs/protocol.md §6); any fixed value would do.
+PAIRED_GUID = SETTER_GUID_TEXT
 
 
 @contextmanager
@@ -38,6 +39,17 @@ def gphoto2_home(base: Path, guid: str = PAIRED_GUID) -> dict[str, str]:
     env = dict(os.environ)
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), LANG="C")
     return env
+
+
+def reference_python() -> str:
+    """The python of the python-gphoto2 2.6.4 reference venv (libgphoto2 2.5.34)."""
+    python = os.environ.get("SONY_PM_ALT_REF_PYTHON", "")
+    if not Path(python).is_file():
+        raise RuntimeError(
+            "SONY_PM_ALT_REF_PYTHON must name the python of the python-gphoto2 2.6.4 reference "
+            "venv; `make test` creates it (.venv-ref264)"
+        )
+    return python
 
 
 def gphoto2_cli() -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from sony_pm_alt.emulator.faults import parse_faults
 from sony_pm_alt.emulator.smartphone import (
@@ -96,3 +100,35 @@ def scripted_server(
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+# A stand-in for NetworkManager's CLI: appends each call's arguments to $NMCLI_LOG, answers
+# "connection show --active" with $NMCLI_ACTIVE and "wifi list" with $NMCLI_VISIBLE (nmcli's
+# terse format: one SSID a line, colons escaped), and fails "wifi connect" when
+# $NMCLI_FAIL_JOIN is set. No radio is touched.
+FAKE_NMCLI = """#!/bin/sh
+printf '%s\\n' "$*" >> "$NMCLI_LOG"
+case "$*" in
+  *"connection show --active"*) printf '%s\\n' "$NMCLI_ACTIVE" ;;
+  *"wifi list"*) printf '%s\\n' "$NMCLI_VISIBLE" ;;
+  *"wifi connect"*) [ -n "$NMCLI_FAIL_JOIN" ] && { echo "Error: no such SSID" >&2; exit 10; } ;;
+esac
+exit 0
+"""
+
+
+def fake_nmcli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, active: str, visible: str = ""
+) -> Path:
+    """Put :data:`FAKE_NMCLI` first on ``PATH``; return the file its calls are logged to."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    nmcli = bin_dir / "nmcli"
+    nmcli.write_text(FAKE_NMCLI)
+    nmcli.chmod(nmcli.stat().st_mode | stat.S_IXUSR)
+    log = tmp_path / "nmcli.log"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("NMCLI_LOG", str(log))
+    monkeypatch.setenv("NMCLI_ACTIVE", active)
+    monkeypatch.setenv("NMCLI_VISIBLE", visible)
+    return log

@@ -2,7 +2,7 @@
 
 Built on the project's own codec in the INITIATOR role (:class:`CommandConnection` and
 :class:`EventConnection`), so it speaks exactly what the codec speaks; where a test needs the
-literal bytes (golden packets from the research notes, or a connection cut mid-packet) it can
+literal bytes (golden packets from docs/protocol.md, or a connection cut mid-packet) it can
 write and read raw bytes next to the codec.
 
 Every wait is bounded: each call takes at most ``timeout`` seconds (:data:`WAIT` by default) and
@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from golden import SETTER_GUID
 from sony_pm_alt.ptpip.codes import OperationCode, PacketType, ResponseCode
 from sony_pm_alt.ptpip.connection import (
     ChannelEvent,
@@ -44,8 +45,8 @@ WAIT = 5.0
 READ_SIZE = 64 * 1024
 # 100k reads of up to 64 KiB: far more than any test transfers, still a hard stop for a loop.
 MAX_READS = 100_000
-# sony-guid-setter's GUID (sony-camera.md §5): what a "paired" test client presents.
-PAIRED_GUID = bytes.fromhex("ffff525400b6fda9ffff523c2807a93a")
+# sony-guid-setter's GUID (docs/protocol.md §6): what a "paired" test client presents.
+PAIRED_GUID = SETTER_GUID
 CLIENT_NAME = "pytest"
 
 C = TypeVar("C", CommandConnection, EventConnection)

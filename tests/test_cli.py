@@ -249,7 +249,7 @@ def test_guid_new_prints_a_fresh_playmemories_shaped_guid() -> None:
 
 def _init_capture(path: Path, fmt: str = "pcapng") -> Path:
     """One Ethernet/IPv4/TCP connection from PlayMemories on WIN7-VM carrying the README's
-    Init Command Request (ptpip-protocol.md §3)."""
+    Init Command Request (docs/protocol.md §4.1)."""
     command = Conversation((PC, 49712), (CAMERA, PTPIP_PORT))
     return _write(path, [*command.handshake(), command.client_data(0, README_INIT)], fmt)
 

@@ -1,7 +1,7 @@
 """Discovery: the per-datagram decision (pure), its memory bounds, and the listener on a network.
 
-Unit tests call :func:`judge`, :class:`AnnouncementFilter` and ``Discovery._handle_datagram``
-with bytes, a source address and a time; no socket is opened. Network tests run this file as a
+Unit tests call :func:`judge`, :class:`AnnouncementFilter` and :meth:`Discovery.receive` with
+bytes, a source address and a time; no socket is opened. Network tests run this file as a
 script in a fresh private network namespace (``tests/netns.py``): the scenario there uses the
 real SSDP group and port 1900 on the namespace's own loopback, prints one JSON line, and the
 test asserts on it. Nothing leaves the namespace.
@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from ssdpy.protocol import create_notify_payload
 
 from netns import netns_python
 from sony_pm_alt.discovery import (
@@ -36,8 +37,6 @@ from sony_pm_alt.discovery import (
     DiscoveredCamera,
     Discovery,
     DiscoveryConfig,
-    _attach_prefix_filter,
-    _search_payload,
     check_location,
     discover,
     judge,
@@ -57,6 +56,7 @@ from sony_pm_alt.ssdp import (
     render_description,
     udn_from_mac,
 )
+from sony_pm_alt.ssdp.sockets import attach_announcement_filter
 
 CAMERA_IP = "192.168.1.20"
 UDN = "uuid:00000000-0001-0010-8000-d8c46ad71d7d"
@@ -105,6 +105,19 @@ def test_msearch_reply_with_mtp_null_service_is_fetched() -> None:
     assert other.verdict == "ignored"
 
 
+def test_an_announcement_in_another_stacks_spelling_is_fetched() -> None:
+    """ssdpy's NOTIFY (``NT:value``, its own header order) from the sender is accepted."""
+    notify = create_notify_payload(
+        f"{SSDP_GROUP}:{SSDP_PORT}", MTP_NULL_SERVICE, f"{UDN}::{MTP_NULL_SERVICE}", LOCATION
+    )
+    decision = judge(notify, CAMERA_IP)
+    assert (decision.verdict, decision.port, decision.target) == (
+        "fetch",
+        1900,
+        "/DeviceDescription.xml",
+    )
+
+
 def test_byebye_is_ignored_at_debug() -> None:
     decisions = [judge(d, CAMERA_IP) for d in byebye_messages(UDN)]
     assert {d.verdict for d in decisions} == {"ignored"}
@@ -119,7 +132,7 @@ def test_other_devices_and_msearch_echoes_are_ignored() -> None:
         b"NT: urn:dial-multiscreen-org:service:dial:1\r\nNTS: ssdp:alive\r\n"
         b"USN: uuid:1234::urn:dial-multiscreen-org:service:dial:1\r\n\r\n"
     )
-    for data in (dial, _search_payload(SSDP_GROUP, SSDP_PORT), msearch("ssdp:all")):
+    for data in (dial, msearch(), msearch("ssdp:all")):
         decision = judge(data, "192.168.1.30")
         assert (decision.verdict, decision.level) == ("ignored", logging.DEBUG)
 
@@ -131,8 +144,8 @@ def test_other_nts_is_ignored_with_a_line() -> None:
 
 
 def test_search_payload_is_airnefs_msearch_for_the_configured_group() -> None:
-    assert _search_payload(SSDP_GROUP, SSDP_PORT) == msearch(MTP_NULL_SERVICE, 1)
-    custom = parse_message(_search_payload("239.1.2.3", 1901))
+    assert msearch(group=SSDP_GROUP, port=SSDP_PORT) == msearch(MTP_NULL_SERVICE, 1)
+    custom = parse_message(msearch(group="239.1.2.3", port=1901))
     assert custom.kind == "msearch"
     assert custom.headers["host"] == "239.1.2.3:1901"
     assert (custom.st, custom.headers["mx"]) == (MTP_NULL_SERVICE, "1")
@@ -274,7 +287,7 @@ def test_spoofed_flood_is_capped_and_pruned() -> None:
     assert len(f) == 1
 
 
-# --- Discovery._handle_datagram: counting, rate limit, queue, logs (no sockets) ----------------
+# --- Discovery.receive: counting, rate limit, queue, logs (no sockets) ----------------
 
 
 class _Records(logging.Handler):
@@ -306,7 +319,7 @@ def test_link_local_hint_is_logged_once_per_host(records: _Records) -> None:
     t0 = time.monotonic()
     host = "169.254.209.3"
     verdicts = [
-        discovery._handle_datagram(_alive(host), host, t0 + dt).verdict
+        discovery.receive(_alive(host), host, t0 + dt).verdict
         for dt in (0.0, 1.0, WINDOW + 1.0, WINDOW + 2.0)
     ]
     assert verdicts == ["fetch", "repeat", "fetch", "repeat"]
@@ -315,7 +328,7 @@ def test_link_local_hint_is_logged_once_per_host(records: _Records) -> None:
     assert hints[0].levelno == logging.WARNING
     assert host in hints[0].getMessage()
     other = "169.254.1.1"
-    discovery._handle_datagram(_alive(other), other, t0 + 50.0)
+    discovery.receive(_alive(other), other, t0 + 50.0)
     assert sum("no DHCP lease" in r.getMessage() for r in records.records) == 2
 
 
@@ -323,25 +336,24 @@ def test_full_fetch_queue_drops_and_forgets(records: _Records) -> None:
     discovery = Discovery(DiscoveryConfig(max_pending=4), _ignore)
     t0 = time.monotonic()
     verdicts = [
-        discovery._handle_datagram(_alive(_host(i)), _host(i), t0 + i * 0.01).verdict
-        for i in range(6)
+        discovery.receive(_alive(_host(i)), _host(i), t0 + i * 0.01).verdict for i in range(6)
     ]
     assert verdicts == ["fetch"] * 4 + ["dropped"] * 2
     assert discovery.stats["dropped"] == 2
     # The dropped hosts are not remembered: their next announcement is tried again.
-    assert len(discovery._filter) == 4
-    assert discovery._handle_datagram(_alive(_host(5)), _host(5), t0 + 1).verdict == "dropped"
-    assert discovery._handle_datagram(_alive(_host(0)), _host(0), t0 + 1).verdict == "repeat"
+    assert discovery.remembered == 4
+    assert discovery.receive(_alive(_host(5)), _host(5), t0 + 1).verdict == "dropped"
+    assert discovery.receive(_alive(_host(0)), _host(0), t0 + 1).verdict == "repeat"
     assert any("already queued" in r.getMessage() for r in records.records)
 
 
 def test_token_bucket_drops_a_flood_and_refills() -> None:
     discovery = Discovery(DiscoveryConfig(datagrams_per_second=10), _ignore)
     t0 = time.monotonic() + 100.0  # a full bucket: one second's worth
-    verdicts = [discovery._handle_datagram(b"junk", CAMERA_IP, t0).verdict for _ in range(25)]
+    verdicts = [discovery.receive(b"junk", CAMERA_IP, t0).verdict for _ in range(25)]
     assert verdicts.count("malformed") == 10
     assert verdicts.count("dropped") == 15
-    later = [discovery._handle_datagram(b"junk", CAMERA_IP, t0 + 0.5).verdict for _ in range(10)]
+    later = [discovery.receive(b"junk", CAMERA_IP, t0 + 0.5).verdict for _ in range(10)]
     assert later.count("malformed") == 5
     assert discovery.stats == {
         "datagrams": 35,
@@ -358,7 +370,7 @@ def test_rejection_logs_are_rate_limited(records: _Records) -> None:
     discovery = Discovery(DiscoveryConfig(), _ignore)
     t0 = time.monotonic()
     for number in range(150):
-        discovery._handle_datagram(b"junk %d" % number, CAMERA_IP, t0 + number * 0.01)
+        discovery.receive(b"junk %d" % number, CAMERA_IP, t0 + number * 0.01)
     assert discovery.stats["malformed"] == 150
     lines = [r for r in records.records if "malformed" in r.getMessage()]
     assert 32 <= len(lines) < 60  # a burst of 32, then 4 per second of real time
@@ -370,7 +382,7 @@ def test_the_kernel_filter_delivers_only_notify_and_http_datagrams() -> None:
         socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver,
         socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender,
     ):
-        assert _attach_prefix_filter(receiver) is True
+        assert attach_announcement_filter(receiver) is True
         receiver.bind((LOOPBACK, 0))
         receiver.settimeout(WAIT)
         reply = msearch_reply(MTP_NULL_SERVICE, UDN, LOCATION)
@@ -595,8 +607,8 @@ class _RecordingDiscovery(Discovery):
         self.decisions: list[Decision] = []
         self.changed = threading.Condition()
 
-    def _handle_datagram(self, data: bytes, source: str, now: float) -> Decision:
-        decision = super()._handle_datagram(data, source, now)
+    def receive(self, data: bytes, source: str, now: float | None = None) -> Decision:
+        decision = super().receive(data, source, now)
         with self.changed:
             self.decisions.append(decision)
             self.changed.notify_all()
@@ -930,8 +942,8 @@ def _scenario_flood(tmp: Path) -> dict[str, Any]:
         found_while_flooding = found.is_set()
         elapsed = time.monotonic() - start
         stats = discovery.stats
-        remembered = len(discovery._filter)
-        pending = discovery._jobs.qsize()
+        remembered = discovery.remembered
+        pending = discovery.pending
     finally:
         discovery.stop()
         _stop_emulator(emulator, log_path)

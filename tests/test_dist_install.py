@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,12 +133,23 @@ def test_the_wheelhouse_holds_every_runtime_dependency(tmp_path: Path) -> None:
     venv, env = fresh_venv(tmp_path)
     env["PIP_CONFIG_FILE"] = "/dev/null"  # neither the host's index nor its find-links
     env = {k: v for k, v in env.items() if k not in ("PIP_FIND_LINKS", "PIP_INDEX_URL")}
-    run(
-        [str(venv / "bin/pip"), "install", "-q", "--no-index", "--dry-run", "--find-links",
+    out = run(
+        [str(venv / "bin/pip"), "install", "--no-index", "--dry-run", "--find-links",
          str(wheelhouse()), str(wheel())],
         env,
         tmp_path,
     )  # fmt: skip
+    would = out.partition("Would install ")[2].split()
+    planned = {canonical(re.sub(r"-[^-]+$", "", item)) for item in would}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = (re.match(r"[A-Za-z0-9._-]+", dep) for dep in project["dependencies"])
+    needed = {canonical(name[0]) for name in names if name}
+    assert needed | {"sony-pm-alt"} <= planned, out[-2000:]
+
+
+def canonical(name: str) -> str:
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 # --- installs -----------------------------------------------------------------------------------

@@ -1,9 +1,8 @@
 """The emulated Sony body without sockets: :class:`Camera`, :class:`Card`, :class:`BodyConfig`,
 fault specs and the demo card.
 
-Facts pinned here come from ``shared/research/sony-camera.md`` (§4 identity, §5 GUIDs, §7
-DeviceInfo, §8 session rules, §9 vendor operations) and ``ptpip-protocol.md`` (§5 TIDs, §8
-datasets, §9 downloads).
+Facts pinned here come from ``docs/protocol.md`` (§4.3 TIDs, §5 identity, §6 GUIDs, §8
+DeviceInfo, §9 session rules, §10 vendor operations, §12 datasets, §13 downloads).
 """
 
 from __future__ import annotations
@@ -12,15 +11,15 @@ import os
 import struct
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from emulator_harness import Driver, Log, data_of, handle_of, make_camera, open_camera
+from golden import POWER_OFF, SENDING, SETTER_GUID
 from sony_pm_alt.emulator import (
     BodyConfig,
-    Camera,
     Card,
     FaultSpecError,
     Screen,
@@ -30,14 +29,13 @@ from sony_pm_alt.emulator import (
     parse_guid,
 )
 from sony_pm_alt.emulator.body import SONY_OPERATIONS, parse_mac
-from sony_pm_alt.emulator.camera import SONY_BLOB_SIZE, InitDecision, Reply
-from sony_pm_alt.emulator.card import FORMAT_BY_EXTENSION, HANDLE_BASE, CardObject, FileSlice
+from sony_pm_alt.emulator.camera import SONY_BLOB_SIZE, InitDecision
+from sony_pm_alt.emulator.card import FORMAT_BY_EXTENSION, HANDLE_BASE, CardObject
 from sony_pm_alt.emulator.demo import DEMO_START
 from sony_pm_alt.emulator.faults import Faults
 from sony_pm_alt.ptpip.codes import (
     AccessCapability,
     AssociationType,
-    DataPhase,
     DataType,
     DevicePropCode,
     EventCode,
@@ -48,7 +46,6 @@ from sony_pm_alt.ptpip.codes import (
     StorageType,
 )
 from sony_pm_alt.ptpip.codes import OperationCode as Op
-from sony_pm_alt.ptpip.connection import OperationReady
 from sony_pm_alt.ptpip.datasets import (
     DeviceInfo,
     DevicePropDesc,
@@ -58,17 +55,14 @@ from sony_pm_alt.ptpip.datasets import (
     decode_u16_array,
     decode_u32_array,
 )
-from sony_pm_alt.ptpip.packets import OperationRequest
 from sony_pm_alt.ptpip.primitives import Reader, encode_string
 
-GUID = bytes.fromhex("ffff525400b6fda9ffff523c2807a93a")
+GUID = SETTER_GUID
 OTHER_GUID = bytes.fromhex("0000000000000000ffff080027f5164f")
 STORAGE = 0x00010001
 ALL = 0xFFFFFFFF
 ROOT = 0xFFFFFFFF
-# sony-camera.md §9: the 0x9280 (selector 4) payloads.
-SENDING = bytes.fromhex("02000000 02000000 00000000 00000000 0101")
-POWER_OFF = bytes.fromhex("00000000 05000000 00000000 00000000")
+# docs/protocol.md §10: the "cancelled" 0x9280 (selector 4) payload (SENDING, POWER_OFF: golden.py).
 CANCEL = bytes.fromhex("00000000 04000000 00000000 00000000 020000")
 # Modification times set on the test card (naive = local, as the camera's clock).
 SHOT_1 = datetime(2024, 5, 1, 10, 7, 0)
@@ -79,62 +73,9 @@ CLIP = datetime(2024, 5, 2, 18, 0, 5)
 # --- helpers ------------------------------------------------------------------------------------
 
 
-class Log:
-    """The ``record`` callable the camera writes to."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, dict[str, Any]]] = []
-
-    def __call__(self, event: str, **fields: Any) -> None:
-        self.lines.append((event, fields))
-
-    def named(self, event: str) -> list[dict[str, Any]]:
-        return [fields for name, fields in self.lines if name == event]
-
-
-class Driver:
-    """Sends operations to a camera with gphoto2's TIDs: OpenSession 0, then +1 each."""
-
-    def __init__(self, camera: Camera) -> None:
-        self.camera = camera
-        self.next_tid = 0
-
-    def __call__(
-        self,
-        code: int,
-        *params: int,
-        data: bytes | None = None,
-        tid: int | None = None,
-        data_tid: int | None = None,
-    ) -> Reply:
-        if tid is None:
-            tid = 0 if code == Op.OPEN_SESSION else self.next_tid
-        self.next_tid = tid + 1
-        phase = DataPhase.DATA_OUT if data is not None else DataPhase.NO_DATA_OR_DATA_IN
-        if data is not None and data_tid is None:
-            data_tid = tid
-        request = OperationRequest(code, tid, params, phase)
-        return self.camera.execute(OperationReady(request, data, data_tid))
-
-    def ok(self, code: int, *params: int, data: bytes | None = None) -> Reply:
-        reply = self(code, *params, data=data)
-        assert reply.code == ResponseCode.OK, f"0x{code:04X} answered 0x{reply.code:04X}"
-        return reply
-
-
 def screen(drive: Driver) -> Screen:
     """The camera's screen (a call, so that mypy does not keep an earlier narrowing)."""
     return drive.camera.screen
-
-
-def data_of(reply: Reply) -> bytes:
-    """The data-in bytes of a reply, reading a file slice the way the server streams it."""
-    if isinstance(reply.data, FileSlice):
-        with reply.data.path.open("rb") as f:
-            f.seek(reply.data.offset)
-            return f.read(reply.data.length)
-    assert reply.data is not None, "reply has no data phase"
-    return reply.data
 
 
 def stamp(path: Path, when: datetime) -> None:
@@ -149,7 +90,7 @@ def pattern(size: int, seed: int) -> bytes:
 
 @pytest.fixture
 def card_dir(tmp_path: Path) -> Path:
-    """A card as a Sony body shows it over MTP: date folders at the root (sony-camera.md §7)."""
+    """A card as a Sony body shows it over MTP: date folders at the root (docs/protocol.md §8)."""
     root = tmp_path / "card"
     day1, day2, empty = root / "2024-05-01", root / "2024-05-02", root / "EMPTY"
     for folder in (day1, day2, empty):
@@ -168,28 +109,12 @@ def card(card_dir: Path) -> Card:
     return Card.scan(card_dir)
 
 
-def handle_of(card: Card, name: str) -> int:
-    (obj,) = [o for o in card if o.name == name]
-    return obj.handle
-
-
-def make_camera(card: Card, log: Log | None = None, **kwargs: Any) -> Camera:
-    body = kwargs.pop("body", BodyConfig())
-    return Camera(body, card, log if log is not None else Log(), **kwargs)
-
-
-def open_camera(card: Card, log: Log | None = None, **kwargs: Any) -> Driver:
-    drive = Driver(make_camera(card, log, **kwargs))
-    drive.ok(Op.OPEN_SESSION, 1)
-    return drive
-
-
 # --- BodyConfig: identity, DeviceInfo, StorageInfo ----------------------------------------------
 
 
 def test_camera_guid_is_eight_zero_bytes_ffff_and_the_mac() -> None:
     body = BodyConfig(mac=bytes.fromhex("d8c46a9769b4"))
-    # The ILCE-5000's Init Command Ack GUID (sony-camera.md §4).
+    # The ILCE-5000's Init Command Ack GUID (docs/protocol.md §5).
     assert body.guid == bytes.fromhex("0000000000000000ffffd8c46a9769b4")
     assert len(BodyConfig().guid) == 16
     assert BodyConfig().guid[:10] == bytes(8) + b"\xff\xff"
@@ -211,7 +136,7 @@ def test_device_info_is_that_of_a_body_in_send_to_computer_mode() -> None:
     for code in (0x9280, 0x9281, 0x9805, 0x1001, 0x1002, 0x1003, 0x1004, 0x1007, 0x1008, 0x1009):
         assert code in ops
     assert 0x101B in ops  # gphoto2 downloads files > 1 MiB with GetPartialObject
-    assert 0x9202 not in ops  # would start gphoto2's PC-Remote handshake (§7)
+    assert 0x9202 not in ops  # would start gphoto2's PC-Remote handshake (§8)
     assert ops[:3] == (0x1002, 0x1003, 0x1001)  # the order of the real dumps
     assert info.events_supported == (
         EventCode.STORE_ADDED,
@@ -386,7 +311,7 @@ def test_allow_list_accepts_a_listed_guid_once_and_then_ignores_everyone(card: C
     assert not camera.session_used  # a refused initiator does not use up the activation
     assert camera.check_initiator(GUID, "linux") is InitDecision.ACCEPT
     assert camera.initiator_name == "linux"
-    # One session per activation (sony-camera.md §8): even the paired host is ignored now.
+    # One session per activation (docs/protocol.md §9): even the paired host is ignored now.
     assert camera.check_initiator(GUID, "linux") is InitDecision.IGNORE
     assert camera.check_initiator(OTHER_GUID, "intruder") is InitDecision.IGNORE
 
@@ -657,7 +582,7 @@ def test_a_file_of_4_gib_or_more_reports_its_size_through_obj_prop_list(tmp_path
     info = object_info(drive, handle)
     assert info.compressed_size == 0xFFFFFFFF  # "4 GiB or more, ask ObjectSize"
 
-    # gphoto2's single-object call: (handle, 0, 0xFFFFFFFF, 0, 0) (ptpip-protocol.md §8.6).
+    # gphoto2's single-object call: (handle, 0, 0xFFFFFFFF, 0, 0) (docs/protocol.md §12.6).
     reply = drive.ok(Op.MTP_GET_OBJ_PROP_LIST, handle, 0, ALL, 0, 0)
     elements = ObjectPropList.decode(data_of(reply)).elements
     (size_element,) = [e for e in elements if e.prop_code == ObjectPropCode.OBJECT_SIZE]
@@ -766,7 +691,7 @@ def test_device_properties(card: Card) -> None:
     assert log.named("bad_data")[0]["opcode"] == Op.SET_DEVICE_PROP_VALUE
 
 
-# --- Camera: Sony vendor operations (sony-camera.md §9) ----------------------------------------
+# --- Camera: Sony vendor operations (docs/protocol.md §10) ----------------------------------------
 
 
 def test_start_pair_shows_sending(card: Card) -> None:
@@ -841,7 +766,7 @@ def test_a_9280_not_followed_by_9281_makes_later_9280_busy(card: Card) -> None:
 
 def test_a_pair_may_span_listing_and_downloads(card: Card) -> None:
     """The 2015 PlayMemories-derived sequence: "Sending…" 0x9280 at start, listing, then the
-    close block's 0x9281 and the power-off 0x9280 (sony-camera.md §10)."""
+    close block's 0x9281 and the power-off 0x9280 (docs/protocol.md §11)."""
     log = Log()
     drive = open_camera(card, log)
     drive.ok(Op.SONY_SET_REQUEST, 4, data=SENDING)
@@ -865,7 +790,7 @@ def test_a_second_9280_right_after_an_unpaired_9280_is_busy(card: Card) -> None:
 
 def test_9280_selector_5_is_parameter_not_supported(card: Card) -> None:
     drive = open_camera(card)
-    # PlayMemories "tries this multiple times but gets back 0x2006" (sony-camera.md §9).
+    # PlayMemories "tries this multiple times but gets back 0x2006" (docs/protocol.md §10).
     assert drive(Op.SONY_SET_REQUEST, 5).code == ResponseCode.PARAMETER_NOT_SUPPORTED
     assert drive(Op.SONY_SET_REQUEST, 5, data=bytes(16)).code == (
         ResponseCode.PARAMETER_NOT_SUPPORTED
@@ -1040,5 +965,5 @@ def test_default_demo_photos_need_get_partial_object(tmp_path: Path) -> None:
     root = build_demo_card(tmp_path)
     photos = sorted((root / "DCIM" / "100MSDCF").glob("*.JPG"))
     assert [p.name for p in photos] == [f"DSC0000{n}.JPG" for n in (1, 2, 3, 4)]
-    # Above 1 MiB, so gphoto2 downloads them with GetPartialObject (ptpip-protocol.md §9.2).
+    # Above 1 MiB, so gphoto2 downloads them with GetPartialObject (docs/protocol.md §13.2).
     assert all(p.stat().st_size > 1 << 20 for p in photos)

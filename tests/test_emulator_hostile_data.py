@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
-from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from emulator_harness import Running, loopback_emulator, scenario
 from ptpip_client import WAIT, CommandClient, RawPacket, connect_session, response_bytes
-from sony_pm_alt.emulator import BodyConfig, Emulator, EmulatorConfig, Recorder, read_log
+from sony_pm_alt.emulator import BodyConfig, EmulatorConfig, read_log
 from sony_pm_alt.emulator.faults import FILLER, MAX_OVERSIZE, FaultSpecError, parse_faults
 from sony_pm_alt.emulator.server import ENDLESS_LENGTH
 from sony_pm_alt.ptpip.codes import OperationCode as Op
@@ -29,7 +29,6 @@ from sony_pm_alt.ptpip.packets import HEADER, HEADER_SIZE
 pytestmark = pytest.mark.integration
 
 STORAGE = 0x00010001
-SCENARIO_LIMIT = 15.0  # a whole loopback scenario; each wait inside is bounded by WAIT
 SIZE = 5000
 ASKED = 1000
 
@@ -46,29 +45,13 @@ def original(card_dir: Path) -> bytes:
     return (card_dir / "100MSDCF" / "DSC00001.JPG").read_bytes()
 
 
-@contextlib.asynccontextmanager
-async def emulator(
+def emulator(
     card_dir: Path, log_path: Path, specs: list[str], **kwargs: Any
-) -> AsyncIterator[Emulator]:
+) -> contextlib.AbstractAsyncContextManager[Running]:
     config = EmulatorConfig(
         card_dir=card_dir, body=BodyConfig(), faults=parse_faults(specs), **kwargs
     )
-    recorder = Recorder(log_path)
-    emu = Emulator(config, recorder)
-    await emu.start()
-    task = asyncio.create_task(emu.run())
-    try:
-        yield emu
-    finally:
-        emu.stop()
-        try:
-            await asyncio.wait_for(task, WAIT)
-        finally:
-            recorder.close()
-
-
-def scenario(coroutine: Coroutine[Any, Any, None]) -> None:
-    asyncio.run(asyncio.wait_for(coroutine, SCENARIO_LIMIT))
+    return loopback_emulator(config, log_path)
 
 
 async def file_handle(command: CommandClient) -> int:
@@ -206,7 +189,7 @@ def test_endless_data_trickles_until_the_activation_ends(card_dir: Path, tmp_pat
             await session.close()
             return raw
 
-    raw: bytes = asyncio.run(asyncio.wait_for(run(), SCENARIO_LIMIT))
+    raw = scenario(run())
     start_length, start_type, _tid, total = struct.unpack_from("<IIIQ", raw)
     assert (start_length, start_type, total) == (20, PacketType.START_DATA, ENDLESS_LENGTH)
     payloads, offset = [], start_length
@@ -285,26 +268,12 @@ def test_endless_data_ends_with_the_activation_even_if_nobody_reads(
     log_path = tmp_path / "emulator.jsonl"
 
     async def run() -> None:
-        config = EmulatorConfig(
-            card_dir=card_dir,
-            body=BodyConfig(),
-            faults=parse_faults(["endless-data=1"]),
-            inactivity_timeout=0.5,
-        )
-        recorder = Recorder(log_path)
-        emu = Emulator(config, recorder)
-        await emu.start()
-        task = asyncio.create_task(emu.run())
-        try:
+        async with emulator(card_dir, log_path, ["endless-data=1"], inactivity_timeout=0.5) as emu:
             session = await connect_session(emu.port)
             handle = await file_handle(session.command)
             await session.command.request(Op.GET_OBJECT, [handle])
-            await asyncio.wait_for(asyncio.shield(task), WAIT)  # ends by itself
+            await asyncio.wait_for(asyncio.shield(emu.task), WAIT)  # ends by itself
             await session.close()
-        finally:
-            emu.stop()
-            await asyncio.wait_for(task, WAIT)
-            recorder.close()
 
     scenario(run())
     events = [line["event"] for line in read_log(log_path)]

@@ -8,36 +8,26 @@ in card order, cycling, for files only; the data is byte-identical to the card's
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from ptpip_client import WAIT, CommandClient, connect_session
+from emulator_harness import Log, loopback_emulator, open_camera, scenario
+from ptpip_client import CommandClient, connect_session
 from sony_pm_alt.cli import main
 from sony_pm_alt.emulator import (
-    BodyConfig,
-    Camera,
     Card,
-    Emulator,
     EmulatorConfig,
     Faults,
     FaultSpecError,
-    Recorder,
     parse_faults,
     read_log,
 )
-from sony_pm_alt.emulator.camera import Reply
-from sony_pm_alt.emulator.card import HOSTILE_NAMES, FileSlice
-from sony_pm_alt.ptpip.codes import DataPhase, ObjectPropCode, ResponseCode
+from sony_pm_alt.emulator.card import HOSTILE_NAMES
+from sony_pm_alt.ptpip.codes import ObjectPropCode
 from sony_pm_alt.ptpip.codes import OperationCode as Op
-from sony_pm_alt.ptpip.connection import OperationReady
 from sony_pm_alt.ptpip.datasets import ObjectInfo, ObjectPropList, decode_u32_array
-from sony_pm_alt.ptpip.packets import OperationRequest
 from sony_pm_alt.ptpip.primitives import Reader, encode_string
 
 # The fault's names, spelled out here so that a change to the list is a visible test change.
@@ -58,7 +48,6 @@ EXPECTED = [
 STORAGE = 0x00010001
 ALL = 0xFFFFFFFF
 FOLDERS = ("100MSDCF", "101MSDCF")
-SCENARIO_LIMIT = 15.0  # a whole loopback scenario; each wait inside is bounded by WAIT
 
 
 @pytest.fixture
@@ -109,64 +98,34 @@ def test_the_names_are_the_list_and_each_is_a_valid_ptp_string() -> None:
 # --- Camera (no sockets) ------------------------------------------------------------------------
 
 
-class Log:
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, dict[str, Any]]] = []
-
-    def __call__(self, event: str, **fields: Any) -> None:
-        self.lines.append((event, fields))
-
-
-def open_camera(card: Card, log: Log, **kwargs: Any) -> Callable[..., Reply]:
-    camera = Camera(BodyConfig(), card, log, **kwargs)
-    tid = iter(range(1 << 16))
-
-    def drive(code: int, *params: int) -> Reply:
-        request = OperationRequest(code, next(tid), params, DataPhase.NO_DATA_OR_DATA_IN)
-        return camera.execute(OperationReady(request, None, None))
-
-    assert drive(Op.OPEN_SESSION, 1).code == ResponseCode.OK
-    return drive
-
-
-def ok_data(reply: Reply) -> bytes:
-    assert reply.code == ResponseCode.OK, f"answered 0x{reply.code:04X}"
-    if isinstance(reply.data, FileSlice):
-        with reply.data.path.open("rb") as f:
-            f.seek(reply.data.offset)
-            return f.read(reply.data.length)
-    assert reply.data is not None
-    return reply.data
-
-
 def test_camera_reports_the_names_everywhere_and_the_data_is_unchanged(card_dir: Path) -> None:
     log = Log()
     drive = open_camera(Card.scan(card_dir), log, hostile_names=True)
     assert log.lines[0] == ("fault", {"kind": "hostile_names", "files": 14})
-    handles = decode_u32_array(ok_data(drive(Op.GET_OBJECT_HANDLES, STORAGE, 0, 0)))
-    infos = {h: ObjectInfo.decode(ok_data(drive(Op.GET_OBJECT_INFO, h))) for h in handles}
+    handles = decode_u32_array(drive.data(Op.GET_OBJECT_HANDLES, STORAGE, 0, 0))
+    infos = {h: ObjectInfo.decode(drive.data(Op.GET_OBJECT_INFO, h)) for h in handles}
     folders = [h for h in handles if infos[h].object_format == 0x3001]
     files = [h for h in handles if h not in folders]
     assert files == sorted(files)  # card order is handle order
     assert [infos[h].filename for h in folders] == list(FOLDERS)  # folders keep their names
     assert [infos[h].filename for h in files] == expected_names(14)
-    props = ObjectPropList.decode(ok_data(drive(Op.MTP_GET_OBJ_PROP_LIST, ALL, 0, ALL, 0, 0)))
+    props = ObjectPropList.decode(drive.data(Op.MTP_GET_OBJ_PROP_LIST, ALL, 0, ALL, 0, 0))
     by_handle = props.by_handle()
     for h in handles:
         assert by_handle[h][ObjectPropCode.OBJECT_FILE_NAME] == infos[h].filename
-        value = ok_data(drive(Op.MTP_GET_OBJECT_PROP_VALUE, h, ObjectPropCode.OBJECT_FILE_NAME))
+        value = drive.data(Op.MTP_GET_OBJECT_PROP_VALUE, h, ObjectPropCode.OBJECT_FILE_NAME)
         assert Reader(value, "ObjectFileName").string() == infos[h].filename
     for h, path in zip(files, card_files(card_dir), strict=True):
-        assert ok_data(drive(Op.GET_OBJECT, h)) == path.read_bytes()
+        assert drive.data(Op.GET_OBJECT, h) == path.read_bytes()
         assert infos[h].compressed_size == path.stat().st_size
 
 
 def test_without_the_fault_the_real_names_are_reported(card_dir: Path) -> None:
     log = Log()
     drive = open_camera(Card.scan(card_dir), log)
-    assert [fields for event, fields in log.lines if event == "fault"] == []
-    handles = decode_u32_array(ok_data(drive(Op.GET_OBJECT_HANDLES, STORAGE, 0, 0)))
-    names = [ObjectInfo.decode(ok_data(drive(Op.GET_OBJECT_INFO, h))).filename for h in handles]
+    assert log.named("fault") == []
+    handles = decode_u32_array(drive.data(Op.GET_OBJECT_HANDLES, STORAGE, 0, 0))
+    names = [ObjectInfo.decode(drive.data(Op.GET_OBJECT_INFO, h)).filename for h in handles]
     assert "../../escape.JPG" not in names
     assert "0ROOT.JPG" in names
 
@@ -180,41 +139,6 @@ def test_the_card_on_disk_is_untouched(card_dir: Path) -> None:
 
 
 # --- over loopback ------------------------------------------------------------------------------
-
-
-class StartedRecorder(Recorder):
-    """The real recorder (JSON lines); tells the test when the first activation has started."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.started = asyncio.Event()
-
-    def __call__(self, event: str, **fields: Any) -> None:
-        super().__call__(event, **fields)
-        if event == "activation_start":
-            self.started.set()
-
-
-@contextlib.asynccontextmanager
-async def emulator(config: EmulatorConfig, log_path: Path) -> AsyncIterator[int]:
-    """A started emulator on loopback; yields its port."""
-    recorder = StartedRecorder(log_path)
-    emu = Emulator(config, recorder)
-    port = await emu.start()
-    task = asyncio.create_task(emu.run())
-    try:
-        await asyncio.wait_for(recorder.started.wait(), WAIT)
-        yield port
-    finally:
-        emu.stop()
-        try:
-            await asyncio.wait_for(task, WAIT)
-        finally:
-            recorder.close()
-
-
-def scenario(coroutine: Coroutine[Any, Any, None]) -> None:
-    asyncio.run(asyncio.wait_for(coroutine, SCENARIO_LIMIT))
 
 
 async def names_on_the_wire(command: CommandClient) -> tuple[list[int], list[str], list[str]]:
@@ -238,8 +162,8 @@ def test_hostile_names_on_the_wire_with_the_data_intact(card_dir: Path, tmp_path
     config = EmulatorConfig(card_dir=card_dir, faults=parse_faults(["hostile-names=1"]))
 
     async def run() -> None:
-        async with emulator(config, log_path) as port:
-            session = await connect_session(port)
+        async with loopback_emulator(config, log_path) as running:
+            session = await connect_session(running.port)
             try:
                 command = session.command
                 handles, filenames, prop_names = await names_on_the_wire(command)
@@ -254,23 +178,6 @@ def test_hostile_names_on_the_wire_with_the_data_intact(card_dir: Path, tmp_path
     lines = read_log(log_path)
     (fault,) = [line for line in lines if line["event"] == "fault"]
     assert (fault["kind"], fault["files"]) == ("hostile_names", 14)
-
-
-@pytest.mark.integration
-def test_the_fault_reaches_the_camera_through_the_config(card_dir: Path, tmp_path: Path) -> None:
-    log_path = tmp_path / "emulator.jsonl"
-    config = EmulatorConfig(card_dir=card_dir, faults=parse_faults(["hostile-names=1"]))
-
-    async def run() -> None:
-        async with emulator(config, log_path) as port:
-            session = await connect_session(port)
-            try:
-                _, filenames, _ = await names_on_the_wire(session.command)
-                assert filenames == expected_names(14)
-            finally:
-                await session.close()
-
-    scenario(run())
 
 
 # --- the emulate command ------------------------------------------------------------------------

@@ -11,23 +11,19 @@ from typing import Any
 
 import pytest
 
+from emulator_harness import Driver, open_camera
 from emulator_proc import PAIRED_GUID, card_files, gphoto2_cli, gphoto2_home, run, running_emulator
 from sony_pm_alt.emulator import (
-    BodyConfig,
-    Camera,
     Card,
     FaultSpecError,
     build_demo_card,
     parse_faults,
 )
-from sony_pm_alt.emulator.camera import Reply
-from sony_pm_alt.emulator.card import BAD_DATES, FileSlice
-from sony_pm_alt.ptpip.codes import DataPhase, ObjectFormat, ObjectPropCode, ResponseCode
+from sony_pm_alt.emulator.card import BAD_DATES
+from sony_pm_alt.ptpip.codes import ObjectFormat, ObjectPropCode
 from sony_pm_alt.ptpip.codes import OperationCode as Op
-from sony_pm_alt.ptpip.connection import OperationReady
 from sony_pm_alt.ptpip.datasets import ObjectInfo, ObjectPropList, decode_u32_array
 from sony_pm_alt.ptpip.errors import ProtocolError
-from sony_pm_alt.ptpip.packets import OperationRequest
 
 ALL = 0xFFFFFFFF
 P = ObjectPropCode
@@ -48,47 +44,14 @@ def test_parse_the_listing_faults() -> None:
         parse_faults(["bad-date=1"])
 
 
-class Log:
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, dict[str, Any]]] = []
-
-    def __call__(self, event: str, **fields: Any) -> None:
-        self.lines.append((event, fields))
-
-    def faults(self) -> list[dict[str, Any]]:
-        return [fields for event, fields in self.lines if event == "fault"]
+def object_infos(drive: Driver) -> dict[int, ObjectInfo]:
+    handles = decode_u32_array(drive.data(Op.GET_OBJECT_HANDLES, ALL, 0, 0))
+    return {h: ObjectInfo.decode(drive.data(Op.GET_OBJECT_INFO, h)) for h in handles}
 
 
-class Drive:
-    """One open session on a sans-IO :class:`Camera`."""
-
-    def __init__(self, card: Card, **faults: Any) -> None:
-        self.log = Log()
-        self.camera = Camera(BodyConfig(), card, self.log, **faults)
-        self._tid = iter(range(1, 1 << 16))
-        assert self(Op.OPEN_SESSION, 1).code == ResponseCode.OK
-
-    def __call__(self, code: int, *params: int) -> Reply:
-        request = OperationRequest(code, next(self._tid), params, DataPhase.NO_DATA_OR_DATA_IN)
-        return self.camera.execute(OperationReady(request, None, None))
-
-    def data(self, code: int, *params: int) -> bytes:
-        reply = self(code, *params)
-        assert reply.code == ResponseCode.OK
-        if isinstance(reply.data, FileSlice):
-            with reply.data.path.open("rb") as f:
-                f.seek(reply.data.offset)
-                return f.read(reply.data.length)
-        assert reply.data is not None
-        return reply.data
-
-    def infos(self) -> dict[int, ObjectInfo]:
-        handles = decode_u32_array(self.data(Op.GET_OBJECT_HANDLES, ALL, 0, 0))
-        return {h: ObjectInfo.decode(self.data(Op.GET_OBJECT_INFO, h)) for h in handles}
-
-    def prop_list(self) -> dict[int, dict[int, Any]]:
-        raw = self.data(Op.MTP_GET_OBJ_PROP_LIST, ALL, 0, ALL, 0, 0)
-        return ObjectPropList.decode(raw).by_handle()
+def bulk_props(drive: Driver) -> dict[int, dict[int, Any]]:
+    raw = drive.data(Op.MTP_GET_OBJ_PROP_LIST, ALL, 0, ALL, 0, 0)
+    return ObjectPropList.decode(raw).by_handle()
 
 
 @pytest.fixture(scope="module")
@@ -97,52 +60,52 @@ def card(tmp_path_factory: pytest.TempPathFactory) -> Card:
 
 
 def test_folder_cycle_loops_the_bulk_listing_and_object_info_keeps_the_truth(card: Card) -> None:
-    drive = Drive(card, folder_cycle=True)
-    infos = drive.infos()
+    drive = open_camera(card, folder_cycle=True)
+    infos = object_infos(drive)
     dcim = next(h for h, i in infos.items() if i.filename == "DCIM")
     msdcf = next(h for h, i in infos.items() if i.filename == "100MSDCF")
-    (fault,) = drive.log.faults()
+    (fault,) = drive.log.named("fault")
     assert fault == {"kind": "folder_cycle", "folder": dcim, "parent": msdcf}
-    props = drive.prop_list()
+    props = bulk_props(drive)
     assert props[dcim][P.PARENT_OBJECT] == msdcf  # DCIM → 100MSDCF → DCIM
     assert props[msdcf][P.PARENT_OBJECT] == dcim
     value = drive.data(Op.MTP_GET_OBJECT_PROP_VALUE, dcim, P.PARENT_OBJECT)
     assert int.from_bytes(value, "little") == msdcf
     assert infos[dcim].parent_object == 0  # ObjectInfo is untouched
-    clean = Drive(card).prop_list()
+    clean = bulk_props(open_camera(card))
     assert {h: p for h, p in props.items() if h != dcim} == {
         h: p for h, p in clean.items() if h != dcim
     }
 
 
 def test_huge_counts_claim_four_billion_elements(card: Card) -> None:
-    drive = Drive(card, huge_counts=True)
+    drive = open_camera(card, huge_counts=True)
     raw = drive.data(Op.MTP_GET_OBJ_PROP_LIST, ALL, 0, ALL, 0, 0)
     assert int.from_bytes(raw[:4], "little") == 0xFFFFFFF0
     with pytest.raises(ProtocolError, match="4294967280 elements"):
         ObjectPropList.decode(raw)
-    clean = Drive(card).data(Op.MTP_GET_OBJ_PROP_LIST, ALL, 0, ALL, 0, 0)
+    clean = open_camera(card).data(Op.MTP_GET_OBJ_PROP_LIST, ALL, 0, ALL, 0, 0)
     assert raw[4:] == clean[4:]
 
 
 def test_bad_dates_date_the_files_only(card: Card) -> None:
-    drive = Drive(card, bad_dates=True)
-    infos = drive.infos()
+    drive = open_camera(card, bad_dates=True)
+    infos = object_infos(drive)
     files = sorted(h for h, i in infos.items() if i.object_format != ObjectFormat.ASSOCIATION)
     expected = [BAD_DATES[n % len(BAD_DATES)] for n in range(len(files))]
     assert [infos[h].capture_date for h in files] == expected
     assert [infos[h].modification_date for h in files] == expected
-    props = drive.prop_list()
+    props = bulk_props(drive)
     assert [props[h][P.DATE_CREATED] for h in files] == expected
     assert all(i.capture_date == "" for h, i in infos.items() if h not in files)
 
 
 @pytest.mark.parametrize("skew", [100, -100])
 def test_listing_size_mismatch_changes_the_listed_size_not_the_data(card: Card, skew: int) -> None:
-    drive = Drive(card, size_skew=skew)
-    assert drive.log.faults() == [{"kind": "listing_size_mismatch", "skew": skew}]
-    infos = drive.infos()
-    props = drive.prop_list()
+    drive = open_camera(card, size_skew=skew)
+    assert drive.log.named("fault") == [{"kind": "listing_size_mismatch", "skew": skew}]
+    infos = object_infos(drive)
+    props = bulk_props(drive)
     for handle, info in infos.items():
         obj = card.get(handle)
         assert obj is not None

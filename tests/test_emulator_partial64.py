@@ -1,6 +1,6 @@
 """GetPartialObject64 (0x95C1), offered by the emulator only with ``--partial64``.
 
-No real Sony body is known to offer it (ptpip-protocol.md §9.3): it exists so that the sync
+No real Sony body is known to offer it (docs/protocol.md §13.3): it exists so that the sync
 engine's path for objects of 4 GiB or more can be tested. The card holds a sparse file a little
 over 4 GiB with a few real bytes just below, across and above the 4 GiB line; every test reads
 only those ranges, never the whole file.
@@ -8,33 +8,27 @@ only those ranges, never the whole file.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from ptpip_client import WAIT, connect_session, split_packets
+from emulator_harness import data_of, handle_of, loopback_emulator, open_camera, scenario
+from ptpip_client import connect_session, split_packets
 from sony_pm_alt.cli import main
-from sony_pm_alt.emulator import BodyConfig, Camera, Card, Emulator, EmulatorConfig, Recorder
+from sony_pm_alt.emulator import BodyConfig, Card, EmulatorConfig
 from sony_pm_alt.emulator.body import SONY_OPERATIONS
 from sony_pm_alt.emulator.camera import Reply
 from sony_pm_alt.emulator.card import FileSlice
-from sony_pm_alt.ptpip.codes import DataPhase, PacketType, ResponseCode
 from sony_pm_alt.ptpip.codes import OperationCode as Op
-from sony_pm_alt.ptpip.connection import OperationReady
+from sony_pm_alt.ptpip.codes import PacketType, ResponseCode
 from sony_pm_alt.ptpip.datasets import DeviceInfo, ObjectInfo, decode_u32_array
-from sony_pm_alt.ptpip.packets import OperationRequest
 
 FOUR_GIB = 1 << 32
 BIG_SIZE = FOUR_GIB + 8192
 STORAGE = 0x00010001
 ROOT = 0xFFFFFFFF
-SCENARIO_LIMIT = 15.0  # a whole loopback scenario; each wait inside is bounded by WAIT
 # The real bytes of the sparse file, by offset; everything else reads as zeros.
 WRITTEN: dict[int, bytes] = {
     0: b"head of the clip",
@@ -95,37 +89,12 @@ def big_card(tmp_path: Path) -> Path:
 # --- Camera (no sockets) ------------------------------------------------------------------------
 
 
-class Drive:
-    """Operations with gphoto2's TIDs (OpenSession 0, then +1), the session already open."""
-
-    def __init__(self, card: Card, body: BodyConfig) -> None:
-        self.camera = Camera(body, card, lambda event, **fields: None)
-        self._tid = 0
-        assert self(Op.OPEN_SESSION, 1).code == ResponseCode.OK
-
-    def __call__(self, code: int, *params: int) -> Reply:
-        request = OperationRequest(code, self._tid, params, DataPhase.NO_DATA_OR_DATA_IN)
-        self._tid += 1
-        return self.camera.execute(OperationReady(request, None, None))
-
-
-def handle_of(card: Card, name: str) -> int:
-    (obj,) = [o for o in card if o.name == name]
-    return obj.handle
-
-
-def read_slice(piece: FileSlice) -> bytes:
-    with piece.path.open("rb") as f:
-        f.seek(piece.offset)
-        return f.read(piece.length)
-
-
 def test_disabled_by_default_not_listed_and_not_supported(big_card: Path) -> None:
     assert BodyConfig().partial_object_64 is False
     assert int(Op.GET_PARTIAL_OBJECT_64) == 0x95C1
     assert 0x95C1 not in DeviceInfo.decode(BodyConfig().device_info().encode()).operations_supported
     card = Card.scan(big_card)
-    drive = Drive(card, BodyConfig())
+    drive = open_camera(card, body=BodyConfig())
     reply = drive(Op.GET_PARTIAL_OBJECT_64, handle_of(card, "C0001.MP4"), 0, 1, 16)
     assert reply == Reply(ResponseCode.OPERATION_NOT_SUPPORTED)
 
@@ -144,20 +113,20 @@ def test_enabled_it_is_listed_after_the_sony_operations() -> None:
 @pytest.mark.parametrize(("offset", "max_bytes"), RANGES)
 def test_reads_from_a_64_bit_offset(big_card: Path, offset: int, max_bytes: int) -> None:
     card = Card.scan(big_card)
-    drive = Drive(card, BodyConfig(partial_object_64=True))
+    drive = open_camera(card, body=BodyConfig(partial_object_64=True))
     reply = drive(Op.GET_PARTIAL_OBJECT_64, handle_of(card, "C0001.MP4"), *split(offset), max_bytes)
     want = expected(offset, max_bytes)
     assert (reply.code, reply.params) == (ResponseCode.OK, (len(want),))  # Param1 = bytes sent
     # A slice for the server to stream from disk, not bytes read here.
     assert isinstance(reply.data, FileSlice)
     assert reply.data == FileSlice(big_card / "C0001.MP4", offset, len(want))
-    assert read_slice(reply.data) == want
+    assert data_of(reply) == want
 
 
 @pytest.mark.parametrize("offset", PAST_THE_END)
 def test_past_the_end_sends_nothing(big_card: Path, offset: int) -> None:
     card = Card.scan(big_card)
-    drive = Drive(card, BodyConfig(partial_object_64=True))
+    drive = open_camera(card, body=BodyConfig(partial_object_64=True))
     reply = drive(Op.GET_PARTIAL_OBJECT_64, handle_of(card, "C0001.MP4"), *split(offset), 100)
     assert (reply.code, reply.params) == (ResponseCode.OK, (0,))
     # Nothing to stream, from a position the server can seek to.
@@ -169,7 +138,7 @@ def test_below_4_gib_it_answers_as_get_partial_object(
     big_card: Path, offset: int, max_bytes: int
 ) -> None:
     card = Card.scan(big_card)
-    drive = Drive(card, BodyConfig(partial_object_64=True))
+    drive = open_camera(card, body=BodyConfig(partial_object_64=True))
     jpg = handle_of(card, "A.JPG")
     wide = drive(Op.GET_PARTIAL_OBJECT_64, jpg, offset, 0, max_bytes)
     narrow = drive(Op.GET_PARTIAL_OBJECT, jpg, offset, max_bytes)
@@ -178,7 +147,7 @@ def test_below_4_gib_it_answers_as_get_partial_object(
 
 def test_errors(big_card: Path) -> None:
     card = Card.scan(big_card)
-    drive = Drive(card, BodyConfig(partial_object_64=True))
+    drive = open_camera(card, body=BodyConfig(partial_object_64=True))
     clip = handle_of(card, "C0001.MP4")
     assert drive(Op.GET_PARTIAL_OBJECT_64, clip, 0, 1).code == ResponseCode.INVALID_PARAMETER
     assert drive(Op.GET_PARTIAL_OBJECT_64, 0x0BADBAD0, 0, 0, 10).code == (
@@ -189,7 +158,7 @@ def test_errors(big_card: Path) -> None:
 def test_a_folder_has_no_bytes(tmp_path: Path) -> None:
     (tmp_path / "DCIM").mkdir()
     card = Card.scan(tmp_path)
-    drive = Drive(card, BodyConfig(partial_object_64=True))
+    drive = open_camera(card, body=BodyConfig(partial_object_64=True))
     reply = drive(Op.GET_PARTIAL_OBJECT_64, handle_of(card, "DCIM"), 0, 0, 10)
     assert reply.code == ResponseCode.INVALID_PARAMETER
 
@@ -197,42 +166,13 @@ def test_a_folder_has_no_bytes(tmp_path: Path) -> None:
 # --- over loopback ------------------------------------------------------------------------------
 
 
-class StartedRecorder(Recorder):
-    """Drops the lines; tells the test when the first activation has started."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.started = asyncio.Event()
-
-    def __call__(self, event: str, **fields: Any) -> None:
-        if event == "activation_start":
-            self.started.set()
-
-
-@contextlib.asynccontextmanager
-async def emulator(card_dir: Path, body: BodyConfig) -> AsyncIterator[int]:
-    """A started emulator on loopback; yields its port."""
-    recorder = StartedRecorder()
-    emu = Emulator(EmulatorConfig(card_dir=card_dir, body=body), recorder)
-    port = await emu.start()
-    task = asyncio.create_task(emu.run())
-    try:
-        await asyncio.wait_for(recorder.started.wait(), WAIT)
-        yield port
-    finally:
-        emu.stop()
-        await asyncio.wait_for(task, WAIT)
-
-
-def scenario(coroutine: Coroutine[Any, Any, None]) -> None:
-    asyncio.run(asyncio.wait_for(coroutine, SCENARIO_LIMIT))
-
-
 @pytest.mark.integration
 def test_64_bit_reads_over_the_wire(big_card: Path) -> None:
     async def run() -> None:
-        async with emulator(big_card, BodyConfig(partial_object_64=True)) as port:
-            session = await connect_session(port)
+        async with loopback_emulator(
+            EmulatorConfig(card_dir=big_card, body=BodyConfig(partial_object_64=True))
+        ) as running:
+            session = await connect_session(running.port)
             try:
                 command = session.command
                 info = DeviceInfo.decode(await command.call_ok(Op.GET_DEVICE_INFO))
@@ -276,8 +216,10 @@ def test_64_bit_reads_over_the_wire(big_card: Path) -> None:
 @pytest.mark.integration
 def test_disabled_over_the_wire(big_card: Path) -> None:
     async def run() -> None:
-        async with emulator(big_card, BodyConfig()) as port:
-            session = await connect_session(port)
+        async with loopback_emulator(
+            EmulatorConfig(card_dir=big_card, body=BodyConfig())
+        ) as running:
+            session = await connect_session(running.port)
             try:
                 command = session.command
                 info = DeviceInfo.decode(await command.call_ok(Op.GET_DEVICE_INFO))

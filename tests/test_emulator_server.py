@@ -15,13 +15,15 @@ import os
 import random
 import struct
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from emulator_harness import scenario
+from golden import POWER_OFF, SENDING
 from ptpip_client import (
     PAIRED_GUID,
     WAIT,
@@ -61,9 +63,6 @@ STORAGE = 0x00010001
 ROOT = 0xFFFFFFFF
 ALL = 0xFFFFFFFF
 MIB = 1 << 20
-SENDING = bytes.fromhex("02000000 02000000 00000000 00000000 0101")
-POWER_OFF = bytes.fromhex("00000000 05000000 00000000 00000000")
-SCENARIO_LIMIT = 15.0  # a whole test scenario; each single wait inside is bounded by WAIT
 SHORT_TIMEOUT = 0.3  # inactivity timeout where the timeout itself is under test
 SILENCE = 0.3  # how long a camera that never answers is watched staying silent
 
@@ -162,10 +161,6 @@ async def emulator_running(config: EmulatorConfig, log_path: Path) -> AsyncItera
             recorder.close()
 
 
-def scenario(coroutine: Coroutine[Any, Any, None]) -> None:
-    asyncio.run(asyncio.wait_for(coroutine, SCENARIO_LIMIT))
-
-
 def seeded_bytes(size: int, seed: int) -> bytes:
     return random.Random(seed).randbytes(size)
 
@@ -223,7 +218,7 @@ def test_paired_guid_gets_the_camera_identity(card_dir: Path, log_path: Path) ->
             assert ack.connection_number == 1
             assert ack.guid == bytes(8) + b"\xff\xff" + MAC
             assert ack.friendly_name == "ILCE-5000"
-            # Byte for byte the Init Command Ack of a real ILCE-5000 (sony-camera.md §4).
+            # Byte for byte the Init Command Ack of a real ILCE-5000 (docs/protocol.md §5).
             assert bytes(command.raw) == bytes.fromhex(
                 "34000000 02000000 01000000"
                 "00000000 00000000 ffff d8c4 6a97 69b4"
@@ -405,7 +400,7 @@ def test_device_info_and_removed_operations(card_dir: Path, log_path: Path) -> N
 
 
 def test_gphoto2_style_listing_and_download(card_dir: Path, log_path: Path) -> None:
-    """The sequence gphoto2 -P runs (ptpip-protocol.md §11), checked against the files."""
+    """The sequence gphoto2 -P runs (docs/protocol.md §15), checked against the files."""
 
     async def run() -> None:
         async with emulator_running(make_config(card_dir), log_path) as emu:
@@ -576,7 +571,7 @@ def test_obj_prop_list_of_everything_over_the_wire(card_dir: Path, log_path: Pat
 
 
 def test_gphoto2_start_pair_bytes(card_dir: Path, log_path: Path) -> None:
-    """gphoto2's literal start-pair packets (sony-camera.md §9) and the camera's exact answers."""
+    """gphoto2's literal start-pair packets (docs/protocol.md §10) and the camera's answers."""
 
     async def run() -> None:
         async with emulator_running(make_config(card_dir), log_path) as emu:

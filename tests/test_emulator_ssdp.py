@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ssdpy import SSDPClient
 
 from netns import netns_python
 from sony_pm_alt.emulator import ssdp_responder
@@ -116,6 +117,28 @@ def test_announce_search_garbage_and_byebye() -> None:
         [name, {k: fields[k] for k in ("path", "status")}]
         for name, fields in r["events"]
         if name == "http_get"
+    ]
+
+
+@pytest.mark.integration
+def test_a_third_party_client_finds_the_camera() -> None:
+    """ssdpy's SSDPClient (its own M-SEARCH spelling: ``ST:value``, no USER-AGENT) gets the
+    camera's replies and reads them with its own parser."""
+    r = _run_scenario("ssdpy")
+    assert r["mtp"] == [
+        {
+            "st": MTP_NULL_SERVICE,
+            "usn": f"{UDN}::{MTP_NULL_SERVICE}",
+            "location": r["location"],
+            "ext": "",
+            "server": "FedoraCore/2 UPnP/1.0 MINT-X/1.8.1",
+            "cache-control": "max-age=1800",
+        }
+    ]
+    assert sorted(r["all"]) == sorted(NTS)
+    assert [(s["st"], s["replies"]) for s in r["msearches"]] == [
+        (MTP_NULL_SERVICE, 1),
+        ("ssdp:all", 4),
     ]
 
 
@@ -332,7 +355,35 @@ async def _scenario_http() -> dict[str, Any]:
     return result
 
 
-_SCENARIOS = {"ssdp": _scenario_ssdp, "http": _scenario_http}
+def _ssdpy_search(st: str) -> list[dict[str, str]]:
+    # Bound to lo: the namespace routes the group through it. The client collects replies
+    # until a second passes without one (its own window; every reply is sent at once).
+    client = SSDPClient(address="127.0.0.1", timeout=1)
+    try:
+        replies: list[dict[str, str]] = client.m_search(st=st, mx=1)
+    finally:
+        client.sock.close()
+    return replies
+
+
+async def _scenario_ssdpy() -> dict[str, Any]:
+    events: list[tuple[str, dict[str, object]]] = []
+    config = SsdpConfig(
+        "127.0.0.1", interface="127.0.0.1", http_host="127.0.0.1", http_port=0, max_rounds=1
+    )
+    async with SsdpResponder(config, CAMERA, on_event=lambda n, f: events.append((n, f))) as r:
+        mtp = await asyncio.to_thread(_ssdpy_search, MTP_NULL_SERVICE)
+        every = await asyncio.to_thread(_ssdpy_search, "ssdp:all")
+        location = r.location
+    return {
+        "location": location,
+        "mtp": mtp,
+        "all": [reply["st"] for reply in every],
+        "msearches": [fields for name, fields in events if name == "msearch"],
+    }
+
+
+_SCENARIOS = {"ssdp": _scenario_ssdp, "http": _scenario_http, "ssdpy": _scenario_ssdpy}
 
 if __name__ == "__main__":
     outcome = asyncio.run(asyncio.wait_for(_SCENARIOS[sys.argv[1]](), 40))

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sony_pm_alt.engine import naming
@@ -19,7 +19,12 @@ from sony_pm_alt.engine.naming import (
     TemplateError,
     unique_path,
 )
-from sony_pm_alt.engine.sanitize import MAX_COMPONENT_BYTES, UnsafeName, contained_path
+from sony_pm_alt.engine.sanitize import (
+    MAX_COMPONENT_BYTES,
+    UnsafeName,
+    clean_text,
+    contained_path,
+)
 from sony_pm_alt.ptpip.codes import ObjectFormat
 
 FOLDER = "/store_00010001/DCIM/100MSDCF"
@@ -271,14 +276,29 @@ names = st.one_of(
     long_hostile,
     st.sampled_from(["..", ".", "../../etc/passwd", "/etc/passwd", "\\..\\..", "", " ", "."]),
 )
-TEMPLATES = [
-    DEFAULT_TEMPLATE,
-    "{filename}",
-    "{model}/{serial}/{filename}",
-    "{camera}/{folder}/{year}/{stem}_{seq:04d}.{ext_lower}",
-    "{folder}/{filename_lower}",
-    "{serial}/{camera} {model}/{stem_lower}.{ext}",
-]
+# Each template with the camera-supplied values it renders from ("camera" is the friendly name,
+# or the model when that is empty).
+TEMPLATE_INPUTS = {
+    DEFAULT_TEMPLATE: ("name",),
+    "{filename}": ("name",),
+    "{model}/{serial}/{filename}": ("model", "serial", "name"),
+    "{camera}/{folder}/{year}/{stem}_{seq:04d}.{ext_lower}": (
+        "friendly",
+        "model",
+        "folder",
+        "name",
+    ),
+    "{folder}/{filename_lower}": ("folder", "name"),
+    "{serial}/{camera} {model}/{stem_lower}.{ext}": ("serial", "friendly", "model", "name"),
+}
+TEMPLATES = list(TEMPLATE_INPUTS)
+
+
+def _plain(value: str) -> bool:
+    """A value no level can be refused for: cleaned and stripped of leading spaces, it starts
+    with something other than a dot (so the level keeps that character through truncation)."""
+    first = clean_text(value).lstrip(" ")[:1]
+    return first not in ("", ".")
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -291,6 +311,16 @@ TEMPLATES = [
     friendly=names,
     seq=st.integers(0, 10**6),
     when=st.one_of(st.none(), st.datetimes()),
+)
+@example(
+    text="{serial}/{camera} {model}/{stem_lower}.{ext}",
+    name="DSC00001.JPG",
+    folder="/store_00010001/DCIM/100MSDCF",
+    model="ILCE-7M3",
+    serial="3000123",
+    friendly="Alpha",
+    seq=1,
+    when=None,
 )
 def test_rendered_paths_never_escape_the_destination(
     tmp_path: Path,
@@ -309,6 +339,11 @@ def test_rendered_paths_never_escape_the_destination(
     try:
         relative = template.render(obj, camera, seq, DOWNLOADED)
     except UnsafeName:
+        values = {"name": name, "folder": folder.rstrip("/").rpartition("/")[2]}
+        values |= {"model": model, "serial": serial, "friendly": friendly}
+        # Refusing is right only when a value this template uses could leave a level empty,
+        # "." or ".."; a camera with plain values always gets a path.
+        assert not all(_plain(values[key]) for key in TEMPLATE_INPUTS[text])
         return
     assert not relative.is_absolute()
     assert len(relative.parts) <= text.count("/") + 1  # values never add levels

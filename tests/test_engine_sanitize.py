@@ -158,11 +158,22 @@ def test_safe_component_result_is_always_safe(name: str) -> None:
     _assert_safe(safe_component(name))
 
 
+def _must_accept(name: str) -> bool:
+    """Whether ``safe_component`` may not refuse ``name``: once cleaned and stripped of leading
+    spaces it starts with something other than a dot, and truncation always keeps that first
+    character. A refusal is legitimate only for names this says False for."""
+    first = clean_text(name).lstrip(" ")[:1]
+    return first not in ("", ".")
+
+
 @given(long_text, st.sampled_from(["", ".JPG", ".arw", ".日本", ".e\u0301"]))
+@example("a" * 300, ".JPG")
+@example("日" * 100, "")
 def test_safe_component_long_names(stem: str, ext: str) -> None:
     try:
         result = safe_component(stem + ext)
     except UnsafeName:
+        assert not _must_accept(stem + ext)
         return
     _assert_safe(result)
     if ext and len((stem + ext).encode()) > MAX_COMPONENT_BYTES and stem.strip("/\x00. "):
@@ -170,10 +181,13 @@ def test_safe_component_long_names(stem: str, ext: str) -> None:
 
 
 @given(st.one_of(hostile_text, long_text))
+@example("DSC00001.JPG")
+@example(" ..a/b\x00. ")
 def test_safe_component_is_idempotent(name: str) -> None:
     try:
         once = safe_component(name)
     except UnsafeName:
+        assert not _must_accept(name)
         return
     assert safe_component(once) == once
 
@@ -304,13 +318,27 @@ def test_contained_path_accepts_a_sibling_with_a_common_prefix_only_inside(tmp_p
         contained_path(root, "x/y.jpg")
 
 
+def _plain_component(part: str) -> bool:
+    """A component ``contained_path`` must take: not empty, ``.`` or ``..``, no separator or
+    NUL, and at most :data:`MAX_COMPONENT_BYTES` once encoded for the file system."""
+    if part in ("", ".", "..") or "/" in part or "\0" in part:
+        return False
+    try:
+        return len(os.fsencode(part)) <= MAX_COMPONENT_BYTES
+    except UnicodeEncodeError:
+        return False
+
+
 @given(st.lists(hostile_text, min_size=1, max_size=5))
+@example(["2024", "2024-05-01", "DSC00001.JPG"])
+@example(["..", "etc", "passwd"])
 def test_contained_path_never_escapes_with_any_components(components: list[str]) -> None:
     root = Path("/srv/photos")  # lexical checks only: nothing exists below it
     relative = "/".join(components)
     try:
         result = contained_path(root, relative)
     except UnsafeName:
+        assert not all(_plain_component(part) for part in components)
         return
     assert os.path.commonpath([root, os.path.normpath(result)]) == str(root)
     assert os.path.normpath(result) != str(root)

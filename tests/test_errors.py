@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from golden import SETTER_GUID
 from sony_pm_alt.errors import (
     TRANSPORT_ERRORS,
     CameraBusy,
@@ -22,7 +23,7 @@ from sony_pm_alt.errors import (
 from sony_pm_alt.identity import format_guid
 from sony_pm_alt.ptpip.codes import OperationCode, ResponseCode
 
-GUID = bytes.fromhex("ffff525400b6fda9ffff523c2807a93a")
+GUID = SETTER_GUID
 
 
 @pytest.mark.parametrize(
@@ -140,8 +141,10 @@ def test_vendor_step_failed_message() -> None:
 
 
 def test_raise_for_response_ok() -> None:
-    raise_for_response(OperationCode.OPEN_SESSION, ResponseCode.OK)
+    raise_for_response(OperationCode.OPEN_SESSION, ResponseCode.OK)  # OK passes through
     raise_for_response(0x1002, 0x2001)
+    with pytest.raises(CameraError):  # the same call with any other code does not
+        raise_for_response(0x1002, 0x2002)
 
 
 @given(st.integers(0, 0xFFFF), st.integers(0, 0xFFFF).filter(lambda c: c != 0x2001))

@@ -9,6 +9,8 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from sony_pm_alt.ftp import hashing
 from sony_pm_alt.ftp.hashing import BackgroundHash
 from sony_pm_alt.ftp.intake import Upload
@@ -97,3 +99,25 @@ def test_start_writeback_keeps_the_data_and_ignores_an_empty_range(tmp_path: Pat
         start_writeback(f.fileno(), 5, 5)
         os.fsync(f.fileno())
     assert path.read_bytes() == data
+
+
+def test_buffers_of_a_finished_upload_serve_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hashing, "_pool", [])  # none left by other tests
+    link: Any = _Link()
+    first = Upload(link, "/DCIM", "A.MP4", tmp_path / "a.partial", "wb")
+    buffer = first.buffer()
+    buffer[:3] = b"abc"
+    first.write_buffer(buffer, 3)
+    first.close()
+    assert first.sha256() == hashlib.sha256(b"abc").hexdigest()
+    first.release()
+    second = Upload(link, "/DCIM", "B.MP4", tmp_path / "b.partial", "wb")
+    again = second.buffer()
+    assert again.obj is buffer.obj  # the same memory, not a fresh (zeroed) allocation
+    again[:2] = b"xy"
+    second.write_buffer(again, 2)
+    second.close()
+    assert second.sha256() == hashlib.sha256(b"xy").hexdigest()
+    second.release()

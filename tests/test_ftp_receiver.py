@@ -4,9 +4,12 @@ server, so the emulator itself is honest. Everything on 127.0.0.1 with free port
 
 from __future__ import annotations
 
+import errno
 import ftplib
 import hashlib
+import io
 import logging
+import os
 import shutil
 import ssl
 import subprocess
@@ -280,6 +283,25 @@ def test_a_cut_short_upload_never_gets_a_final_name(plain: Rig, tmp_path: Path) 
     assert any(isinstance(e, FileFailed) for e in plain.events)
 
 
+def test_a_disk_error_mid_upload_is_a_426_that_names_it(
+    plain: Rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sony_pm_alt.ftp.intake import Upload
+
+    def full(self: Upload, buffer: memoryview, count: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Upload, "write_buffer", full)
+    path, _data = _photo(tmp_path)
+    ftp = _ftplib(plain)
+    with path.open("rb") as f, pytest.raises(ftplib.error_temp, match="426 No space left"):
+        ftp.storbinary(f"STOR {path.name}", f)
+    assert ftp.voidcmd("NOOP").startswith("200")  # one reply only; the connection goes on
+    ftp.quit()
+    assert plain.visible() == []
+    assert plain.store.transfers() == []
+
+
 @pytest.mark.parametrize("resume", ["restart", "rest", "appe"])
 def test_emulator_drop_then_retransmit_records_once(plain: Rig, resume: str) -> None:
     files = card(3, seed=5, mp4_bytes=2_000_000)
@@ -331,6 +353,7 @@ def test_emulator_against_plain_pyftpdlib(
         cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
         ensure_self_signed(cert, key, ("127.0.0.1",))
         handler.certfile, handler.keyfile = str(cert), str(key)
+        handler.tls_control_required = handler.tls_data_required = True  # really encrypted
     server = ThreadedFTPServer(("127.0.0.1", 0), handler)
     import threading
 
@@ -400,3 +423,17 @@ def test_capture_time_from_mfmt_else_the_receive_time(plain: Rig, tmp_path: Path
     local = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC).astimezone()
     assert done["C0001M01.XML"].path == plain.dest / f"{local:%Y-%m-%d}" / "C0001M01.XML"
     assert done["C0001M01.XML"].path.stat().st_mtime == local.timestamp()
+
+
+def test_a_heif_takes_its_capture_time_from_its_exif_not_mfmt(plain: Rig) -> None:
+    from datetime import datetime
+
+    photo = card(1, start=datetime(2023, 7, 8, 9, 10, 11), kinds=("heif",))[0]
+    ftp = _ftplib(plain)
+    ftp.sendcmd(f"MFMT 20240102030405 {photo.name}")  # a different time: EXIF wins
+    ftp.storbinary(f"STOR {photo.name}", io.BytesIO(photo.data()))
+    ftp.quit()
+    done = [e for e in plain.events if isinstance(e, FileDone)]
+    assert [e.time_source for e in done] == ["exif"]
+    assert done[0].path == plain.dest / "2023-07-08" / "DSC00001.HIF"
+    assert done[0].path.read_bytes() == photo.data()

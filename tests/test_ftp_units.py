@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import struct
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -25,7 +28,9 @@ from sony_pm_alt.ftp.settings import FtpConfigError, accounts
 from sony_pm_alt.ftp.tls import check_certificate, ensure_self_signed, fingerprint
 
 WHEN = datetime(2025, 3, 4, 5, 6, 7)
-KINDS = {"jpeg": "DSC00001.JPG", "arw": "DSC00002.ARW", "mp4": "C0003.MP4"}
+KINDS = {
+    "jpeg": "DSC00001.JPG", "arw": "DSC00002.ARW", "mp4": "C0003.MP4", "heif": "DSC00004.HIF",
+}  # fmt: skip
 
 
 def _file(tmp_path: Path, kind: str, data: bytes | None = None) -> Path:
@@ -35,20 +40,42 @@ def _file(tmp_path: Path, kind: str, data: bytes | None = None) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kind", ["jpeg", "arw", "mp4"])
+@pytest.mark.parametrize("kind", ["jpeg", "arw", "mp4", "heif"])
 def test_whole_files_pass_and_carry_their_capture_time(tmp_path: Path, kind: str) -> None:
     path = _file(tmp_path, kind)
     assert check_complete(path) == ("tiff" if kind == "arw" else kind)
     assert capture_time(path) == WHEN
 
 
-@pytest.mark.parametrize("kind", ["jpeg", "arw", "mp4"])
+@pytest.mark.parametrize("kind", ["jpeg", "arw", "mp4", "heif"])
 @pytest.mark.parametrize("keep", [0.1, 0.5, 0.9, 0.999])
 def test_cut_short_files_are_incomplete(tmp_path: Path, kind: str, keep: float) -> None:
     whole = MediaFile("DCIM", KINDS[kind], WHEN, kind, 30_000, 1).data()
     path = _file(tmp_path, kind, whole[: int(len(whole) * keep)])
     with pytest.raises(Incomplete):
         check_complete(path)
+
+
+def test_a_heif_exif_item_in_other_layouts_and_hostile_ones(tmp_path: Path) -> None:
+    whole = MediaFile("DCIM", KINDS["heif"], WHEN, "heif", 3000, 1).data()
+    path = tmp_path / "x.HIF"
+    # An MP4 brand only: not a HEIF, so no EXIF item is looked for (and no mvhd is there).
+    path.write_bytes(whole[:8] + b"isom" + whole[12:16] + b"isomisom" + whole[24:])
+    assert check_complete(path) == "mp4"
+    assert capture_time(path) is None
+    # The Exif item's type changed: a HEIF without EXIF.
+    at = whole.index(b"Exif")
+    path.write_bytes(whole[:at] + b"mime" + whole[at + 4 :])
+    assert check_complete(path) == "heif"
+    assert capture_time(path) is None
+    # An iloc claiming millions of items, or an extent beyond the end: no time, no failure.
+    iloc = whole.index(b"iloc") + 4
+    huge = whole[: iloc + 6] + b"\xff\xff" + whole[iloc + 8 :]
+    path.write_bytes(huge)
+    assert capture_time(path) is None
+    far = whole.rindex(struct.pack(">H", 2) + b"\0\0\0\0\0\1")  # item 2's one extent
+    path.write_bytes(whole[: far + 8] + b"\x7f\xff\xff\xff" + whole[far + 12 :])
+    assert capture_time(path) is None
 
 
 def test_unknown_formats_are_not_checked_and_have_no_capture_time(tmp_path: Path) -> None:
@@ -199,3 +226,56 @@ def test_a_new_upload_of_the_same_file_supersedes_the_old_one(tmp_path: Path) ->
         assert new.partial.read_bytes() == b"the retry"
         new.release()
         old.release()
+
+
+def _aged(path: Path, days: float) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"part of an upload")
+    stamp = time.time() - days * 86_400
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_old_unfinished_uploads_are_removed_when_the_receiver_starts(tmp_path: Path) -> None:
+    from sony_pm_alt.engine.state import StateStore
+    from sony_pm_alt.ftp.accounts import Account
+    from sony_pm_alt.ftp.intake import SPOOL_DIR
+    from sony_pm_alt.ftp.server import FtpReceiver, ReceiverSettings
+
+    spool = tmp_path / "photos" / SPOOL_DIR
+    old = _aged(spool / f".{'a' * 20}.sony-pm-alt-partial", 31)
+    recent = _aged(spool / f".{'b' * 20}.sony-pm-alt-partial", 29)
+    other = _aged(spool / "not-a-partial", 365)
+    kept_forever = _aged(tmp_path / "kept" / SPOOL_DIR / f".{'c' * 20}.sony-pm-alt-partial", 365)
+    accounts = (
+        Account("a", "S1", tmp_path / "photos", "{filename}", password="pw"),
+        Account("b", "S2", tmp_path / "kept", "{filename}", password="pw", partial_max_age_days=0),
+    )
+    settings = ReceiverSettings(listen="127.0.0.1", port=0, accounts=accounts)
+    with StateStore(tmp_path / "state.sqlite3") as store, FtpReceiver(settings, store):
+        assert not old.exists()
+        assert recent.exists()
+        assert other.exists()
+        assert kept_forever.exists()
+
+
+def test_a_session_end_removes_old_unfinished_uploads_but_not_an_open_one(
+    tmp_path: Path,
+) -> None:
+    from sony_pm_alt.engine.state import StateStore
+    from sony_pm_alt.ftp.accounts import Account
+    from sony_pm_alt.ftp.intake import SPOOL_DIR, CameraLink
+
+    account = Account("cam", "S", tmp_path / "photos", "{filename}", password="pw")
+    with StateStore(tmp_path / "state.sqlite3") as store:
+        link = CameraLink(account, store, lambda event: None)
+        upload = link.open_upload("/", "C0001.MP4", "wb")  # starts the session
+        upload.write(b"still arriving")
+        stamp = time.time() - 40 * 86_400
+        os.utime(upload.partial, (stamp, stamp))  # old, but being written
+        old = _aged(tmp_path / "photos" / SPOOL_DIR / f".{'d' * 20}.sony-pm-alt-partial", 40)
+        assert link.close() is not None
+        assert not old.exists()
+        assert upload.partial.exists()
+        upload.close()
+        upload.release()

@@ -23,7 +23,7 @@ from sony_pm_alt.ptpip.packets import InitCommandRequest, InitEventRequest, enco
 
 # sony-pm-alt README: PlayMemories Home on host "WIN7-VM" (a VirtualBox NIC, 08:00:27:…).
 README_GUID = bytes.fromhex("0000000000000000ffff080027f5164f")
-# The README's hex dump of that Init Command Request (ptpip-protocol.md §3), 44 bytes.
+# The README's hex dump of that Init Command Request (docs/protocol.md §4.1), 44 bytes.
 README_INIT = bytes.fromhex(
     "2c000000 01000000"
     "00000000 00000000 ffff0800 27f5164f"

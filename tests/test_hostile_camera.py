@@ -30,6 +30,7 @@ from emulator_proc import (
     PAIRED_GUID,
     card_files,
     gphoto2_home,
+    reference_python,
     run_sync,
     running_emulator,
     write_card,
@@ -206,16 +207,6 @@ def partial_reads(tmp_path: Path, python: str, camlibs: str | None) -> dict[str,
     if result.returncode == 0:
         out.update(json.loads(result.stdout.splitlines()[-1]))
     return out
-
-
-def reference_python() -> str:
-    python = os.environ.get("SONY_PM_ALT_REF_PYTHON", "")
-    if not Path(python).is_file():
-        raise RuntimeError(
-            "SONY_PM_ALT_REF_PYTHON must name the python of the python-gphoto2 2.6.4 reference "
-            "venv; `make test` creates it (.venv-ref264)"
-        )
-    return python
 
 
 def test_file_read_with_the_patched_camlib_refuses_the_extra_bytes(tmp_path: Path) -> None:

@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sony_pm_alt.identity import Identity, default_friendly_name, format_guid, parse_guid
+from sony_pm_alt.identity import (
+    GUID_HOWTO,
+    Guid,
+    Identity,
+    default_friendly_name,
+    format_guid,
+    guid_configured,
+    parse_guid,
+)
 
 GUID = bytes.fromhex("ffff525400b6fda9ffff523c2807a93a")
 COLON = "ff:ff:52:54:00:b6:fd:a9:ff:ff:52:3c:28:07:a9:3a"
@@ -90,8 +98,57 @@ def test_dashed_uuid_round_trip(guid: bytes) -> None:
 
 @given(st.binary(max_size=40).filter(lambda b: len(b) != 16))
 def test_other_lengths_rejected(raw: bytes) -> None:
-    with pytest.raises(ValueError, match="16 bytes"):
-        parse_guid(format_guid(raw))
+    with pytest.raises(ValueError, match="is not 16 bytes of hex"):
+        parse_guid(":".join(f"{b:02x}" for b in raw))
+    with pytest.raises(ValueError, match="a PTP/IP GUID is 16 bytes"):
+        format_guid(raw)
+
+
+# --- Guid: the value type ---------------------------------------------------------------------
+
+
+def test_guid_is_bytes_with_the_settings_spelling() -> None:
+    guid = Guid.parse(COLON.upper())
+    assert guid == GUID
+    assert isinstance(guid, bytes)
+    assert hash(guid) == hash(GUID)
+    assert str(guid) == COLON
+    assert repr(guid) == f"Guid({COLON!r})"
+    assert f"refused {guid}" == f"refused {COLON}"
+    assert Guid(GUID) == parse_guid(COLON) == guid
+
+
+def test_identity_stores_a_guid() -> None:
+    ident = Identity(GUID, "laptop")
+    assert isinstance(ident.guid, Guid)
+    assert str(ident.guid) == COLON
+
+
+class _Settings:
+    def __init__(self, guid: bytes | None) -> None:
+        self.guid = guid
+
+
+class _Config:
+    def __init__(self, defaults: bytes | None, *cameras: bytes | None) -> None:
+        self.defaults = _Settings(defaults)
+        self.cameras = [(f"camera {n}", _Settings(g)) for n, g in enumerate(cameras)]
+
+
+@pytest.mark.parametrize(
+    ("config", "configured"),
+    [
+        (_Config(None), False),
+        (_Config(None, None, None), False),
+        (_Config(GUID), True),
+        (_Config(None, None, GUID), True),
+    ],
+)
+def test_guid_configured_looks_at_defaults_and_every_camera(
+    config: _Config, configured: bool
+) -> None:
+    assert guid_configured(config) is configured  # type: ignore[arg-type]
+    assert "--guid" in GUID_HOWTO
 
 
 # --- Identity ---------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from sony_pm_alt.pairing import (
     parse_csw,
 )
 
-# sony-guid-setter's example (sony-camera.md §5/§6).
+# sony-guid-setter's example (docs/protocol.md §6/§7).
 SETTER_GUID = bytes.fromhex("ffff525400b6fda9ffff523c2807a93a")
 BULK_IN, BULK_OUT = 0x81, 0x02
 
@@ -244,7 +244,7 @@ def _pair(camera: FakeCamera, guid: bytes = SETTER_GUID, host: str = "linux") ->
 def test_pairing_block_matches_the_setter_field_by_field() -> None:
     block = build_pairing_block(SETTER_GUID, "linux")
     assert len(block) == 8192
-    # sony-camera.md §6 table: (offset, length, content)
+    # docs/protocol.md §7 table: (offset, length, content)
     table = [
         (0, 5, bytes.fromhex("2501000008")),
         (5, 12, bytes(12)),

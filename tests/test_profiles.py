@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from golden import POWER_OFF, SENDING
 from sony_pm_alt.profiles import (
     DEFAULT_PROFILE,
     MAX_STEP_DATA,
@@ -20,8 +21,6 @@ from sony_pm_alt.profiles import (
     parse_profile,
 )
 
-SENDING = bytes.fromhex("020000000200000000000000000000000101")
-POWER_OFF = bytes.fromhex("00000000050000000000000000000000")
 CMD_1 = bytes.fromhex("00000000010000000000000000000000")
 
 
@@ -63,7 +62,7 @@ def test_every_builtin_loads_under_its_own_name(name: str) -> None:
 
 
 def test_upstream_is_libgphoto2_2_5_34() -> None:
-    """libgphoto2.md §1 / sony-camera.md §11: 9280(4,{2,2,0,0,01,01}) + 9281(4) at start,
+    """docs/protocol.md §16.1: 9280(4,{2,2,0,0,01,01}) + 9281(4) at start,
     9280(4,{0,5,0,0}) + 9281(4) at the end; 0x9281 takes its data in."""
     profile = load_profile("upstream")
     assert [(s.opcode, s.params, s.data, s.data_in) for s in profile.start] == [
@@ -87,7 +86,7 @@ def test_default_profile_is_upstream() -> None:
     assert load_profile(DEFAULT_PROFILE) == load_profile("upstream")
 
 
-# sony-camera.md §10.1, one operation per row: the packets of a data phase (#9–12, #15–18,
+# docs/protocol.md §11.1, one operation per row: the packets of a data phase (#9–12, #15–18,
 # #20–23) belong to the 0x9280 before them; #15–18 fit the camera taking the TID 0x22 data phase
 # as #14's data. Refused: #2 (0x1016 sent without its data phase, nothing read back), #3 (only
 # a bare response, 8+6, came back for a data-in op) and #14 (PMH "gets back 0x2006").
@@ -114,24 +113,20 @@ PLAYMEMORIES_END = [
 ]
 
 
-def test_playmemories_start_block_follows_the_2015_capture() -> None:
-    profile = load_profile("playmemories")
-    assert len(profile.start) == len(PLAYMEMORIES_START)
-    for step, (row, opcode, params, data, data_in, abort) in zip(
-        profile.start, PLAYMEMORIES_START, strict=True
-    ):
+@pytest.mark.parametrize(
+    ("block", "expected", "table"),
+    [("start", PLAYMEMORIES_START, "§11.1"), ("end", PLAYMEMORIES_END, "§11.2")],
+)
+def test_playmemories_blocks_follow_the_2015_capture(
+    block: str,
+    expected: list[tuple[int | None, int, tuple[int, ...], bytes | None, bool, bool]],
+    table: str,
+) -> None:
+    steps = getattr(load_profile("playmemories"), block)
+    assert len(steps) == len(expected)
+    for step, (row, opcode, params, data, data_in, abort) in zip(steps, expected, strict=True):
         got = (step.opcode, step.params, step.data, step.data_in, step.abort_on_failure)
-        assert got == (opcode, params, data, data_in, abort), f"§10.1 row {row}"
-
-
-def test_playmemories_close_block_follows_the_2015_capture() -> None:
-    profile = load_profile("playmemories")
-    assert len(profile.end) == len(PLAYMEMORIES_END)
-    for step, (row, opcode, params, data, data_in, abort) in zip(
-        profile.end, PLAYMEMORIES_END, strict=True
-    ):
-        got = (step.opcode, step.params, step.data, step.data_in, step.abort_on_failure)
-        assert got == (opcode, params, data, data_in, abort), f"§10.2 row {row}"
+        assert got == (opcode, params, data, data_in, abort), f"{table} row {row}"
 
 
 def test_playmemories_skips_exactly_the_refused_steps() -> None:

@@ -1,6 +1,6 @@
 """Tests for the sans-IO PTP/IP connection state machines (command and event, both roles).
 
-Golden bytes: ``shared/research/ptpip-protocol.md`` §3/§4 and ``sony-camera.md`` §4/§9/§10.
+Golden bytes: ``docs/protocol.md`` §4, §5, §10 and §11.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from golden import SENDING
 from sony_pm_alt.ptpip.codes import DataPhase, EventCode, OperationCode, ResponseCode
 from sony_pm_alt.ptpip.connection import (
     DATA_OUT_CHUNK,
@@ -109,7 +110,6 @@ INIT_FAIL = h("0c000000 05000000 01000000")
 OPEN_SESSION = h("16000000 06000000 01000000 0210 00000000 01000000")
 OPEN_SESSION_OK = h("0e000000 07000000 0120 00000000")
 GET_DEVICE_INFO = h("12000000 06000000 01000000 0110 01000000")
-SENDING = h("02000000 02000000 00000000 00000000 0101")
 GPHOTO2_9280 = (
     h("16000000 06000000 02000000 8092 02000000 04000000"),
     h("14000000 09000000 02000000 12000000 00000000"),
@@ -821,7 +821,7 @@ def test_data_in_shape_b_bytes() -> None:
 
 
 def test_data_in_ilce5000_9281_sizes() -> None:
-    # sony-camera.md §9: 20 + 8204 + 12 + 14 = 8250 bytes, "8250 bytes received".
+    # docs/protocol.md §4.2: 20 + 8204 + 12 + 14 = 8250 bytes, "8250 bytes received".
     def send(resp: CommandConnection) -> bytes:
         parts = [
             resp.send_start_data(8192),

@@ -1,7 +1,7 @@
 """Tests for the PTP/IP packet codec (types 1–14): golden bytes, round trips, hostile input.
 
-Golden bytes come from ``shared/research/ptpip-protocol.md`` §3/§4 and ``sony-camera.md``
-§4/§9/§10 (PlayMemories Home, a Sony ILCE-5000, gphoto2 and the 2015 sony-pm-alt hack).
+Golden bytes come from ``docs/protocol.md`` §4, §5, §10 and §11 (PlayMemories Home, a Sony
+ILCE-5000, gphoto2 and the 2015 sony-pm-alt hack).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from sony_pm_alt.ptpip.packets import (
 
 
 def h(text: str) -> bytes:
-    """Hex as written in the research notes: groups separated by spaces."""
+    """Hex as written in docs/protocol.md: groups separated by spaces."""
     return bytes.fromhex(text)
 
 
@@ -174,7 +174,7 @@ GOLDEN: list[tuple[str, bytes, Packet]] = [
     ),
     ("Probe Request", h("08000000 0d000000"), ProbeRequest()),
     ("Probe Response", h("08000000 0e000000"), ProbeResponse()),
-    # No capture shows these two; the bytes follow the §2 layout table.
+    # No capture shows these two; the bytes follow the layout table of docs/protocol.md §3.
     ("Cancel", h("0c000000 0b000000 07000000"), Cancel(7)),
     (
         "Event ObjectAdded handle 5",
@@ -390,11 +390,20 @@ def test_encode_rejects_invalid_fields(packet: Packet) -> None:
         encode_packet(packet)
 
 
-def test_encode_accepts_the_limits() -> None:
-    encode_packet(InitCommandRequest(bytes(16), "x" * MAX_NAME_UNITS))
-    encode_packet(InitCommandRequest(bytes(16), ""))
-    encode_packet(OperationRequest(0xFFFF, 0xFFFFFFFF, (0xFFFFFFFF,) * MAX_PARAMS, 0xFFFFFFFF))
-    encode_packet(Event(0xFFFF, 0xFFFFFFFF, (0xFFFFFFFF,) * MAX_EVENT_PARAMS))
+ALL_ONES = 0xFFFFFFFF
+LIMITS = [
+    (InitCommandRequest(bytes(16), "x" * MAX_NAME_UNITS), 8 + 16 + 2 * (MAX_NAME_UNITS + 1) + 4),
+    (InitCommandRequest(bytes(16), ""), 8 + 16 + 2 + 4),
+    (OperationRequest(0xFFFF, ALL_ONES, (ALL_ONES,) * MAX_PARAMS, ALL_ONES), 18 + 4 * MAX_PARAMS),
+    (Event(0xFFFF, ALL_ONES, (ALL_ONES,) * MAX_EVENT_PARAMS), 14 + 4 * MAX_EVENT_PARAMS),
+]
+
+
+@pytest.mark.parametrize(("packet", "length"), LIMITS, ids=repr)
+def test_encode_accepts_the_limits(packet: Packet, length: int) -> None:
+    raw = encode_packet(packet)
+    assert struct.unpack_from("<I", raw) == (length,) == (len(raw),)
+    assert decode_packet(raw) == packet
 
 
 # --- hostile input: framing ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from golden import SENDING
 from sony_pm_alt.ptpip.codes import DataPhase, OperationCode, PacketType, ResponseCode
 from sony_pm_alt.ptpip.errors import LimitExceeded, MalformedPacket, ProtocolError
 from sony_pm_alt.ptpip.packets import (
@@ -32,8 +33,6 @@ from sony_pm_alt.ptpip.packets import (
     encode_packet,
 )
 from sony_pm_alt.ptpip.stream import MAX_CONTROL_PACKET, MAX_DATA_PACKET, PacketReader
-
-SENDING = bytes.fromhex("02000000 02000000 00000000 00000000 0101")
 
 # A session's worth of packets of every type, in the order they might share one stream.
 PACKETS: list[Packet] = [
@@ -325,13 +324,24 @@ def test_feed_after_eof_mid_packet_raises() -> None:
 @given(chunks=st.lists(st.binary(max_size=40), max_size=8), eof=st.booleans())
 def test_fuzz_random_bytes_raise_only_protocol_error(chunks: list[bytes], eof: bool) -> None:
     reader = PacketReader(max_control_packet=200, max_data_packet=400)
+    fed, packets = b"", []
     try:
         for chunk in chunks:
-            reader.feed(chunk)
+            fed += chunk
+            packets += reader.feed(chunk)
         if eof:
-            reader.feed(b"")
+            packets += reader.feed(b"")
     except ProtocolError:
-        pass
+        return  # anything else fails the test
+    assert_packets_are_the_stream(reader, fed, packets)
+    assert reader.closed is (eof or b"" in chunks)  # an empty chunk is the end of stream too
+
+
+def assert_packets_are_the_stream(reader: PacketReader, fed: bytes, packets: list[Packet]) -> None:
+    """What the reader returned is the start of what it was fed, and the rest is buffered."""
+    consumed = b"".join(encode_packet(packet) for packet in packets)
+    assert fed.startswith(consumed)
+    assert len(consumed) + reader.buffered == len(fed)
 
 
 @settings(max_examples=200)
@@ -347,8 +357,13 @@ def test_fuzz_framed_packets_raise_only_protocol_error(
     stream = encode_packet(ProbeRequest()) + struct.pack("<II", 8 + len(payload), ptype) + payload
     stream = prefix + stream if prefix else stream
     reader = PacketReader()
+    packets = []
     try:
         for chunk in split_at(stream, [p for p in points if p <= len(stream)]):
-            reader.feed(chunk)
+            packets += reader.feed(chunk)
     except ProtocolError:
-        pass
+        assert prefix or (ptype, payload) != (PacketType.PROBE_REQUEST, b"")  # two probes are fine
+        return
+    assert_packets_are_the_stream(reader, stream, packets)
+    if not prefix:  # the probe is first, whatever follows it
+        assert packets[0] == ProbeRequest()

@@ -1,5 +1,5 @@
 """The smartphone emulator, checked with a UPnP client we did not write (``upnpclient``),
-following the request sequence of the research notes: description, X_TransferStart, Browse
+following the request sequence of docs/smartphone.md: description, X_TransferStart, Browse
 PushRoot page by page, GET of the largest res, X_TransferEnd ErrCode 0."""
 
 from __future__ import annotations

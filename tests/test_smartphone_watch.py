@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import stat
 import threading
 from pathlib import Path
 
 import pytest
 
-from phone_helpers import files_under, phone
+from phone_helpers import fake_nmcli, files_under, phone
 from sony_pm_alt.config import load_config
 from sony_pm_alt.engine.events import SyncSummary
 from sony_pm_alt.smartphone.watch import PhoneWatcher
@@ -18,26 +16,16 @@ from sony_pm_alt.watcher import WatchEvent
 
 pytestmark = pytest.mark.integration
 
-FAKE_NMCLI = """#!/bin/sh
-printf '%s\\n' "$*" >> "$NMCLI_LOG"
-case "$*" in
-  *"connection show --active"*) echo 'Home:802-11-wireless:wlan0' ;;
-  *"wifi list"*) printf 'Neighbours\\nDIRECT-ab12\\\\:ILCE-7C\\n' ;;
-esac
-exit 0
-"""
-
 
 def test_watch_imports_when_the_camera_network_appears(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "nmcli").write_text(FAKE_NMCLI)
-    (bin_dir / "nmcli").chmod(stat.S_IRWXU)
-    log = tmp_path / "nmcli.log"
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("NMCLI_LOG", str(log))
+    log = fake_nmcli(
+        tmp_path,
+        monkeypatch,
+        active="Home:802-11-wireless:wlan0",
+        visible="Neighbours\nDIRECT-ab12\\:ILCE-7C",
+    )
     config_path = tmp_path / "config.toml"
     config_path.write_text(
         '[[camera]]\nmatch = "A7C"\n'

@@ -3,38 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import stat
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from phone_helpers import files_under, phone
+from phone_helpers import fake_nmcli, files_under, phone
 from sony_pm_alt.cli import main
 
 pytestmark = pytest.mark.integration
 
-FAKE_NMCLI = """#!/bin/sh
-printf '%s\\n' "$*" >> "$NMCLI_LOG"
-case "$*" in
-  *"connection show --active"*) printf '%s\\n' "$NMCLI_ACTIVE" ;;
-  *"wifi connect"*) [ -n "$NMCLI_FAIL_JOIN" ] && { echo "Error: no such SSID" >&2; exit 10; } ;;
-esac
-exit 0
-"""
-
 
 def _setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, active: str) -> Path:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    nmcli = bin_dir / "nmcli"
-    nmcli.write_text(FAKE_NMCLI)
-    nmcli.chmod(nmcli.stat().st_mode | stat.S_IXUSR)
-    log = tmp_path / "nmcli.log"
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("NMCLI_LOG", str(log))
-    monkeypatch.setenv("NMCLI_ACTIVE", active)
+    log = fake_nmcli(tmp_path, monkeypatch, active=active)
     config = tmp_path / "config.toml"
     config.write_text(
         "[[camera]]\n"

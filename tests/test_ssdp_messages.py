@@ -1,11 +1,11 @@
-"""Sans-IO SSDP datagrams: golden formats from sony-camera.md §2 and a hardened parser."""
+"""Sans-IO SSDP datagrams: golden formats from docs/protocol.md §1 and a hardened parser."""
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from ssdpy.http_helper import parse_headers
+from ssdpy.protocol import create_msearch_payload, create_notify_payload
 
 from sony_pm_alt.ssdp import (
     MAX_DATAGRAM,
@@ -27,7 +27,7 @@ UDN = "uuid:00000000-0001-0010-8000-d8c46ad71d7d"
 LOCATION = "http://192.168.1.23:1900/DeviceDescription.xml"
 NTS_IN_ORDER = [UDN, "upnp:rootdevice", MTP_DEVICE, MTP_NULL_SERVICE]
 # A datagram that starts like an M-SEARCH and has a header line without a colon: it kills
-# ssdpy's SSDPServer (libraries.md, "One malformed datagram kills the server").
+# ssdpy's SSDPServer (docs/protocol.md §17: one malformed datagram kills the server).
 SSDPY_KILLER = b"M-SEARCH * HTTP/1.1\r\nHOST 239.255.255.250:1900\r\n\r\n"
 
 
@@ -43,7 +43,7 @@ def test_udn_from_mac_rejects_wrong_length(mac: bytes) -> None:
 
 
 def test_alive_golden_text() -> None:
-    """The MtpNullService NOTIFY equals the §2.1 example, CRLF and final blank line included."""
+    """The MtpNullService NOTIFY equals the §1.1 example, CRLF and final blank line included."""
     expected = (
         b"NOTIFY * HTTP/1.1\r\n"
         b"HOST: 239.255.255.250:1900\r\n"
@@ -124,7 +124,7 @@ def test_msearch_format() -> None:
 
 
 def test_msearch_reply_format() -> None:
-    """The A7s reply of §2.3, field for field."""
+    """The A7s reply of docs/protocol.md §1.3, field for field."""
     udn = udn_from_mac(bytes.fromhex("98f17039c6fc"))
     location = "http://10.0.0.5:1900/DeviceDescription.xml"
     assert msearch_reply(MTP_NULL_SERVICE, udn, location) == (
@@ -167,9 +167,31 @@ def test_search_targets_matched(st: str, expected: list[str]) -> None:
     assert search_targets_matched(st, UDN) == expected
 
 
-def test_parse_agrees_with_ssdpy() -> None:
-    for datagram in [*alive_messages(UDN, LOCATION), *byebye_messages(UDN), msearch()]:
-        assert dict(parse_message(datagram).headers) == parse_headers(datagram)
+def test_another_stacks_spelling_is_read() -> None:
+    """ssdpy writes ``NAME:value`` without a space, in its own header order, with a
+    ``Cache-Control`` in mixed case and vendor fields: the strict checks must not refuse it."""
+    usn = f"{UDN}::{MTP_NULL_SERVICE}"
+    notify = create_notify_payload(
+        "239.255.255.250:1900",
+        MTP_NULL_SERVICE,
+        usn,
+        location=LOCATION,
+        max_age=1800,
+        extra_fields={"SERVER.sony.com": "x"},
+    )
+    assert b"NT:urn" in notify  # the spelling this test is about
+    message = parse_message(notify)
+    assert (message.kind, message.nt, message.nts, message.usn) == (
+        "notify",
+        MTP_NULL_SERVICE,
+        "ssdp:alive",
+        usn,
+    )
+    assert (message.location, message.max_age) == (LOCATION, 1800)
+    assert message.headers["server.sony.com"] == "x"
+    search = parse_message(create_msearch_payload("239.255.255.250:1900", "ssdp:all", 3))
+    assert (search.kind, search.st, search.headers["mx"]) == ("msearch", "ssdp:all", "3")
+    assert search.headers["man"] == '"ssdp:discover"'
 
 
 def test_parse_tolerates_bare_lf_and_body() -> None:

@@ -4,7 +4,6 @@ python-gphoto2 in two releases (the project's pinned 2.6.1 and the 2.6.4 referen
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from emulator_proc import (
     gphoto2_cli,
     gphoto2_home,
     operations,
+    reference_python,
     run,
     running_emulator,
 )
@@ -145,16 +145,6 @@ def test_python_gphoto2_pinned_sends_start_pair_only(tmp_path: Path, card: Path)
         assert [s["state"] for s in emu.events("screen")] == ["sending"]
         assert emu.events("session_end")
         assert not emu.events("power_off")
-
-
-def reference_python() -> str:
-    python = os.environ.get("SONY_PM_ALT_REF_PYTHON", "")
-    if not Path(python).is_file():
-        raise RuntimeError(
-            "SONY_PM_ALT_REF_PYTHON must name the python of the python-gphoto2 2.6.4 reference "
-            "venv; `make test` creates it (.venv-ref264)"
-        )
-    return python
 
 
 def test_python_gphoto2_264_sends_both_pairs_and_powers_the_camera_off(

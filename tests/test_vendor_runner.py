@@ -9,6 +9,7 @@ from typing import cast
 
 import pytest
 
+from golden import SENDING
 from sony_pm_alt.engine.vendor import StepResult, run_steps
 from sony_pm_alt.errors import (
     SonyPmAltError,
@@ -23,7 +24,6 @@ from sony_pm_alt.ptpip.codes import ResponseCode
 OK = ResponseCode.OK
 BUSY = ResponseCode.DEVICE_BUSY
 NOT_SUPPORTED = ResponseCode.PARAMETER_NOT_SUPPORTED
-SENDING = bytes.fromhex("020000000200000000000000000000000101")
 BLOB = bytes(8192)
 
 
@@ -196,7 +196,7 @@ def test_skip_then_abort() -> None:
 
 
 def test_playmemories_profile_survives_its_refused_steps() -> None:
-    """The camera's known refusals (§10 of the research notes) do not end the session."""
+    """The camera's known refusals (docs/protocol.md §11) do not end the session."""
     profile = load_profile("playmemories")
     codes = [NOT_SUPPORTED if not step.abort_on_failure else OK for step in profile.start]
     fake = FakeTransport(list(codes))

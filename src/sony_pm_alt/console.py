@@ -19,6 +19,7 @@ from .engine.events import (
     SyncSummary,
 )
 from .engine.sanitize import clean_text
+from .identity import GUID_HOWTO, NO_GUID, guid_configured
 
 if TYPE_CHECKING:  # rich is imported by RichView only: JSON and plain output start faster
     from rich.console import Console
@@ -234,13 +235,8 @@ class WatchView:
     def waiting(self, config: Any) -> None:
         where = config.discovery.interface or "all interfaces"
         self._say(f"waiting for cameras in Send to Computer mode on {where}", event="waiting")
-        if not any(s.guid for s in (config.defaults, *(c for _, c in config.cameras))):
-            self._say(
-                "no GUID configured: cameras will be refused until you set the one they "
-                "were paired with (--guid, SONY_PM_ALT_GUID or guid in the config; "
-                "sony-pm-alt guid --help)",
-                event="warning",
-            )
+        if not guid_configured(config):
+            self._say(f"{NO_GUID}: cameras will be refused; {GUID_HOWTO}", event="warning")
 
     def __call__(self, event: Any) -> None:
         camera = event.camera

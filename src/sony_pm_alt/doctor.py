@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from . import native as native_layer
 from .errors import NativeLayerUnavailable
+from .identity import GUID_HOWTO, NO_GUID, guid_configured
 
 if TYPE_CHECKING:
     from .config import Config
@@ -100,16 +100,8 @@ def config_checks(config_path: Path | None = None) -> tuple[list[Check], Config 
     where = str(config.path) if config.path else "no config file (defaults and environment)"
     checks = [Check("config", Status.OK, where)]
     settings = [config.defaults, *(s for _, s in config.cameras)]
-    if not any(s.guid for s in settings):
-        checks.append(
-            Check(
-                "GUID",
-                Status.WARN,
-                "no GUID configured: cameras will refuse us",
-                "set the GUID your camera was paired with: --guid, "
-                "SONY_PM_ALT_GUID or guid in the config (docs/pairing.md)",
-            )
-        )
+    if not guid_configured(config):
+        checks.append(Check("GUID", Status.WARN, f"{NO_GUID}: cameras will refuse us", GUID_HOWTO))
     for dest in dict.fromkeys(s.dest for s in settings if s.dest is not None):
         checks.append(destination_check(dest))
     return checks, config
@@ -130,39 +122,20 @@ def destination_check(dest: Path) -> Check:
 
 
 def network_checks(interface: str | None) -> list[Check]:
-    """Can we hear SSDP? Join the group on port 1900 as `watch` does, then let go."""
+    """Can we hear SSDP? Open the group socket as `watch` does, then let go."""
     from .ssdp.messages import SSDP_GROUP, SSDP_PORT
+    from .ssdp.sockets import MulticastSetupError, multicast_socket
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("", SSDP_PORT))
-        except OSError as exc:
-            return [
-                Check(
-                    "network",
-                    Status.FAIL,
-                    f"cannot listen on UDP port {SSDP_PORT}: {exc}",
-                    "another program holds it without sharing; stop it",
-                )
-            ]
-        local = socket.inet_aton(interface or "0.0.0.0")
-        try:
-            sock.setsockopt(
-                socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(SSDP_GROUP) + local
-            )
-        except OSError as exc:
-            return [
-                Check(
-                    "network",
-                    Status.FAIL,
-                    f"cannot join {SSDP_GROUP}: {exc}",
-                    "check --interface; in Docker use --net=host",
-                )
-            ]
-    finally:
-        sock.close()
+        multicast_socket(interface=interface).close()
+    except MulticastSetupError as exc:
+        if exc.step == "bind":
+            detail = f"cannot listen on UDP port {SSDP_PORT}"
+            advice = "another program holds it without sharing; stop it"
+        else:  # the membership, or the interface given for it
+            detail = f"cannot join {SSDP_GROUP}"
+            advice = "check --interface; in Docker use --net=host"
+        return [Check("network", Status.FAIL, f"{detail}: {exc}", advice)]
     where = interface or "the default interface"
     return [Check("network", Status.OK, f"joined {SSDP_GROUP} on UDP {SSDP_PORT} ({where})")]
 

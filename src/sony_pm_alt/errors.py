@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .identity import format_guid
 from .ptpip.codes import OperationCode, ResponseCode, code_name
 
 # libgphoto2 reports transport failures as PTP_ERROR_* pseudo response codes (ptp.h).
@@ -91,7 +92,7 @@ class CameraRefusedGuid(SonyPmAltError):
     def __init__(self, guid: bytes, reason: int) -> None:
         self.guid = guid
         self.reason = reason
-        text = ":".join(f"{b:02x}" for b in guid)
+        text = format_guid(guid)
         why = {1: "it was not paired with it", 2: "it is busy"}.get(reason, f"reason {reason}")
         super().__init__(
             f"the camera refused our GUID {text} ({why}); set the GUID your camera was paired "

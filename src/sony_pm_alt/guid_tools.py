@@ -1,7 +1,7 @@
 """Where a paired GUID comes from: a MAC address, the Windows registry, a capture, or a new one.
 
 A Sony camera accepts a PTP/IP connection only from the initiator GUID it was paired with
-(``shared/research/sony-camera.md`` §5). PlayMemories Home's GUID is 8 zero bytes, ``ff ff`` and
+(``docs/protocol.md`` §6). PlayMemories Home's GUID is 8 zero bytes, ``ff ff`` and
 the MAC address of the PC interface that talks to the camera, so the MAC is usually enough; a
 capture of PlayMemories connecting shows it for sure; :mod:`sony_pm_alt.pairing` registers a fresh
 one made by :func:`new_guid` without Windows at all.
@@ -22,10 +22,9 @@ import dpkt
 
 from .ptpip.codes import PacketType
 from .ptpip.errors import ProtocolError
-from .ptpip.packets import HEADER, HEADER_SIZE, InitCommandRequest, Packet
+from .ptpip.packets import GUID_SIZE, HEADER, HEADER_SIZE, InitCommandRequest, Packet
 from .ptpip.stream import PacketReader
 
-GUID_SIZE = 16
 # PlayMemories Home's GUID: eight zero bytes, ff ff, then the 6-byte MAC (README "Method 1").
 PLAYMEMORIES_PREFIX = bytes(8) + b"\xff\xff"
 

@@ -1,7 +1,7 @@
 """Register a GUID with a Sony camera over USB, without Windows or PlayMemories Home.
 
 This reproduces sony-guid-setter (Clemens Fruhwirth's 2016 reverse engineering, byte for byte as
-described in ``shared/research/sony-camera.md`` §6): with the camera in USB Mass Storage mode, a
+described in ``docs/protocol.md`` §7): with the camera in USB Mass Storage mode, a
 non-standard SCSI command ``7a 04`` carries an 8192-byte block holding a host name and the
 16-byte GUID over the Bulk-Only Transport. After that the camera accepts PTP/IP connections whose
 Init Command Request carries this GUID.
@@ -37,6 +37,7 @@ import usb.core
 import usb.util
 
 from .errors import SonyPmAltError
+from .identity import Guid
 
 SONY_VENDOR_ID = 0x054C
 # USB Mass Storage, SCSI transparent command set, Bulk-Only Transport.
@@ -65,7 +66,6 @@ NAME_OFFSET, NAME_FIELD_SIZE = 17, 16
 NAME_MAX_UNITS = NAME_FIELD_SIZE // 2
 GUID_MAGIC_OFFSET, GUID_MAGIC = 177, bytes([0x10, 0x00, 0x00, 0x00])  # 0x10: the GUID length?
 GUID_OFFSET = 181  # bytes 0–7 at 181, 8–15 at 189: contiguous
-GUID_SIZE = 16
 
 REQUEST_SENSE_LENGTH = 18
 REQUEST_SENSE_CDB = bytes([0x03, 0, 0, 0, REQUEST_SENSE_LENGTH, 0])
@@ -131,21 +131,20 @@ def _encode_host_name(host_name: str) -> bytes:
 
 
 def build_pairing_block(guid: bytes, host_name: str) -> bytes:
-    """The 8192-byte block of the pairing command (sony-camera.md §6).
+    """The 8192-byte block of the pairing command (docs/protocol.md §7).
 
     Magic ``25 01 00 00 08`` at 0; the host name UTF-16LE, zero-padded, in the 16 bytes at 17 — at
     most 8 characters, a longer name is cut (the camera replaces it with the PTP/IP friendly name
     on the first connection anyway); only ASCII is accepted; magic ``10 00 00 00`` at 177; GUID
     bytes 0–7 at 181 and 8–15 at 189; zeros elsewhere.
     """
-    if len(guid) != GUID_SIZE:
-        raise ValueError(f"a PTP/IP GUID is {GUID_SIZE} bytes, got {len(guid)}")
+    guid = Guid(guid)  # checks the size
     block = bytearray(PAIRING_BLOCK_SIZE)
     block[0 : len(BLOCK_MAGIC)] = BLOCK_MAGIC
     name = _encode_host_name(host_name)
     block[NAME_OFFSET : NAME_OFFSET + len(name)] = name
     block[GUID_MAGIC_OFFSET : GUID_MAGIC_OFFSET + len(GUID_MAGIC)] = GUID_MAGIC
-    block[GUID_OFFSET : GUID_OFFSET + GUID_SIZE] = guid
+    block[GUID_OFFSET : GUID_OFFSET + len(guid)] = guid
     return bytes(block)
 
 

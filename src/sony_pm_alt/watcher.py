@@ -21,11 +21,11 @@ from .engine.events import SessionEnded, SyncEvent, SyncSummary
 from .engine.state import StateStore
 from .engine.sync import SyncCancelled, SyncOptions, sync
 from .errors import SonyPmAltError
-from .identity import Identity, default_friendly_name
+from .identity import GUID_HOWTO, NO_GUID, Identity, default_friendly_name
+from .ptpip.packets import PTPIP_PORT
 
 log = logging.getLogger("sony_pm_alt.watch")
 
-PTPIP_PORT = 15740
 # A worker stops after its current chunk (at most 1 MiB): well within this.
 STOP_JOIN_TIMEOUT = 60.0
 
@@ -192,8 +192,4 @@ class Watcher:
 
 class NoGuidConfigured(SonyPmAltError):
     def __init__(self, camera: DiscoveredCamera) -> None:
-        super().__init__(
-            f"no GUID configured for {camera.model} ({camera.serial}); give the GUID it was "
-            "paired with: --guid, SONY_PM_ALT_GUID, or guid in the config file "
-            "(sony-pm-alt guid --help shows how to find it)"
-        )
+        super().__init__(f"{NO_GUID} for {camera.model} ({camera.serial}): {GUID_HOWTO}")

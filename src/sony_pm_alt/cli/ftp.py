@@ -175,8 +175,8 @@ def emulate_ftp(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--fault") from None
     wanted = tuple(k.strip() for k in kinds.split(",") if k.strip())
-    if not wanted or set(wanted) - {"jpeg", "arw", "mp4"}:
-        raise click.BadParameter("give jpeg, arw and/or mp4", param_hint="--kinds")
+    if not wanted or set(wanted) - {"jpeg", "arw", "heif", "mp4"}:
+        raise click.BadParameter("give jpeg, arw, heif and/or mp4", param_hint="--kinds")
     settings = FtpCameraSettings(
         host=host.strip("[]"),
         port=int(port_text),

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
+from ..ptpip.packets import PTPIP_PORT
 from .common import EXIT_POWER_OFF_UNCONFIRMED, cancel_on_signals, session_errors
 
 
 @click.command()
 @click.option("--host", required=True, help="The camera's IPv4 address.")
-@click.option("--port", default=15740, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=PTPIP_PORT, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--guid", required=True, help="The GUID the camera was paired with.")
 @click.option("--name", "friendly_name", help="Name shown on the camera. Default: host name.")
 @click.option(

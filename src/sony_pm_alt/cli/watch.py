@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..ptpip.packets import PTPIP_PORT
 from .common import load_config_or_exit
 
 
@@ -31,7 +32,7 @@ from .common import load_config_or_exit
     help="State database. Default: in the XDG data directory.",
 )
 @click.option("--once", is_flag=True, help="Exit after the first session (for scripts, demos).")
-@click.option("--ptpip-port", default=15740, hidden=True, type=click.IntRange(1, 65535))
+@click.option("--ptpip-port", default=PTPIP_PORT, hidden=True, type=click.IntRange(1, 65535))
 @click.option("--ftp-port", type=click.IntRange(0, 65535), help="FTP receiver port (over [ftp]).")
 def watch(
     config_path: Path | None,

@@ -1,5 +1,5 @@
 """Who the emulated camera is: model, serial, MAC-derived identity and the datasets a real body
-sends in "Send to Computer" mode (``shared/research/sony-camera.md`` §4, §7)."""
+sends in "Send to Computer" mode (``docs/protocol.md`` §5, §8)."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ READ_ONLY, READ_WRITE = 0, 1
 
 
 def device_prop_descs(body: BodyConfig, session_initiator_info: str) -> dict[int, DevicePropDesc]:
-    """The five properties a Sony body lists in this mode (sony-camera.md §7)."""
+    """The five properties a Sony body lists in this mode (docs/protocol.md §8)."""
 
     def fixed(
         code: int, data_type: int, value: PropValue, get_set: int = READ_ONLY

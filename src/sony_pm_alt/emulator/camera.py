@@ -2,7 +2,7 @@
 
 :class:`Camera` is one activation of the mode (the user picked "Send to Computer"): it checks
 initiators, opens one session, answers operations with :class:`Reply` objects and drives the
-screen state machine of ``shared/research/sony-camera.md`` §1, §8 and §9.
+screen state machine of ``docs/protocol.md`` §9 and §10.
 """
 
 from __future__ import annotations
@@ -67,10 +67,10 @@ class Reply:
 class InitDecision(Enum):
     ACCEPT = "accept"
     REJECT = "reject"  # Init Fail reason 1, then close
-    IGNORE = "ignore"  # the activation's session was used: never answer (sony-camera.md §8)
+    IGNORE = "ignore"  # the activation's session was used: never answer (docs/protocol.md §9)
 
 
-# Types of the MTP object properties served (ptpip-protocol.md §8.6).
+# Types of the MTP object properties served (docs/protocol.md §12.6).
 OBJECT_PROP_TYPES: dict[int, int] = {
     ObjectPropCode.STORAGE_ID: DataType.UINT32,
     ObjectPropCode.OBJECT_FORMAT: DataType.UINT16,
@@ -275,7 +275,7 @@ class Camera:
 
     def _check_sony_pairing(self, code: int) -> None:
         """Every successful 0x9280 must be followed by a 0x9281 before the next 0x9280
-        (sony-camera.md §9); otherwise this and every later 0x9280 answer DeviceBusy. Other
+        (docs/protocol.md §10); otherwise this and every later 0x9280 answer DeviceBusy. Other
         operations may come in between: the 2015 PlayMemories-derived sequence listed and
         downloaded between its last start 0x9280 and the 0x9281 of its close block, and an
         ILCE-5000 still powered off. Checked before dispatch, so the offending 0x9280 is

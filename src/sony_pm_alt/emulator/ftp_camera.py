@@ -86,11 +86,24 @@ class Sent:
 
 class _TLS(ftplib.FTP_TLS):
     """FTP_TLS that reuses the control connection's TLS session on the data connection, as
-    servers requiring session reuse expect."""
+    servers requiring session reuse expect. Whether data is protected is tracked here, through
+    the public ``prot_p``/``prot_c``, not read from ftplib's private state."""
+
+    protected = False
+
+    def prot_p(self) -> str:
+        reply = super().prot_p()
+        self.protected = True
+        return reply
+
+    def prot_c(self) -> str:
+        reply = super().prot_c()
+        self.protected = False
+        return reply
 
     def ntransfercmd(self, cmd: str, rest: int | str | None = None) -> tuple[socket.socket, int]:
         conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
-        if self._prot_p:  # type: ignore[attr-defined]
+        if self.protected:
             conn = self.context.wrap_socket(
                 conn,
                 server_hostname=self.host,

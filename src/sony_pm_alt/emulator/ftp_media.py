@@ -1,7 +1,9 @@
 """Files such as a Sony body writes, generated deterministically for the FTP camera emulator:
-JPEG (EXIF DateTimeOriginal), ARW (a TIFF with an EXIF IFD and a raw strip) and MP4 (ftyp,
-mdat, then moov with the creation time in mvhd, as XAVC S clips end). Each is whole only
-with its last byte, like the real formats, so a cut-short upload can be recognised."""
+JPEG (EXIF DateTimeOriginal), ARW (a TIFF with an EXIF IFD and a raw strip), HEIF (``.HIF``:
+ftyp, a meta box whose iinf/iloc point at an image item and an Exif item, mdat; the image is
+random bytes, not HEVC) and MP4 (ftyp, mdat, then moov with the creation time in mvhd, as
+XAVC S clips end). Each is whole only with its last byte, like the real formats, so a
+cut-short upload can be recognised."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ class MediaFile:
     folder: str
     name: str
     captured: datetime  # the camera's local time
-    kind: str  # jpeg, arw, mp4
+    kind: str  # jpeg, arw, heif, mp4
     size_hint: int
     seed: int
 
@@ -36,6 +38,8 @@ class MediaFile:
             yield jpeg_bytes(self.captured, self.seed, self.size_hint)
         elif self.kind == "arw":
             yield arw_bytes(self.captured, self.seed, self.size_hint)
+        elif self.kind == "heif":
+            yield heif_bytes(self.captured, self.seed, self.size_hint)
         else:
             yield from mp4_chunks(self.captured, self.seed, self.size_hint, chunk)
 
@@ -55,6 +59,50 @@ def jpeg_bytes(captured: datetime, seed: int, size_hint: int = 0) -> bytes:
     comment = rng.randbytes(max(0, min(size_hint, 60000)))
     image.save(out, "JPEG", exif=exif, comment=comment)
     return out.getvalue()
+
+
+def _box(kind: bytes, body: bytes, full: int | None = None) -> bytes:
+    """An ISO BMFF box; ``full`` is a full box's version (its flags are 0)."""
+    head = b"" if full is None else struct.pack(">I", full << 24)
+    return struct.pack(">I4s", 8 + len(head) + len(body), kind) + head + body
+
+
+def heif_bytes(captured: datetime, seed: int, size_hint: int = 0) -> bytes:
+    """A HEIF with its EXIF in an ``Exif`` item, as ISO/IEC 23008-12 stores it: the brand
+    ``heix`` (HEVC 4:2:2 10-bit, what the bodies' HEIF 4:2:2 mode is by the standard)."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "SONY"
+    exif[0x0110] = "ILCE-7M4"
+    exif.get_ifd(0x8769)[0x9003] = captured.strftime("%Y:%m:%d %H:%M:%S")
+    tiff = exif.tobytes()  # b"Exif\0\0" + the TIFF structure
+    exif_item = struct.pack(">I", 6) + tiff  # exif_tiff_header_offset: past "Exif\0\0"
+    image = random.Random(seed).randbytes(max(64, size_hint))
+    ftyp = _box(b"ftyp", b"heix" + struct.pack(">I", 0) + b"mif1heix")
+    infos = [(1, b"hvc1"), (2, b"Exif")]
+    iinf = _box(
+        b"iinf",
+        struct.pack(">H", len(infos))
+        + b"".join(_box(b"infe", struct.pack(">HH4s", i, 0, t) + b"\0", full=2) for i, t in infos),
+        full=0,
+    )
+
+    def meta(image_at: int, exif_at: int) -> bytes:
+        extents = [(1, image_at, len(image)), (2, exif_at, len(exif_item))]
+        iloc = _box(
+            b"iloc",
+            struct.pack(">BBH", 0x44, 0x00, len(extents))  # 4-byte offsets and lengths
+            + b"".join(struct.pack(">HHHHII", i, 0, 0, 1, at, n) for i, at, n in extents),
+            full=1,
+        )
+        hdlr = _box(b"hdlr", struct.pack(">I4s12x", 0, b"pict") + b"\0", full=0)
+        pitm = _box(b"pitm", struct.pack(">H", 1), full=0)
+        return _box(b"meta", hdlr + pitm + iinf + iloc, full=0)
+
+    data_at = len(ftyp) + len(meta(0, 0)) + 8  # the mdat's payload
+    head = ftyp + meta(data_at, data_at + len(image))
+    return head + _box(b"mdat", image + exif_item)
 
 
 def _ifd(entries: list[tuple[int, int, int, bytes]], start: int, next_ifd: int = 0) -> bytes:
@@ -150,7 +198,7 @@ def card(
                 )
             )
         else:
-            ext = "JPG" if kind == "jpeg" else "ARW"
+            ext = {"jpeg": "JPG", "arw": "ARW", "heif": "HIF"}[kind]
             files.append(
                 MediaFile(
                     "DCIM/100MSDCF",

@@ -1,6 +1,6 @@
 """A Sony body in "Send to Smartphone" mode, emulated: a UPnP MediaServer with Sony's XPushList.
 
-What comes from the research notes (``sony-smartphone.md``, marked [S] there) and what is our
+What comes from a source (``docs/smartphone.md``, marked [S] there) and what is our
 assumption (no capture of a real camera exists):
 
 - [S] ``/DmsDescPush.xml`` (device description, a MediaServer with ContentDirectory and

@@ -2,7 +2,7 @@
 
 A thin asyncio layer over :mod:`sony_pm_alt.ssdp`; all formats come from there. ssdpy's own
 server is not used: one malformed datagram kills it and it answers M-SEARCH with a NOTIFY
-(``libraries.md``), so this module owns its receive loop.
+(docs/protocol.md §17), so this module owns its receive loop.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,8 @@ from sony_pm_alt.ssdp.messages import (
     parse_message,
     search_targets_matched,
 )
+from sony_pm_alt.ssdp.ratelimit import TokenBucket
+from sony_pm_alt.ssdp.sockets import MULTICAST_TTL, multicast_socket
 
 log = logging.getLogger("sony_pm_alt.emulator.ssdp")
 
@@ -67,26 +68,9 @@ class SsdpConfig:
     notify_interval: float = 3.0
     max_rounds: int | None = None
     """Number of alive rounds to send (None: until stopped). M-SEARCH is answered regardless."""
-    ttl: int = 2
+    ttl: int = MULTICAST_TTL
     byebye_first: bool = False
-    """Send a byebye round before the first alive round, as an A6000 does (sony-camera.md §2.2)."""
-
-
-class _TokenBucket:
-    def __init__(self, burst: int, per_second: float) -> None:
-        self._burst = float(burst)
-        self._rate = per_second
-        self._tokens = float(burst)
-        self._stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
-        if self._tokens < 1.0:
-            return False
-        self._tokens -= 1.0
-        return True
+    """Send a byebye round before the first alive round, like an A6000 (docs/protocol.md §1.2)."""
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -126,7 +110,7 @@ class SsdpResponder:
         self._announcer: asyncio.Task[None] | None = None
         self._location: str | None = None
         self._connections: set[asyncio.StreamWriter] = set()
-        self._bucket = _TokenBucket(MSEARCH_BURST, MSEARCH_PER_SECOND)
+        self._bucket = TokenBucket(MSEARCH_PER_SECOND, MSEARCH_BURST, time.monotonic())
         self._stopped = False
 
     @property
@@ -149,7 +133,10 @@ class SsdpResponder:
             self._location = description_url(cfg.advertise_host, port)
             loop = asyncio.get_running_loop()
             self._transport, _ = await loop.create_datagram_endpoint(
-                lambda: _Datagrams(self), sock=_multicast_socket(cfg)
+                lambda: _Datagrams(self),
+                sock=multicast_socket(
+                    group=cfg.group, port=cfg.port, interface=cfg.interface, ttl=cfg.ttl
+                ),
             )
         except BaseException:
             await self._close()
@@ -224,7 +211,7 @@ class SsdpResponder:
         if not st:
             log.info("ignoring M-SEARCH without ST from %s:%d", *addr)
             return
-        if not self._bucket.take():
+        if not self._bucket.take(time.monotonic()):
             log.debug("M-SEARCH rate limit: dropping query from %s:%d", *addr)
             return
         # Replies go out at once instead of after a random delay of up to MX: scheduling delayed
@@ -307,23 +294,3 @@ def _peer(peer: object) -> str:
     if isinstance(peer, tuple) and len(peer) >= 2:
         return f"{peer[0]}:{peer[1]}"
     return str(peer)
-
-
-def _multicast_socket(cfg: SsdpConfig) -> socket.socket:
-    """A UDP socket bound to the group's port, joined to the group, sending on ``interface``."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        iface = socket.inet_aton(cfg.interface or "0.0.0.0")
-        membership = socket.inet_aton(cfg.group) + iface
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
-        if cfg.interface is not None:
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, iface)
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, cfg.ttl)
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
-        sock.bind(("", cfg.port))
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock

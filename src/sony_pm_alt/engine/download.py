@@ -156,7 +156,11 @@ def partial_name(camera_key: str, obj: CameraObject) -> str:
 
 
 def remove_orphaned_partials(
-    root: Path, keep: set[str], max_age_days: float, now: float
+    root: Path,
+    keep: set[str],
+    max_age_days: float,
+    now: float,
+    why: str = "whose file is no longer on the camera",
 ) -> list[Path]:
     """Remove the hidden partial files under ``root`` not touched for ``max_age_days`` (0:
     never) whose name is not in ``keep`` (the partial names of the objects still on the
@@ -179,10 +183,10 @@ def remove_orphaned_partials(
                 log.warning("could not remove the old partial download %s: %s", path, exc)
                 continue
             log.warning(
-                "removed %s: a partial download untouched for over %g days whose file is no "
-                "longer on the camera",
+                "removed %s: a partial download untouched for over %g days %s",
                 path,
                 max_age_days,
+                why,
             )
             removed.append(path)
     return removed

@@ -31,12 +31,12 @@ from ..errors import (
 from ..identity import Identity
 from ..profiles import DEFAULT_PROFILE, Profile, load_profile
 from ..ptpip.codes import InitFailReason
+from ..ptpip.packets import PTPIP_PORT as PTPIP_PORT  # engine.sync imports it from here
 from . import gphoto_settings
 from .vendor import StepResult, run_steps
 
 log = logging.getLogger("sony_pm_alt.session")
 
-PTPIP_PORT = 15740
 MODEL = "PTP/IP Camera"
 _python_logging: Any = None  # python-gphoto2 stops forwarding logs when this is collected
 

@@ -63,7 +63,7 @@ from .state import StateStore
 log = logging.getLogger("sony_pm_alt.sync")
 
 EventSink = Callable[[SyncEvent], None]
-# A Sony body gives up after ~2 minutes without a request (sony-camera.md §8); airnef pings
+# A Sony body gives up after ~2 minutes without a request (docs/protocol.md §9); airnef pings
 # every 5 s. 20 s keeps a wide margin without adding noticeable traffic.
 KEEPALIVE_INTERVAL = 20.0
 CONNECT_ATTEMPTS = 4  # the PTP/IP server may not accept for a moment after it announces

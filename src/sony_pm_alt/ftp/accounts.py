@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..engine.download import PARTIAL_MAX_AGE_DAYS
 from ..engine.filters import Filters
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
@@ -86,6 +87,7 @@ class Account:
     password_hash: str | None = field(default=None, repr=False)
     hook: str | None = None
     filters: Filters = field(default_factory=Filters)
+    partial_max_age_days: float = PARTIAL_MAX_AGE_DAYS  # 0: keep unfinished uploads forever
 
     def accepts(self, password: str) -> bool:
         if self.password_hash is not None:

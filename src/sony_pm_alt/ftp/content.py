@@ -7,8 +7,10 @@ with its EOI marker, the top-level boxes of an MP4/MOV (or HEIF) cover the file 
 TIFF-based raw file (ARW) holds every strip and preview its IFDs point at. Other formats
 cannot be checked and are taken as sent (docs/ftp.md).
 
-Capture times come from EXIF (Pillow) for JPEG/TIFF/ARW and from the ``mvhd`` box for
-MP4/MOV. Every reader here reads a few headers with seeks: memory stays flat for any size.
+Capture times come from EXIF (Pillow) for JPEG/TIFF/ARW, from the ``Exif`` item of a HEIF
+(found through its ``meta`` box's ``iinf`` and ``iloc``, read by Pillow) and from the ``mvhd``
+box for MP4/MOV. Every reader here reads a few headers with seeks: memory stays flat for any
+size.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ _MP4_EPOCH = datetime(1904, 1, 1, tzinfo=UTC)
 MAX_IFDS = 32
 MAX_IFD_ENTRIES = 1024
 MAX_BOXES = 100_000
+# HEIF: a photo has a handful of items (image, thumbnail, Exif, XMP; a grid a few hundred
+# tiles); its EXIF is tens of kilobytes.
+MAX_ITEMS = 4096
+MAX_EXIF_BYTES = 1 << 20
+# ISO/IEC 23008-12: every HEIF image file lists one of these as a compatible brand.
+HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
 
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 0x9003
@@ -47,9 +55,19 @@ def _kind(head: bytes) -> str:
     return ""
 
 
+def _is_heif(f: BinaryIO) -> bool:
+    f.seek(0)
+    length, kind = struct.unpack(">I4s", f.read(8))
+    if kind != b"ftyp" or not 16 <= length <= 4096:
+        return False
+    brands = f.read(length - 8)
+    names = {brands[i : i + 4] for i in range(0, len(brands), 4)} - {brands[4:8]}  # not minor
+    return bool(names & HEIF_BRANDS)
+
+
 def check_complete(path: Path) -> str:
     """Raise :class:`Incomplete` when the file is cut short; return the format checked
-    (``jpeg``, ``tiff``, ``mp4``) or ``""`` when it is none of them (not checkable)."""
+    (``jpeg``, ``tiff``, ``heif``, ``mp4``) or ``""`` when it is none of them (not checkable)."""
     size = path.stat().st_size
     with path.open("rb") as f:
         kind = _kind(f.read(12))
@@ -59,6 +77,8 @@ def check_complete(path: Path) -> str:
                 raise Incomplete("the JPEG does not end with its end-of-image marker")
         elif kind == "mp4":
             _check_boxes(f, size)
+            if _is_heif(f):
+                return "heif"
         elif kind == "tiff":
             _check_tiff(f, size)
     return kind
@@ -147,6 +167,8 @@ def capture_time(path: Path) -> datetime | None:
         with path.open("rb") as f:
             kind = _kind(f.read(12))
             if kind == "mp4":
+                if _is_heif(f):
+                    return _heif_time(f, path.stat().st_size)
                 return _mp4_time(f, path.stat().st_size)
         return _exif_time(path)
     except Exception as exc:  # hostile or unusual files: no capture time, never a failure
@@ -163,6 +185,106 @@ def _exif_time(path: Path) -> datetime | None:
     if not isinstance(text, str):
         return None
     return _parse_exif(text)
+
+
+def _heif_time(f: BinaryIO, size: int) -> datetime | None:
+    payload = _heif_exif(f, size)
+    if payload is None or len(payload) < 4:
+        return None
+    (skip,) = struct.unpack(">I", payload[:4])  # exif_tiff_header_offset
+    return _tiff_exif_time(payload[4 + skip :])
+
+
+def _tiff_exif_time(tiff: bytes) -> datetime | None:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif.load(tiff)
+    text = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+    return _parse_exif(text) if isinstance(text, str) else None
+
+
+def _heif_exif(f: BinaryIO, size: int) -> bytes | None:
+    """The payload of a HEIF's ``Exif`` item (ISO/IEC 14496-12 8.11: ``meta`` holds ``iinf``,
+    which names each item's type, and ``iloc``, which says where its bytes are)."""
+    meta = next(((p, e) for kind, p, e in _boxes(f, 0, size) if kind == b"meta"), None)
+    if meta is None:
+        return None
+    children = {kind: (p, e) for kind, p, e in _boxes(f, meta[0] + 4, meta[1])}  # full box
+    if b"iinf" not in children or b"iloc" not in children:
+        return None
+    item = _exif_item(f, *children[b"iinf"])
+    if item is None:
+        return None
+    extents = _item_extents(f, *children[b"iloc"], item)
+    if not extents or sum(n for _, n in extents) > MAX_EXIF_BYTES:
+        return None
+    data = b""
+    for offset, length in extents:
+        if offset + length > size:
+            return None
+        f.seek(offset)
+        data += f.read(length)
+    return data
+
+
+def _exif_item(f: BinaryIO, start: int, end: int) -> int | None:
+    f.seek(start)
+    version = f.read(4)[0]
+    count_size = 2 if version == 0 else 4
+    (count,) = struct.unpack(">H" if count_size == 2 else ">I", f.read(count_size))
+    if count > MAX_ITEMS:
+        return None
+    for kind, payload, _end in _boxes(f, start + 4 + count_size, end):
+        if kind != b"infe":
+            continue
+        f.seek(payload)
+        head = f.read(12)
+        if head[0] == 2:
+            item, item_type = struct.unpack(">H2x4s", head[4:12])
+        elif head[0] == 3:
+            (item,) = struct.unpack(">I", head[4:8])
+            f.seek(payload + 10)
+            item_type = f.read(4)
+        else:  # versions 0 and 1 have no item type
+            continue
+        if item_type == b"Exif":
+            return int(item)
+    return None
+
+
+def _item_extents(f: BinaryIO, start: int, end: int, wanted: int) -> list[tuple[int, int]]:
+    """(file offset, length) of each extent of item ``wanted``; [] when it has none in the
+    file itself (construction methods 1 and 2 point into ``idat`` or other items)."""
+    f.seek(start)
+    version = f.read(4)[0]
+    sizes = f.read(2)
+    offset_size, length_size = sizes[0] >> 4, sizes[0] & 15
+    base_size, index_size = sizes[1] >> 4, (sizes[1] & 15 if version in (1, 2) else 0)
+    if any(n not in (0, 4, 8) for n in (offset_size, length_size, base_size, index_size)):
+        raise Incomplete("an iloc box with impossible field sizes")
+    wide = version == 2
+    (count,) = struct.unpack(">I" if wide else ">H", f.read(4 if wide else 2))
+    if count > MAX_ITEMS:
+        return []
+
+    def number(width: int) -> int:
+        return int.from_bytes(f.read(width), "big") if width else 0
+
+    for _ in range(count):
+        if f.tell() >= end:
+            break
+        item = number(4 if wide else 2)
+        method = number(2) & 15 if version in (1, 2) else 0
+        number(2)  # data_reference_index: 0, this file
+        base = number(base_size)
+        extents = []
+        for _ in range(min(number(2), MAX_ITEMS)):
+            number(index_size)
+            extents.append((base + number(offset_size), number(length_size)))
+        if item == wanted:
+            return extents if method == 0 else []
+    return []
 
 
 def _parse_exif(text: str) -> datetime | None:

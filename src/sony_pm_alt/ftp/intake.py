@@ -43,7 +43,7 @@ from ..engine.sanitize import UnsafeName, contained_path, safe_component
 from ..engine.state import StateStore
 from .accounts import Account
 from .content import Incomplete, capture_time, check_complete
-from .hashing import BackgroundHash
+from .hashing import BackgroundHash, return_buffer, take_buffer
 from .writeback import WRITEBACK_STEP, start_writeback
 
 log = logging.getLogger("sony_pm_alt.ftp")
@@ -163,6 +163,7 @@ class CameraLink:
         except Exception as exc:  # the files are recorded already
             log.warning("could not close the session record: %s", exc)
         self._hook("stop", transferred=self.transferred, failed=len(self.failed))
+        remove_old_partials(self.account, time.time())
         summary = SyncSummary(
             self.camera,
             self.transferred + len(self.failed) + self.skipped,
@@ -193,7 +194,7 @@ class CameraLink:
             return reason
         except OSError as exc:
             return self._fail(upload, obj, f"cannot read the upload: {exc}")
-        when, source = capture_time(upload.partial), "exif" if kind != "mp4" else "metadata"
+        when, source = capture_time(upload.partial), "metadata" if kind == "mp4" else "exif"
         if when is None:
             pending = self._pending_times.pop((upload.folder, upload.name), None)
             when, source = (pending, "mfmt") if pending else (datetime.now(), "received")
@@ -286,6 +287,7 @@ class Upload:
         self.index = 0
         self.lock = threading.Lock()
         self.superseded = False
+        self._finish_claimed = False
         with _OPEN_LOCK:
             old = _OPEN.get(partial)
             _OPEN[partial] = self
@@ -334,7 +336,7 @@ class Upload:
         if hasher is not None:
             return hasher.buffer()
         if self._own_buffer is None:
-            self._own_buffer = memoryview(bytearray(READ_BUFFER))
+            self._own_buffer = take_buffer(READ_BUFFER)
         return self._own_buffer
 
     def write(self, data: bytes) -> int:
@@ -403,11 +405,22 @@ class Upload:
                 self._file.close()
             self.size = self.partial.stat().st_size
 
+    def claim_finish(self) -> bool:
+        """True the first time only: the data connection's end is handled once."""
+        with self.lock:
+            first, self._finish_claimed = not self._finish_claimed, True
+        return first
+
     def release(self) -> None:
-        """This upload no longer owns its partial file."""
+        """This upload no longer owns its partial file (nor reads into its buffers)."""
         with _OPEN_LOCK:
             if _OPEN.get(self.partial) is self:
                 del _OPEN[self.partial]
+        if self._hash is not None:
+            self._hash.retire()
+        if self._own_buffer is not None:
+            return_buffer(self._own_buffer)
+            self._own_buffer = None
 
     def sha256(self) -> str:
         if self._hashing and self.size == self._offset:
@@ -423,3 +436,21 @@ class Upload:
 
 _OPEN_LOCK = threading.Lock()
 _OPEN: dict[Path, Upload] = {}  # partial file -> the upload writing it
+
+
+def remove_old_partials(account: Account, now: float) -> list[Path]:
+    """Remove the account's unfinished uploads untouched for ``partial_max_age_days`` (as a
+    PTP/IP session does with its partial downloads): a camera resumes within minutes or
+    hours, or sends the file again. Never fails: housekeeping only. The removed paths."""
+    spool = account.dest / SPOOL_DIR
+    with _OPEN_LOCK:
+        keep = {path.name for path in _OPEN if path.parent == spool}
+    try:
+        if not spool.is_dir():
+            return []
+        return dl.remove_orphaned_partials(
+            spool, keep, account.partial_max_age_days, now, "(an upload the camera never finished)"
+        )
+    except OSError as exc:
+        log.warning("looking for old unfinished uploads in %s: %s", spool, exc)
+        return []

@@ -8,12 +8,18 @@ REST, SIZE/MDTM/MFMT, LIST/NLST, NOOP/SYST/FEAT/OPTS/ALLO/ABOR/QUIT, AUTH TLS/PB
 Refused with a 550 and one log line: RETR, DELE, RNFR/RNTO, RMD, SITE, STOU, MLSD/MLST, a path
 with ``..``, an absolute path to a file. Every connection runs in its own thread
 (``ThreadedFTPServer``), so one camera's fsync, hook or slow disk never holds up another.
+
+Only pyftpdlib's public names are used (documented callbacks and attributes, ``ftp_*``
+methods, ``respond``, ``enable_receiving``, ``AbstractedFS``, ``ip_map``); what we rely on in
+its behaviour (the data channel's ``close`` runs before it sends the transfer's reply through
+``respond``) is checked by ``tests/test_ftp_pyftpdlib_contract.py``.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import os
 import stat as stat_module
 import threading
 import time
@@ -25,20 +31,19 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pyftpdlib.authorizers import AuthenticationFailed
-from pyftpdlib.exceptions import _FileReadWriteError
 from pyftpdlib.filesystems import AbstractedFS
 from pyftpdlib.handlers import DTPHandler, FTPHandler
-from pyftpdlib.ioloop import _ERRNOS_DISCONNECTED, _ERRNOS_RETRY
 from pyftpdlib.servers import ThreadedFTPServer
 
 from ..engine.events import SyncEvent
 from ..engine.sanitize import UnsafeName, safe_component
 from ..engine.state import StateStore
 from .accounts import Account, FailureLimiter
-from .intake import READ_BUFFER, CameraLink, Upload
+from .intake import READ_BUFFER, CameraLink, Upload, remove_old_partials
 from .settings import DEFAULT_PORT
 
 log = logging.getLogger("sony_pm_alt.ftp")
+_PYFTPDLIB_LOG = logging.getLogger("pyftpdlib")
 
 
 ALLOWED = frozenset({
@@ -63,6 +68,12 @@ DATA_BUFFER = READ_BUFFER
 # one); a handful of bodies share a receiver.
 MAX_CONNECTIONS = 64
 MAX_CONNECTIONS_PER_ADDRESS = 8
+# A data connection's read: these errors mean the client is gone, these "nothing yet".
+DISCONNECTED = frozenset({
+    errno.ECONNRESET, errno.ENOTCONN, errno.ESHUTDOWN, errno.ECONNABORTED, errno.EPIPE,
+    errno.EBADF, errno.ETIMEDOUT,
+})  # fmt: skip
+RETRY = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR})
 
 
 @dataclass(frozen=True)
@@ -128,12 +139,13 @@ class VirtualFS(AbstractedFS):  # type: ignore[misc]
     def realpath(self, path: str) -> str:
         return path
 
-    def _split(self, path: str) -> tuple[str, str]:
+    def split_path(self, path: str) -> tuple[str, str]:
+        """("/DCIM/100MSDCF/DSC1.JPG") -> ("/DCIM/100MSDCF", "DSC1.JPG")."""
         parent, name = path.rsplit("/", 1)
         return parent or "/", name
 
     def _received(self, path: str) -> Any:
-        return self.link.received.get(self._split(path))
+        return self.link.received.get(self.split_path(path))
 
     def chdir(self, path: str) -> None:
         if path not in self.dirs:
@@ -155,7 +167,7 @@ class VirtualFS(AbstractedFS):  # type: ignore[misc]
         """Uploaded by this camera, or partly uploaded (SIZE then tells where to resume)."""
         return (
             self._received(path) is not None
-            or self.link.partial_size(*self._split(path)) is not None
+            or self.link.partial_size(*self.split_path(path)) is not None
         )
 
     def islink(self, path: str) -> bool:
@@ -165,7 +177,7 @@ class VirtualFS(AbstractedFS):  # type: ignore[misc]
         return self.isdir(path) or self.isfile(path)
 
     def getsize(self, path: str) -> int:
-        folder, name = self._split(path)
+        folder, name = self.split_path(path)
         partial = self.link.partial_size(folder, name)
         if partial is not None:
             return partial
@@ -211,7 +223,7 @@ class VirtualFS(AbstractedFS):  # type: ignore[misc]
     def open(self, filename: str, mode: str) -> Upload:
         if "w" not in mode and "a" not in mode and "+" not in mode:
             raise PermissionError(errno.EACCES, "this server only receives uploads")
-        folder, name = self._split(filename)
+        folder, name = self.split_path(filename)
         if folder not in self.dirs:
             raise FileNotFoundError(
                 errno.ENOENT, f"{folder}: no such directory (MKD or CWD it first)"
@@ -223,7 +235,7 @@ class VirtualFS(AbstractedFS):  # type: ignore[misc]
         return self.link.open_upload(folder, name, mode)
 
     def utime(self, path: str, timeval: float) -> None:
-        folder, name = self._split(path)
+        folder, name = self.split_path(path)
         self.link.set_time(folder, name, datetime.fromtimestamp(timeval))
 
     def stat(self, path: str) -> Any:
@@ -231,7 +243,7 @@ class VirtualFS(AbstractedFS):  # type: ignore[misc]
         received = self._received(path)
         if received is not None:
             return received.path.stat()
-        partial = self.link.partial_for(*self._split(path))
+        partial = self.link.partial_for(*self.split_path(path))
         if partial.exists():
             return partial.stat()
         raise FileNotFoundError(errno.ENOENT, f"{path}: not uploaded by this camera")
@@ -240,20 +252,28 @@ class VirtualFS(AbstractedFS):  # type: ignore[misc]
 
 
 class _FinishingDTP:
-    """Checks and places an upload before the 226 reply, so that a camera is told a file is
-    safe only once it is (and gets a 451 when it is not: it will send it again)."""
+    """Checks and places an upload before the transfer's reply, so that a camera is told a
+    file is safe only once it is (and gets a 451 when it is not: it will send it again).
+
+    pyftpdlib's ``close`` sends the reply (``226``, or ``426`` for an aborted transfer)
+    through the control channel's ``respond``; a problem found here is handed to
+    :meth:`CameraHandler.reply_instead_of_226` first."""
 
     def close(self) -> None:
         dtp: Any = self
-        if not dtp._closed and dtp.receive and isinstance(dtp.file_obj, Upload):
-            upload: Upload = dtp.file_obj
+        upload = dtp.file_obj
+        if dtp.receive and isinstance(upload, Upload) and upload.claim_finish():
             try:
                 problem = _finish(upload, dtp.transfer_finished)
             finally:
                 upload.release()
             if problem:
-                dtp._resp = (f"451 {problem}", logging.getLogger("pyftpdlib").debug)
-        super().close()  # type: ignore[misc]
+                dtp.cmd_channel.reply_instead_of_226(f"451 {problem}")
+        try:
+            super().close()  # type: ignore[misc]
+        finally:
+            if dtp.cmd_channel is not None:
+                dtp.cmd_channel.reply_instead_of_226(None)  # not used: not a 226
 
 
 def _finish(upload: Upload, finished: bool) -> str | None:
@@ -277,13 +297,18 @@ def _finish(upload: Upload, finished: bool) -> str | None:
 
 class FinishingDTP(_FinishingDTP, DTPHandler):  # type: ignore[misc]
     ac_in_buffer_size = DATA_BUFFER
+    binary = False
+
+    def enable_receiving(self, type: str, cmd: str) -> None:
+        self.binary = type == "i"
+        super().enable_receiving(type, cmd)
 
     def handle_read(self) -> None:
         """pyftpdlib's, but into the upload's own buffers (no 1 MiB bytes object per read),
         which its hashing thread hashes while the next read goes on. TLS and TYPE A keep
         pyftpdlib's."""
         upload = self.file_obj
-        if self._data_wrapper is not None or not isinstance(upload, Upload):
+        if not self.binary or not isinstance(upload, Upload):
             super().handle_read()
             return
         buffer = upload.buffer()
@@ -291,9 +316,9 @@ class FinishingDTP(_FinishingDTP, DTPHandler):  # type: ignore[misc]
             count = self.socket.recv_into(buffer)
         except OSError as err:
             count = 0
-            if err.errno in _ERRNOS_DISCONNECTED:
+            if err.errno in DISCONNECTED:
                 self.handle_close()
-            elif err.errno not in _ERRNOS_RETRY:
+            elif err.errno not in RETRY:
                 self.handle_error()
         else:
             if not count:
@@ -302,7 +327,10 @@ class FinishingDTP(_FinishingDTP, DTPHandler):  # type: ignore[misc]
         try:
             upload.write_buffer(buffer, count)  # also when empty: the buffer goes back
         except OSError as err:
-            raise _FileReadWriteError(err) from err
+            # The disk, not the client: say which error, keep the partial for a resume.
+            log.warning("%s: cannot write: %s", upload.name_for_log, err)
+            self.cmd_channel.respond(f"426 {os.strerror(err.errno or 0)}; transfer aborted.")
+            self.close()
 
     handle_read_event = handle_read
 
@@ -321,6 +349,16 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
     hooks: ThreadPoolExecutor
     accounts_by_user: dict[str, Account]
     link: CameraLink | None = None
+    _instead_of_226: str | None = None
+
+    def reply_instead_of_226(self, reply: str | None) -> None:
+        """The next ``226`` this connection would send is ``reply`` instead (None: is not)."""
+        self._instead_of_226 = reply
+
+    def respond(self, resp: str, logfun: Callable[..., object] = _PYFTPDLIB_LOG.debug) -> None:
+        if self._instead_of_226 is not None and resp.startswith("226"):
+            resp, self._instead_of_226 = self._instead_of_226, None
+        super().respond(resp, logfun=logfun)
 
     def pre_process_command(self, line: str, cmd: str, arg: str) -> None:
         full = f"SITE {arg.split(' ')[0].upper()}" if cmd == "SITE" and arg else cmd
@@ -379,7 +417,7 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
         except ValueError:
             self.respond("550 Invalid time format; expected: YYYYMMDDHHMMSS.")
             return None
-        folder, name = self.fs._split(path)
+        folder, name = self.fs.split_path(path)
         assert self.link is not None
         self.link.set_time(folder, name, moment.astimezone().replace(tzinfo=None))
         self.respond(f"213 Modify={timeval}; {path}.")
@@ -498,6 +536,7 @@ class FtpReceiver:
         self._server.max_cons = MAX_CONNECTIONS
         self._server.max_cons_per_ip = MAX_CONNECTIONS_PER_ADDRESS
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
         self.last_activity = time.monotonic()
 
     @property
@@ -507,24 +546,33 @@ class FtpReceiver:
 
     def connections(self) -> int:
         """Control connections being served now."""
-        return sum(1 for task in list(self._server._active_tasks) if task.is_alive())
+        return len(self._server.ip_map)
 
     def start(self) -> FtpReceiver:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"timeout": 0.2, "handle_exit": False},
-            name="sony-pm-alt-ftp",
-            daemon=True,
-        )
+        now = time.time()
+        for account in self.settings.accounts:  # a camera that never comes back, too
+            remove_old_partials(account, now)
+        self._thread = threading.Thread(target=self._serve, name="sony-pm-alt-ftp", daemon=True)
         self._thread.start()
         return self
+
+    def _serve(self) -> None:
+        # One poll at a time, and the closing done here: pyftpdlib's loop is not thread-safe,
+        # and a close_all() from another thread can make a poll in progress fail (EBADF).
+        try:
+            while not self._stopping.is_set():
+                self._server.serve_forever(timeout=0.2, blocking=False, handle_exit=False)
+        finally:
+            self._server.close_all()
 
     def stop(self) -> None:
         """Close every connection (partial uploads stay for a resume), then let the hooks
         already queued finish."""
-        self._server.close_all()
+        self._stopping.set()
         if self._thread is not None:
             self._thread.join(30)
+        else:
+            self._server.close_all()
         self._hooks.shutdown(wait=True)
 
     def __enter__(self) -> FtpReceiver:

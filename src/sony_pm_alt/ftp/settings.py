@@ -174,6 +174,7 @@ def accounts(config: Config, dest_override: Path | None = None) -> tuple[Account
                 password_hash=login.password_hash,
                 hook=camera.hook,
                 filters=camera.filters,
+                partial_max_age_days=camera.partial_max_age_days,
             )
         )
     return tuple(result)

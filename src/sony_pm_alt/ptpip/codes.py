@@ -1,6 +1,6 @@
 """PTP and PTP/IP code tables (CIPA DC-005, PTP 1.1, MTP 1.1 and the Sony vendor codes).
 
-The values come from ``shared/research/ptpip-protocol.md`` §10 and ``sony-camera.md`` §7/§9.
+The values come from ``docs/protocol.md`` §14, §8 and §10.
 Codes a peer may send that are not listed here stay plain integers: decoders never reject an
 unknown operation, response, event or format code.
 """

@@ -1,4 +1,4 @@
-"""PTP and MTP datasets carried in data phases (ptpip-protocol.md §8).
+"""PTP and MTP datasets carried in data phases (docs/protocol.md §12).
 
 Every dataset is a frozen dataclass with ``encode()`` and ``decode(data)``. Decoders accept
 trailing bytes after the last known field (real cameras append fields) and raise
@@ -134,7 +134,7 @@ def decode_u16_array(data: bytes | bytearray | memoryview, what: str = "array") 
 
 @dataclass(frozen=True, slots=True)
 class DeviceInfo:
-    """GetDeviceInfo (0x1001) reply (§8.2).
+    """GetDeviceInfo (0x1001) reply (§12.2).
 
     A Sony body in Send-to-Computer mode reports VendorExtensionID 0xFFFFFFFF (MTP) and an empty
     VendorExtensionDesc; gphoto2 treats it as Sony only if ``manufacturer`` is exactly
@@ -199,7 +199,7 @@ class DeviceInfo:
 
 @dataclass(frozen=True, slots=True)
 class StorageInfo:
-    """GetStorageInfo (0x1005) reply (§8.3); ``free_space_images`` 0xFFFFFFFF means unused."""
+    """GetStorageInfo (0x1005) reply (§12.3); ``free_space_images`` 0xFFFFFFFF means unused."""
 
     storage_type: int
     filesystem_type: int
@@ -241,7 +241,7 @@ class StorageInfo:
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
-    """GetObjectInfo (0x1008) reply (§8.5); Filename starts at byte 52.
+    """GetObjectInfo (0x1008) reply (§12.5); Filename starts at byte 52.
 
     ``compressed_size`` is 0xFFFFFFFF for objects of 4 GiB or more (the real size then comes
     from GetObjPropList 0xDC04). ``capture_date`` and ``modification_date`` are the raw PTP
@@ -333,7 +333,7 @@ class ObjectPropElement:
 
 @dataclass(frozen=True, slots=True)
 class ObjectPropList:
-    """MTP GetObjPropList (0x9805) reply (§8.6): ``u32`` count, then per element ``u32``
+    """MTP GetObjPropList (0x9805) reply (§12.6): ``u32`` count, then per element ``u32``
     handle, ``u16`` property code, ``u16`` data type and the value in that type.
 
     A count the remaining bytes cannot hold (9 bytes per element at least) raises

@@ -1,7 +1,7 @@
 """PTP/IP packets (types 1–14): one frozen dataclass per type, pure encode and decode.
 
 Framing: every packet is ``u32 Length`` (whole packet, header included) + ``u32 Type`` + payload,
-little-endian (``shared/research/ptpip-protocol.md`` §2). :func:`decode_packet` takes exactly one
+little-endian (``docs/protocol.md`` §3). :func:`decode_packet` takes exactly one
 packet's bytes; splitting a byte stream into packets is :mod:`sony_pm_alt.ptpip.stream`'s job.
 """
 
@@ -17,7 +17,10 @@ from .errors import MalformedPacket
 HEADER = struct.Struct("<II")
 HEADER_SIZE = HEADER.size
 
+# The initiator GUID's size: the one definition (identity.Guid, pairing and guid_tools use it).
 GUID_SIZE = 16
+# The TCP port a camera listens on for both PTP/IP connections (command and event).
+PTPIP_PORT = 15740
 MAX_PARAMS = 5
 MAX_EVENT_PARAMS = 3
 # Version sent by gphoto2, PlayMemories Home, airnef and the ILCE-5000: minor 0, major 1.

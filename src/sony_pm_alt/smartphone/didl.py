@@ -5,7 +5,7 @@ Not with python-didl-lite, although async-upnp-client brings it: it drops, silen
 object whose ``upnp:class`` it does not know or that has none — a picture missed that way
 would let us end the transfer as if everything had been fetched. The original of a JPEG is its
 ``res`` with the largest ``size``; a RAW item has only JPEG previews, without sizes
-(``sony-smartphone.md``), so its largest preview is chosen by the DLNA profile in
+(``docs/smartphone.md``), so its largest preview is chosen by the DLNA profile in
 ``protocolInfo`` (``JPEG_LRG`` > ``JPEG_SM`` > ``JPEG_TN``), then by ``resolution``.
 """
 

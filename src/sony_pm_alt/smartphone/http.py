@@ -3,22 +3,23 @@
 Every URL must name the camera's own address (``discovery.check_location``: no other host, no
 host name, no user info, plain ``http``); redirects are answers, never followed; every small
 answer (descriptions, SOAP) is bounded in size and in total time, so a hostile or broken peer
-cannot make us hold much or wait long. Files are streamed with a per-read timeout instead: a
-big file may take long, a silent peer may not.
+cannot make us hold much or wait long (:mod:`sony_pm_alt.bounded_http`, which the description
+fetch uses too). Files are streamed with a per-read timeout instead: a big file may take long,
+a silent peer may not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import http.client
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from async_upnp_client.client import UpnpRequester
 from async_upnp_client.const import HttpRequest, HttpResponse
 
-from ..discovery import _response_class, check_location
+from ..bounded_http import HttpError, exchange
+from ..discovery import check_location
 from ..errors import SonyPmAltError
 from ..ssdp.description import MAX_DESCRIPTION
 
@@ -59,36 +60,20 @@ def small_request(
     max_bytes: int = MAX_SMALL_BODY,
 ) -> tuple[int, dict[str, str], bytes]:
     """One bounded exchange: (status, headers, body). Raises :class:`PhoneError`."""
-    deadline = time.monotonic() + timeout
-    connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
-    connection.response_class = _response_class(deadline)
     try:
-        connection.request(
-            method,
+        answer = exchange(
+            target.host,
+            target.port,
             target.path,
+            method=method,
             body=body,
-            headers={
-                "Host": f"{target.host}:{target.port}",
-                "User-Agent": "sony-pm-alt",
-                "Connection": "close",
-                **(headers or {}),
-            },
+            headers=headers,
+            timeout=timeout,
+            max_bytes=max_bytes,
         )
-        response = connection.getresponse()
-        if response.length is not None and response.length > max_bytes:
-            raise PhoneError(f"{target.path}: Content-Length {response.length} is over {max_bytes}")
-        data = bytearray()
-        while chunk := response.read1(max_bytes + 1 - len(data)):
-            data += chunk
-            if len(data) > max_bytes:
-                raise PhoneError(f"{target.path}: answer longer than {max_bytes} bytes")
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, bytes(data)
-    except TimeoutError:
-        raise PhoneError(f"{target.path}: no complete answer within {timeout:g} s") from None
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        raise PhoneError(f"{target.path}: {type(exc).__name__}: {str(exc)[:80]}") from None
-    finally:
-        connection.close()
+    except HttpError as exc:
+        raise PhoneError(f"{target.path}: {exc}") from None
+    return answer.status, answer.headers, answer.body
 
 
 class BoundedRequester(UpnpRequester):

@@ -1,7 +1,7 @@
 """The service descriptions (SCPD) of this mode: what the emulator serves, and what the client
 falls back to when a camera's own is missing or unreadable.
 
-XPushList's actions are from the research notes [S]; ErrCode's type (``ui4``) and the
+XPushList's actions are from a source [S] (docs/smartphone.md); ErrCode's type (``ui4``) and the
 ContentDirectory document (the standard ContentDirectory:1 Browse) are assumptions [A].
 """
 

@@ -1,6 +1,6 @@
 """One import in "Send to Smartphone" mode, through the engine's download, naming and state.
 
-Sequence (``sony-smartphone.md``): description, ``X_TransferStart``, Browse (PushRoot, or
+Sequence (``docs/smartphone.md``): description, ``X_TransferStart``, Browse (PushRoot, or
 PhotoRoot when refused) page by page, a GET per file, and ``X_TransferEnd`` with ErrCode 0 —
 sent only when every planned file is safe on disk. Otherwise the camera stays in the mode, the
 summary lists what is missing and the next run fetches it.

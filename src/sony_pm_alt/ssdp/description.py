@@ -1,7 +1,7 @@
 """The UPnP device description a Sony body serves at ``/DeviceDescription.xml`` (sans-IO).
 
 No capture of the real document exists; :func:`render_description` follows the template of
-``sony-camera.md`` §3 (a guess) and :func:`parse_description` reads what MemoriesLoader reads.
+docs/protocol.md §2 (a guess) and :func:`parse_description` reads what MemoriesLoader reads.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from sony_pm_alt.ssdp.messages import MTP_DEVICE, MTP_NULL_SERVICE
 
 UPNP_DEVICE_NS = "urn:schemas-upnp-org:device-1-0"
 DESCRIPTION_PATH = "/DeviceDescription.xml"
-# The only known real document is 1367 bytes (sony-camera.md §3); 64 KiB leaves room for any
+# The only known real document is 1367 bytes (docs/protocol.md §2); 64 KiB leaves room for any
 # plausible vendor variant while bounding what a hostile LAN peer can make us hold.
 MAX_DESCRIPTION = 64 * 1024
+# What MemoriesLoader compares the <manufacturer> of a camera's description with.
+SONY_MANUFACTURER = "Sony Corporation"
 
 # Characters XML 1.0 cannot carry at all, not even as character references.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -34,7 +36,7 @@ class DeviceDescription:
     """The fields of a device description that clients read."""
 
     friendly_name: str
-    manufacturer: str = "Sony Corporation"
+    manufacturer: str = SONY_MANUFACTURER
     model_name: str
     model_description: str = "SONY DSC"
     serial_number: str

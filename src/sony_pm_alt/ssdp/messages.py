@@ -1,7 +1,13 @@
 """SSDP datagrams as a Sony camera sends them, and a hardened parser for any SSDP datagram.
 
 Sans-IO: functions build and parse ``bytes``; the caller owns the sockets. Formats follow
-``sony-camera.md`` §2 byte for byte (header order, CRLF line ends, blank line at the end).
+``docs/protocol.md`` §1.1–§1.3 byte for byte (header order, ``NAME: value`` spacing, SERVER
+and EXT, CRLF line ends, blank line at the end), which ssdpy's builders cannot produce (they
+write ``NAME:value`` in their own order), so the camera's datagrams and airnef's M-SEARCH are
+built here: whether a camera answers another M-SEARCH spelling is not known. Parsing is
+ssdpy's :func:`~ssdpy.http_helper.parse_headers` (start line, lower-case names, stripped
+values), behind the checks it does not make: a size limit, UTF-8, control characters, header
+names that are RFC 9110 tokens, bare-LF line ends, and one exception type for all of it.
 """
 
 from __future__ import annotations
@@ -12,9 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ssdpy.constants import ipv4_multicast_ip
 from ssdpy.http_helper import parse_headers
 
-SSDP_GROUP = "239.255.255.250"
+SSDP_GROUP: str = ipv4_multicast_ip  # 239.255.255.250
 SSDP_PORT = 1900
 MTP_NULL_SERVICE = "urn:microsoft-com:service:MtpNullService:1"
 MTP_DEVICE = "urn:microsoft-com:device:mtp:1"
@@ -43,7 +50,7 @@ class SsdpParseError(ValueError):
 
 
 def udn_from_mac(mac: bytes) -> str:
-    """Return the UDN a Sony body derives from its 6-byte WLAN MAC (``sony-camera.md`` §2.1)."""
+    """Return the UDN a Sony body derives from its 6-byte WLAN MAC (docs/protocol.md §1.1)."""
     if len(mac) != 6:
         raise ValueError(f"a MAC address has 6 bytes, got {len(mac)}")
     return _UDN_PREFIX + mac.hex()
@@ -97,12 +104,14 @@ def byebye_messages(udn: str) -> list[bytes]:
     ]
 
 
-def msearch(st: str = MTP_NULL_SERVICE, mx: int = 1) -> bytes:
-    """Return an M-SEARCH request as airnef sends it (``sony-camera.md`` §2.3)."""
-    _check(st=st)
+def msearch(
+    st: str = MTP_NULL_SERVICE, mx: int = 1, *, group: str = SSDP_GROUP, port: int = SSDP_PORT
+) -> bytes:
+    """Return an M-SEARCH request as airnef sends it (docs/protocol.md §1.3), to ``group``."""
+    _check(st=st, group=group)
     return _datagram(
         "M-SEARCH * HTTP/1.1",
-        f"HOST: {_HOST}",
+        f"HOST: {group}:{port}",
         'MAN: "ssdp:discover"',
         f"ST: {st}",
         f"MX: {mx}",
@@ -179,7 +188,9 @@ def parse_message(data: bytes) -> SsdpMessage:
 
     Accepts CRLF or bare-LF line ends and ignores anything after the blank line. Refuses
     datagrams over :data:`MAX_DATAGRAM`, non-UTF-8 bytes, control characters, an unknown start
-    line and header lines that are not ``token: value``.
+    line and header lines that are not ``token: value``; ssdpy's parser accepts all that
+    passes these checks, and builds the header map. A repeated header keeps its
+    last value.
     """
     if len(data) > MAX_DATAGRAM:
         raise SsdpParseError(f"datagram of {len(data)} bytes exceeds {MAX_DATAGRAM}")
@@ -200,8 +211,5 @@ def parse_message(data: bytes) -> SsdpMessage:
         name, colon, _ = line.partition(":")
         if not colon or not _TOKEN.fullmatch(name.strip()):
             raise SsdpParseError(f"line {number} is not a 'name: value' header: {line[:40]!r}")
-    try:
-        headers = parse_headers(head + b"\r\n\r\n")
-    except ValueError as exc:  # unreachable after the checks above; kept as a net
-        raise SsdpParseError(f"bad headers: {str(exc)[:60]}") from None
+    headers: dict[str, str] = parse_headers(head + b"\r\n\r\n")
     return SsdpMessage(kind, types.MappingProxyType(headers))
