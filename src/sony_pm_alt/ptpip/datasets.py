@@ -359,10 +359,10 @@ class ObjectPropList:
     ) -> bytes:
         """``ObjectPropList(elements).encode()`` for a listing given as a table: each row is
         ``(handle, values)`` with one value per ``(prop_code, data_type)`` column, and gives one
-        element per column, rows in order. A camera answers a whole-card GetObjPropList from
-        its object table this way, and so does the emulator: without an element object per
-        value and with one struct call per run of integer columns. Bad values raise the same
-        ``ValueError`` as :meth:`encode`."""
+        element per column, rows in order. The emulator answers a whole-card GetObjPropList
+        from its object table this way: without an element object per value, and with one
+        struct call per run of integer columns. Bad values raise the same ``ValueError`` as
+        :meth:`encode`."""
         fast = _fast_table_bytes(columns, rows)
         if fast is not None:
             return fast
