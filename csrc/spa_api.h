@@ -9,3 +9,6 @@
 #define SPA_PHASE_NONE 0
 #define SPA_PHASE_OUT 1
 #define SPA_PHASE_IN 2
+/* spa_shim_transaction's result when the camlib is not loaded: not a PTP code (those are
+ * 0x2001 and up, libgphoto2's PTP_ERROR_* 0x02F8-0x02FF), so it is never read as an answer. */
+#define SPA_SHIM_NOT_LOADED 0

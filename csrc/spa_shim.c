@@ -76,7 +76,7 @@ unsigned int spa_shim_transaction(void *params, unsigned int code, int nparam,
                                   unsigned char **in, unsigned long long *inlen,
                                   unsigned int *resp_param, int *resp_nparam) {
     if (!camlib.handle)
-        return 0x2002; /* GeneralError */
+        return SPA_SHIM_NOT_LOADED; /* never a camera's answer */
     return camlib.transaction(params, code, nparam, param, phase, out, outlen, in, inlen,
                               resp_param, resp_nparam);
 }

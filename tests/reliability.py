@@ -459,15 +459,15 @@ def check_two_watch(result: Result, session: Session) -> None:
     out = session.extra
     if "Traceback" in session.stderr:
         result.fail("two watches: a traceback")
-    finished = [e for events in out["events"] for e in events if e.get("event") == "finished"]
-    failed = [e for events in out["events"] for e in events if e.get("event") == "failed"]
+    finished = [e for events in out["events"] for e in events if e.get("event") == "summary"]
+    failed = [e for events in out["events"] for e in events if e.get("event") == "session_failed"]
     if not any(e.get("ok") and e.get("powered_off") for e in finished):
         result.fail("two watches: neither imported everything and powered the camera off")
     for e in finished:
         if bool(e.get("powered_off")) != session.camera_powered_off:
             result.fail("two watches: a summary's powered_off disagrees with the camera's log")
     for exit_code, events in zip(out["exits"], out["events"], strict=True):
-        ok = any(e.get("event") == "finished" and e.get("ok") for e in events)
+        ok = any(e.get("event") == "summary" and e.get("ok") for e in events)
         if exit_code not in (0, 1) or (exit_code == 0) != ok:
             result.fail(f"two watches: exit {exit_code} for {[e.get('event') for e in events]}")
     sessions = sum(r["event"] == "session_start" for r in session.records)
@@ -487,8 +487,8 @@ def check_watch_survives(result: Result, session: Session) -> None:
         result.fail(f"watch: exit status {exit_code} (a crash or a kill, not a clean end)")
     if "Traceback" in session.stderr:
         result.fail("watch: a traceback")
-    finished = [e for e in events if e.get("event") == "finished"]
-    failed = [e for e in events if e.get("event") in ("failed", "file_failed")]
+    finished = [e for e in events if e.get("event") == "summary"]
+    failed = [e for e in events if e.get("event") in ("session_failed", "failed")]
     if not finished and not failed:
         result.fail("watch: no session was reported")
     for e in finished:
@@ -497,7 +497,9 @@ def check_watch_survives(result: Result, session: Session) -> None:
         if e.get("ok") and exit_code != 0:
             result.fail(f"watch: exit {exit_code} after a complete session")
     result.faulted = f"watch exit {exit_code}: " + "; ".join(
-        str(e.get("message", ""))[:100] for e in events if e.get("event") in ("finished", "failed")
+        str(e.get("message", ""))[:100]
+        for e in events
+        if e.get("event") in ("summary", "session_failed")
     )
 
 
@@ -524,7 +526,7 @@ def watch_inside(
     watches = [
         subprocess.Popen(
             watch_argv,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=env,
@@ -534,19 +536,27 @@ def watch_inside(
     ]
     deadline = time.monotonic() + TWO_WATCH_TIMEOUT
     exits: list[int] = []
+    outputs: list[str] = []
     errors: list[str] = []
     for watch in watches:
         try:
-            _, err = watch.communicate(timeout=max(1.0, deadline - time.monotonic()))
+            out, err = watch.communicate(timeout=max(1.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.killpg(watch.pid, signal.SIGTERM)  # the loser may wait for a camera forever
-            _, err = watch.communicate(timeout=30)
+            out, err = watch.communicate(timeout=30)
         exits.append(watch.returncode)
+        outputs.append(out)
         errors.append(err)
     camera.terminate()
     camera.wait(timeout=30)
-    events = [[json.loads(x) for x in err.splitlines() if x.startswith("{")] for err in errors]
-    return {"exits": exits, "events": events, "stderr": [e[-2000:] for e in errors]}
+    # Off a terminal every line of watch's standard output is a JSON record (log records
+    # too: a traceback logged by a worker is in a record's "exception").
+    events = [[json.loads(x) for x in out.splitlines()] for out in outputs]
+    told = [
+        err[-2000:] + "".join(str(e.get("exception", "")) for e in records)
+        for err, records in zip(errors, events, strict=True)
+    ]
+    return {"exits": exits, "events": events, "stderr": told}
 
 
 def clean_session(work: Path, card: Path, dest: Path, state: Path) -> Session:

@@ -114,14 +114,12 @@ class WatchLog:
         for line in stream:
             self._copy.write(line)
             self._copy.flush()
-            if not line.startswith("{"):
-                continue
-            record = json.loads(line)
+            record = json.loads(line)  # off a terminal every line of watch's output is JSON
             with self.changed:
                 self.events.append(record)
-                if record.get("event") in ("finished", "failed", "cancelled"):
+                if record.get("event") in ("summary", "session_failed", "cancelled"):
                     self.ended += 1
-                    if record.get("event") != "finished" or not record.get("ok"):
+                    if record.get("event") != "summary" or not record.get("ok"):
                         self.failed += 1
                 self.changed.notify_all()
 
@@ -135,10 +133,10 @@ def inside(activations: int, seed: int, work: Path) -> dict[str, Any]:
     watch = subprocess.Popen(
         _cli("watch", "--guid", GUID, "--dest", str(dest), "--state", str(work / "state.db"),
              "--cooldown", "0.001"),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
     )  # fmt: skip
-    assert watch.stderr is not None
-    log = WatchLog(watch.stderr, watch_log)
+    assert watch.stdout is not None
+    log = WatchLog(watch.stdout, watch_log)
     samples: list[dict[str, int]] = []
     blocks = -(-activations // BLOCK)
     faults, missing_faults = available_faults()

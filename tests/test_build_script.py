@@ -565,6 +565,7 @@ def test_the_spa_constants_are_declared_once() -> None:
         "SPA_PHASE_NONE",
         "SPA_PHASE_OUT",
         "SPA_PHASE_IN",
+        "SPA_SHIM_NOT_LOADED",
     }
     native_py = ROOT / "src" / "sony_pm_alt" / "native.py"
     others = [

@@ -820,3 +820,22 @@ def test_emulate_usage_errors(args: list[str], mentions: str) -> None:
     result = invoke("emulate", "--port", "0", *args)
     assert result.exit_code == 2
     assert mentions in error_line(result.stderr)
+
+
+def test_history_shows_camera_names_without_their_control_characters(tmp_path: Path) -> None:
+    from sony_pm_alt.engine.model import CameraInfo, CameraObject
+    from sony_pm_alt.engine.state import StateStore
+
+    camera = CameraInfo("ILCE\x1b]0;owned\x07-6000", "0042")
+    hostile = CameraObject("/store/DCIM/100MSDCF", "DSC\x1b[2J0001.JPG", 3, None, 0x3801)
+    with StateStore(tmp_path / "state.sqlite3") as store:
+        session = store.start_session(camera, 1)
+        store.record_transfer(session, camera, hostile, tmp_path / "a/DSC0001.JPG", "0" * 64)
+        store.end_session(session, transferred=1, failed=0, bytes=3, result="ok")
+    files = invoke("history", "--state", str(tmp_path / "state.sqlite3"))
+    sessions = invoke("history", "--sessions", "--state", str(tmp_path / "state.sqlite3"))
+    assert files.exit_code == sessions.exit_code == 0
+    assert "\x1b" not in files.stdout + sessions.stdout
+    (line,) = files.stdout.splitlines()
+    assert line.endswith(f"  0042  /store/DCIM/100MSDCF/DSC[2J0001.JPG -> {tmp_path}/a/DSC0001.JPG")
+    assert "ILCE]0;owned-6000 0042" in sessions.stdout

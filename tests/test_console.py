@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -18,7 +19,7 @@ from sony_pm_alt.console import (
     PlainView,
     RichView,
     start_line,
-    summary_json,
+    summary_fields,
     summary_line,
 )
 from sony_pm_alt.engine.events import (
@@ -133,7 +134,7 @@ def test_summary_of_several_failures_counts_them() -> None:
     [
         (0, "0 B"),
         (999, "999 B"),
-        (1000, "1.0 KB"),
+        (1000, "1.0 kB"),
         (1_500_000, "1.5 MB"),
         (2_000_000_000, "2.0 GB"),
         (3_000_000_000_000, "3.0 TB"),
@@ -146,7 +147,7 @@ def test_sizes_are_in_decimal_units(size: int, text: str) -> None:
 
 
 def test_summary_json_fields() -> None:
-    assert summary_json(FAILED_SUMMARY) == {
+    assert summary_fields(FAILED_SUMMARY) == {
         "camera": {"model": "ILCE-7M3", "serial": "00000001"},
         "planned": 2,
         "transferred": 1,
@@ -163,8 +164,8 @@ def test_summary_json_fields() -> None:
         "stopped": None,
         "ok": False,
     }
-    assert summary_json(SyncSummary(None, seconds=1.23456))["camera"] is None
-    assert summary_json(SyncSummary(None, seconds=1.23456))["seconds"] == 1.235
+    assert summary_fields(SyncSummary(None, seconds=1.23456))["camera"] is None
+    assert summary_fields(SyncSummary(None, seconds=1.23456))["seconds"] == 1.235
 
 
 def test_start_line() -> None:
@@ -236,21 +237,46 @@ def json_lines(capsys: pytest.CaptureFixture[str], events: Sequence[SyncEvent]) 
 
 def test_json_view_one_json_document_per_line(capsys: pytest.CaptureFixture[str]) -> None:
     records = json_lines(capsys, session())
-    assert [r["event"] for r in records] == ["saved", "resumed", "failed", "summary"]
-    saved, resumed, failed, summary = records
+    assert [r["event"] for r in records] == ["session", "saved", "resumed", "failed", "summary"]
+    started, saved, resumed, failed, summary = records
+    assert started == {
+        "event": "session",
+        "message": "ILCE-7M3 (00000001): 5 files on the camera, 2 new (6.5 MB), listed by bulk",
+        "camera": {"model": "ILCE-7M3", "serial": "00000001"},
+        "listed": 5,
+        "planned": 2,
+        "planned_bytes": 6_500_000,
+        "listing": "bulk",
+        "sending": False,
+    }
     assert saved == {
         "event": "saved",
+        "message": f"saved {DEST / JPG.name} (4.0 MB)",
+        "file": f"{DCIM}/DSC00001.JPG",
         "path": str(DEST / JPG.name),
         "bytes": 4_000_000,
+        "seconds": 1.5,
         "already_there": False,
+        "time_source": None,
     }
-    assert resumed == {"event": "resumed", "file": f"{DCIM}/DSC00001.ARW", "from": 500_000}
+    assert resumed == {
+        "event": "resumed",
+        "message": f"resuming {DCIM}/DSC00001.ARW from 500.0 kB",
+        "file": f"{DCIM}/DSC00001.ARW",
+        "path": str(DEST / ARW.name),
+        "from": 500_000,
+    }
     assert failed == {
         "event": "failed",
+        "message": f"FAILED {DCIM}/DSC00001.ARW: camera went away",
         "file": f"{DCIM}/DSC00001.ARW",
         "error": "camera went away",
     }
-    assert summary == {"event": "summary", **summary_json(FAILED_SUMMARY)}
+    assert summary == {
+        "event": "summary",
+        "message": summary_line(FAILED_SUMMARY),
+        **summary_fields(FAILED_SUMMARY),
+    }
 
 
 def test_json_view_skipped_files_carry_size_and_capture_time(
@@ -260,6 +286,7 @@ def test_json_view_skipped_files_carry_size_and_capture_time(
     assert records == [
         {
             "event": "skipped",
+            "message": f"skipped {DCIM}/DSC00001.JPG: dry run",
             "file": f"{DCIM}/DSC00001.JPG",
             "size": 4_000_000,
             "reason": "dry run",
@@ -267,6 +294,7 @@ def test_json_view_skipped_files_carry_size_and_capture_time(
         },
         {
             "event": "skipped",
+            "message": f"skipped {DCIM}/DSC00001.ARW: dry run",
             "file": f"{DCIM}/DSC00001.ARW",
             "size": 2_500_000,
             "reason": "dry run",
@@ -280,7 +308,7 @@ def test_json_view_already_there(capsys: pytest.CaptureFixture[str]) -> None:
     assert record["already_there"] is True
 
 
-def test_json_view_is_silent_about_starts_and_progress(
+def test_json_view_is_silent_about_progress_and_files_started_afresh(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     events: list[SyncEvent] = [
@@ -288,7 +316,7 @@ def test_json_view_is_silent_about_starts_and_progress(
         FileStarted(JPG, DEST / JPG.name, 1),  # not resumed: nothing to say
         FileProgress(JPG, 5, 10),
     ]
-    assert json_lines(capsys, events) == []
+    assert [r["event"] for r in json_lines(capsys, events)] == ["session"]
 
 
 def test_json_view_escapes_hostile_names(capsys: pytest.CaptureFixture[str]) -> None:
@@ -296,6 +324,7 @@ def test_json_view_escapes_hostile_names(capsys: pytest.CaptureFixture[str]) -> 
     (record,) = json_lines(capsys, [FileFailed(hostile, "line one\nline two")])
     assert record["file"] == f'{DCIM}/a"\n\\b.JPG'
     assert record["error"] == "line one\nline two"
+    assert record["message"] == f'FAILED {DCIM}/a"\\b.JPG: line oneline two'  # shown: no controls
 
 
 # --- RichView --------------------------------------------------------------------------------
@@ -412,3 +441,86 @@ def test_summary_of_an_unconfirmed_power_off_does_not_claim_the_camera_is_on_or_
     assert summary_line(summary).endswith(
         ", power-off not confirmed: the camera accepted the power-off but not the step after it"
     )
+
+
+# --- WatchView -------------------------------------------------------------------------------
+
+
+def _watch_events() -> list[Any]:
+    from sony_pm_alt.discovery import DiscoveredCamera
+    from sony_pm_alt.watcher import WatchEvent
+
+    camera = DiscoveredCamera("192.0.2.7", "", "uuid:1", "0001", "ILCE-6000", "", "Sony")
+    hostile = DiscoveredCamera("192.0.2.8", "", "uuid:2", "0002", "ILCE\x1b[2J-6000", "", "Sony")
+    saved = Path("/tmp/sony test/2024/2024-05-01/DSC00001.JPG")
+    ok = SyncSummary(A7, 1, 1, 52_800_000, 1.0, powered_off=True, listing_method="bulk")
+    return [
+        WatchEvent("found", camera),
+        WatchEvent("sync", camera, FileDone(JPG, saved, 4_000_000, 1.0)),
+        WatchEvent("finished", camera, ok),
+        WatchEvent("failed", hostile, "refused our GUID ff:ff; see sony-pm-alt guid --help"),
+    ]
+
+
+def test_watch_view_on_a_terminal_keeps_paths_and_rates_and_cleans_camera_text() -> None:
+    from sony_pm_alt.console import WatchView
+
+    out = io.StringIO()
+    view = WatchView(terminal=True, stream=out)
+    for event in _watch_events():
+        view(event)
+    assert out.getvalue().splitlines() == [
+        "ILCE-6000 at 192.0.2.7: found",
+        "ILCE-6000 at 192.0.2.7: saved /tmp/sony test/2024/2024-05-01/DSC00001.JPG (4.0 MB)",
+        "ILCE-6000 at 192.0.2.7: 1 of 1 files, 52.8 MB in 1.00 s (52.8 MB/s), camera powered off",
+        "ILCE[2J-6000 at 192.0.2.8: refused our GUID ff:ff; see sony-pm-alt guid --help",
+    ]
+    assert view.failures == 1
+
+
+def test_watch_view_off_a_terminal_writes_json_only_log_records_included() -> None:
+    from sony_pm_alt.console import WatchView
+
+    out = io.StringIO()
+    view = WatchView(terminal=False, stream=out)
+    root = logging.getLogger()
+    before = root.handlers[:]
+    with view.logs_as_records():
+        view(_watch_events()[0])
+        logging.getLogger("sony_pm_alt.engine.state").warning("session %d was interrupted", 3)
+        view(_watch_events()[1])
+    assert root.handlers == before  # the plain handlers are back afterwards
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["event"] for r in records] == ["found", "log", "saved"]
+    assert records[1] == {"event": "log", "message": "session 3 was interrupted",
+                          "level": "warning", "logger": "sony_pm_alt.engine.state"}  # fmt: skip
+    assert records[2]["path"] == "/tmp/sony test/2024/2024-05-01/DSC00001.JPG"
+
+
+def test_watch_view_on_a_terminal_leaves_logging_alone() -> None:
+    from sony_pm_alt.console import WatchView
+
+    root = logging.getLogger()
+    before = root.handlers[:]
+    with WatchView(terminal=True, stream=io.StringIO()).logs_as_records():
+        assert root.handlers == before
+
+
+def test_watch_view_writes_to_standard_output_by_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sony_pm_alt.console import WatchView
+
+    WatchView(terminal=False)(_watch_events()[0])
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert json.loads(captured.out)["event"] == "found"
+
+
+@pytest.mark.parametrize("n", [1000, 4_096, 360_100, 1_500_000, 52_800_000, 9_500_000_000])
+def test_sizes_in_lines_are_spelled_as_in_the_progress_bars(n: int) -> None:
+    from rich import filesize  # what DownloadColumn and TransferSpeedColumn show
+
+    from sony_pm_alt.console import size
+
+    assert size(n) == filesize.decimal(n).replace(",", "")

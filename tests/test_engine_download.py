@@ -10,16 +10,15 @@ import errno
 import hashlib
 import os
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import cast
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import fakes
 from sony_pm_alt.engine import download as dl
 from sony_pm_alt.engine.download import (
     PARTIAL_SUFFIX,
@@ -28,7 +27,7 @@ from sony_pm_alt.engine.download import (
     partial_path,
 )
 from sony_pm_alt.engine.model import CameraObject
-from sony_pm_alt.native import TransactionResult, Transport
+from sony_pm_alt.native import TransactionResult
 from sony_pm_alt.ptpip.codes import ObjectFormat
 
 FOLDER = "/store_00010001/DCIM/100MSDCF"
@@ -434,67 +433,58 @@ def test_partial_path_ignores_the_handle(final: Path) -> None:
 # --- GetPartialObject64 ----------------------------------------------------------------------
 
 
-@dataclass
-class FakeTransport:
-    """Records raw transactions and answers GetPartialObject64 with ``data``, which is the
-    object's content from offset ``base`` on."""
+def FakeTransport(data: bytes = b"", base: int = 0, extra: bytes = b"") -> fakes.FakeTransport:  # noqa: N802
+    """Answers GetPartialObject64 with ``data``, the object's content from offset ``base`` on,
+    and ``extra`` appended to every answer (a camera sending more than asked)."""
 
-    data: bytes = b""
-    base: int = 0
-    extra: bytes = b""  # appended to every answer: a camera sending more than asked
-    calls: list[tuple[int, tuple[int, ...], bool]] = field(default_factory=list)
+    def partial64(call: fakes.Call) -> TransactionResult:
+        _handle, low, high, length = call.params
+        start = (low | high << 32) - base
+        return TransactionResult(0x2001, (), data[start : start + length] + extra)
 
-    def transaction(
-        self,
-        opcode: int,
-        params: Sequence[int] = (),
-        data: bytes | None = None,
-        *,
-        data_in: bool = False,
-        check: bool = True,
-    ) -> TransactionResult:
-        self.calls.append((opcode, tuple(params), data_in))
-        _handle, low, high, length = params
-        start = (low | high << 32) - self.base
-        return TransactionResult(0x2001, (), self.data[start : start + length] + self.extra)
+    return fakes.FakeTransport(partial64)
+
+
+def calls(transport: fakes.FakeTransport) -> list[tuple[int, tuple[int, ...], bool]]:
+    return [(c.opcode, c.params, c.data_in) for c in transport.calls]
 
 
 def test_partial64_reader_sends_0x95c1_with_the_offset_in_two_words() -> None:
     offset = (5 << 32) + 0x12345678  # 0x5_1234_5678
     transport = FakeTransport(payload(64), base=offset)
-    read = partial64_reader(cast(Transport, transport), camera_object(6 << 32))
+    read = partial64_reader(transport, camera_object(6 << 32))
     buffer = memoryview(bytearray(16))
     assert read(offset, buffer) == 16
-    assert transport.calls == [(0x95C1, (0x42, 0x12345678, 5, 16), True)]
+    assert calls(transport) == [(0x95C1, (0x42, 0x12345678, 5, 16), True)]
     assert bytes(buffer) == payload(64)[:16]
 
 
 def test_partial64_reader_at_exactly_4_gib() -> None:
     transport = FakeTransport(b"x" * 8, base=1 << 32)
-    read = partial64_reader(cast(Transport, transport), camera_object((1 << 32) + 8))
+    read = partial64_reader(transport, camera_object((1 << 32) + 8))
     assert read(1 << 32, memoryview(bytearray(8))) == 8
-    assert transport.calls[0][1] == (0x42, 0, 1, 8)
+    assert transport.calls[0].params == (0x42, 0, 1, 8)
 
 
 def test_partial64_reader_just_below_4_gib() -> None:
     transport = FakeTransport(b"x" * 8, base=(1 << 32) - 1)
-    read = partial64_reader(cast(Transport, transport), camera_object((1 << 32) + 8))
+    read = partial64_reader(transport, camera_object((1 << 32) + 8))
     assert read((1 << 32) - 1, memoryview(bytearray(8))) == 8
-    assert transport.calls[0][1] == (0x42, 0xFFFFFFFF, 0, 8)
+    assert transport.calls[0].params == (0x42, 0xFFFFFFFF, 0, 8)
 
 
 def test_partial64_reader_below_4_gib_has_a_zero_high_word() -> None:
     transport = FakeTransport(payload(64))
-    read = partial64_reader(cast(Transport, transport), camera_object(64))
+    read = partial64_reader(transport, camera_object(64))
     buffer = memoryview(bytearray(10))
     assert read(7, buffer) == 10
-    assert transport.calls == [(0x95C1, (0x42, 7, 0, 10), True)]
+    assert calls(transport) == [(0x95C1, (0x42, 7, 0, 10), True)]
     assert bytes(buffer) == payload(64)[7:17]
 
 
 def test_partial64_reader_copies_no_more_than_the_buffer_holds() -> None:
     transport = FakeTransport(b"0123456789", extra=b"EXTRA")
-    read = partial64_reader(cast(Transport, transport), camera_object(10))
+    read = partial64_reader(transport, camera_object(10))
     backing = bytearray(b"." * 14)
     assert read(0, memoryview(backing)[:12]) == 12
     assert bytes(backing) == b"0123456789EX.."
@@ -502,7 +492,7 @@ def test_partial64_reader_copies_no_more_than_the_buffer_holds() -> None:
 
 def test_partial64_reader_reports_a_short_answer() -> None:
     transport = FakeTransport(b"0123")
-    read = partial64_reader(cast(Transport, transport), camera_object(4))
+    read = partial64_reader(transport, camera_object(4))
     buffer = memoryview(bytearray(10))
     assert read(1, buffer) == 3
     assert bytes(buffer[:3]) == b"123"
@@ -512,12 +502,10 @@ def test_fetch_through_partial64(final: Path, small_chunks: None) -> None:
     data = payload(2500)
     obj = camera_object(len(data))
     transport = FakeTransport(data)
-    result = fetch(
-        obj, final, partial_for(final, obj), partial64_reader(cast(Transport, transport), obj)
-    )
+    result = fetch(obj, final, partial_for(final, obj), partial64_reader(transport, obj))
     assert final.read_bytes() == data
     assert result.sha256 == sha(data)
-    assert [params for _, params, _ in transport.calls] == [
+    assert [params for _, params, _ in calls(transport)] == [
         (0x42, 0, 0, 1000),
         (0x42, 1000, 0, 1000),
         (0x42, 2000, 0, 500),

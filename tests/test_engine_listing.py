@@ -14,6 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import fakes
+from sony_pm_alt.emulator.body import BodyConfig
 from sony_pm_alt.engine.listing import (
     ALL_OBJECTS,
     UnusableListing,
@@ -22,6 +24,7 @@ from sony_pm_alt.engine.listing import (
     objects_from_prop_list,
 )
 from sony_pm_alt.engine.model import CameraObject
+from sony_pm_alt.native import TransactionResult
 from sony_pm_alt.ptpip.codes import DataType, ObjectFormat, ObjectPropCode, OperationCode
 from sony_pm_alt.ptpip.datasets import ObjectPropElement, ObjectPropList, PropValue
 
@@ -631,47 +634,38 @@ def test_both_listings_agree_on_the_same_card() -> None:
 # --- list_camera: a listing it cannot vouch for says so --------------------------------------
 
 
-class FakeTransport:
-    """Raw transactions: GetDeviceInfo, the bulk GetObjPropList and GetNumObjects."""
+class CardAnswers:
+    """Answers GetDeviceInfo, the bulk GetObjPropList and GetNumObjects (for a FakeTransport)."""
 
     def __init__(self, prop_list: bytes | int, count: int | None) -> None:
         self.prop_list = prop_list  # the reply's data, or a response code refusing it
         self.count = count
 
-    def transaction(
-        self,
-        opcode: int,
-        params: Any = (),
-        data: bytes | None = None,
-        *,
-        data_in: bool = False,
-        check: bool = True,
-    ) -> Any:
-        from sony_pm_alt.emulator.body import BodyConfig
-        from sony_pm_alt.errors import raise_for_response
-        from sony_pm_alt.native import TransactionResult
-
-        if opcode == OperationCode.GET_DEVICE_INFO:
+    def __call__(self, call: fakes.Call) -> TransactionResult | int:
+        if call.opcode == OperationCode.GET_DEVICE_INFO:
             return TransactionResult(0x2001, (), BodyConfig().device_info().encode())
-        if opcode == OperationCode.MTP_GET_OBJ_PROP_LIST:
+        if call.opcode == OperationCode.MTP_GET_OBJ_PROP_LIST:
             if isinstance(self.prop_list, int):
-                raise_for_response(opcode, self.prop_list)
-                raise AssertionError("a refusal raises")
+                return self.prop_list
             return TransactionResult(0x2001, (), self.prop_list)
-        assert opcode == OperationCode.GET_NUM_OBJECTS
-        assert list(params) == [ALL_OBJECTS, 0, 0]  # every storage, the whole hierarchy
+        assert call.opcode == OperationCode.GET_NUM_OBJECTS
+        assert list(call.params) == [ALL_OBJECTS, 0, 0]  # every storage, the whole hierarchy
         if self.count is None:
-            return TransactionResult(0x2005, (), b"")  # OperationNotSupported
+            return 0x2005  # OperationNotSupported
         return TransactionResult(0x2001, (self.count,), b"")
+
+
+def FakeTransport(prop_list: bytes | int, count: int | None) -> fakes.FakeTransport:  # noqa: N802
+    return fakes.FakeTransport(CardAnswers(prop_list, count))
 
 
 @dataclass
 class FakeSession:
-    transport_: FakeTransport
+    transport_: fakes.FakeTransport
     camera: FakeGphotoCamera = field(default_factory=lambda: gphoto_card())
     uses_native_layer: bool = True
 
-    def transport(self) -> FakeTransport:
+    def transport(self) -> fakes.FakeTransport:
         return self.transport_
 
 
@@ -692,13 +686,13 @@ def encoded(tree: dict[int, Props]) -> bytes:
 
 def test_a_bulk_listing_that_agrees_with_the_camera_count_is_complete() -> None:
     tree = card()
-    listing = list_camera(FakeSession(FakeTransport(encoded(tree), len(tree))))  # type: ignore[arg-type]
+    listing = list_camera(FakeSession(FakeTransport(encoded(tree), len(tree))))
     assert (listing.method, listing.problems) == ("bulk", ())
 
 
 def test_a_bulk_listing_short_of_the_camera_count_names_what_is_missing() -> None:
     tree = card()
-    listing = list_camera(FakeSession(FakeTransport(encoded(tree), len(tree) + 6)))  # type: ignore[arg-type]
+    listing = list_camera(FakeSession(FakeTransport(encoded(tree), len(tree) + 6)))
     assert listing.method == "bulk"
     assert listing.problems == (
         f"the camera counts {len(tree) + 6} files and folders, the bulk listing found "
@@ -709,7 +703,7 @@ def test_a_bulk_listing_short_of_the_camera_count_names_what_is_missing() -> Non
 def test_a_refused_bulk_listing_is_a_problem_even_when_the_fallback_finds_files() -> None:
     tree = card()
     tree[0x10][P.PARENT_OBJECT] = 0x11  # DCIM and 100MSDCF are each other's parent
-    listing = list_camera(FakeSession(FakeTransport(encoded(tree), 13)))  # type: ignore[arg-type]
+    listing = list_camera(FakeSession(FakeTransport(encoded(tree), 13)))
     assert listing.method == "gphoto2"
     assert len(listing.objects) == 5
     (problem,) = listing.problems  # the fallback's 5 files and 8 folders match the count
@@ -720,11 +714,12 @@ def test_a_refused_bulk_listing_is_a_problem_even_when_the_fallback_finds_files(
 def test_a_declined_bulk_listing_falls_back_without_distrust_and_counts_folders() -> None:
     """OperationNotSupported is the camera's honest answer; the fallback's 5 files and 8
     folders (not libgphoto2's /store_… level) are checked against the camera's count."""
-    session = FakeSession(FakeTransport(0x2005, 13))
-    listing = list_camera(session)  # type: ignore[arg-type]
+    camera = CardAnswers(0x2005, 13)
+    session = FakeSession(fakes.FakeTransport(camera))
+    listing = list_camera(session)
     assert (listing.method, listing.problems) == ("gphoto2", ())
-    session.transport_.count = 20
-    assert list_camera(session).problems == (  # type: ignore[arg-type]
+    camera.count = 20
+    assert list_camera(session).problems == (
         "the camera counts 20 files and folders, the folder-by-folder listing found 13: 7 could "
         "not be listed",
     )
@@ -732,7 +727,7 @@ def test_a_declined_bulk_listing_falls_back_without_distrust_and_counts_folders(
 
 def test_a_camera_that_does_not_count_leaves_the_listing_unchecked() -> None:
     tree = card()
-    listing = list_camera(FakeSession(FakeTransport(encoded(tree), None)))  # type: ignore[arg-type]
+    listing = list_camera(FakeSession(FakeTransport(encoded(tree), None)))
     assert listing.problems == ()
 
 

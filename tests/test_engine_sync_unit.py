@@ -1,84 +1,65 @@
-"""engine.sync without a camera: connect() retries and plan() decisions.
-
-``CameraSession`` is replaced by a fake class; tenacity's waits are recorded, never slept.
+"""engine.sync without a camera: connect() retries, plan() decisions, and the session's
+policies (power off only if nothing failed, a camera that is gone ends the session) through
+the camera seam with ``tests/fakes.py``'s FakeCamera. Nothing is monkeypatched; tenacity's
+waits are recorded, never slept.
 """
 
 from __future__ import annotations
 
-import functools
+import threading
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
-import tenacity
 
+from fakes import FakeCamera
+from sony_pm_alt.engine import session as session_module
 from sony_pm_alt.engine import sync as sync_module
+from sony_pm_alt.engine.camera import Camera, KeepAlive
+from sony_pm_alt.engine.events import FileDone, FileFailed, SessionEnded, SyncEvent
 from sony_pm_alt.engine.filters import Filters
 from sony_pm_alt.engine.listing import Listing
 from sony_pm_alt.engine.model import CameraInfo, CameraObject, Kind
-from sony_pm_alt.engine.session import CameraConnectError, CameraSession
+from sony_pm_alt.engine.session import CameraTarget, connect
 from sony_pm_alt.engine.state import StateStore
-from sony_pm_alt.engine.sync import KeepAlive, SyncOptions, connect, plan
-from sony_pm_alt.engine.vendor import StepResult
+from sony_pm_alt.engine.sync import SyncOptions, plan, sync
 from sony_pm_alt.errors import (
+    CameraConnectError,
     CameraRefusedGuid,
+    CameraResponseError,
+    CameraTimedOut,
+    CameraTransportError,
     NativeLayerUnavailable,
-    PTPResponseError,
-    TransportError,
-    VendorStepFailed,
+    SyncCancelled,
 )
 from sony_pm_alt.identity import Identity
+from sony_pm_alt.profiles import load_profile
 from sony_pm_alt.ptpip.codes import ObjectFormat
 
 IDENTITY = Identity(bytes(range(16)), "sony-pm-alt-test")
-HOST = "192.0.2.10"
+HOST = "192.0.2.10"  # never contacted: the fakes stand in for the camera
 PORT = 15740
+TARGET = CameraTarget(HOST, IDENTITY, PORT, "upstream", None)
 
 
-class FakeSessions:
-    """A stand-in for the CameraSession class: each instance's ``open()`` raises the next
-    queued error, or returns the instance once the queue is empty."""
+class Opener:
+    """Stands in for open_session: each call raises the next queued error, or returns a
+    fresh camera once the queue is empty."""
 
     def __init__(self, errors: list[BaseException]) -> None:
         self.errors = list(errors)
-        self.created: list[FakeSession] = []
-        self.opened: list[FakeSession] = []
+        self.targets: list[CameraTarget] = []
+        self.opened: list[Camera] = []
 
-    def __call__(self, host: str, **kwargs: Any) -> FakeSession:
-        session = FakeSession(self, host, kwargs)
-        self.created.append(session)
-        return session
-
-
-class FakeSession:
-    def __init__(self, factory: FakeSessions, host: str, kwargs: dict[str, Any]) -> None:
-        self.factory = factory
-        self.host = host
-        self.kwargs = kwargs
-
-    def open(self) -> FakeSession:
-        self.factory.opened.append(self)
-        if self.factory.errors:
-            raise self.factory.errors.pop(0)
-        return self
-
-
-@pytest.fixture
-def naps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The waits tenacity would have slept between attempts (none is slept)."""
-    recorded: list[float] = []
-    monkeypatch.setattr(
-        sync_module, "Retrying", functools.partial(tenacity.Retrying, sleep=recorded.append)
-    )
-    return recorded
-
-
-def install(monkeypatch: pytest.MonkeyPatch, errors: list[BaseException]) -> FakeSessions:
-    factory = FakeSessions(errors)
-    monkeypatch.setattr(sync_module, "CameraSession", factory)
-    return factory
+    def __call__(self, target: CameraTarget) -> Camera:
+        self.targets.append(target)
+        if self.errors:
+            raise self.errors.pop(0)
+        camera = FakeCamera({})
+        self.opened.append(camera)
+        return camera
 
 
 def options(tmp_path: Path, **kwargs: Any) -> SyncOptions:
@@ -86,132 +67,105 @@ def options(tmp_path: Path, **kwargs: Any) -> SyncOptions:
 
 
 def not_yet(n: int) -> list[BaseException]:
-    return [CameraConnectError(f"attempt {i + 1}: connection refused") for i in range(n)]
+    return [CameraConnectError("ptpip:x", f"attempt {i + 1}: connection refused") for i in range(n)]
+
+
+def attempt(opener: Opener, naps: list[float], attempts: int = 4) -> Camera:
+    return connect(TARGET, attempts=attempts, opener=opener, sleep=naps.append)
 
 
 # --- connect ---------------------------------------------------------------------------------
 
 
-def test_connect_opens_once_when_the_camera_accepts(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, naps: list[float]
-) -> None:
-    factory = install(monkeypatch, [])
-    session: object = connect(HOST, PORT, IDENTITY, options(tmp_path), native=False)
-    assert session is factory.created[0]
-    assert len(factory.opened) == 1
+def test_connect_opens_once_when_the_camera_accepts() -> None:
+    naps: list[float] = []
+    opener = Opener([])
+    camera = attempt(opener, naps)
+    assert camera is opener.opened[0]
+    assert opener.targets == [TARGET]
     assert naps == []
 
 
-def test_connect_passes_the_session_settings(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, naps: list[float]
-) -> None:
-    factory = install(monkeypatch, [])
-    connect(HOST, 15999, IDENTITY, options(tmp_path, profile="none"), native=True)
-    (session,) = factory.created
-    assert session.host == HOST
-    assert session.kwargs == {
-        "port": 15999,
-        "identity": IDENTITY,
-        "profile": "none",
-        "native": True,
-    }
-
-
-def test_connect_retries_a_camera_that_does_not_accept_yet(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, naps: list[float]
-) -> None:
-    factory = install(monkeypatch, not_yet(2))
-    session: object = connect(
-        HOST, PORT, IDENTITY, options(tmp_path, connect_attempts=4), native=None
-    )
-    assert len(factory.opened) == 3
-    assert session is factory.created[2]  # a fresh session per attempt
-    assert len({id(s) for s in factory.created}) == 3
+def test_connect_retries_a_camera_that_does_not_accept_yet() -> None:
+    naps: list[float] = []
+    opener = Opener(not_yet(2))
+    camera = attempt(opener, naps, attempts=4)
+    assert len(opener.targets) == 3
+    assert camera is opener.opened[0]  # a fresh session per attempt: only the last opened
     assert naps == [0.5, 1.0]  # exponential back-off between attempts
 
 
-def test_connect_gives_up_after_connect_attempts(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, naps: list[float]
-) -> None:
-    factory = install(monkeypatch, not_yet(10))
+def test_connect_gives_up_after_connect_attempts() -> None:
+    naps: list[float] = []
+    opener = Opener(not_yet(10))
     with pytest.raises(CameraConnectError, match="attempt 5"):
-        connect(HOST, PORT, IDENTITY, options(tmp_path, connect_attempts=5), native=None)
-    assert len(factory.opened) == 5
+        attempt(opener, naps, attempts=5)
+    assert len(opener.targets) == 5
     assert naps == [0.5, 1.0, 2.0, 4.0]  # capped at 4 s
 
 
-def test_connect_succeeds_on_the_last_allowed_attempt(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, naps: list[float]
-) -> None:
-    factory = install(monkeypatch, not_yet(3))
-    session: object = connect(
-        HOST, PORT, IDENTITY, options(tmp_path, connect_attempts=4), native=None
-    )
-    assert session is factory.created[-1]
-    assert len(factory.opened) == 4
+def test_connect_succeeds_on_the_last_allowed_attempt() -> None:
+    naps: list[float] = []
+    opener = Opener(not_yet(3))
+    camera = attempt(opener, naps, attempts=4)
+    assert camera is opener.opened[-1]
+    assert len(opener.targets) == 4
 
 
-def test_the_default_number_of_attempts(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, naps: list[float]
-) -> None:
-    factory = install(monkeypatch, not_yet(100))
+def test_the_default_number_of_attempts() -> None:
+    naps: list[float] = []
+    opener = Opener(not_yet(100))
     with pytest.raises(CameraConnectError):
-        connect(HOST, PORT, IDENTITY, options(tmp_path), native=None)
-    assert len(factory.opened) == sync_module.CONNECT_ATTEMPTS
+        connect(TARGET, opener=opener, sleep=naps.append)
+    assert len(opener.targets) == session_module.CONNECT_ATTEMPTS
 
 
 @pytest.mark.parametrize("attempts", [0, 1, -3])
-def test_at_least_one_attempt_is_made(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, naps: list[float], attempts: int
-) -> None:
-    factory = install(monkeypatch, not_yet(5))
+def test_at_least_one_attempt_is_made(attempts: int) -> None:
+    naps: list[float] = []
+    opener = Opener(not_yet(5))
     with pytest.raises(CameraConnectError):
-        connect(HOST, PORT, IDENTITY, options(tmp_path, connect_attempts=attempts), native=None)
-    assert len(factory.opened) == 1
+        attempt(opener, naps, attempts=attempts)
+    assert len(opener.targets) == 1
     assert naps == []
 
 
-def test_a_refused_guid_is_never_retried(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, naps: list[float]
-) -> None:
+def test_a_refused_guid_is_never_retried() -> None:
     refused = CameraRefusedGuid(IDENTITY.guid, 1)
-    factory = install(monkeypatch, [refused])
+    naps: list[float] = []
+    opener = Opener([refused])
     with pytest.raises(CameraRefusedGuid) as caught:
-        connect(HOST, PORT, IDENTITY, options(tmp_path, connect_attempts=4), native=None)
+        attempt(opener, naps)
     assert caught.value is refused
-    assert len(factory.opened) == 1
+    assert len(opener.targets) == 1
     assert naps == []
 
 
-def test_a_refused_guid_after_a_retry_ends_the_retries(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, naps: list[float]
-) -> None:
-    factory = install(monkeypatch, [*not_yet(1), CameraRefusedGuid(IDENTITY.guid, 1)])
+def test_a_refused_guid_after_a_retry_ends_the_retries() -> None:
+    naps: list[float] = []
+    opener = Opener([*not_yet(1), CameraRefusedGuid(IDENTITY.guid, 1)])
     with pytest.raises(CameraRefusedGuid):
-        connect(HOST, PORT, IDENTITY, options(tmp_path, connect_attempts=4), native=None)
-    assert len(factory.opened) == 2
+        attempt(opener, naps)
+    assert len(opener.targets) == 2
 
 
 @pytest.mark.parametrize(
     "error", [NativeLayerUnavailable("run make build"), ValueError("bad port"), KeyboardInterrupt()]
 )
-def test_other_errors_are_not_retried(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, naps: list[float], error: BaseException
-) -> None:
-    factory = install(monkeypatch, [error])
+def test_other_errors_are_not_retried(error: BaseException) -> None:
+    naps: list[float] = []
+    opener = Opener([error])
     with pytest.raises(type(error)):
-        connect(HOST, PORT, IDENTITY, options(tmp_path, connect_attempts=4), native=None)
-    assert len(factory.opened) == 1
+        attempt(opener, naps)
+    assert len(opener.targets) == 1
 
 
-def test_connect_without_patched_waits_uses_wait_exponential(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """The other way to keep tests fast: replace the wait strategy itself."""
-    monkeypatch.setattr(sync_module, "wait_exponential", lambda **_: tenacity.wait_none())
-    factory = install(monkeypatch, not_yet(2))
-    connect(HOST, PORT, IDENTITY, options(tmp_path, connect_attempts=3), native=None)
-    assert len(factory.opened) == 3
+def test_without_an_opener_sync_connects_with_the_session_settings(tmp_path: Path) -> None:
+    chosen = options(tmp_path, profile="none", connect_attempts=7)
+    opener = sync_module.camera_opener(HOST, IDENTITY, chosen, 15999, native=True)
+    assert opener.func is connect
+    assert opener.args == (CameraTarget(HOST, IDENTITY, 15999, "none", True),)
+    assert opener.keywords == {"attempts": 7, "cancel": None}
 
 
 # --- plan ------------------------------------------------------------------------------------
@@ -335,34 +289,7 @@ def test_plan_of_an_empty_card(tmp_path: Path, store: StateStore) -> None:
     assert plan(listing([]), options(tmp_path, redownload=True), store) == []
 
 
-# --- _release: powered off only when the camera answered every power-off step -------------------
-
-
-class ClosingSession:
-    """What _release uses of a CameraSession: the profile, the layer in use, and close(),
-    which 'answers' the end steps with ``codes`` (an abort stops there and raises)."""
-
-    def __init__(self, profile: str, codes: list[int], native: bool = True) -> None:
-        from sony_pm_alt.profiles import load_profile
-
-        self.profile = load_profile(profile)
-        self.uses_native_layer = native
-        self.codes = codes
-        self.end_results: list[StepResult] = []
-        self.closed_with: bool | None = None
-
-    def close(self, *, power_off: bool = True) -> None:
-        self.closed_with = power_off
-        if not power_off:
-            return
-        for step, code in zip(self.profile.end, self.codes, strict=False):
-            self.end_results.append(StepResult(step, code))
-            if code != 0x2001 and step.abort_on_failure:
-                raise VendorStepFailed("end", len(self.end_results), step.describe(), code)
-
-    @property
-    def power_off_confirmed(self) -> bool:
-        return CameraSession.power_off_confirmed.fget(self)  # type: ignore[attr-defined,no-any-return]
+# --- _release: powered off only when the camera answered every power-off step ----------------
 
 
 OK, BUSY, IO = 0x2001, 0x2019, 0x02FF
@@ -399,44 +326,186 @@ def test_release_claims_only_a_confirmed_power_off(
     left_on: str | None,
     expected: tuple[bool, str],
 ) -> None:
-    session = ClosingSession(profile, codes, native)
-    powered_off, why = sync_module._release(session, left_on=left_on)  # type: ignore[arg-type]
+    session = FakeCamera({}, load_profile(profile), end_codes=codes, uses_native_layer=native)
+    powered_off, why = sync_module._release(session, left_on=left_on)
     assert powered_off is expected[0]
     assert why.startswith(expected[1])
     # The end steps run only when a power-off is due and can be done.
     assert session.closed_with is (left_on is None and native and profile != "none")
 
 
-class PingTransport:
-    def __init__(self, error: Exception | None) -> None:
-        self.error = error
-
-    def transaction(self, *args: object, **kwargs: object) -> None:
-        if self.error is not None:
-            raise self.error
+# --- the session's policies, through the camera seam -----------------------------------------
 
 
-class PingSession:
-    uses_native_layer = True
+def card(*names: str) -> dict[CameraObject, bytes]:
+    return {obj(name, size=len(name) * 100): name.encode() * 100 for name in names}
 
-    def __init__(self, error: Exception | None) -> None:
-        self._transport = PingTransport(error)
 
-    def transport(self) -> PingTransport:
-        return self._transport
+def run(tmp_path: Path, store: StateStore, camera: FakeCamera, **kwargs: Any) -> list[SyncEvent]:
+    events: list[SyncEvent] = []
+    sync(
+        HOST,
+        identity=IDENTITY,
+        options=options(tmp_path, **kwargs),
+        state=store,
+        on_event=events.append,
+        camera=lambda: camera,
+    )
+    return events
+
+
+def summary_of(events: list[SyncEvent]) -> Any:
+    (ended,) = [e for e in events if isinstance(e, SessionEnded)]
+    return ended.summary
+
+
+def test_a_clean_session_saves_every_file_and_powers_off(tmp_path: Path, store: StateStore) -> None:
+    camera = FakeCamera(card("A.JPG", "B.JPG", "C.JPG"))
+    events = run(tmp_path, store, camera)
+    done = [e for e in events if isinstance(e, FileDone)]
+    assert [e.path.read_bytes() for e in done] == [
+        data for _, data in sorted(camera.files.items(), key=lambda item: item[0].name)
+    ]
+    summary = summary_of(events)
+    assert (summary.transferred, summary.failed, summary.powered_off) == (3, [], True)
+    assert camera.closed_with is True
+
+
+def test_power_off_only_if_nothing_failed(tmp_path: Path, store: StateStore) -> None:
+    """A camera that answered "no" to one file is still there: the rest is fetched, and the
+    camera stays on so the failed file can be asked for again."""
+    refused = CameraResponseError(0x101B, 0x2009)  # InvalidObjectHandle
+    camera = FakeCamera(card("A.JPG", "B.JPG", "C.JPG"), fail={"B.JPG": refused})
+    summary = summary_of(run(tmp_path, store, camera))
+    assert summary.transferred == 2
+    assert [f.split(": ", 1)[0] for f in summary.failed] == [f"{DCIM}/B.JPG"]
+    assert "INVALID_OBJECT_HANDLE" in summary.failed[0]
+    assert sorted(set(camera.read_names)) == ["A.JPG", "B.JPG", "C.JPG"]
+    assert camera.closed_with is False  # the end steps were not sent
+    assert (summary.powered_off, summary.camera_left_on) == (
+        False,
+        "some files failed (retried next time)",
+    )
+    assert summary.stopped == ""
 
 
 @pytest.mark.parametrize(
-    ("error", "there"),
+    ("error", "what"),
     [
-        (None, True),
-        (PTPResponseError(0x1001, 0x2019), True),  # DeviceBusy is an answer
-        (TransportError("running GET_DEVICE_INFO", "I/O error", code=0x02FF), False),
+        (
+            CameraTransportError("running GET_PARTIAL_OBJECT", "I/O error", code=0x02FF),
+            "the connection to the camera was lost",
+        ),
+        (
+            CameraTimedOut("running GET_PARTIAL_OBJECT", "timeout", code=0x02FA),
+            "the camera stopped answering",
+        ),
     ],
-    ids=["ok", "answered-busy", "connection-lost"],
+    ids=["lost", "timed-out"],
 )
-def test_the_ping_tells_a_camera_that_answers_from_one_that_is_gone(
-    error: Exception | None, there: bool
+def test_a_camera_that_is_gone_ends_the_session_and_the_rest_is_not_attempted(
+    tmp_path: Path, store: StateStore, error: CameraTransportError, what: str
 ) -> None:
-    keepalive = KeepAlive(cast(CameraSession, PingSession(error)), 60.0)
-    assert keepalive.ping() is there
+    camera = FakeCamera(card("A.JPG", "B.JPG", "C.JPG", "D.JPG"), fail={"B.JPG": error})
+    events = run(tmp_path, store, camera)
+    summary = summary_of(events)
+    assert camera.read_names[-1] == "B.JPG"  # nothing after it was asked for
+    assert "C.JPG" not in camera.read_names
+    assert camera.pings == 0  # the error type said it: the camera is not asked again
+    assert summary.transferred == 1
+    failures = [e.error for e in events if isinstance(e, FileFailed)]
+    assert failures[0] == str(error)
+    assert failures[1:] == [f"not attempted: {what}"] * 2
+    assert summary.stopped.startswith(f"{what} during B.JPG; files not fetched yet stay")
+    assert camera.closed_with is False
+
+
+def test_a_file_the_camera_cannot_serve_fails_alone(tmp_path: Path, store: StateStore) -> None:
+    camera = FakeCamera(card("A.JPG", "B.JPG"), unreadable={"A.JPG": "4 GiB or more, and …"})
+    summary = summary_of(run(tmp_path, store, camera))
+    assert summary.transferred == 1
+    assert summary.failed == [f"{DCIM}/A.JPG: 4 GiB or more, and …"]
+    assert camera.closed_with is False
+
+
+def test_an_incomplete_listing_leaves_the_camera_on(tmp_path: Path, store: StateStore) -> None:
+    camera = FakeCamera(card("A.JPG"), problems=("the camera counts 9 files and folders …",))
+    summary = summary_of(run(tmp_path, store, camera))
+    assert (summary.transferred, summary.failed) == (1, [])
+    assert (summary.powered_off, summary.camera_left_on) == (False, "the listing is incomplete")
+    assert camera.closed_with is False
+
+
+def test_a_dry_run_reads_nothing_and_leaves_the_camera_on(
+    tmp_path: Path, store: StateStore
+) -> None:
+    camera = FakeCamera(card("A.JPG", "B.JPG"))
+    summary = summary_of(run(tmp_path, store, camera, dry_run=True))
+    assert camera.read_names == []
+    assert (summary.skipped, summary.powered_off, summary.camera_left_on) == (2, False, "dry run")
+    assert not (tmp_path / "photos").exists()
+
+
+def test_a_camera_that_cannot_be_opened_is_raised_and_nothing_is_written(
+    tmp_path: Path, store: StateStore
+) -> None:
+    def refuse() -> Camera:
+        raise CameraRefusedGuid(IDENTITY.guid, 1)
+
+    with pytest.raises(CameraRefusedGuid):
+        sync(HOST, identity=IDENTITY, options=options(tmp_path), state=store, camera=refuse)
+    assert store.transfers() == []
+
+
+def test_a_stop_request_ends_the_retries() -> None:
+    """Ctrl-C while the camera does not accept yet: no further attempt, no back-off wait."""
+    cancel = threading.Event()
+    tried: list[CameraTarget] = []
+
+    def refuse_and_stop(target: CameraTarget) -> Camera:
+        tried.append(target)
+        cancel.set()  # the signal arrives while the attempt fails
+        raise CameraConnectError("ptpip:x", "connection refused")
+
+    with pytest.raises(CameraConnectError):
+        connect(TARGET, attempts=4, opener=refuse_and_stop, cancel=cancel)
+    assert tried == [TARGET]
+
+
+def test_a_camera_error_after_a_stop_request_is_the_stop(tmp_path: Path, store: StateStore) -> None:
+    """The signal breaks libgphoto2's waits (EINTR): what it then reports is the stop, not a
+    lost camera."""
+    cancel = threading.Event()
+
+    def interrupted_open() -> Camera:
+        cancel.set()
+        raise CameraConnectError("ptpip:x", "timeout (GP_ERROR_TIMEOUT)")
+
+    with pytest.raises(SyncCancelled):
+        sync(
+            HOST,
+            identity=IDENTITY,
+            options=options(tmp_path),
+            state=store,
+            camera=interrupted_open,
+            cancel=cancel,
+        )
+
+
+def test_without_a_stop_request_the_camera_error_is_raised(
+    tmp_path: Path, store: StateStore
+) -> None:
+    def unreachable() -> Camera:
+        raise CameraConnectError("ptpip:x", "timeout (GP_ERROR_TIMEOUT)")
+
+    with pytest.raises(CameraConnectError):
+        sync(HOST, identity=IDENTITY, options=options(tmp_path), state=store, camera=unreachable)
+
+
+def test_the_keepalive_pings_an_idle_camera_and_outlives_a_failed_ping() -> None:
+    lost = CameraTransportError("running GET_DEVICE_INFO", "I/O error", code=0x02FF)
+    camera = FakeCamera({}, idle=60.0, ping_errors=[lost])
+    with KeepAlive(camera, interval=0.01) as keepalive:
+        assert camera.pinged.wait(30)  # the second ping, after the failed one
+    assert camera.ping_errors == []
+    assert keepalive.pings == camera.pings >= 1

@@ -7,16 +7,27 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from golden import SETTER_GUID
+from sony_pm_alt import profiles
+from sony_pm_alt.engine import naming
+from sony_pm_alt.engine.state import StateError
 from sony_pm_alt.errors import (
     TRANSPORT_ERRORS,
     CameraBusy,
+    CameraConnectError,
     CameraError,
     CameraRefusedGuid,
+    CameraResponseError,
+    CameraSentTooMuch,
+    CameraTimedOut,
+    CameraTransportError,
+    DestinationFull,
     NativeLayerUnavailable,
-    PTPResponseError,
+    ProfileError,
     SonyPmAltError,
-    TransportError,
+    SyncCancelled,
+    TemplateError,
     VendorStepFailed,
+    describe_code,
     from_gphoto2,
     raise_for_response,
 )
@@ -27,7 +38,7 @@ GUID = SETTER_GUID
 
 
 @pytest.mark.parametrize(
-    "cls", [CameraRefusedGuid, PTPResponseError, VendorStepFailed, NativeLayerUnavailable]
+    "cls", [CameraRefusedGuid, CameraResponseError, VendorStepFailed, NativeLayerUnavailable]
 )
 def test_every_error_is_a_sony_pm_alt_error(cls: type[Exception]) -> None:
     assert issubclass(cls, SonyPmAltError)
@@ -64,17 +75,17 @@ def test_refused_guid_shows_the_settings_spelling(guid: bytes, reason: int) -> N
     assert format_guid(guid) in str(CameraRefusedGuid(guid, reason))
 
 
-# --- PTPResponseError -------------------------------------------------------------------------
+# --- CameraResponseError -------------------------------------------------------------------------
 
 
 def test_response_error_names_operation_and_response() -> None:
-    error = PTPResponseError(OperationCode.GET_OBJECT, ResponseCode.DEVICE_BUSY)
+    error = CameraResponseError(OperationCode.GET_OBJECT, ResponseCode.DEVICE_BUSY)
     assert (error.opcode, error.code) == (0x1009, 0x2019)
     assert str(error) == "GET_OBJECT (0x1009) failed: the camera answered DEVICE_BUSY (0x2019)"
 
 
 def test_response_error_with_unknown_codes() -> None:
-    assert str(PTPResponseError(0x9999, 0x2FFF)) == "0x9999 failed: the camera answered 0x2FFF"
+    assert str(CameraResponseError(0x9999, 0x2FFF)) == "0x9999 failed: the camera answered 0x2FFF"
 
 
 # libgphoto2 2.5.31 camlibs/ptp2/ptp.h, lines 1167-1173.
@@ -100,9 +111,11 @@ def test_transport_error_table_covers_the_ptp_error_range() -> None:
     ids=[f"0x{c:04X}" for c in sorted(TRANSPORT_ERRORS)],
 )
 def test_transport_errors_are_explained(code: int, explanation: str) -> None:
-    message = str(PTPResponseError(OperationCode.GET_OBJECT_HANDLES, code))
-    assert message == f"GET_OBJECT_HANDLES (0x1007) failed: {explanation}"
-    assert "camera answered" not in message
+    with pytest.raises(CameraTransportError) as info:
+        raise_for_response(OperationCode.GET_OBJECT_HANDLES, code)
+    assert f"while running GET_OBJECT_HANDLES (0x1007) ({explanation})" in str(info.value)
+    assert describe_code(code) == explanation
+    assert "camera answered" not in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -110,19 +123,23 @@ def test_transport_errors_are_explained(code: int, explanation: str) -> None:
 )
 def test_transport_errors_match_libgphoto2(code: int, name: str) -> None:
     """Each pseudo response code is explained as the PTP_ERROR_* libgphoto2 gives it."""
-    message = str(PTPResponseError(OperationCode.GET_OBJECT, code))
-    assert f"({name})" in message
+    assert f"({name})" in describe_code(code)
 
 
 def test_io_error_text() -> None:
-    message = str(PTPResponseError(0x1009, 0x02FF))
-    assert message.startswith("GET_OBJECT (0x1009) failed: ")
+    with pytest.raises(CameraTransportError) as info:
+        raise_for_response(0x1009, 0x02FF)
+    message = str(info.value)
+    assert message.startswith("the connection to the camera was lost while running GET_OBJECT ")
     assert "I/O error" in message
     assert "PTP_ERROR_IO" in message
 
 
 def test_timeout_text() -> None:
-    assert "timeout" in str(PTPResponseError(0x1009, 0x02FA)).lower()
+    with pytest.raises(CameraTimedOut) as info:
+        raise_for_response(0x1009, 0x02FA)
+    assert str(info.value).startswith("the camera stopped answering while running GET_OBJECT")
+    assert describe_code(0x2019) == "DEVICE_BUSY (0x2019)"
 
 
 # --- VendorStepFailed -------------------------------------------------------------------------
@@ -149,10 +166,10 @@ def test_raise_for_response_ok() -> None:
 
 @given(st.integers(0, 0xFFFF), st.integers(0, 0xFFFF).filter(lambda c: c != 0x2001))
 def test_raise_for_response_raises_for_everything_else(opcode: int, code: int) -> None:
-    expected = TransportError if code in TRANSPORT_ERRORS else PTPResponseError
+    expected = CameraTransportError if code in TRANSPORT_ERRORS else CameraResponseError
     with pytest.raises(CameraError) as info:
         raise_for_response(opcode, code)
-    assert type(info.value) is expected
+    assert isinstance(info.value, expected)
     assert (getattr(info.value, "opcode", None), getattr(info.value, "code", None)) == (
         opcode,
         code,
@@ -164,7 +181,7 @@ def test_raise_for_response_raises_for_everything_else(opcode: int, code: int) -
 @pytest.mark.parametrize("code", sorted(TRANSPORT_ERRORS))
 def test_a_transport_code_is_a_lost_connection_not_an_answer(code: int) -> None:
     """libgphoto2's PTP_ERROR_* codes mean no answer came: never "the camera answered"."""
-    with pytest.raises(TransportError) as info:
+    with pytest.raises(CameraTransportError) as info:
         raise_for_response(OperationCode.GET_OBJECT_HANDLES, code)
     message = str(info.value)
     if code == 0x02FA:  # PTP_ERROR_TIMEOUT
@@ -175,7 +192,7 @@ def test_a_transport_code_is_a_lost_connection_not_an_answer(code: int) -> None:
         assert message.startswith("the connection to the camera was lost while running")
     assert "camera answered" not in message
     assert "Send to Computer" in message
-    assert not isinstance(info.value, PTPResponseError)
+    assert not isinstance(info.value, CameraResponseError)
 
 
 class FakeGPhoto2Error(Exception):
@@ -184,13 +201,78 @@ class FakeGPhoto2Error(Exception):
         self.code = code
 
 
-@pytest.mark.parametrize(
-    ("code", "expected"),
-    [(-7, TransportError), (-10, TransportError), (-110, CameraBusy), (-1, CameraError)],
-)
-def test_libgphoto2_errors_become_what_they_are(code: int, expected: type[Exception]) -> None:
-    error = from_gphoto2(FakeGPhoto2Error(code, "text"), "listing folder /")
+# python-gphoto2's GPhoto2Error codes (gphoto2-port-result.h, gphoto2-result.h) and what each
+# is on a PTP/IP connection through the (patched) ptp2 camlib.
+GP_CODES = [
+    (-1, CameraError, "gave no reason"),  # "Unspecified error": any code the camlib cannot name
+    (-2, CameraError, "gave no reason"),  # "Bad parameters": also PTP_ERROR_BADPARAM
+    (-6, CameraResponseError, "the camera answered OPERATION_NOT_SUPPORTED"),
+    (-7, CameraTransportError, "the connection to the camera was lost"),
+    (-10, CameraTimedOut, "the camera stopped answering"),
+    (-34, CameraTransportError, "the connection to the camera was lost"),
+    (-35, CameraTransportError, "the connection to the camera was lost"),
+    (-52, CameraTransportError, "the connection to the camera was lost"),
+    (-53, CameraTransportError, "another program"),
+    (-102, CameraSentTooMuch, "the camera sent more data than asked for"),
+    (-110, CameraBusy, "the camera stayed busy"),
+]
+
+
+@pytest.mark.parametrize(("code", "expected", "words"), GP_CODES, ids=[str(c[0]) for c in GP_CODES])
+def test_libgphoto2_errors_become_what_they_are(
+    code: int, expected: type[Exception], words: str
+) -> None:
+    error = from_gphoto2(FakeGPhoto2Error(code, "libgphoto2's own text"), "listing folder /")
     assert type(error) is expected
     assert isinstance(error, SonyPmAltError)
-    assert "listing folder /" in str(error)
-    assert "\n" not in str(error)
+    message = str(error)
+    assert words in message
+    assert "listing folder /" in message
+    assert not message.startswith("[")  # never libgphoto2's text alone
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("code", [-1, -2, -6, -7, -10, -53, -102, -110])
+def test_only_a_transport_code_says_the_camera_is_gone(code: int) -> None:
+    """What the sync reads to stop: no ping, the type says whether the camera answered."""
+    error = from_gphoto2(FakeGPhoto2Error(code, "text"), "downloading X")
+    gone = isinstance(error, CameraTransportError)
+    assert gone is (code in (-7, -10, -53, -102))
+    assert isinstance(error, CameraResponseError) is (code in (-6, -110))
+
+
+def test_a_transport_error_told_as_part_of_a_wider_step_keeps_its_kind() -> None:
+    with pytest.raises(CameraTimedOut) as info:
+        raise_for_response(0x9805, 0x02FA)
+    wider = info.value.while_doing("listing the camera's files")
+    assert type(wider) is CameraTimedOut
+    assert (wider.opcode, wider.code) == (0x9805, 0x02FA)
+    assert str(wider).startswith("the camera stopped answering while listing the camera's files")
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        TemplateError,
+        ProfileError,
+        SyncCancelled,
+        StateError,
+        DestinationFull,
+    ],
+)
+def test_every_error_a_user_meets_is_a_sony_pm_alt_error(cls: type[Exception]) -> None:
+    assert issubclass(cls, SonyPmAltError)
+
+
+def test_settings_errors_stay_value_errors() -> None:
+    """Callers that validate settings catch ValueError."""
+    assert issubclass(TemplateError, ValueError)
+    assert issubclass(ProfileError, ValueError)
+    assert naming.TemplateError is TemplateError
+    assert profiles.ProfileError is ProfileError
+
+
+def test_a_failed_open_told_as_part_of_a_wider_step_stays_as_it_was() -> None:
+    error = CameraConnectError("ptpip:127.0.0.1:1:1", "no PTP/IP answer")
+    assert error.while_doing("listing the camera's files") is error
+    assert str(error) == "cannot open the camera at ptpip:127.0.0.1:1:1: no PTP/IP answer"

@@ -50,7 +50,7 @@ ftp_password = "pw"
     )
     assert receiver.stdout is not None
     listening = json.loads(receiver.stdout.readline())
-    assert listening["event"] == "listening"
+    assert listening["event"] == "ftp_listening"
     emulator = subprocess.run(
         _cli(
             "emulate-ftp",

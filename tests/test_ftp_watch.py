@@ -74,13 +74,12 @@ def _cli(*args: str) -> list[str]:
 
 def _wait_for(stream: IO[str], event: str, count: int = 1) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
-    for line in stream:
-        if line.startswith("{"):
-            record = json.loads(line)
-            if record.get("event") == event:
-                seen.append(record)
-                if len(seen) == count:
-                    return seen
+    for line in stream:  # off a terminal every line of watch's standard output is JSON
+        record = json.loads(line)
+        if record.get("event") == event:
+            seen.append(record)
+            if len(seen) == count:
+                return seen
     raise AssertionError(f"watch ended before {count} {event!r} lines")
 
 
@@ -130,13 +129,13 @@ def _watch(work: Path) -> tuple[subprocess.Popen[str], int]:
             "--ftp-port",
             "0",
         ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
         env=env,
     )
-    assert proc.stderr is not None
-    port = int(_wait_for(proc.stderr, "ftp_listening")[0]["port"])
+    assert proc.stdout is not None
+    port = int(_wait_for(proc.stdout, "ftp_listening")[0]["port"])
     return proc, port
 
 
@@ -211,18 +210,18 @@ def _stop(proc: subprocess.Popen[str]) -> int:
 
 def _scenario_acceptance(work: Path) -> dict[str, Any]:
     watch, port = _watch(work)
-    assert watch.stderr is not None
+    assert watch.stdout is not None
     exits = []
     code, first = _emulate(port, "--files", "30", "--hierarchy", "standard", "--directory",
                            "sony", "--seed", "1")  # fmt: skip
     exits.append(code)
-    saved = _wait_for(watch.stderr, "saved", 30)
-    _wait_for(watch.stderr, "finished")
+    saved = _wait_for(watch.stdout, "saved", 30)
+    _wait_for(watch.stdout, "summary")
     code, second = _emulate(port, "--files", "30", "--first-number", "31", "--hierarchy",
                             "camera", "--secure", "--cafile", str(work / "cert.pem"),
                             "--seed", "2", "--active")  # fmt: skip
     exits.append(code)
-    _wait_for(watch.stderr, "finished")
+    _wait_for(watch.stdout, "summary")
     watch_exit = _stop(watch)
     dest = work / "photos"
     # "Standard": every file's {folder} is the specified directory's last component.
@@ -257,12 +256,12 @@ def _scenario_acceptance(work: Path) -> dict[str, Any]:
 
 def _scenario_drop(work: Path) -> dict[str, Any]:
     watch, port = _watch(work)
-    assert watch.stderr is not None
+    assert watch.stdout is not None
     args = ("--files", "4", "--hierarchy", "camera", "--seed", "3", "--mp4-bytes", "3000000")
     exits = []
     code, _ = _emulate(port, *args, "--fault", "drop-mid-upload=3")
     exits.append(code)
-    _wait_for(watch.stderr, "finished")
+    _wait_for(watch.stdout, "summary")
     dest = work / "photos"
     visible = _visible(dest)
     incomplete = [str(p) for p in visible if p.stat().st_size < 1000]
@@ -270,7 +269,7 @@ def _scenario_drop(work: Path) -> dict[str, Any]:
     rows = len(_history(work))
     code, _ = _emulate(port, *args)
     exits.append(code)
-    _wait_for(watch.stderr, "finished")
+    _wait_for(watch.stdout, "summary")
     _stop(watch)
     return {
         "emulator_exits": exits,

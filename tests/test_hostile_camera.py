@@ -329,9 +329,8 @@ WAIT = 60.0  # bound on any single step of the scenario
 
 
 def _lines(stream: IO[str]) -> Iterator[dict[str, Any]]:
-    for line in stream:
-        if line.startswith("{"):
-            yield json.loads(line)
+    for line in stream:  # off a terminal every line of watch's standard output is JSON
+        yield json.loads(line)
 
 
 def _emulator(work: Path, name: str, card: Path, *args: str) -> subprocess.Popen[str]:
@@ -372,12 +371,12 @@ def _watch_oversize(
     argv = [sys.executable, "-m", "sony_pm_alt", "watch", "--state", str(work / "state.sqlite3")]
     argv += ["--guid", PAIRED_GUID, "--dest", str(dest), "--cooldown", "0.5"]
     watch = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+        argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
     )
     started.append(watch)
-    assert watch.stderr is not None
-    events = _lines(watch.stderr)
-    first = next((r for r in events if r["event"] == "finished"), None)
+    assert watch.stdout is not None
+    events = _lines(watch.stdout)
+    first = next((r for r in events if r["event"] == "summary"), None)
     alive = watch.poll() is None
     visible_after_first = len(visible(dest))
     hostile.send_signal(signal.SIGTERM)  # the camera is switched off, still on: not powered off
@@ -386,7 +385,7 @@ def _watch_oversize(
     if alive:
         clean = _emulator(work, "clean", card)
         started.append(clean)
-        second = next((r for r in events if r["event"] == "finished"), None)
+        second = next((r for r in events if r["event"] == "summary"), None)
         clean.wait(timeout=WAIT)  # powered off: it exits by itself
     watch.send_signal(signal.SIGTERM)
     watch_exit = watch.wait(timeout=WAIT)

@@ -183,7 +183,7 @@ def test_a_failing_raw_transaction_raises_with_its_response_code(
         tmp_path, "--without-op", "0x9805", "--guid", PAIRED_GUID, card=card
     ) as emu:
         out = run_client(emu, tmp_path, tmp_path / "dest", "upstream", "--op", "0x9805")
-        assert out["error"]["type"] == "PTPResponseError"
+        assert out["error"]["type"] == "CameraResponseError"
         assert out["error"]["code"] == 0x2005
         assert "OPERATION_NOT_SUPPORTED (0x2005)" in out["error"]["message"]
         assert emu.events("power_off") == []  # a failed session does not power the camera off
@@ -345,3 +345,30 @@ def test_cameras_opened_from_two_threads_share_one_native_layer() -> None:
         [sys.executable, "-c", _CONCURRENT_LOADS], capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["1", "1"]
+
+
+class _CamlibNotLoaded:
+    """The compiled shim as it answers when its camlib is not loaded."""
+
+    def __init__(self, lib: Any) -> None:
+        self._lib = lib
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._lib, name)
+
+    def spa_shim_transaction(self, *args: Any) -> int:
+        return int(self._lib.SPA_SHIM_NOT_LOADED)
+
+
+def test_a_shim_without_its_camlib_is_no_camera_answer() -> None:
+    """It used to answer a fake GeneralError (0x2002), reported as the camera refusing."""
+    import gphoto2  # noqa: F401  (before the native layer, as load() requires)
+
+    from sony_pm_alt.errors import NativeLayerUnavailable
+
+    loaded = native.load()
+    unloaded = native.Native(loaded._ffi, _CamlibNotLoaded(loaded._lib), loaded.info)
+    transport = native.Transport(unloaded, loaded._ffi.NULL)
+    with pytest.raises(NativeLayerUnavailable, match="run `make build`"):
+        transport.transaction(0x1001, data_in=True, check=False)
+    assert loaded._lib.SPA_SHIM_NOT_LOADED not in (0x2001, 0x2002)

@@ -7,7 +7,11 @@ to do; Ctrl-C stops cleanly."""
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,12 +21,15 @@ from emulator_proc import (
     gphoto2_cli,
     gphoto2_home,
     json_lines,
+    operations,
     run,
     run_sync,
     running_emulator,
     sync_command,
 )
+from sony_pm_alt.cli.errors import ExitCode
 from sony_pm_alt.emulator import build_demo_card
+from sony_pm_alt.emulator.process import EmulatorProcess
 
 pytestmark = pytest.mark.integration
 
@@ -155,6 +162,8 @@ def test_ctrl_c_stops_with_one_line(tmp_path: Path, card: Path) -> None:
             sync_command(emu, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         ) as proc:
             assert proc.stdout is not None
+            started = json_lines(proc.stdout.readline())  # the session's plan
+            assert started[0]["event"] == "session"
             first = proc.stdout.readline()  # the first file is saved; the next one is slow
             assert json_lines(first)[0]["event"] == "saved"
             proc.send_signal(signal.SIGINT)
@@ -188,3 +197,117 @@ def test_busy_open_session_as_debians_gphoto2_sees_it(
     else:
         assert result.returncode != 0
         assert "busy" in result.stderr.lower()
+
+
+# --- each libgphoto2 failure a user can meet: one line that says what happened and what to do
+
+
+def wait_for_init(emu: EmulatorProcess, limit: float = 60.0) -> None:
+    """Until the emulator has taken the client's Init Command Request (bounded)."""
+    deadline = time.monotonic() + limit
+    while not emu.events("init"):
+        assert time.monotonic() < deadline, "the client never connected"
+        threading.Event().wait(0.05)
+
+
+def no_raw_libgphoto2_text(line: str) -> None:
+    """libgphoto2's own texts ("[-7] I/O problem", "[-1] Unspecified error") never alone."""
+    for raw in ("[-1] Unspecified error", "[-2] Bad parameters", "[-7] I/O problem"):
+        assert raw not in line, line
+    assert not line.removeprefix("sony-pm-alt: ").startswith("[")
+
+
+def test_a_refused_guid_is_one_line(tmp_path: Path, card: Path) -> None:
+    with running_emulator(tmp_path, "--guid", PAIRED_GUID, card=card) as emu:
+        command = sync_command(emu, tmp_path)
+        command[command.index("--guid") + 1] = "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff"
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        assert emu.events("session_start") == []
+    assert result.returncode == ExitCode.NO_SESSION
+    line = one_line(result.stderr)
+    assert line.startswith("sony-pm-alt: the camera refused our GUID 00:11:22:33"), line
+    assert "set the GUID your camera was paired with" in line
+    no_raw_libgphoto2_text(line)
+
+
+def test_no_camera_at_the_address_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as closed:  # a loopback port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    command = [
+        sys.executable, "-m", "sony_pm_alt", "sync", "--host", "127.0.0.1", "--port", str(port),
+        "--guid", PAIRED_GUID, "--dest", str(tmp_path / "dest"),
+        "--state", str(tmp_path / "state.sqlite3"), "--json",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == ExitCode.NO_SESSION
+    line = one_line(result.stderr)
+    assert line.startswith(f"sony-pm-alt: cannot open the camera at ptpip:127.0.0.1:{port}:"), line
+    assert "no PTP/IP answer" in line
+    assert 'check that the camera shows "Send to Computer" at that address' in line
+    no_raw_libgphoto2_text(line)
+
+
+def test_a_camera_that_does_not_answer_at_open_session_is_one_line(
+    tmp_path: Path, card: Path
+) -> None:
+    with running_emulator(
+        tmp_path, "--guid", PAIRED_GUID, "--fault", "latency=0x1002:8", card=card
+    ) as emu:
+        code, lines, stderr = run_sync(emu, tmp_path, timeout=120)
+    assert code == ExitCode.NO_SESSION
+    line = one_line(stderr)
+    assert line.startswith("sony-pm-alt: cannot open the camera at ptpip:127.0.0.1:"), line
+    assert "timeout" in line
+    assert "check that the camera shows" in line
+    no_raw_libgphoto2_text(line)
+    assert lines == []
+
+
+def test_a_connection_dropped_during_a_download_is_one_line_and_the_rest_is_not_attempted(
+    tmp_path: Path, card: Path
+) -> None:
+    with running_emulator(
+        tmp_path, "--guid", PAIRED_GUID, "--fault", "drop-at=0x101B:1", card=card
+    ) as emu:
+        code, lines, stderr = run_sync(emu, tmp_path, timeout=120)
+        reads = [op for op, _ in operations(emu) if op == 0x101B]
+        assert len(emu.events("fault")) == 1  # the first read of the first file
+        assert emu.events("power_off") == []
+    assert code == ExitCode.FAILED
+    (summary,) = [line for line in lines if line["event"] == "summary"]
+    assert summary["transferred"] == 0
+    assert reads == []  # the camera was not asked for another file
+    first, *rest = summary["failed"]
+    assert "the connection to the camera was lost while downloading" in first
+    assert rest
+    assert all(f.endswith("not attempted: the connection to the camera was lost") for f in rest)
+    line = one_line(stderr)
+    assert line.startswith("sony-pm-alt: the connection to the camera was lost during "), line
+    assert 'choose "Send to Computer" on the camera again' in line
+    no_raw_libgphoto2_text(line)
+
+
+@pytest.mark.parametrize("signals", [1, 2], ids=["once", "twice"])
+def test_ctrl_c_while_the_camera_is_opened_is_one_line(
+    tmp_path: Path, card: Path, signals: int
+) -> None:
+    """The signal breaks libgphoto2's wait for OpenSession: that is the stop, not a camera
+    that timed out; a second Ctrl-C ends at once, without a traceback from python-gphoto2's
+    log callback."""
+    with (
+        running_emulator(
+            tmp_path, "--guid", PAIRED_GUID, "--fault", "latency=0x1002:5", card=card
+        ) as emu,
+        subprocess.Popen(
+            sync_command(emu, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as proc,
+    ):
+        wait_for_init(emu)  # the session is being opened: OpenSession is held 5 s
+        for _ in range(signals):
+            proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == ExitCode.INTERRUPTED
+    line = one_line(stderr)
+    assert line.startswith("sony-pm-alt: interrupted"), line
+    assert stdout == ""

@@ -106,6 +106,7 @@ def test_a_sync_killed_hard_shows_as_interrupted_in_the_history(tmp_path: Path) 
         ) as proc,
     ):
         assert proc.stdout is not None
+        assert json_lines(proc.stdout.readline())[0]["event"] == "session"
         assert json_lines(proc.stdout.readline())[0]["event"] == "saved"
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import cast
 
 import pytest
 
+import fakes
+from fakes import Call
 from golden import SENDING
 from sony_pm_alt.engine.vendor import StepResult, run_steps
 from sony_pm_alt.errors import (
+    CameraTransportError,
     SonyPmAltError,
-    TransportError,
     VendorStepFailed,
-    raise_for_response,
 )
-from sony_pm_alt.native import TransactionResult, Transport
 from sony_pm_alt.profiles import Step, load_profile
 from sony_pm_alt.ptpip.codes import ResponseCode
 
@@ -27,41 +24,9 @@ NOT_SUPPORTED = ResponseCode.PARAMETER_NOT_SUPPORTED
 BLOB = bytes(8192)
 
 
-@dataclass(frozen=True)
-class Call:
-    opcode: int
-    params: tuple[int, ...]
-    data: bytes | None
-    data_in: bool
-
-
-@dataclass
-class FakeTransport:
+def FakeTransport(codes: list[int] | None = None) -> fakes.FakeTransport:  # noqa: N802
     """Answers each transaction with the next code of ``codes`` (OK once they run out)."""
-
-    codes: list[int] = field(default_factory=list)
-    calls: list[Call] = field(default_factory=list)
-    checks: list[bool] = field(default_factory=list)
-
-    def transaction(
-        self,
-        opcode: int,
-        params: Sequence[int] = (),
-        data: bytes | None = None,
-        *,
-        data_in: bool = False,
-        check: bool = True,
-    ) -> TransactionResult:
-        """Like :meth:`Transport.transaction`: raises for a failure unless ``check`` is false."""
-        self.calls.append(Call(opcode, tuple(params), data, data_in))
-        self.checks.append(check)
-        code = self.codes.pop(0) if self.codes else int(OK)
-        if check:
-            raise_for_response(opcode, code)
-        return TransactionResult(code, (), BLOB if data_in and code == OK else b"")
-
-    def as_transport(self) -> Transport:
-        return cast(Transport, self)
+    return fakes.FakeTransport(fakes.answers(codes or [], BLOB))
 
 
 def test_steps_go_out_in_order_with_their_data_phase() -> None:
@@ -72,7 +37,7 @@ def test_steps_go_out_in_order_with_their_data_phase() -> None:
         Step(0x9802, (0xDC86, 0xB301), data_in=True, abort_on_failure=False),
     ]
     fake = FakeTransport()
-    results = run_steps(fake.as_transport(), "start", steps)
+    results = run_steps(fake, "start", steps)
     assert fake.calls == [
         Call(0x9280, (4,), SENDING, False),
         Call(0x9281, (4,), None, True),
@@ -82,20 +47,20 @@ def test_steps_go_out_in_order_with_their_data_phase() -> None:
     assert results == [StepResult(step, OK) for step in steps]
     assert all(r.ok for r in results)
     # The runner judges the codes itself, so the transport must not raise for them.
-    assert fake.checks == [False] * len(steps)
+    assert [c.check for c in fake.calls] == [False] * len(steps)
 
 
 def test_empty_block_sends_nothing() -> None:
     fake = FakeTransport()
-    assert run_steps(fake.as_transport(), "end", []) == []
+    assert run_steps(fake, "end", []) == []
     assert fake.calls == []
 
 
 def test_upstream_profile_on_the_wire() -> None:
     profile = load_profile("upstream")
     fake = FakeTransport()
-    run_steps(fake.as_transport(), "start", profile.start)
-    run_steps(fake.as_transport(), "end", profile.end)
+    run_steps(fake, "start", profile.start)
+    run_steps(fake, "end", profile.end)
     assert fake.calls == [
         Call(0x9280, (4,), SENDING, False),
         Call(0x9281, (4,), None, True),
@@ -112,7 +77,7 @@ def test_abort_step_failure_raises_and_stops() -> None:
     ]
     fake = FakeTransport([OK, BUSY])
     with pytest.raises(VendorStepFailed) as info:
-        run_steps(fake.as_transport(), "start", steps)
+        run_steps(fake, "start", steps)
     error = info.value
     assert isinstance(error, SonyPmAltError)
     assert (error.block, error.index, error.code) == ("start", 2, BUSY)
@@ -128,7 +93,7 @@ def test_abort_step_failure_raises_and_stops() -> None:
 def test_first_step_failing_in_end_block() -> None:
     fake = FakeTransport([ResponseCode.OPERATION_NOT_SUPPORTED])
     with pytest.raises(VendorStepFailed, match=r"end step 1 \(0x9281\(0x4\)\)") as info:
-        run_steps(fake.as_transport(), "end", [Step(0x9281, (4,), data_in=True), Step(0x9280)])
+        run_steps(fake, "end", [Step(0x9281, (4,), data_in=True), Step(0x9280)])
     assert "OPERATION_NOT_SUPPORTED (0x2005)" in str(info.value)
     assert len(fake.calls) == 1
 
@@ -136,7 +101,7 @@ def test_first_step_failing_in_end_block() -> None:
 def test_unknown_response_code_is_named_by_hex() -> None:
     fake = FakeTransport([0x2FFE])
     with pytest.raises(VendorStepFailed, match="failed: 0x2FFE") as info:
-        run_steps(fake.as_transport(), "start", [Step(0x9280, (4,))])
+        run_steps(fake, "start", [Step(0x9280, (4,))])
     assert info.value.code == 0x2FFE
 
 
@@ -145,8 +110,8 @@ def test_a_lost_connection_is_not_a_refused_step(skip: bool) -> None:
     """A dropped start pair is a transport failure: another profile would not help."""
     fake = FakeTransport([0x02FF])
     steps = [Step(0x9280, (4,), SENDING, abort_on_failure=not skip), Step(0x9281, (4,))]
-    with pytest.raises(TransportError) as info:
-        run_steps(fake.as_transport(), "start", steps)
+    with pytest.raises(CameraTransportError) as info:
+        run_steps(fake, "start", steps)
     message = str(info.value)
     assert "connection to the camera was lost" in message
     assert "start step 1" in message
@@ -164,12 +129,12 @@ def test_skip_step_failure_is_logged_and_the_next_step_runs(
     ]
     fake = FakeTransport([ResponseCode.GENERAL_ERROR, NOT_SUPPORTED, OK])
     with caplog.at_level(logging.DEBUG, logger="sony_pm_alt.vendor"):
-        results = run_steps(fake.as_transport(), "start", steps)
+        results = run_steps(fake, "start", steps)
     assert [c.opcode for c in fake.calls] == [0x1016, 0x9280, 0x9280]
     assert [r.code for r in results] == [ResponseCode.GENERAL_ERROR, NOT_SUPPORTED, OK]
     assert [r.ok for r in results] == [False, False, True]
     assert [r.step for r in results] == steps
-    assert fake.checks == [False, False, False]
+    assert [c.check for c in fake.calls] == [False, False, False]
 
     skipped = [r for r in caplog.records if r.levelno == logging.INFO]
     assert [r.name for r in skipped] == ["sony_pm_alt.vendor"] * 2
@@ -190,7 +155,7 @@ def test_skip_then_abort() -> None:
     steps = [Step(0x9802, abort_on_failure=False), Step(0x9280), Step(0x9281)]
     fake = FakeTransport([NOT_SUPPORTED, BUSY])
     with pytest.raises(VendorStepFailed) as info:
-        run_steps(fake.as_transport(), "start", steps)
+        run_steps(fake, "start", steps)
     assert info.value.index == 2
     assert len(fake.calls) == 2
 
@@ -200,6 +165,6 @@ def test_playmemories_profile_survives_its_refused_steps() -> None:
     profile = load_profile("playmemories")
     codes = [NOT_SUPPORTED if not step.abort_on_failure else OK for step in profile.start]
     fake = FakeTransport(list(codes))
-    results = run_steps(fake.as_transport(), "start", profile.start)
+    results = run_steps(fake, "start", profile.start)
     assert [r.code for r in results] == codes
     assert len(fake.calls) == len(profile.start)

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import select
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -49,6 +52,33 @@ def test_watch_syncs_once_and_respects_the_cooldown(tmp_path: Path) -> None:
     assert result["same_bytes"] is True
 
 
+def test_watch_on_a_terminal_prints_paths_and_rates_as_they_are(tmp_path: Path) -> None:
+    """Through a pseudo-terminal: readable lines (not JSON), paths with their ``/`` and rates as
+    ``MB/s`` — only the camera's own text is cleaned, never the whole line."""
+    result = scenario(tmp_path, "terminal")
+    assert result["watch_exit"] == 0
+    lines: list[str] = result["lines"]
+    dest = result["dest"]
+    assert not [line for line in lines if line.startswith("{")]
+    saved = [line for line in lines if ": saved " in line]
+    assert len(saved) == result["files"] > 0
+    assert all(line.startswith(f"ILCE-6000 at 127.0.0.1: saved {dest}/") for line in saved)
+    (summary,) = [line for line in lines if " files, " in line]
+    assert re.search(r" in \d+\.\d\d s \(\d+(\.\d)? (B|kB|MB|GB)/s\), camera powered off$", summary)
+    assert dest.replace("/", "_") not in "\n".join(lines)
+
+
+def test_watch_off_a_terminal_writes_only_json_lines_warnings_included(tmp_path: Path) -> None:
+    result = scenario(tmp_path, "json_only")
+    assert result["watch_exit"] == 0
+    assert result["not_json"] == []
+    assert [r["event"] for r in result["records"]] == ["waiting", "log", "stopped"]
+    warning = result["records"][1]
+    assert warning["level"] == "warning"
+    assert warning["message"].startswith("no GUID configured")
+    assert result["stderr"] == ""  # the warning is not repeated as a plain line
+
+
 def test_two_cameras_at_once(tmp_path: Path) -> None:
     result = scenario(tmp_path, "two_cameras")
     assert result["watch_exit"] == 0
@@ -78,9 +108,9 @@ def _cli(*args: str) -> list[str]:
 
 
 def _lines(stream: IO[str]) -> Iterator[dict[str, Any]]:
+    """The records of watch's standard output: off a terminal every line is JSON."""
     for line in stream:
-        if line.startswith("{"):
-            yield json.loads(line)
+        yield json.loads(line)
 
 
 def _emulator(work: Path, name: str, *args: str) -> subprocess.Popen[str]:
@@ -113,8 +143,8 @@ def _watch(work: Path, *args: str) -> subprocess.Popen[str]:
     }
     return subprocess.Popen(
         _cli("watch", "--state", str(work / "state.sqlite3"), *args),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
         env=env,
     )
@@ -153,9 +183,9 @@ def _scenario_cooldown(work: Path) -> dict[str, Any]:
         work, "camera", "--guid", GUID_A, "--activations", "2", "--card", str(card)
     )
     watch = _watch(work, "--guid", GUID_A, "--dest", str(work / "dest"), "--cooldown", "600")
-    assert watch.stderr is not None
+    assert watch.stdout is not None
     events = []
-    for record in _lines(watch.stderr):
+    for record in _lines(watch.stdout):
         events.append(record["event"])
         if record["event"] == "ignored":  # the camera announced again within the cooldown
             break
@@ -212,10 +242,10 @@ def _scenario_two_cameras(work: Path) -> dict[str, Any]:
         f'[[camera]]\nmatch = "{SERIAL_B}"\nguid = "{GUID_B}"\ndest = "{work / "dest-b"}"\n'
     )
     watch = _watch(work)
-    assert watch.stderr is not None
+    assert watch.stdout is not None
     finished: dict[str, bool] = {}
-    for record in _lines(watch.stderr):
-        if record["event"] == "finished":
+    for record in _lines(watch.stdout):
+        if record["event"] == "summary":
             finished[record["host"]] = record["powered_off"]
             if len(finished) == 2:
                 break
@@ -252,12 +282,12 @@ def _scenario_sigterm(work: Path) -> dict[str, Any]:
         str(card),
     )
     first = _watch(work, "--guid", GUID_A, "--dest", str(dest))
-    assert first.stderr is not None
-    for record in _lines(first.stderr):
+    assert first.stdout is not None
+    for record in _lines(first.stdout):
         if record["event"] == "saved":  # one file done, the next one is being transferred
             break
     first.send_signal(signal.SIGTERM)
-    cancelled = any(r["event"] == "cancelled" for r in _lines(first.stderr))
+    cancelled = any(r["event"] == "cancelled" for r in _lines(first.stdout))
     first_exit = first.wait(timeout=WAIT)
     complete = {p.read_bytes() for p in card.rglob("*") if p.is_file()}
     after = _visible(dest)
@@ -277,10 +307,77 @@ def _scenario_sigterm(work: Path) -> dict[str, Any]:
     }
 
 
+def _read_terminal(fd: int, proc: subprocess.Popen[bytes]) -> str:
+    """Everything written to the pseudo-terminal until ``proc`` exits (bounded by WAIT)."""
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: every writer closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        elif proc.poll() is not None:
+            break
+    return b"".join(chunks).decode(errors="replace")
+
+
+def _scenario_json_only(work: Path) -> dict[str, Any]:
+    env = {**os.environ, "XDG_CONFIG_HOME": str(work / "config")}
+    watch = subprocess.Popen(
+        _cli("watch", "--state", str(work / "state.sqlite3"), "--dest", str(work / "dest")),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert watch.stdout is not None
+    first = [watch.stdout.readline(), watch.stdout.readline()]  # waiting, then the warning
+    watch.send_signal(signal.SIGTERM)
+    rest, stderr = watch.communicate(timeout=WAIT)
+    lines = [line for line in first + rest.splitlines() if line.strip()]
+    return {
+        "watch_exit": watch.returncode,
+        "not_json": [line for line in lines if not line.startswith("{")],
+        "records": [json.loads(line) for line in lines if line.startswith("{")],
+        "stderr": stderr,
+    }
+
+
+def _scenario_terminal(work: Path) -> dict[str, Any]:
+    card = _demo_card(work)
+    emulator = _emulator(work, "camera", "--guid", GUID_A, "--card", str(card))
+    dest = work / "dest"
+    env = {**os.environ, "XDG_CONFIG_HOME": str(work / "config")}
+    controller, terminal = os.openpty()
+    with (work / "watch.stderr").open("w") as stderr:
+        watch = subprocess.Popen(
+            _cli("watch", "--state", str(work / "state.sqlite3"), "--guid", GUID_A,
+                 "--dest", str(dest), "--once"),
+            stdin=subprocess.DEVNULL, stdout=terminal, stderr=stderr, env=env,
+        )  # fmt: skip
+    os.close(terminal)
+    try:
+        text = _read_terminal(controller, watch)
+    finally:
+        os.close(controller)
+    code = watch.wait(timeout=WAIT)
+    emulator.wait(timeout=WAIT)  # powered off: it exits by itself
+    return {
+        "watch_exit": code,
+        "lines": [line.rstrip("\r") for line in text.split("\n") if line.strip()],
+        "dest": str(dest),
+        "files": len(_visible(dest)),
+    }
+
+
 if __name__ == "__main__":
     scenarios = {
         "cooldown": _scenario_cooldown,
         "two_cameras": _scenario_two_cameras,
         "sigterm": _scenario_sigterm,
+        "terminal": _scenario_terminal,
+        "json_only": _scenario_json_only,
     }
     print(json.dumps(scenarios[sys.argv[1]](Path(sys.argv[2]))))

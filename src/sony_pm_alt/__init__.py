@@ -11,7 +11,10 @@ The library API, in a few names::
 power off); :func:`iter_sync` yields its events instead of calling back. For lower-level work,
 :class:`CameraSession` opens the camera (python-gphoto2 plus the vendor profile), and
 :func:`list_camera` / :func:`plan` list it and decide what is new against a
-:class:`StateStore`. Every error raised on purpose is a :class:`SonyPmAltError`.
+:class:`StateStore`. :class:`Camera` is the seam between a sync and the camera: ``sync(…,
+camera=opener)`` runs against whatever ``opener()`` returns. Every error raised on purpose is a
+:class:`SonyPmAltError`; :class:`CameraTransportError` (no answer) is told apart from
+:class:`CameraResponseError` (the camera answered with a code).
 """
 
 from typing import TYPE_CHECKING
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from .engine.camera import Camera
     from .engine.events import (
         FileDone,
         FileFailed,
@@ -33,31 +37,38 @@ if TYPE_CHECKING:
     from .engine.filters import Filters
     from .engine.listing import Listing, list_camera
     from .engine.model import CameraInfo, CameraObject, Kind
-    from .engine.session import CameraConnectError, CameraSession
+    from .engine.session import CameraSession
     from .engine.state import StateStore
     from .engine.sync import SyncOptions, iter_sync, plan, sync
     from .errors import (
         CameraBusy,
+        CameraConnectError,
         CameraError,
         CameraRefusedGuid,
+        CameraResponseError,
+        CameraTimedOut,
+        CameraTransportError,
         DestinationError,
         DestinationFull,
         NativeLayerUnavailable,
-        PTPResponseError,
         SonyPmAltError,
-        TransportError,
+        SyncCancelled,
         VendorStepFailed,
     )
     from .identity import Identity
 
 __all__ = [
+    "Camera",
     "CameraBusy",
     "CameraConnectError",
     "CameraError",
     "CameraInfo",
     "CameraObject",
     "CameraRefusedGuid",
+    "CameraResponseError",
     "CameraSession",
+    "CameraTimedOut",
+    "CameraTransportError",
     "DestinationError",
     "DestinationFull",
     "FileDone",
@@ -70,15 +81,14 @@ __all__ = [
     "Kind",
     "Listing",
     "NativeLayerUnavailable",
-    "PTPResponseError",
     "SessionEnded",
     "SessionStarted",
     "SonyPmAltError",
     "StateStore",
+    "SyncCancelled",
     "SyncEvent",
     "SyncOptions",
     "SyncSummary",
-    "TransportError",
     "VendorStepFailed",
     "__version__",
     "iter_sync",
@@ -111,7 +121,7 @@ _EXPORTS = {
     "CameraInfo": ".engine.model",
     "CameraObject": ".engine.model",
     "Kind": ".engine.model",
-    "CameraConnectError": ".engine.session",
+    "Camera": ".engine.camera",
     "CameraSession": ".engine.session",
     "StateStore": ".engine.state",
     "SyncOptions": ".engine.sync",
@@ -121,14 +131,17 @@ _EXPORTS = {
     **dict.fromkeys(
         (
             "CameraBusy",
+            "CameraConnectError",
             "CameraError",
             "CameraRefusedGuid",
+            "CameraResponseError",
+            "CameraTimedOut",
+            "CameraTransportError",
             "DestinationError",
             "DestinationFull",
             "NativeLayerUnavailable",
-            "PTPResponseError",
             "SonyPmAltError",
-            "TransportError",
+            "SyncCancelled",
             "VendorStepFailed",
         ),
         ".errors",

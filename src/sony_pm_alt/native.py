@@ -76,8 +76,9 @@ class Transport:
         check: bool = True,
     ) -> TransactionResult:
         """Run one operation. ``data`` is sent as data-out; ``data_in`` asks for data back.
-        A response other than OK raises :class:`PTPResponseError` (with ``.code``) unless
-        ``check`` is false; then the result carries the code."""
+        A response other than OK raises :class:`~sony_pm_alt.errors.CameraResponseError`
+        (with ``.code``), a failed connection :class:`~sony_pm_alt.errors.CameraTransportError`,
+        unless ``check`` is false; then the result carries the code."""
         result = self._native.run_transaction(self._params, opcode, params, data, data_in)
         if check:
             raise_for_response(opcode, result.code)
@@ -150,7 +151,7 @@ class Native:
             phase = lib.SPA_PHASE_OUT
         elif data_in:
             phase = lib.SPA_PHASE_IN
-        code = self._lib.spa_shim_transaction(
+        code = lib.spa_shim_transaction(
             params,
             opcode,
             len(values),
@@ -163,6 +164,8 @@ class Native:
             resp,
             resp_n,
         )
+        if code == lib.SPA_SHIM_NOT_LOADED:  # cannot happen once load() succeeded
+            raise NativeLayerUnavailable("the patched camlib is not loaded; run `make build`")
         payload = b""
         if received[0] != ffi.NULL:
             payload = bytes(ffi.buffer(received[0], received_len[0]))

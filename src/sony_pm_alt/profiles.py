@@ -31,6 +31,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .errors import ProfileError as ProfileError  # defined with every other error
+
 DEFAULT_PROFILE = "upstream"
 _STEP_KEYS = frozenset({"opcode", "params", "data", "data_in", "on_failure", "note"})
 _PROFILE_KEYS = frozenset({"name", "description", "start", "end"})
@@ -40,10 +42,6 @@ SONY_SET_REQUEST = 0x9280
 SONY_GET_REQUEST = 0x9281
 SONY_CMD_SENDING = 2  # word 1 of the 0x9280 (selector 4) data: show "Sending…"
 SONY_CMD_POWER_OFF = 5  # leave the mode and power off
-
-
-class ProfileError(ValueError):
-    """A profile file or name that cannot be used; the message names the file and the key."""
 
 
 class DataPhase(Enum):

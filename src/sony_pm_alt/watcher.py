@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .config import CameraSettings, Config
 from .discovery import DiscoveredCamera, Discovery, DiscoveryConfig
@@ -30,13 +30,19 @@ log = logging.getLogger("sony_pm_alt.watch")
 STOP_JOIN_TIMEOUT = 60.0
 
 
+WatchKind = Literal[
+    "found", "ignored", "started", "sync", "finished", "failed", "cancelled", "stopped", "ftp"
+]
+
+
 @dataclass(frozen=True)
 class WatchEvent:
-    """What the watcher reports: ``kind`` is one of found, ignored, started, sync, finished,
-    failed, cancelled, stopped; ``camera`` the camera concerned; ``detail`` a sync event, a
-    summary or a reason."""
+    """What the watcher reports: ``kind`` says what happened, ``camera`` the camera concerned,
+    ``detail`` a sync event ("sync"), a summary ("finished"), a reason ("ignored", "failed",
+    "cancelled") or the FTP receiver's (host, port, TLS note) ("ftp"). console.records turns
+    each into its JSON record."""
 
-    kind: str
+    kind: WatchKind
     camera: DiscoveredCamera | None = None
     detail: object = None
 
@@ -154,8 +160,7 @@ class Watcher:
             self._emit(WatchEvent("finished", camera, summary))
         except SyncCancelled as exc:  # SIGINT/SIGTERM: a clean stop, resumed next time
             self._emit(WatchEvent("cancelled", camera, str(exc)))
-        except SonyPmAltError as exc:
-            log.error("%s at %s: %s", camera.model, camera.host, exc)
+        except SonyPmAltError as exc:  # reported by the event alone: no second log line
             self._emit(WatchEvent("failed", camera, str(exc)))
         except Exception as exc:  # a worker must never take the daemon down
             log.exception("%s at %s: unexpected error", camera.model, camera.host)

@@ -13,6 +13,7 @@ from .config import config
 from .discover import discover
 from .doctor import doctor
 from .emulate import emulate
+from .errors import Group
 from .ftp import emulate_ftp, ftp_password_hash, receive_ftp
 from .history import history
 from .pairing import guid, pair
@@ -21,7 +22,7 @@ from .sync import sync
 from .watch import watch
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sony-pm-alt")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def main(verbose: int) -> None:

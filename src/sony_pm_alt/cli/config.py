@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from .common import load_config_or_exit
+from .errors import ExitCode, fail
 
 
 @click.group()
@@ -25,8 +25,7 @@ def config_init(path: Path | None) -> None:
     try:
         write_example(target)
     except ConfigError as exc:
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc), ExitCode.BAD_INPUT)
     click.echo(f"wrote {target}; set guid and dest in it")
 
 

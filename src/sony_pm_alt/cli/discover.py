@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
+
+from .errors import ExitCode, fail
 
 
 @click.command()
@@ -21,29 +21,15 @@ def discover(timeout: float, interface: str | None, as_json: bool) -> None:
     try:
         cameras = run_discover(DiscoveryConfig(interface=interface), timeout)
     except OSError as exc:
-        click.echo(f"sony-pm-alt: cannot search for cameras: {exc}", err=True)
-        sys.exit(3)
+        fail(f"cannot search for cameras: {exc}", ExitCode.NO_SESSION)
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "host": c.host,
-                        "model": c.model,
-                        "friendly_name": c.friendly_name,
-                        "udn": c.udn,
-                        "serial": c.serial,
-                        "location": c.location,
-                    }
-                    for c in cameras
-                ],
-                indent=1,
-            )
-        )
+        from ..console.records import camera_row
+
+        click.echo(json.dumps([camera_row(c) for c in cameras], indent=1))
         return
     if not cameras:
         click.echo(f"no camera announced itself within {timeout:g} s", err=True)
-    from ..engine.sanitize import clean_text
+    from ..console import shown
 
     for c in cameras:  # names come from the LAN: no control characters on a terminal
-        click.echo(clean_text(f"{c.host}  {c.model}  serial {c.serial}  {c.udn}"))
+        click.echo(f"{c.host}  {shown(c.model)}  serial {shown(c.serial)}  {shown(c.udn)}")

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from .errors import ExitCode
+
 
 @click.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
@@ -29,4 +31,4 @@ def doctor(config_path: Path | None, quiet: bool) -> None:
         if check.advice:
             click.echo(f"       {check.advice}")
     if any(c.status is Status.FAIL for c in checks):
-        sys.exit(1)
+        sys.exit(ExitCode.FAILED)

@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from .errors import ExitCode, fail
+
 
 @click.command("receive-ftp")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
@@ -43,6 +45,7 @@ def receive_ftp(
 
     from ..config import ConfigError, load_config
     from ..console import JsonView, PlainView
+    from ..console.records import ftp_listening_record
     from ..engine.events import FileDone, FileFailed, SyncEvent
     from ..engine.state import StateError, StateStore, default_state_path
     from ..ftp.server import FtpReceiver
@@ -54,15 +57,14 @@ def receive_ftp(
             config.ftp, accounts(config, dest), listen=listen, port=port
         )
     except (ConfigError, FtpConfigError) as exc:
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc), ExitCode.BAD_INPUT)
     if not settings.accounts:
         click.echo(
             "sony-pm-alt: no FTP accounts: give a [[camera]] section ftp_user and ftp_password "
             "(or ftp_password_hash); see docs/ftp.md",
             err=True,
         )
-        sys.exit(2)
+        sys.exit(ExitCode.BAD_INPUT)
     view: Any = JsonView() if as_json else PlainView()
     lock = threading.Lock()
     open_failures: set[tuple[str, str]] = set()
@@ -78,23 +80,20 @@ def receive_ftp(
     try:
         store = StateStore(state_path or default_state_path())
     except StateError as exc:
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc), ExitCode.BAD_INPUT)
     try:
         receiver = FtpReceiver(settings, store, on_event).start()
     except OSError as exc:
         store.close()
         click.echo(f"sony-pm-alt: cannot listen for FTP on {settings.listen}:{settings.port}: "
                    f"{exc} (see docs/ftp.md for port 21)", err=True)  # fmt: skip
-        sys.exit(3)
+        sys.exit(ExitCode.NO_SESSION)
     host, bound = receiver.address
-    tls = f"; TLS: {note}" if note else "; TLS off"
     users = ", ".join(a.user for a in settings.accounts)
-    message = f"FTP receiver on {host}:{bound} for {users}{tls}"
+    listening = ftp_listening_record(host, bound, note, users)
     if as_json:
-        print(json.dumps({"event": "listening", "host": host, "port": bound, "tls": note}))
-        sys.stdout.flush()
-    click.echo(message, err=True)
+        print(json.dumps(listening), flush=True)
+    click.echo(listening["message"], err=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -108,7 +107,7 @@ def receive_ftp(
     finally:
         receiver.stop()
         store.close()
-    sys.exit(1 if open_failures else 0)
+    sys.exit(ExitCode.FAILED if open_failures else ExitCode.OK)
 
 
 @click.command("emulate-ftp")
@@ -196,8 +195,7 @@ def emulate_ftp(
     try:
         sent = camera.send_all(files)
     except (FtpCameraError, ftplib.Error, OSError, EOFError) as exc:
-        click.echo(f"sony-pm-alt: the FTP server refused the camera: {exc}", err=True)
-        sys.exit(1)
+        fail(f"the FTP server refused the camera: {exc}", ExitCode.FAILED)
     if as_json:
         for record in sent:
             print(json.dumps(dataclasses.asdict(record)))
@@ -215,5 +213,5 @@ def ftp_password_hash() -> None:
         password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         click.echo("sony-pm-alt: an empty password is not allowed", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.BAD_INPUT)
     click.echo(hash_password(password))

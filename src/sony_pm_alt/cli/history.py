@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from .errors import ExitCode, fail
 
 if TYPE_CHECKING:
     from ..engine.state import SessionRecord
@@ -25,6 +26,8 @@ def history(
     """What was transferred, when and where (newest first)."""
     import json
 
+    from ..console import shown
+    from ..console.records import transfer_row
     from ..engine.state import StateError, StateStore, default_state_path
 
     path = state_path or default_state_path()
@@ -42,56 +45,27 @@ def history(
                 return
             transfers = store.transfers(camera, limit)
     except StateError as exc:
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc), ExitCode.BAD_INPUT)
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "camera": t.camera,
-                        "folder": t.folder,
-                        "name": t.name,
-                        "size": t.size,
-                        "path": t.path,
-                        "transferred_at": t.transferred_at.isoformat(),
-                        "camera_date": t.camera_date,
-                    }
-                    for t in transfers
-                ],
-                indent=1,
-            )
-        )
+        click.echo(json.dumps([transfer_row(t) for t in transfers], indent=1))
         return
     for t in transfers:
         when = t.transferred_at.astimezone().strftime("%Y-%m-%d %H:%M")
-        click.echo(f"{when}  {t.camera}  {t.folder}/{t.name} -> {t.path}")
+        click.echo(f"{when}  {shown(t.camera)}  {shown(f'{t.folder}/{t.name}')} -> {shown(t.path)}")
 
 
 def _print_sessions(records: list[SessionRecord], as_json: bool) -> None:
     import json
 
+    from ..console import shown
+    from ..console.records import session_row
+
     if as_json:
-        rows = [
-            {
-                "id": r.id,
-                "camera": r.camera,
-                "model": r.model,
-                "started_at": r.started_at.isoformat(),
-                "ended_at": r.ended_at.isoformat() if r.ended_at else None,
-                "planned": r.planned,
-                "transferred": r.transferred,
-                "failed": r.failed,
-                "bytes": r.bytes,
-                "result": r.result,
-            }
-            for r in records
-        ]
-        click.echo(json.dumps(rows, indent=1))
+        click.echo(json.dumps([session_row(r) for r in records], indent=1))
         return
     for r in records:
         when = r.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
         click.echo(
-            f"{when}  {r.model} {r.camera}  {r.result}: {r.transferred} of {r.planned} files"
-            + (f", {r.failed} failed" if r.failed else "")
+            f"{when}  {shown(r.model)} {shown(r.camera)}  {r.result}: {r.transferred} of "
+            f"{r.planned} files" + (f", {r.failed} failed" if r.failed else "")
         )

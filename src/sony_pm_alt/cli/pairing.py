@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from .errors import ExitCode, fail
+
 
 @click.group()
 def guid() -> None:
@@ -49,11 +51,10 @@ def guid_from_capture_command(capture: Path) -> None:
     try:
         found = guids_from_capture(capture)
     except ValueError as exc:
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc), ExitCode.BAD_INPUT)
     if not found:
         click.echo(f"no PTP/IP Init Command Request in {capture}", err=True)
-        sys.exit(1)
+        sys.exit(ExitCode.FAILED)
     for init in found:
         click.echo(
             f"{format_guid(init.guid)}  name {init.friendly_name!r}  {init.client} -> {init.server}"
@@ -85,6 +86,5 @@ def pair(guid_text: str, host_name: str | None) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     except PairingError as exc:
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(1)
+        fail(str(exc), ExitCode.FAILED)
     click.echo("paired: choose Send to Computer on the camera and run `sony-pm-alt watch`")

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import EXIT_NO_SESSION, load_config_or_exit
+from .common import load_config_or_exit
+from .errors import ExitCode, fail
 
 if TYPE_CHECKING:
     from ..config import CameraSettings, Config
@@ -102,10 +103,9 @@ def smartphone(
         with wifi, StateStore(state_path or default_state_path()) as store:
             result = phone_sync(address, port=port, options=options, state=store, on_event=view)
     except (SonyPmAltError, OSError) as exc:
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(EXIT_NO_SESSION)
+        fail(str(exc), ExitCode.NO_SESSION)
     _say_end(result, as_json)
-    sys.exit(0 if result.transfer_ended and result.summary.ok else 1)
+    sys.exit(ExitCode.OK if result.transfer_ended and result.summary.ok else ExitCode.FAILED)
 
 
 def _settings(config: Config, camera_match: str | None) -> CameraSettings:
@@ -124,13 +124,11 @@ def _settings(config: Config, camera_match: str | None) -> CameraSettings:
 
 
 def _say_end(result: PhoneResult, as_json: bool) -> None:
+    from ..console import shown
+    from ..console.records import transfer_end_record
+
     if as_json:
-        record = {
-            "event": "transfer_end",
-            "sent": result.transfer_ended,
-            "root": result.root,
-            "missing": result.missing,
-        }
+        record = transfer_end_record(result.transfer_ended, result.root, result.missing)
         print(json.dumps(record), flush=True)
         return
     if result.transfer_ended:
@@ -142,4 +140,4 @@ def _say_end(result: PhoneResult, as_json: bool) -> None:
             err=True,
         )
         for line in result.missing:
-            click.echo(f"  {line}", err=True)
+            click.echo(f"  {shown(line)}", err=True)

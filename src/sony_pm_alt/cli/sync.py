@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..ptpip.packets import PTPIP_PORT
-from .common import EXIT_POWER_OFF_UNCONFIRMED, cancel_on_signals, session_errors
+from .errors import ExitCode, cancel_on_signals, session_errors
 
 
 @click.command()
@@ -143,10 +143,6 @@ def sync(
         )
     if summary.stopped:
         click.echo(f"sony-pm-alt: {summary.stopped}", err=True)
-    sys.exit(
-        0
-        if summary.ok and not summary.power_off_failed
-        else EXIT_POWER_OFF_UNCONFIRMED
-        if summary.ok
-        else 1
-    )
+    if not summary.ok:
+        sys.exit(ExitCode.FAILED)
+    sys.exit(ExitCode.POWER_OFF_UNCONFIRMED if summary.power_off_failed else ExitCode.OK)

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..ptpip.packets import PTPIP_PORT
 from .common import load_config_or_exit
+from .errors import ExitCode, fail
+
+if TYPE_CHECKING:
+    import threading
+
+    from ..config import Config
+    from ..console import WatchView
 
 
 @click.command()
@@ -58,7 +66,6 @@ def watch(
 
     from ..console import WatchView
     from ..engine.state import default_state_path
-    from ..watcher import Watcher
 
     config = load_config_or_exit(
         config_path,
@@ -73,10 +80,28 @@ def watch(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    view = WatchView(sys.stderr.isatty())
+    # Reports go to standard output: lines for a person on a terminal, otherwise JSON lines
+    # only, log records included (README "JSON lines"), until the last worker has stopped.
+    view = WatchView(sys.stdout.isatty())
+    with view.logs_as_records():
+        _run(view, config, stop, state_path or default_state_path(), ptpip_port, once, ftp_port)
+    sys.exit(ExitCode.OK if view.failures == 0 else ExitCode.FAILED)
+
+
+def _run(
+    view: WatchView,
+    config: Config,
+    stop: threading.Event,
+    state_path: Path,
+    ptpip_port: int,
+    once: bool,
+    ftp_port: int | None,
+) -> None:
+    from ..watcher import Watcher
+
     watcher = Watcher(
         config,
-        state_path=state_path or default_state_path(),
+        state_path=state_path,
         on_event=view,
         ptpip_port=ptpip_port,
         once=once,
@@ -86,18 +111,15 @@ def watch(
     if any(settings.wifi_ssid for _match, settings in config.cameras):
         from ..smartphone.watch import start_phone_watcher
 
-        phone = start_phone_watcher(config, state_path or default_state_path(), view, stop)
-    view.waiting(config)
+        phone = start_phone_watcher(config, state_path, view, stop)
     try:
+        view.waiting(config)
         watcher.run(stop)
     except OSError as exc:
-        click.echo(f"sony-pm-alt: cannot listen for cameras: {exc}", err=True)
-        sys.exit(3)
+        fail(f"cannot listen for cameras: {exc}", ExitCode.NO_SESSION)
     except ValueError as exc:  # e.g. an [ftp] account without dest (ftp.settings)
-        click.echo(f"sony-pm-alt: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc), ExitCode.BAD_INPUT)
     finally:
         stop.set()
         if phone is not None:
             phone.join()  # an import stops after its current file; the Wi-Fi is restored
-    sys.exit(0 if view.failures == 0 else 1)

@@ -23,12 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import CameraSentTooMuch, DestinationError, DestinationFull, from_gphoto2
-from ..native import Transport
+from ..errors import (
+    GP_ERROR_CORRUPTED_DATA,
+    CameraSentTooMuch,
+    DestinationError,
+    DestinationFull,
+    from_gphoto2,
+    libgphoto2_errors,
+)
 from ..ptpip.codes import OperationCode
-from .model import CameraObject
+from .model import CameraObject, Transport
 from .naming import file_time, unique_path
-from .session import libgphoto2_errors
 
 log = logging.getLogger("sony_pm_alt.download")
 
@@ -52,10 +57,6 @@ UNWRITABLE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 ReadChunk = Callable[[int, memoryview], int]
 """Read up to ``len(buffer)`` bytes from ``offset`` into ``buffer``; return the count."""
 Progress = Callable[[int], None]
-
-
-class DownloadRefused(Exception):
-    """The file cannot be downloaded completely in this session; it stays planned."""
 
 
 @dataclass(frozen=True)
@@ -201,11 +202,11 @@ def gphoto2_reader(camera: Any, obj: CameraObject) -> ReadChunk:
             count = camera.file_read(obj.folder, obj.name, gp.GP_FILE_TYPE_NORMAL, offset, buffer)
         except gp.GPhoto2Error as exc:
             # Patch 0007 refuses a reply longer than asked with GP_ERROR_CORRUPTED_DATA.
-            if exc.code == gp.GP_ERROR_CORRUPTED_DATA:
-                raise CameraSentTooMuch(obj.name, offset, len(buffer)) from exc
+            if exc.code == GP_ERROR_CORRUPTED_DATA:
+                raise CameraSentTooMuch.partial_read(obj.name, offset, len(buffer)) from exc
             raise from_gphoto2(exc, f"downloading {obj.name} at offset {offset}") from exc
         if count > len(buffer):  # a camlib without the patch: never write what came
-            raise CameraSentTooMuch(obj.name, offset, len(buffer))
+            raise CameraSentTooMuch.partial_read(obj.name, offset, len(buffer))
         return int(count)
 
     return read

@@ -15,7 +15,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from ..errors import PTPResponseError
+from ..errors import CameraResponseError, libgphoto2_errors
 from ..ptpip.codes import (
     ALL_PROPERTIES,
     ObjectFormat,
@@ -27,8 +27,7 @@ from ..ptpip.codes import (
 from ..ptpip.datasets import DeviceInfo, ObjectPropList, PropValue
 from ..ptpip.errors import ProtocolError
 from ..ptpip.primitives import parse_datetime
-from .model import CameraInfo, CameraObject
-from .session import CameraSession, libgphoto2_errors
+from .model import CameraInfo, CameraObject, Connection
 
 log = logging.getLogger("sony_pm_alt.listing")
 
@@ -60,7 +59,7 @@ class Listing:
         return None if self.operations is None else opcode in self.operations
 
 
-def camera_info(session: CameraSession) -> tuple[CameraInfo, DeviceInfo | None]:
+def camera_info(session: Connection) -> tuple[CameraInfo, DeviceInfo | None]:
     """Model and serial from a raw GetDeviceInfo, or from libgphoto2's summary without the
     native layer."""
     if session.uses_native_layer:
@@ -77,7 +76,7 @@ def camera_info(session: CameraSession) -> tuple[CameraInfo, DeviceInfo | None]:
     return CameraInfo(field("Model") or "unknown", field("Serial Number")), None
 
 
-def list_camera(session: CameraSession, *, bulk: bool = True) -> Listing:
+def list_camera(session: Connection, *, bulk: bool = True) -> Listing:
     """Every file on the camera. ``bulk=False`` forces the folder-by-folder listing."""
     camera, device_info = camera_info(session)
     ops = frozenset(device_info.operations_supported) if device_info is not None else None
@@ -90,14 +89,14 @@ def list_camera(session: CameraSession, *, bulk: bool = True) -> Listing:
         except (UnusableListing, ProtocolError) as exc:
             log.warning("bulk listing unusable (%s); listing folder by folder instead", exc)
             problems.append(f"the camera's bulk listing had to be refused ({exc})")
-        except PTPResponseError as exc:  # the camera declines: nothing to distrust
+        except CameraResponseError as exc:  # the camera declines: nothing to distrust
             log.warning("bulk listing refused (%s); listing folder by folder instead", exc)
     objects, folders = _gphoto2_walk(session.camera, "/")
     problems += _count_problems(session, len(objects) + folders, "folder-by-folder")
     return Listing(camera, objects, "gphoto2", ops, tuple(problems))
 
 
-def camera_object_count(session: CameraSession) -> int | None:
+def camera_object_count(session: Connection) -> int | None:
     """How many objects (files and folders) the camera says it holds: GetNumObjects over all
     storages and the whole hierarchy. None when it cannot be asked (no native layer) or does
     not answer; the listing then goes unchecked."""
@@ -112,7 +111,7 @@ def camera_object_count(session: CameraSession) -> int | None:
     return result.params[0]
 
 
-def _count_problems(session: CameraSession, listed: int, how: str) -> list[str]:
+def _count_problems(session: Connection, listed: int, how: str) -> list[str]:
     counted = camera_object_count(session)
     if counted is None or counted == listed:
         return []
@@ -122,7 +121,7 @@ def _count_problems(session: CameraSession, listed: int, how: str) -> list[str]:
     ]
 
 
-def bulk_listing(session: CameraSession) -> tuple[list[CameraObject], int]:
+def bulk_listing(session: Connection) -> tuple[list[CameraObject], int]:
     """The files, and how many objects (files and folders) the reply described."""
     result = session.transport().transaction(
         OperationCode.MTP_GET_OBJ_PROP_LIST, [ALL_OBJECTS, 0, ALL_PROPERTIES, 0, 0], data_in=True

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..ptpip.codes import ObjectFormat
+
+if TYPE_CHECKING:
+    from ..native import TransactionResult
 
 RAW_EXTENSIONS = frozenset({".arw", ".srf", ".sr2", ".dng"})
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mts", ".m2ts", ".mov", ".avi", ".3gp", ".xavc"})
@@ -79,3 +84,33 @@ class CameraObject:
         """What identifies a file across sessions: (folder, name, size, capture time)."""
         stamp = self.capture_time.isoformat() if self.capture_time else ""
         return (self.folder, self.name, self.size, stamp)
+
+
+class Transport(Protocol):
+    """Raw PTP transactions on one open connection: :class:`sony_pm_alt.native.Transport`
+    with the native layer, a fake in tests (``tests/fakes.py``)."""
+
+    def transaction(
+        self,
+        opcode: int,
+        params: Sequence[int] = (),
+        data: bytes | None = None,
+        *,
+        data_in: bool = False,
+        check: bool = True,
+    ) -> TransactionResult:
+        """One operation; with ``check`` a failure raises (``errors.raise_for_response``)."""
+        ...
+
+
+class Connection(Protocol):
+    """An open connection as the listing reads it: raw transactions when the native layer is
+    in use, python-gphoto2's ``Camera`` (``camera``) always."""
+
+    @property
+    def uses_native_layer(self) -> bool: ...
+
+    @property
+    def camera(self) -> Any: ...
+
+    def transport(self) -> Transport: ...

@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
+from ..errors import TemplateError as TemplateError  # defined with every other error
 from .model import CameraInfo, CameraObject
 from .sanitize import MAX_COMPONENT_BYTES, UnsafeName, clean_text, safe_component, truncate_utf8
 
@@ -68,10 +69,6 @@ _SAMPLE_OBJECTS = (
 )
 _SAMPLE_SEQS = (0, 1, 2**31 - 1)
 _SAMPLE_TIME = datetime(1999, 12, 31, 23, 59, 58)
-
-
-class TemplateError(ValueError):
-    """The template text cannot be used; the message says why, in one line."""
 
 
 def _split_name(name: str) -> tuple[str, str]:

@@ -13,30 +13,43 @@ import ipaddress
 import logging
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
+
+from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_exponential
 
 from .. import native as native_layer
 from ..errors import (
     GP_ERROR_CAMERA_BUSY,
     GP_TRANSPORT_ERRORS,
+    TRANSPORT_ERRORS,
     CameraBusy,
+    CameraConnectError,
     CameraRefusedGuid,
     NativeLayerUnavailable,
-    SonyPmAltError,
     from_gphoto2,
+    libgphoto2_errors,
+    no_answer,
+    raise_for_response,
 )
 from ..identity import Identity
 from ..profiles import DEFAULT_PROFILE, Profile, load_profile
-from ..ptpip.codes import InitFailReason
+from ..ptpip.codes import InitFailReason, OperationCode, ResponseCode
 from ..ptpip.packets import PTPIP_PORT as PTPIP_PORT  # engine.sync imports it from here
+from . import download as dl
 from . import gphoto_settings
+from .camera import Activity, Camera, Reader, Unreadable
+from .listing import Listing, list_camera
+from .model import CameraObject
 from .vendor import StepResult, run_steps
 
 log = logging.getLogger("sony_pm_alt.session")
 
+CONNECT_ATTEMPTS = 4  # the PTP/IP server may not accept for a moment after it announces
 MODEL = "PTP/IP Camera"
 _python_logging: Any = None  # python-gphoto2 stops forwarding logs when this is collected
 
@@ -62,10 +75,6 @@ def _port_and_abilities(gp: Any) -> tuple[Any, Any]:
     return _lists[key]
 
 
-class CameraConnectError(SonyPmAltError):
-    """The camera could not be opened for another reason than a refused GUID."""
-
-
 def port_path(host: str, port: int = PTPIP_PORT) -> str:
     """libgphoto2's port path; both ports spelled out, or the event port stays at 15740."""
     try:
@@ -75,18 +84,6 @@ def port_path(host: str, port: int = PTPIP_PORT) -> str:
     if not 0 < port < 65536:
         raise ValueError(f"port {port} is not a TCP port")
     return f"ptpip:{host}:{port}:{port}"
-
-
-@contextmanager
-def libgphoto2_errors(doing: str) -> Iterator[None]:
-    """Turn python-gphoto2's ``GPhoto2Error`` raised inside the block into the
-    :class:`~sony_pm_alt.errors.CameraError` it is (see :func:`.errors.from_gphoto2`)."""
-    import gphoto2 as gp
-
-    try:
-        yield
-    except gp.GPhoto2Error as exc:
-        raise from_gphoto2(exc, doing) from exc
 
 
 def _route_libgphoto2_logs(gp: Any) -> None:
@@ -99,7 +96,9 @@ class CameraSession:
     """Open with ``with CameraSession(host, identity=…) as session:``; ``session.camera`` is
     the python-gphoto2 ``Camera``. ``native=None`` uses the native layer when it is built,
     ``True`` requires it, ``False`` never uses it. ``close(power_off=False)`` releases the
-    camera without the profile's end steps (it then stays on, e.g. after a failed download)."""
+    camera without the profile's end steps (it then stays on, e.g. after a failed download).
+    It is the engine's :class:`~sony_pm_alt.engine.camera.Camera`: it owns the camera's lock
+    (:meth:`exclusive`) and knows when it was last used."""
 
     def __init__(
         self,
@@ -119,6 +118,15 @@ class CameraSession:
         self._run_end_steps = True
         self.start_results: list[StepResult] = []
         self.end_results: list[StepResult] = []
+        self._activity = Activity()
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """The camera's lock; holding it counts as using the camera."""
+        return self._activity.exclusive()
+
+    @property
+    def idle_seconds(self) -> float:
+        return self._activity.idle_seconds
 
     @property
     def camera(self) -> Any:
@@ -167,14 +175,10 @@ class CameraSession:
             if reason:
                 why = f"it answered Init Fail reason {reason}"
             elif exc.code in GP_TRANSPORT_ERRORS:
-                why = (
-                    f"no PTP/IP answer ({GP_TRANSPORT_ERRORS[exc.code]}); check that the camera "
-                    'shows "Send to Computer" at that address and that no other program is '
-                    "connected to it"
-                )
+                why = no_answer(GP_TRANSPORT_ERRORS[exc.code])
             else:
-                why = f"libgphoto2 reported {exc}"
-            raise CameraConnectError(f"cannot open the camera at {self.path}: {why}") from None
+                why = str(from_gphoto2(exc, "opening the session"))
+            raise CameraConnectError(self.path, why, code=exc.code) from None
         self._camera = camera
         failure = self._native.hook_errors.get(self.path) if self._native else None
         if failure is not None:
@@ -198,6 +202,72 @@ class CameraSession:
             )
             return None
 
+    # --- what a sync asks of the camera (engine.camera.Camera) ---------------------------------
+
+    def ping(self) -> None:
+        """GetDeviceInfo (StorageInfo without the native layer); an answer other than OK still
+        shows the camera is there."""
+        with self.exclusive():
+            if self.uses_native_layer:
+                opcode = OperationCode.GET_DEVICE_INFO
+                result = self.transport().transaction(opcode, data_in=True, check=False)
+                if result.code in TRANSPORT_ERRORS:
+                    raise_for_response(opcode, result.code)
+            else:
+                with libgphoto2_errors("asking the camera whether it is still there"):
+                    self.camera.get_storageinfo()
+
+    def list(self, *, bulk: bool) -> Listing:
+        with self.exclusive():
+            return list_camera(self, bulk=bulk)
+
+    def reader(self, obj: CameraObject, listing: Listing) -> Reader:
+        # Without a handle the object came from libgphoto2's listing, whose size for "4 GiB or
+        # more" may be the 32-bit 0xFFFFFFFF, and the 64-bit read needs the handle: refuse.
+        if obj.size >= dl.FOUR_GIB - 1 and not obj.handle:
+            raise Unreadable(
+                "4 GiB or more, and this listing gives neither its true size nor its handle "
+                "(the native layer's bulk listing does); left on the camera for a later "
+                "session (nothing recorded)"
+            )
+        resumable = True
+        if obj.size >= dl.FOUR_GIB:
+            if not (self.uses_native_layer and listing.offers(OperationCode.GET_PARTIAL_OBJECT_64)):
+                raise Unreadable(
+                    "4 GiB or more and the camera offers no 64-bit partial read; left on the "
+                    "camera for a later session (nothing recorded)"
+                )
+            read = dl.partial64_reader(self.transport(), obj)
+        elif listing.offers(OperationCode.GET_PARTIAL_OBJECT) is False:
+            resumable = False  # no partial reads: a restart, never a resume
+            read = dl.whole_file_reader(self.camera, obj)
+        else:
+            read = dl.gphoto2_reader(self.camera, obj)
+
+        def locked_read(offset: int, buffer: memoryview) -> int:
+            with self.exclusive():
+                return read(offset, buffer)
+
+        def more_than_listed() -> bool:
+            """One byte asked for past the listed end: a camera that listed a wrong size."""
+            with self.exclusive():
+                result = self.transport().transaction(
+                    OperationCode.GET_PARTIAL_OBJECT,
+                    [obj.handle, obj.size, 1],
+                    data_in=True,
+                    check=False,
+                )
+            return result.code == ResponseCode.OK and len(result.data) > 0
+
+        # Only where a raw read by handle can ask (libgphoto2 itself stops at the listed size).
+        can_probe = (
+            self.uses_native_layer
+            and obj.handle
+            and obj.size < dl.FOUR_GIB - 1
+            and listing.offers(OperationCode.GET_PARTIAL_OBJECT)
+        )
+        return Reader(locked_read, resumable, more_than_listed if can_probe else None)
+
     def _hook(self, transport: native_layer.Transport, phase: int) -> None:
         if phase == native_layer.HOOK_START:
             self.start_results = []
@@ -217,9 +287,7 @@ class CameraSession:
         """The camera answered OK to the profile's power-off command and to every end step
         after it, a 0x9281 among them: newer bodies only arm the power-off on the 0x9280 and
         switch off on the 0x9281 that follows (libgphoto2 PR #1220)."""
-        return self.profile.power_off_paired and _block_confirmed(
-            self.profile.power_off, self.profile.end, self.end_results
-        )
+        return power_off_confirmed(self.profile, self.end_results)
 
     def close(self, *, power_off: bool = True) -> None:
         """End the session: the profile's end steps (power off), then CloseSession."""
@@ -229,7 +297,7 @@ class CameraSession:
         camera, self._camera = self._camera, None
         failure: BaseException | None = None
         try:
-            with _library_lock:  # unloads the camlib: the same mutex
+            with self.exclusive(), _library_lock:  # unloads the camlib: the same mutex
                 camera.exit()
         finally:
             if self._native is not None:
@@ -251,9 +319,74 @@ class CameraSession:
         self.close(power_off=exc is None)
 
 
+def power_off_confirmed(profile: Profile, end_results: Sequence[StepResult]) -> bool:
+    """The camera answered OK to ``profile``'s power-off command and every end step after it,
+    a 0x9281 among them (see :attr:`CameraSession.power_off_confirmed`)."""
+    return profile.power_off_paired and _block_confirmed(
+        profile.power_off, profile.end, end_results
+    )
+
+
 def _block_confirmed(
-    first: int | None, steps: tuple[object, ...], results: list[StepResult]
+    first: int | None, steps: tuple[object, ...], results: Sequence[StepResult]
 ) -> bool:
     if first is None or len(results) != len(steps):
         return False
     return all(result.ok for result in results[first:])
+
+
+@dataclass(frozen=True)
+class CameraTarget:
+    """Where and as whom to open a session (see :class:`CameraSession`)."""
+
+    host: str
+    identity: Identity
+    port: int = PTPIP_PORT
+    profile: Profile | str = DEFAULT_PROFILE
+    native: bool | None = None
+
+
+def open_session(target: CameraTarget) -> CameraSession:
+    return CameraSession(
+        target.host,
+        port=target.port,
+        identity=target.identity,
+        profile=target.profile,
+        native=target.native,
+    ).open()
+
+
+def connect(
+    target: CameraTarget,
+    *,
+    attempts: int = CONNECT_ATTEMPTS,
+    opener: Callable[[CameraTarget], Camera] = open_session,
+    sleep: Callable[[float], None] = time.sleep,
+    cancel: threading.Event | None = None,
+) -> Camera:
+    """Open the session, retrying a camera that does not accept yet (a fresh session per
+    attempt, waits doubling from 0.5 s up to 4 s); a refused GUID or a busy camera is final,
+    and so is any failure once ``cancel`` is set (its wait ends early, too)."""
+    stopped = cancel or threading.Event()
+
+    def retry(state: RetryCallState) -> bool:
+        failure = state.outcome.exception() if state.outcome else None
+        return isinstance(failure, CameraConnectError) and not stopped.is_set()
+
+    def pause(seconds: float) -> None:
+        if cancel is None:
+            sleep(seconds)
+        else:
+            cancel.wait(seconds)
+
+    retrying = Retrying(
+        stop=stop_after_attempt(max(1, attempts)),
+        wait=wait_exponential(multiplier=0.5, max=4),
+        retry=retry,
+        reraise=True,
+        sleep=pause,
+    )
+    for attempt in retrying:
+        with attempt:
+            return opener(target)
+    raise AssertionError("unreachable")  # pragma: no cover

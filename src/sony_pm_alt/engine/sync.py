@@ -3,11 +3,15 @@
 The camera is powered off (the profile's end steps) only when every planned file is safe and
 the listing is complete; otherwise it is released without them and the summary says what will
 be retried next time and what could not be listed. ``powered_off`` is reported only when the
-camera answered OK to every power-off step (:attr:`CameraSession.power_off_confirmed`).
+camera answered OK to every power-off step (:attr:`Camera.power_off_confirmed`). A file whose
+read fails with a :class:`~sony_pm_alt.errors.CameraTransportError` ends the session: the
+camera is gone, so the files after it are reported as not attempted (the error type says so;
+the camera is not asked again).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -18,22 +22,22 @@ from pathlib import Path
 from queue import Queue
 from typing import Any
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-
 from ..errors import (
     RECONNECT_HINT,
     TRANSPORT_ERRORS,
     CameraError,
+    CameraTransportError,
     DestinationError,
     DestinationFull,
-    PTPResponseError,
     SonyPmAltError,
-    TransportError,
+    SyncCancelled,
+    describe_code,
+    libgphoto2_errors,
 )
 from ..identity import Identity
 from ..profiles import DEFAULT_PROFILE, Profile
-from ..ptpip.codes import OperationCode, ResponseCode, code_name
 from . import download as dl
+from .camera import Camera, KeepAlive, Opener, Unreadable
 from .events import (
     FileDone,
     FileFailed,
@@ -47,18 +51,14 @@ from .events import (
 )
 from .filters import Filters
 from .hooks import run_hook
-from .listing import Listing, list_camera
+from .listing import Listing
 from .model import CameraInfo, CameraObject
 from .naming import DEFAULT_TEMPLATE, Template
 from .sanitize import UnsafeName, contained_path
-from .session import (
-    PTPIP_PORT,
-    CameraConnectError,
-    CameraSession,
-    libgphoto2_errors,
-    port_path,
-)
+from .session import CONNECT_ATTEMPTS, PTPIP_PORT, CameraTarget, connect, port_path
 from .state import StateStore
+
+__all__ = ["Failed", "SyncCancelled", "SyncOptions", "iter_sync", "plan", "sync"]
 
 log = logging.getLogger("sony_pm_alt.sync")
 
@@ -66,7 +66,6 @@ EventSink = Callable[[SyncEvent], None]
 # A Sony body gives up after ~2 minutes without a request (docs/protocol.md §9); airnef pings
 # every 5 s. 20 s keeps a wide margin without adding noticeable traffic.
 KEEPALIVE_INTERVAL = 20.0
-CONNECT_ATTEMPTS = 4  # the PTP/IP server may not accept for a moment after it announces
 
 
 @dataclass(frozen=True)
@@ -84,82 +83,67 @@ class SyncOptions:
     partial_max_age_days: float = dl.PARTIAL_MAX_AGE_DAYS  # 0: never remove old partial files
 
 
-class SyncCancelled(SonyPmAltError):
-    """The sync was asked to stop; finished files are recorded, the rest stays planned."""
+@dataclass(frozen=True)
+class Failed:
+    """A file not brought to disk in this session (it stays planned): ``reason`` for the
+    summary, and the lost connection when that is why (the session cannot go on)."""
+
+    reason: str
+    camera_gone: CameraTransportError | None = None
 
 
-class KeepAlive:
-    """Sends GetDeviceInfo when the camera has been idle for ``interval`` seconds, so that slow
-    disks or hooks do not let the camera's idle timer end the session. Every camera call goes
-    through :meth:`use`, so the ping never interleaves with a transfer."""
-
-    def __init__(self, session: CameraSession, interval: float) -> None:
-        self._session = session
-        self._interval = interval
-        self._lock = threading.Lock()
-        self._last = time.monotonic()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sony-pm-alt-keepalive", daemon=True)
-        self.pings = 0
-
-    def __enter__(self) -> KeepAlive:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def use(self) -> threading.Lock:
-        self._last = time.monotonic()
-        return self._lock
-
-    def touch(self) -> None:
-        self._last = time.monotonic()
-
-    def ping(self) -> bool:
-        """One request the camera must answer (GetDeviceInfo, or StorageInfo without the
-        native layer), under the camera lock; False when it does not answer."""
-        with self.use():
-            try:
-                if self._session.uses_native_layer:
-                    self._session.transport().transaction(
-                        OperationCode.GET_DEVICE_INFO, data_in=True
-                    )
-                else:
-                    self._session.camera.get_storageinfo()
-            except PTPResponseError as exc:  # an answer, even a refusal: it is still there
-                log.debug("the camera answered the ping with %s", exc)
-            except Exception as exc:  # the caller decides what a silent camera means
-                log.debug("the camera did not answer: %s", exc)
-                return False
-            finally:
-                self._last = time.monotonic()
-        return True
-
-    def _run(self) -> None:
-        while not self._stop.wait(min(self._interval / 4, 5.0)):
-            if time.monotonic() - self._last >= self._interval and self.ping():
-                self.pings += 1
+Outcome = dl.Downloaded | Failed
 
 
-def connect(
-    host: str, port: int, identity: Identity, options: SyncOptions, native: bool | None
-) -> CameraSession:
-    """Open the session, retrying a camera that does not accept yet; a refused GUID is final."""
-    retrying = Retrying(
-        stop=stop_after_attempt(max(1, options.connect_attempts)),
-        wait=wait_exponential(multiplier=0.5, max=4),
-        retry=retry_if_exception_type(CameraConnectError),
-        reraise=True,
-    )
-    for attempt in retrying:
-        with attempt:
-            session = CameraSession(
-                host, port=port, identity=identity, profile=options.profile, native=native
+@dataclass
+class _Run:
+    """One session's fixed context and its running tally."""
+
+    camera: Camera
+    options: SyncOptions
+    template: Template
+    store: StateStore
+    emit: EventSink
+    cancel: threading.Event
+    destination: dl.Destination | None
+    started: float = field(default_factory=time.monotonic)
+    listing: Listing | None = None
+    session_id: int | None = None
+    transferred: int = 0
+    bytes_done: int = 0
+    skipped: int = 0
+    failed: list[str] = field(default_factory=list)
+    unlisted: list[str] = field(default_factory=list)
+    stopped: str = ""
+
+    @property
+    def info(self) -> CameraInfo | None:
+        return self.listing.camera if self.listing is not None else None
+
+    def fail(self, obj: CameraObject, reason: str) -> None:
+        self.failed.append(f"{obj.folder}/{obj.name}: {reason}")
+        self.emit(FileFailed(obj, reason))
+
+    def not_attempted(self, objects: list[CameraObject], reason: str) -> None:
+        for obj in objects:
+            self.fail(obj, f"not attempted: {reason}")
+
+    def end_record(self, powered_off: bool = False) -> None:
+        """Close the session's history record; never in the way of releasing the camera (it
+        happens after), and a failure here loses no file: the transfers are recorded already."""
+        if self.session_id is None:
+            return
+        try:
+            self.store.end_session(
+                self.session_id,
+                transferred=self.transferred,
+                failed=len(self.failed),
+                bytes=self.bytes_done,
+                result="ok" if not self.failed and not self.unlisted else "incomplete",
+                powered_off=powered_off,
             )
-            return session.open()
-    raise AssertionError("unreachable")  # pragma: no cover
+        except SonyPmAltError as exc:
+            log.warning("could not close the session record: %s", exc)
 
 
 def plan(listing: Listing, options: SyncOptions, state: StateStore) -> list[CameraObject]:
@@ -179,19 +163,23 @@ def sync(
     on_event: EventSink | None = None,
     native: bool | None = None,
     cancel: threading.Event | None = None,
+    camera: Opener | None = None,
 ) -> SyncSummary:
     """Run one session with the camera at ``host``; see :class:`SyncOptions`.
 
-    Raises :class:`~sony_pm_alt.errors.SonyPmAltError` subclasses when the camera cannot be
-    opened (e.g. :class:`~sony_pm_alt.errors.CameraRefusedGuid`); per-file problems are
-    reported as :class:`FileFailed` events and in the summary, never raised. Setting
-    ``cancel`` stops between two chunks: the file being transferred stays a hidden partial
-    file (resumed next time), the camera is released without powering off, and
+    ``camera`` opens the camera instead of :func:`~sony_pm_alt.engine.session.connect` (a
+    fake in tests). Raises :class:`~sony_pm_alt.errors.SonyPmAltError` subclasses when the
+    camera cannot be opened (e.g. :class:`~sony_pm_alt.errors.CameraRefusedGuid`); per-file
+    problems are reported as :class:`FileFailed` events and in the summary, never raised.
+    Setting ``cancel`` stops between two chunks: the file being transferred stays a hidden
+    partial file (resumed next time), the camera is released without powering off, and
     :class:`SyncCancelled` is raised."""
     emit: EventSink = on_event or (lambda event: None)
     template = Template(options.template)
     own_state = state is None
     store = state or StateStore.open_default()
+    cancel = cancel or threading.Event()
+    opener = camera or camera_opener(host, identity, options, port, native, cancel)
     try:
         for record in store.mark_interrupted():
             log.warning(
@@ -208,188 +196,150 @@ def sync(
         run_hook(options.hook, "init")
         # Anything libgphoto2 raises that no step turned into a clearer error already.
         with libgphoto2_errors("talking to the camera"):
-            session = connect(host, port, identity, options, native)
-            return _run_session(
-                session, template, options, store, emit, cancel or threading.Event(), destination
-            )
+            run = _Run(opener(), options, template, store, emit, cancel, destination)
+            return _run_session(run)
+    except CameraError as exc:  # the stop signal itself breaks libgphoto2's waits (EINTR)
+        if cancel.is_set():
+            raise SyncCancelled("stopped on request") from exc
+        raise
     finally:
         if own_state:
             store.close()
 
 
-def _run_session(
-    session: CameraSession,
-    template: Template,
+def camera_opener(
+    host: str,
+    identity: Identity,
     options: SyncOptions,
-    store: StateStore,
-    emit: EventSink,
-    cancel: threading.Event,
-    destination: dl.Destination | None,
-) -> SyncSummary:
-    started = time.monotonic()
-    camera: CameraInfo | None = None
-    transferred = bytes_done = skipped = 0
-    failed: list[str] = []
-    session_id: int | None = None
-    listing_method = ""
-    unlisted: list[str] = []
-    stopped = ""
+    port: int = PTPIP_PORT,
+    native: bool | None = None,
+    cancel: threading.Event | None = None,
+) -> functools.partial[Camera]:
+    """How :func:`sync` opens the camera when it is given none: :func:`connect`."""
+    target = CameraTarget(host, identity, port, options.profile, native)
+    return functools.partial(connect, target, attempts=options.connect_attempts, cancel=cancel)
+
+
+def _run_session(run: _Run) -> SyncSummary:
+    options, camera = run.options, run.camera
+    todo: list[CameraObject] = []
     try:
-        with KeepAlive(session, options.keepalive_interval) as keepalive:
-            listing = _list(session, keepalive, options)
-            camera, listing_method = listing.camera, listing.method
-            todo = plan(listing, options, store)
-            unlisted = list(listing.problems)
-            for problem in unlisted:
+        with KeepAlive(camera, options.keepalive_interval):
+            listing = run.listing = _list(camera, options)
+            info = listing.camera
+            todo = plan(listing, options, run.store)
+            run.unlisted = list(listing.problems)
+            for problem in run.unlisted:
                 log.warning("listing incomplete: %s", problem)
-            emit(
+            run.emit(
                 SessionStarted(
-                    camera,
+                    info,
                     len(listing.objects),
                     len(todo),
                     sum(o.size for o in todo),
                     listing.method,
-                    session.sending_confirmed,
+                    camera.sending_confirmed,
                 )
             )
-            run_hook(options.hook, "start", camera=camera.model, planned=len(todo))
+            run_hook(options.hook, "start", camera=info.model, planned=len(todo))
             if not options.dry_run:
-                session_id = store.start_session(camera, len(todo))
+                run.session_id = run.store.start_session(info, len(todo))
             for index, obj in enumerate(todo, 1):
-                if cancel.is_set():
+                if run.cancel.is_set():
                     raise SyncCancelled("stopped on request before all files were transferred")
-                if options.dry_run or destination is None:
-                    emit(FileSkipped(obj, "dry run"))
-                    skipped += 1
+                if options.dry_run or run.destination is None:
+                    run.emit(FileSkipped(obj, "dry run"))
+                    run.skipped += 1
                     continue
                 try:
-                    outcome = _transfer(
-                        session,
-                        keepalive,
-                        camera,
-                        obj,
-                        index,
-                        template,
-                        options,
-                        emit,
-                        cancel,
-                        listing,
-                        destination,
-                        sum(o.size for o in todo[index - 1 :]),
-                    )
+                    outcome = _transfer(run, obj, index, sum(o.size for o in todo[index - 1 :]))
                 except DestinationError as exc:  # stop: the next files would fail the same way
-                    stopped = str(exc)  # the summary carries it: said once, by the caller
-                    _not_attempted(
-                        todo[index - 1 :], "the destination cannot take it", failed, emit
-                    )
+                    run.stopped = str(exc)  # the summary carries it: said once, by the caller
+                    run.not_attempted(todo[index - 1 :], "the destination cannot take it")
                     break
-                if isinstance(outcome, str):
-                    failed.append(f"{obj.folder}/{obj.name}: {outcome}")
-                    emit(FileFailed(obj, outcome))
-                    if not keepalive.ping():  # is the camera still there?
-                        stopped = (
-                            f"the connection to the camera was lost during {obj.name}; "
-                            f"{RECONNECT_HINT}"
-                        )
-                        reason = "the connection to the camera was lost"
-                        _not_attempted(todo[index:], reason, failed, emit)
+                if isinstance(outcome, Failed):
+                    run.fail(obj, outcome.reason)
+                    if (gone := outcome.camera_gone) is not None:
+                        run.stopped = f"{gone.what} during {obj.name}; {RECONNECT_HINT}"
+                        run.not_attempted(todo[index:], gone.what)
                         break
                     continue
-                assert session_id is not None
-                store.record_transfer(session_id, camera, obj, outcome.path, outcome.sha256)
-                transferred += 1
-                bytes_done += outcome.size - outcome.resumed_from
-                emit(
-                    FileDone(
-                        obj,
-                        outcome.path,
-                        outcome.size,
-                        time.monotonic() - started,
-                        outcome.already_there,
-                    )
-                )
-                keepalive.touch()
-                run_hook(
-                    options.hook,
-                    "download",
-                    str(outcome.path),
-                    camera=camera.model,
-                    name=obj.name,
-                    folder=obj.folder,
-                    size=obj.size,
-                )
+                _record(run, obj, outcome)
     except BaseException as exc:
-        failed.append(f"session: {exc}")
-        _release(session, left_on="the session failed")
-        _end_session(store, session_id, transferred, failed, bytes_done, unlisted)
+        run.failed.append(f"session: {exc}")
+        _release(camera, left_on="the session failed")
+        run.end_record()
         raise
     # Power off only when every planned file is safe and the listing complete, never after a
     # dry run: a camera left on can be asked again.
     left_on: str | None = None
-    if failed:
+    if run.failed:
         left_on = "some files failed (retried next time)"
-    elif unlisted:
+    elif run.unlisted:
         left_on = "the listing is incomplete"
     elif options.dry_run:
         left_on = "dry run"
-    powered_off, why_on = _release(session, left_on=left_on)
-    power_due = left_on is None and session.profile.power_off is not None
-    _end_session(store, session_id, transferred, failed, bytes_done, unlisted, powered_off)
-    if destination is not None and camera is not None:
-        keep = {dl.partial_name(camera.key, obj) for obj in listing.objects}
+    powered_off, why_on = _release(camera, left_on=left_on)
+    power_due = left_on is None and camera.profile.power_off is not None
+    run.end_record(powered_off)
+    if run.destination is not None and run.info is not None:
+        keep = {dl.partial_name(run.info.key, obj) for obj in listing.objects}
         try:
             dl.remove_orphaned_partials(
-                destination.root, keep, options.partial_max_age_days, time.time()
+                run.destination.root, keep, options.partial_max_age_days, time.time()
             )
         except OSError as exc:  # housekeeping only: never fails the session
-            log.warning("looking for old partial downloads in %s: %s", destination.root, exc)
-    run_hook(options.hook, "stop", transferred=transferred, failed=len(failed))
+            log.warning("looking for old partial downloads in %s: %s", run.destination.root, exc)
+    run_hook(options.hook, "stop", transferred=run.transferred, failed=len(run.failed))
     summary = SyncSummary(
-        camera,
+        run.info,
         len(todo),
-        transferred,
-        bytes_done,
-        time.monotonic() - started,
-        skipped,
-        failed,
+        run.transferred,
+        run.bytes_done,
+        time.monotonic() - run.started,
+        run.skipped,
+        run.failed,
         powered_off,
-        listing_method,
+        listing.method,
         camera_left_on=why_on,
         power_off_failed=power_due and not powered_off,
-        unlisted=unlisted,
-        sending=session.sending_confirmed,
-        stopped=stopped,
+        unlisted=run.unlisted,
+        sending=camera.sending_confirmed,
+        stopped=run.stopped,
     )
-    emit(SessionEnded(summary))
+    run.emit(SessionEnded(summary))
     return summary
 
 
-def _list(session: CameraSession, keepalive: KeepAlive, options: SyncOptions) -> Listing:
-    """The listing; a failure libgphoto2 does not explain (``[-1] Unspecified error``) is
-    reported as a lost connection only once the camera does not answer a ping either."""
+def _record(run: _Run, obj: CameraObject, done: dl.Downloaded) -> None:
+    info = run.info
+    assert run.session_id is not None
+    assert info is not None
+    run.store.record_transfer(run.session_id, info, obj, done.path, done.sha256)
+    run.transferred += 1
+    run.bytes_done += done.size - done.resumed_from
+    seconds = time.monotonic() - run.started
+    run.emit(FileDone(obj, done.path, done.size, seconds, done.already_there))
+    run_hook(
+        run.options.hook,
+        "download",
+        str(done.path),
+        camera=info.model,
+        name=obj.name,
+        folder=obj.folder,
+        size=obj.size,
+    )
+
+
+def _list(camera: Camera, options: SyncOptions) -> Listing:
     try:
-        with keepalive.use():
-            return list_camera(session, bulk=options.bulk_listing)
-    except TransportError as exc:  # the operation that noticed is in the debug log
+        return camera.list(bulk=options.bulk_listing)
+    except CameraTransportError as exc:  # the operation that noticed is in the debug log
         log.debug("listing: %s", exc)
-        raise TransportError(
-            "listing the camera's files", exc.detail, opcode=exc.opcode, code=exc.code
-        ) from exc
-    except CameraError as exc:
-        if keepalive.ping():
-            raise
-        raise TransportError("listing the camera's files", str(exc)) from exc
+        raise exc.while_doing("listing the camera's files") from exc
 
 
-def _not_attempted(
-    objects: list[CameraObject], reason: str, failed: list[str], emit: EventSink
-) -> None:
-    for obj in objects:
-        failed.append(f"{obj.folder}/{obj.name}: not attempted: {reason}")
-        emit(FileFailed(obj, f"not attempted: {reason}"))
-
-
-def _release(session: CameraSession, *, left_on: str | None) -> tuple[bool, str]:
+def _release(session: Camera, *, left_on: str | None) -> tuple[bool, str]:
     """Close the session, with the profile's end steps unless ``left_on`` says why not.
     Returns (powered off, why the camera stays on): powered off only when the camera answered
     OK to every power-off step, never because the steps were merely sent."""
@@ -405,7 +355,7 @@ def _release(session: CameraSession, *, left_on: str | None) -> tuple[bool, str]
     problem = ""
     try:
         session.close(power_off=power_off)
-    except TransportError as exc:  # an older body switches off before the last end step
+    except CameraTransportError as exc:  # an older body switches off before the last end step
         log.warning(
             "the power-off was not confirmed: the connection was lost while %s (%s)",
             exc.doing,
@@ -423,7 +373,7 @@ def _release(session: CameraSession, *, left_on: str | None) -> tuple[bool, str]
     return False, _power_off_failure(session, problem)
 
 
-def _power_off_failure(session: CameraSession, problem: str) -> str:
+def _power_off_failure(session: Camera, problem: str) -> str:
     """Why the power-off is not confirmed, from what the camera answered to each step."""
     first = session.profile.power_off
     assert first is not None
@@ -432,142 +382,73 @@ def _power_off_failure(session: CameraSession, problem: str) -> str:
         return f"the power-off was not sent ({problem or 'an earlier end step failed'})"
     command, rest = results[first], results[first + 1 :]
     if command.code in TRANSPORT_ERRORS:
-        return f"the power-off was not answered ({_answer(command.code)})"
+        return f"the power-off was not answered ({describe_code(command.code)})"
     if not command.ok:
-        return f"the camera refused the power-off ({_answer(command.code)})"
+        return f"the camera refused the power-off ({describe_code(command.code)})"
     if not session.profile.power_off_paired:
         return (
             "the camera accepted the power-off but not the step after it (this profile sends "
             "no 0x9281 after it); an older body switches off there, a newer one stays on"
         )
     unanswered = next((r for r in rest if not r.ok), None)
-    code = _answer(unanswered.code) if unanswered else "no answer"
+    code = describe_code(unanswered.code) if unanswered else "no answer"
     return (
         f"the camera accepted the power-off but not the step after it ({code}); an older "
         "body switches off there, a newer one stays on"
     )
 
 
-def _answer(code: int) -> str:
-    return TRANSPORT_ERRORS.get(code) or code_name(code, ResponseCode)
-
-
-def _end_session(
-    store: StateStore,
-    session_id: int | None,
-    transferred: int,
-    failed: list[str],
-    size: int,
-    unlisted: list[str],
-    powered_off: bool = False,
-) -> None:
-    """Close the session's history record; never in the way of releasing the camera (it
-    happens after), and a failure here loses no file: the transfers are recorded already."""
-    if session_id is None:
-        return
+def _transfer(run: _Run, obj: CameraObject, index: int, remaining: int) -> Outcome:
+    """Download one object. A destination that cannot take it raises
+    :class:`DestinationError` (``remaining``: the bytes of every file still planned, for the
+    message); a stop request raises :class:`SyncCancelled`."""
+    info, listing, destination = run.info, run.listing, run.destination
+    assert info is not None
+    assert listing is not None
+    assert destination is not None
     try:
-        store.end_session(
-            session_id,
-            transferred=transferred,
-            failed=len(failed),
-            bytes=size,
-            result="ok" if not failed and not unlisted else "incomplete",
-            powered_off=powered_off,
-        )
-    except SonyPmAltError as exc:
-        log.warning("could not close the session record: %s", exc)
-
-
-def _transfer(
-    session: CameraSession,
-    keepalive: KeepAlive,
-    camera: CameraInfo,
-    obj: CameraObject,
-    index: int,
-    template: Template,
-    options: SyncOptions,
-    emit: EventSink,
-    cancel: threading.Event,
-    listing: Listing,
-    destination: dl.Destination,
-    remaining: int,
-) -> dl.Downloaded | str:
-    """Download one object; a string is the reason it failed (it stays planned). A
-    destination that cannot take it raises :class:`DestinationError` (``remaining``: the
-    bytes of every file still planned, for the message)."""
-    try:
-        relative = template.render(obj, camera, index, datetime.now())
-        final = contained_path(options.dest, relative)
+        relative = run.template.render(obj, info, index, datetime.now())
+        final = contained_path(run.options.dest, relative)
     except UnsafeName as exc:
         log.warning("not downloading %r: %s", obj.name, exc)
-        return f"unsafe name: {exc}"
-    partial = dl.partial_path(final, camera.key, obj)
-    # Without a handle the object came from libgphoto2's listing, whose size for "4 GiB or
-    # more" may be the 32-bit 0xFFFFFFFF, and the 64-bit read needs the handle: refuse.
-    if obj.size >= dl.FOUR_GIB - 1 and not obj.handle:
-        return (
-            "4 GiB or more, and this listing gives neither its true size nor its handle (the "
-            "native layer's bulk listing does); left on the camera for a later session "
-            "(nothing recorded)"
-        )
-    if obj.size >= dl.FOUR_GIB:
-        if not (session.uses_native_layer and listing.offers(OperationCode.GET_PARTIAL_OBJECT_64)):
-            return (
-                "4 GiB or more and the camera offers no 64-bit partial read; left on the "
-                "camera for a later session (nothing recorded)"
-            )
-        read = dl.partial64_reader(session.transport(), obj)
-    elif listing.offers(OperationCode.GET_PARTIAL_OBJECT) is False:
-        partial.unlink(missing_ok=True)  # no partial reads: a restart, never a resume
-        read = dl.whole_file_reader(session.camera, obj)
-    else:
-        read = dl.gphoto2_reader(session.camera, obj)
+        return Failed(f"unsafe name: {exc}")
+    partial = dl.partial_path(final, info.key, obj)
+    try:
+        reader = run.camera.reader(obj, listing)
+    except Unreadable as exc:
+        return Failed(str(exc))
+    if not reader.resumable:
+        partial.unlink(missing_ok=True)
     resumed = partial.stat().st_size if partial.exists() else 0
     destination.check(obj.name, max(0, obj.size - resumed), remaining - min(resumed, obj.size))
-    emit(FileStarted(obj, final, index, resumed))
+    run.emit(FileStarted(obj, final, index, resumed))
 
-    def locked_read(offset: int, buffer: memoryview) -> int:
-        if cancel.is_set():
+    def read(offset: int, buffer: memoryview) -> int:
+        if run.cancel.is_set():
             raise SyncCancelled(f"stopped on request during {obj.name}")
-        with keepalive.use():
-            return read(offset, buffer)
+        return reader.read(offset, buffer)
 
-    def more_than_listed() -> bool:
-        """One byte asked for past the listed end: a camera that has it listed a wrong size."""
-        with keepalive.use():
-            result = session.transport().transaction(
-                OperationCode.GET_PARTIAL_OBJECT,
-                [obj.handle, obj.size, 1],
-                data_in=True,
-                check=False,
-            )
-        return result.code == ResponseCode.OK and len(result.data) > 0
-
-    # Only where a raw read by handle can ask (libgphoto2 itself stops at the listed size).
-    can_probe = (
-        session.uses_native_layer
-        and obj.handle
-        and obj.size < dl.FOUR_GIB - 1
-        and listing.offers(OperationCode.GET_PARTIAL_OBJECT)
-    )
     try:
         return dl.fetch(
             obj,
             final,
             partial,
-            locked_read,
-            lambda done: emit(FileProgress(obj, done, obj.size)),
-            more_than_listed if can_probe else None,
+            read,
+            lambda done: run.emit(FileProgress(obj, done, obj.size)),
+            reader.probe,
         )
     except DestinationFull as exc:
         raise DestinationFull(exc.root, exc.name, exc.needed, exc.free, remaining) from exc
     except (SyncCancelled, DestinationError):
         raise
-    except Exception as exc:  # gphoto2 errors, OS errors: reported, the file stays planned
-        if cancel.is_set():  # the stop signal itself can break a read (EINTR in libgphoto2)
+    except Exception as exc:  # camera errors, OS errors: reported, the file stays planned
+        if run.cancel.is_set():  # the stop signal itself can break a read (EINTR in libgphoto2)
             raise SyncCancelled(f"stopped on request during {obj.name}") from exc
+        if isinstance(exc, CameraTransportError):  # said once, as the session's end
+            log.debug("%s/%s: %s", obj.folder, obj.name, exc)
+            return Failed(str(exc), exc)
         log.warning("%s/%s: %s", obj.folder, obj.name, exc)
-        return str(exc) or type(exc).__name__
+        return Failed(str(exc) or type(exc).__name__)
 
 
 def iter_sync(host: str, **kwargs: Any) -> Iterator[SyncEvent]:

@@ -6,10 +6,15 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import TRANSPORT_ERRORS, TransportError, VendorStepFailed
-from ..native import Transport
+from ..errors import (
+    TRANSPORT_ERRORS,
+    CameraTransportError,
+    VendorStepFailed,
+    raise_for_response,
+)
 from ..profiles import Step
 from ..ptpip.codes import ResponseCode, code_name
+from .model import Transport
 
 log = logging.getLogger("sony_pm_alt.vendor")
 
@@ -32,10 +37,10 @@ def run_steps(
 ) -> list[StepResult]:
     """Send each step in order. A failing step marked ``abort`` raises
     :class:`VendorStepFailed`; one marked ``skip`` is logged and the next step follows. A
-    lost connection is a :class:`TransportError` whatever the step says: the camera did not
-    refuse the step, so another profile would not help. Each result is appended to
-    ``results`` as it comes, so a caller still knows what was answered when a step aborts
-    the block."""
+    lost connection is a :class:`~sony_pm_alt.errors.CameraTransportError` whatever the step
+    says: the camera did not refuse the step, so another profile would not help. Each result
+    is appended to ``results`` as it comes, so a caller still knows what was answered when a
+    step aborts the block."""
     results = [] if results is None else results
     for index, step in enumerate(steps, 1):
         outcome = transport.transaction(
@@ -43,12 +48,11 @@ def run_steps(
         )
         results.append(StepResult(step, outcome.code))
         if outcome.code in TRANSPORT_ERRORS:
-            raise TransportError(
-                f"sending vendor profile {block} step {index} ({step.describe()})",
-                TRANSPORT_ERRORS[outcome.code],
-                opcode=step.opcode,
-                code=outcome.code,
-            )
+            try:
+                raise_for_response(step.opcode, outcome.code)
+            except CameraTransportError as exc:
+                doing = f"sending vendor profile {block} step {index} ({step.describe()})"
+                raise exc.while_doing(doing) from None
         if outcome.code == ResponseCode.OK:
             log.debug("%s step %d: %s OK", block, index, step.describe())
         elif step.abort_on_failure:

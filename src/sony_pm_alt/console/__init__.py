@@ -1,0 +1,23 @@
+"""Presentation: what we tell a person (console.text), the one JSON shape of every event
+(console.records), and the views of ``sync`` (console.views) and ``watch`` (console.watch)."""
+
+from __future__ import annotations
+
+from .records import summary_fields, sync_record, watch_record
+from .text import shown, size, start_line, summary_line
+from .views import JsonView, PlainView, RichView
+from .watch import WatchView
+
+__all__ = [
+    "JsonView",
+    "PlainView",
+    "RichView",
+    "WatchView",
+    "shown",
+    "size",
+    "start_line",
+    "summary_fields",
+    "summary_line",
+    "sync_record",
+    "watch_record",
+]
