@@ -17,7 +17,7 @@ import logging
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,21 +162,27 @@ def partial_name(camera_key: str, obj: CameraObject) -> str:
 
 def remove_orphaned_partials(
     root: Path,
-    keep: set[str],
+    keep: Collection[str] | Callable[[], Collection[str]],
     max_age_days: float,
     now: float,
     why: str = "whose file is no longer on the camera",
 ) -> list[Path]:
     """Remove the hidden partial files under ``root`` not touched for ``max_age_days`` (0:
     never) whose name is not in ``keep`` (the partial names of the objects still on the
-    camera): downloads of files that never came back. Each is logged; the removed paths."""
+    camera; a callable is asked only once a partial file is found, as most sessions find
+    none): downloads of files that never came back. Each is logged; the removed paths."""
     if max_age_days <= 0:
         return []
+    kept: Collection[str] | None = None if callable(keep) else keep
     cutoff = now - max_age_days * 86_400
     removed = []
     for folder, _dirs, names in os.walk(root):  # symbolic links to folders are not followed
         for name in names:
-            if not (name.startswith(".") and name.endswith(PARTIAL_SUFFIX)) or name in keep:
+            if not (name.startswith(".") and name.endswith(PARTIAL_SUFFIX)):
+                continue
+            if kept is None:
+                kept = keep() if callable(keep) else keep
+            if name in kept:
                 continue
             path = Path(folder) / name
             try:
