@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import struct
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from hypothesis import given, settings
@@ -30,7 +30,7 @@ from sony_pm_alt.emulator import (
 )
 from sony_pm_alt.emulator.body import SONY_OPERATIONS, parse_mac
 from sony_pm_alt.emulator.camera import SONY_BLOB_SIZE, InitDecision
-from sony_pm_alt.emulator.card import HANDLE_BASE
+from sony_pm_alt.emulator.card import FORMAT_BY_EXTENSION, HANDLE_BASE, CardObject
 from sony_pm_alt.emulator.demo import DEMO_START
 from sony_pm_alt.emulator.faults import Faults
 from sony_pm_alt.ptpip.codes import (
@@ -258,6 +258,13 @@ def test_unknown_extensions_are_undefined_objects(tmp_path: Path) -> None:
     card = Card.scan(tmp_path)
     formats = {o.name: o.object_format for o in card}
     assert formats == {"lower.jpg": ObjectFormat.EXIF_JPEG, "notes.bin": ObjectFormat.UNDEFINED}
+
+
+@given(st.text(st.sampled_from("aJ.pgGx"), min_size=1, max_size=8))
+def test_formats_follow_the_extension_as_path_suffix_reads_it(name: str) -> None:
+    obj = CardObject(HANDLE_BASE, 0, name, f"/card/{name}", False, 1, 0.0)
+    suffix = PurePosixPath(f"/card/{name}").suffix.lower()
+    assert obj.object_format == FORMAT_BY_EXTENSION.get(suffix, ObjectFormat.UNDEFINED)
 
 
 def test_scan_skips_symlinks_special_files_and_unrepresentable_names(tmp_path: Path) -> None:

@@ -196,6 +196,14 @@ def test_planning_returns_what_is_not_done_in_order(store: StateStore, tmp_path:
     assert store.new_objects(A7, []) == []
 
 
+def test_planning_a_card_of_many_folders(store: StateStore, tmp_path: Path) -> None:
+    """More folders than one query takes host parameters for (a hostile listing can have
+    thousands): every folder is still asked about."""
+    objects = [obj(folder=f"{DCIM}/{n:04}") for n in range(1203)]
+    record(store, A7, *objects[::2], where=tmp_path)
+    assert store.new_objects(A7, objects) == objects[1::2]
+
+
 def test_planning_is_per_camera(store: StateStore, tmp_path: Path) -> None:
     record(store, A7, obj(), where=tmp_path)
     assert store.is_done(A7, obj())

@@ -69,3 +69,26 @@ def test_the_age_is_a_config_key_with_a_default(tmp_path: Path) -> None:
         config_file.write_text(f"[defaults]\npartial_max_age_days = {bad}\n")
         with pytest.raises(ConfigError, match="partial_max_age_days"):
             load(config_file, {})
+
+
+def test_the_names_to_keep_are_computed_only_when_a_partial_file_is_found(tmp_path: Path) -> None:
+    from sony_pm_alt.engine.download import remove_orphaned_partials
+
+    asked: list[int] = []
+
+    def keep() -> set[str]:
+        asked.append(1)
+        return {f".kept{PARTIAL}"}
+
+    (tmp_path / "2024").mkdir()
+    (tmp_path / "2024" / "DSC00001.JPG").write_bytes(b"photo")
+    assert remove_orphaned_partials(tmp_path, keep, 30, time.time()) == []
+    assert asked == []  # a session with no partial file does not build the set
+
+    kept, orphan = tmp_path / f".kept{PARTIAL}", tmp_path / "2024" / f".gone{PARTIAL}"
+    for path in (kept, orphan):
+        path.write_bytes(b"part")
+        age(path, 40)
+    assert remove_orphaned_partials(tmp_path, keep, 30, time.time()) == [orphan]
+    assert asked == [1]  # once, however many partial files
+    assert kept.exists()

@@ -70,6 +70,20 @@ def test_a_truncated_string_names_the_field() -> None:
         ObjectPropList.decode_by_handle(data)
 
 
+@pytest.mark.parametrize(
+    ("units", "expected"),
+    [
+        ("ab\x00cd\x00".encode("utf-16-le"), "ab"),  # cut at the first NUL unit
+        ("ab\x00".encode("utf-16-le") + b"\x00\xd8" + b"\x00\x00", "ab"),  # junk after it
+        (b"a\x00\x00b\x00\x00", "a\u6200"),  # zero bytes across two units are no NUL
+        (b"", ""),
+    ],
+)
+def test_strings_end_at_the_first_nul_unit(units: bytes, expected: str) -> None:
+    data = struct.pack("<IIHHB", 1, 7, 0xDC07, DataType.STRING, len(units) // 2) + units
+    assert _fast(data) == _careful(data) == ("ok", {7: {0xDC07: expected}})
+
+
 def test_later_duplicate_wins() -> None:
     items = (
         ObjectPropElement(1, 0xDC07, DataType.STRING, "old"),
@@ -84,6 +98,68 @@ def test_fast_encoding_is_the_careful_one(items: list[ObjectPropElement]) -> Non
     with patch.object(datasets, "_fast_prop_list_bytes", return_value=None):
         careful = plist.encode()
     assert plist.encode() == careful
+
+
+_COLUMN_TYPES = [DataType.STRING, *(t for t in INT_RANGES if t not in (0x0009, 0x000A))]
+
+
+_Table = tuple[list[tuple[int, DataType]], list[tuple[int, tuple[PropValue, ...]]]]
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> _Table:
+    """A listing as a table: columns of any type, rows of values of the column's type."""
+    columns: list[tuple[int, DataType]] = draw(
+        st.lists(st.tuples(st.integers(0xDC01, 0xDC0B), st.sampled_from(_COLUMN_TYPES)), max_size=6)
+    )
+    row_values = [text if t == DataType.STRING else st.integers(*INT_RANGES[t]) for _, t in columns]
+    rows = draw(st.lists(st.tuples(st.integers(0, 2**32 - 1), st.tuples(*row_values)), max_size=8))
+    return columns, rows
+
+
+@given(tables())
+def test_table_encoding_is_the_element_encoding(table: _Table) -> None:
+    columns, rows = table
+    elements = tuple(
+        ObjectPropElement(handle, code, data_type, value)
+        for handle, values in rows
+        for (code, data_type), value in zip(columns, values, strict=True)
+    )
+    assert ObjectPropList.encode_table(columns, rows) == ObjectPropList(elements).encode()
+
+
+@pytest.mark.parametrize(
+    ("columns", "values"),
+    [
+        ([(0xDC07, DataType.UINT8)], (256,)),
+        ([(0xDC07, DataType.STRING)], (7,)),
+        ([(0xDC07, DataType.UINT16), (0xDC08, DataType.STRING)], ("7", "x")),
+        ([(0xDC07, DataType.STRING)], ("a\x00b",)),
+        ([(0xDC07, DataType.UINT128)], (2**100,)),  # the careful path writes it, not this one
+    ],
+)
+def test_table_encoding_of_unusual_values_is_the_careful_one(
+    columns: list[tuple[int, int]], values: tuple[PropValue, ...]
+) -> None:
+    elements = tuple(
+        ObjectPropElement(1, code, data_type, value)
+        for (code, data_type), value in zip(columns, values, strict=True)
+    )
+    try:
+        expected: bytes | str = ObjectPropList(elements).encode()
+    except ValueError as exc:
+        expected = str(exc)
+    try:
+        got: bytes | str = ObjectPropList.encode_table(columns, [(1, values)])
+    except ValueError as exc:
+        got = str(exc)
+    assert got == expected
+
+
+def test_a_row_without_a_value_per_column_is_refused() -> None:
+    columns = [(0xDC07, DataType.UINT8), (0xDC08, DataType.UINT8)]
+    with pytest.raises(ValueError, match="shorter"):
+        ObjectPropList.encode_table(columns, [(1, (1,))])
 
 
 @pytest.mark.parametrize(

@@ -398,6 +398,33 @@ def test_datetime_round_trip(dt: datetime.datetime) -> None:
     assert parse_datetime(text) == dt.replace(microsecond=0, fold=0)
 
 
+def _six_fields(text: str) -> datetime.datetime | None:
+    """parse_datetime as first written: the six fields through int() and datetime()."""
+    try:
+        y, mo, d, h, mi, s = (
+            int(text[a:b]) for a, b in ((0, 4), (4, 6), (6, 8), (9, 11), (11, 13), (13, 15))
+        )
+        return datetime.datetime(y, mo, d, h, mi, s)
+    except ValueError:
+        return None
+
+
+@given(
+    st.sampled_from(["0000", "0001", "1900", "2000", "2023", "2024", "2100", "9999"]),
+    st.sampled_from(["00", "01", "02", "04", "12", "13", "99"]),
+    st.sampled_from(["00", "01", "28", "29", "30", "31", "32", "99"]),
+    st.sampled_from(["00", "12", "23", "24", "25", "99"]),
+    st.sampled_from(["00", "59", "60", "99"]),
+    st.sampled_from(["00", "59", "60", "61"]),
+    st.sampled_from(["T", " ", "x"]),
+)
+def test_parse_datetime_checks_ranges_as_datetime_does(
+    year: str, month: str, day: str, hour: str, minute: str, second: str, separator: str
+) -> None:
+    text = f"{year}{month}{day}{separator}{hour}{minute}{second}"
+    assert parse_datetime(text) == _six_fields(text)
+
+
 @given(st.text(max_size=60))
 def test_parse_datetime_never_raises(text: str) -> None:
     parsed = parse_datetime(text)

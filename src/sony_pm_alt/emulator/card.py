@@ -78,13 +78,17 @@ class CardObject:
     handle: int
     parent: int  # 0 = root of the storage
     name: str
-    path: Path
+    location: str  # the file's path (a Path costs more to build than the rest of the scan)
     is_folder: bool
     size: int
     mtime: float
     alias: str | None = None  # reported instead of ``name`` (the hostile-names fault)
     date_text: str | None = None  # reported as the capture date (the bad-dates fault)
     size_skew: int = 0  # added to the reported size, not the data (listing-size-mismatch)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.location)
 
     @property
     def reported_size(self) -> int:
@@ -100,7 +104,9 @@ class CardObject:
     def object_format(self) -> int:
         if self.is_folder:
             return ObjectFormat.ASSOCIATION
-        return FORMAT_BY_EXTENSION.get(self.path.suffix.lower(), ObjectFormat.UNDEFINED)
+        dot = self.name.rfind(".")  # Path.suffix: none for ".jpg" or "x.", ".jpg" for "..jpg"
+        suffix = self.name[dot:] if 0 < dot < len(self.name) - 1 else ""
+        return FORMAT_BY_EXTENSION.get(suffix.lower(), ObjectFormat.UNDEFINED)
 
     @property
     def capture_date(self) -> str:
@@ -186,7 +192,7 @@ class Card:
                         handle,
                         parent,
                         entry.name,
-                        Path(entry.path),
+                        entry.path,
                         is_dir,
                         0 if is_dir else st.st_size,
                         st.st_mtime,

@@ -17,21 +17,25 @@ import logging
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import (
+    DATA_OVERRUN,
     GP_ERROR_CORRUPTED_DATA,
+    TRANSPORT_ERRORS,
     CameraSentTooMuch,
+    CameraTransportError,
     DestinationError,
     DestinationFull,
     from_gphoto2,
     libgphoto2_errors,
+    raise_for_response,
 )
-from ..ptpip.codes import OperationCode
+from ..ptpip.codes import OperationCode, ResponseCode
 from .model import CameraObject, Transport
 from .naming import file_time, unique_path
 
@@ -158,21 +162,27 @@ def partial_name(camera_key: str, obj: CameraObject) -> str:
 
 def remove_orphaned_partials(
     root: Path,
-    keep: set[str],
+    keep: Collection[str] | Callable[[], Collection[str]],
     max_age_days: float,
     now: float,
     why: str = "whose file is no longer on the camera",
 ) -> list[Path]:
     """Remove the hidden partial files under ``root`` not touched for ``max_age_days`` (0:
     never) whose name is not in ``keep`` (the partial names of the objects still on the
-    camera): downloads of files that never came back. Each is logged; the removed paths."""
+    camera; a callable is asked only once a partial file is found, as most sessions find
+    none): downloads of files that never came back. Each is logged; the removed paths."""
     if max_age_days <= 0:
         return []
+    kept: Collection[str] | None = None if callable(keep) else keep
     cutoff = now - max_age_days * 86_400
     removed = []
     for folder, _dirs, names in os.walk(root):  # symbolic links to folders are not followed
         for name in names:
-            if not (name.startswith(".") and name.endswith(PARTIAL_SUFFIX)) or name in keep:
+            if not (name.startswith(".") and name.endswith(PARTIAL_SUFFIX)):
+                continue
+            if kept is None:
+                kept = keep() if callable(keep) else keep
+            if name in kept:
                 continue
             path = Path(folder) / name
             try:
@@ -230,6 +240,59 @@ def whole_file_reader(camera: Any, obj: CameraObject) -> ReadChunk:
         return len(chunk)
 
     return read
+
+
+def partial_reader(
+    transport: Transport, obj: CameraObject, probe: Callable[[], bool]
+) -> tuple[ReadChunk, Callable[[], bool]]:
+    """GetPartialObject (0x101B) through the native layer: one round trip per chunk, where
+    libgphoto2's read adds a GetObjectInfo per file and the check for unlisted data adds
+    another. The last chunk asks one byte more than listed, so a camera with more data than
+    it listed shows it in the same reply; ``probe`` asks separately if the camera refuses
+    that. Returns the reader and its "more than listed?" for :func:`fetch`."""
+    extra = False
+    plus_one_answered = False
+
+    def ask(offset: int, count: int, asked: int) -> tuple[int, bytes]:
+        result = transport.transaction(
+            OperationCode.GET_PARTIAL_OBJECT,
+            [obj.handle, offset, count],
+            data_in=True,
+            check=False,
+        )
+        if result.code == DATA_OVERRUN:  # patch 0007 refused a reply longer than asked
+            raise CameraSentTooMuch.partial_read(obj.name, offset, asked)
+        if result.code in TRANSPORT_ERRORS:
+            try:
+                raise_for_response(OperationCode.GET_PARTIAL_OBJECT, result.code)
+            except CameraTransportError as exc:
+                raise exc.while_doing(f"downloading {obj.name} at offset {offset}") from None
+        return result.code, result.data
+
+    def read(offset: int, buffer: memoryview) -> int:
+        nonlocal extra, plus_one_answered
+        asked = len(buffer)
+        limit, answer = asked, None
+        if offset + asked >= obj.size:  # the last chunk
+            code, data = ask(offset, asked + 1, asked)
+            if code == ResponseCode.OK:
+                plus_one_answered, limit, answer = True, asked + 1, data
+            # any other answer: a camera refusing to read past the end; ask exactly
+        if answer is None:
+            code, answer = ask(offset, asked, asked)
+            raise_for_response(OperationCode.GET_PARTIAL_OBJECT, code)
+        if len(answer) > limit:  # a camlib without patch 0007: never write what came
+            raise CameraSentTooMuch.partial_read(obj.name, offset, asked)
+        if len(answer) > asked:
+            extra = True
+        count = min(len(answer), asked)
+        buffer[:count] = answer[:count]
+        return count
+
+    def more_than_listed() -> bool:
+        return extra if plus_one_answered else probe()
+
+    return read, more_than_listed
 
 
 def partial64_reader(transport: Transport, obj: CameraObject) -> ReadChunk:

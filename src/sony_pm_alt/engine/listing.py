@@ -12,6 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from ..errors import CameraResponseError, libgphoto2_errors
@@ -142,17 +143,20 @@ def _capture_time(props: dict[int, PropValue]) -> tuple[datetime | None, str]:
     return None, texts[0] if texts else ""
 
 
+_REQUIRED = (
+    ObjectPropCode.STORAGE_ID,
+    ObjectPropCode.OBJECT_FORMAT,
+    ObjectPropCode.OBJECT_FILE_NAME,
+    ObjectPropCode.PARENT_OBJECT,
+)
+_REQUIRED_SET = frozenset(_REQUIRED)
+
+
 def objects_from_prop_list(by_handle: dict[int, dict[int, PropValue]]) -> list[CameraObject]:
     """Turn GetObjPropList elements into files with libgphoto2-style folder paths."""
-    required = (
-        ObjectPropCode.STORAGE_ID,
-        ObjectPropCode.OBJECT_FORMAT,
-        ObjectPropCode.OBJECT_FILE_NAME,
-        ObjectPropCode.PARENT_OBJECT,
-    )
     for handle, props in by_handle.items():
-        missing = [f"0x{c:04X}" for c in required if c not in props]
-        if missing:
+        if not props.keys() >= _REQUIRED_SET:
+            missing = [f"0x{c:04X}" for c in _REQUIRED if c not in props]
             raise UnusableListing(f"object 0x{handle:08X} lacks properties {', '.join(missing)}")
 
     def as_int(props: dict[int, PropValue], code: int) -> int:
@@ -188,27 +192,38 @@ def objects_from_prop_list(by_handle: dict[int, dict[int, PropValue]]) -> list[C
             paths[folder] = f"{paths[parent]}/{by_handle[folder][ObjectPropCode.OBJECT_FILE_NAME]}"
         return paths[handle]
 
-    objects = []
+    # One pass per file with the checks of as_int() written out: this loop runs once per
+    # file of the card in every session, new files or not.
+    fmt_code, parent_code = ObjectPropCode.OBJECT_FORMAT, ObjectPropCode.PARENT_OBJECT
+    storage_code, name_code = ObjectPropCode.STORAGE_ID, ObjectPropCode.OBJECT_FILE_NAME
+    size_code, association = ObjectPropCode.OBJECT_SIZE, ObjectFormat.ASSOCIATION
+    objects: list[CameraObject] = []
+    append = objects.append
     for handle, props in by_handle.items():
-        object_format = as_int(props, ObjectPropCode.OBJECT_FORMAT)
-        if object_format == ObjectFormat.ASSOCIATION:
+        object_format = props[fmt_code]
+        if not isinstance(object_format, int):
+            raise UnusableListing(f"property 0x{fmt_code:04X} is not a number")
+        if object_format == association:
             continue
-        parent = as_int(props, ObjectPropCode.PARENT_OBJECT)
-        storage = as_int(props, ObjectPropCode.STORAGE_ID)
+        parent, storage = props[parent_code], props[storage_code]
+        if not isinstance(parent, int):
+            raise UnusableListing(f"property 0x{parent_code:04X} is not a number")
+        if not isinstance(storage, int):
+            raise UnusableListing(f"property 0x{storage_code:04X} is not a number")
         if parent in (0, ALL_OBJECTS):
             folder = f"/store_{storage:08x}"
         elif parent in by_handle:
-            folder = folder_path(parent)
+            folder = paths.get(parent) or folder_path(parent)
         else:
             raise UnusableListing(f"object 0x{handle:08X} has an unknown parent")
-        size = props.get(ObjectPropCode.OBJECT_SIZE)
+        size = props.get(size_code)
         if not isinstance(size, int):
             raise UnusableListing(f"object 0x{handle:08X} has no size")
         when, date_text = _capture_time(props)
-        objects.append(
+        append(
             CameraObject(
                 folder,
-                str(props[ObjectPropCode.OBJECT_FILE_NAME]),
+                str(props[name_code]),
                 size,
                 when,
                 object_format,
@@ -216,7 +231,7 @@ def objects_from_prop_list(by_handle: dict[int, dict[int, PropValue]]) -> list[C
                 date_text,
             )
         )
-    return sorted(objects, key=lambda o: (o.folder, o.name))
+    return sorted(objects, key=attrgetter("folder", "name"))
 
 
 def gphoto2_listing(camera: Any, folder: str = "/") -> list[CameraObject]:

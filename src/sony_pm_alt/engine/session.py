@@ -244,10 +244,6 @@ class CameraSession:
         else:
             read = dl.gphoto2_reader(self.camera, obj)
 
-        def locked_read(offset: int, buffer: memoryview) -> int:
-            with self.exclusive():
-                return read(offset, buffer)
-
         def more_than_listed() -> bool:
             """One byte asked for past the listed end: a camera that listed a wrong size."""
             with self.exclusive():
@@ -260,13 +256,21 @@ class CameraSession:
             return result.code == ResponseCode.OK and len(result.data) > 0
 
         # Only where a raw read by handle can ask (libgphoto2 itself stops at the listed size).
-        can_probe = (
+        probe: Callable[[], bool] | None = None
+        if (
             self.uses_native_layer
             and obj.handle
             and obj.size < dl.FOUR_GIB - 1
             and listing.offers(OperationCode.GET_PARTIAL_OBJECT)
-        )
-        return Reader(locked_read, resumable, more_than_listed if can_probe else None)
+        ):  # one round trip per chunk, the check for unlisted data included
+            read, probe = dl.partial_reader(self.transport(), obj, more_than_listed)
+        chosen = read
+
+        def locked_read(offset: int, buffer: memoryview) -> int:
+            with self.exclusive():
+                return chosen(offset, buffer)
+
+        return Reader(locked_read, resumable, probe)
 
     def _hook(self, transport: native_layer.Transport, phase: int) -> None:
         if phase == native_layer.HOOK_START:

@@ -60,6 +60,8 @@ RESULTS: Final = frozenset({"ok", "incomplete", "failed", "running", "interrupte
 END_RESULTS: Final = RESULTS - {"running", "interrupted"}
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+# Host parameters per statement: SQLite before 3.32 allows 999 (a card has a few dozen folders).
+_FOLDERS_PER_QUERY = 500
 
 # _MIGRATIONS[n] takes the schema from version n to n + 1; the schema version is their count.
 # Version 0 is an empty file. Never edit a released step: append a new one.
@@ -446,30 +448,29 @@ class StateStore:
     ) -> list[CameraObject]:
         """The objects not yet transferred from ``camera``, in their given order.
 
-        One query per call: the listing goes into a temporary table and is anti-joined with the
-        transfers, so the cost follows the card, not the years of history. Local files are not
-        looked at; to download everything again, do not call this (``redownload``)."""
+        One query for the transfers from ``camera`` into the folders listed (so the cost follows
+        the card, not the years of history), then a set lookup per object: anti-joining a
+        temporary table filled with the whole listing cost more than the rest of planning.
+        Local files are not looked at; to download everything again, do not call this
+        (``redownload``)."""
         listing = list(objects)
         if not listing:
             return []
-        rows = [(index, *obj.key) for index, obj in enumerate(listing)]
-        # A temporary table lives in the connection's private temp database: filling it takes
-        # no lock on the shared file, so this is a read as far as other writers are concerned.
-        with self._transaction("DEFERRED") as db:
-            db.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS wanted (idx INTEGER PRIMARY KEY, folder TEXT,"
-                " name TEXT, size INTEGER, capture_time TEXT)"
-            )
-            db.execute("DELETE FROM temp.wanted")
-            db.executemany("INSERT INTO temp.wanted VALUES (?, ?, ?, ?, ?)", rows)
-            new = db.execute(
-                "SELECT w.idx FROM temp.wanted AS w WHERE NOT EXISTS (SELECT 1 FROM transfers t"
-                " WHERE t.camera = ? AND t.folder = w.folder AND t.name = w.name"
-                " AND t.size = w.size AND t.capture_time = w.capture_time) ORDER BY w.idx",
-                (camera.key,),
-            ).fetchall()
-            db.execute("DELETE FROM temp.wanted")
-        return [listing[row[0]] for row in new]
+        folders = sorted({obj.folder for obj in listing})
+        done: set[tuple[str, str, int, str]] = set()
+        with self._read() as db:
+            cursor = db.cursor()
+            cursor.row_factory = None  # plain tuples, which hash and compare like obj.key
+            for start in range(0, len(folders), _FOLDERS_PER_QUERY):
+                chunk = folders[start : start + _FOLDERS_PER_QUERY]
+                done.update(
+                    cursor.execute(
+                        "SELECT folder, name, size, capture_time FROM transfers"
+                        f" WHERE camera = ? AND folder IN ({', '.join('?' * len(chunk))})",
+                        (camera.key, *chunk),
+                    )
+                )
+        return [obj for obj in listing if obj.key not in done]
 
     def record_transfer(
         self,

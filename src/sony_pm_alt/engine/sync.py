@@ -283,7 +283,11 @@ def _run_session(run: _Run) -> SyncSummary:
     power_due = left_on is None and camera.profile.power_off is not None
     run.end_record(powered_off)
     if run.destination is not None and run.info is not None:
-        keep = {dl.partial_name(run.info.key, obj) for obj in listing.objects}
+        key = run.info.key
+
+        def keep() -> set[str]:  # the partial names of what is still on the camera
+            return {dl.partial_name(key, obj) for obj in listing.objects}
+
         try:
             dl.remove_orphaned_partials(
                 run.destination.root, keep, options.partial_max_age_days, time.time()
