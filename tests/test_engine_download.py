@@ -568,3 +568,28 @@ def test_without_hard_links_two_writers_never_replace_each_other(
         dl._move_noreplace(source, taken)
     assert taken.read_bytes() == b"camera A"
     assert source.read_bytes() == b"camera B"
+
+
+def test_a_large_download_starts_its_write_back_while_it_arrives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Write-back of each 8 MiB starts as it arrives (the final fsync has little left);
+    the bytes at the final name are the camera's."""
+    started: list[tuple[int, int]] = []
+    real = dl.start_writeback
+
+    def spy(fd: int, start: int, end: int) -> None:
+        assert os.fstat(fd).st_size == end  # everything up to ``end`` is in the file
+        started.append((start, end))
+        real(fd, start, end)
+
+    monkeypatch.setattr(dl, "start_writeback", spy)
+    step = dl.WRITEBACK_STEP
+    data = os.urandom(2 * step + 12345)
+    obj = camera_object(len(data))
+    final = tmp_path / "dest" / obj.name
+    done = dl.fetch(
+        obj, final, dl.partial_path(final, "cam", obj), FakeCamera(data).read, None, None
+    )
+    assert started == [(0, step), (step, 2 * step)]
+    assert done.path.read_bytes() == data

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from sony_pm_alt.engine.writeback import WRITEBACK_STEP, start_writeback
 from sony_pm_alt.ftp import hashing
 from sony_pm_alt.ftp.hashing import BackgroundHash
 from sony_pm_alt.ftp.intake import Upload
-from sony_pm_alt.ftp.writeback import WRITEBACK_STEP, start_writeback
 
 
 class _Link:

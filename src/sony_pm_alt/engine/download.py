@@ -38,11 +38,13 @@ from ..errors import (
 from ..ptpip.codes import OperationCode, ResponseCode
 from .model import CameraObject, Transport
 from .naming import file_time, unique_path
+from .writeback import WRITEBACK_STEP, start_writeback
 
 log = logging.getLogger("sony_pm_alt.download")
 
 CHUNK = 1024 * 1024  # what gphoto2 asks per GetPartialObject, too
 FOUR_GIB = 1 << 32
+SMALL_FILE = 4 * CHUNK  # read by raw GetPartialObject: one round trip per chunk (partial_reader)
 PARTIAL_SUFFIX = ".sony-pm-alt-partial"
 # What os.link raises on a file system without hard links.
 NO_HARD_LINKS = frozenset(
@@ -286,7 +288,7 @@ def partial_reader(
         if len(answer) > asked:
             extra = True
         count = min(len(answer), asked)
-        buffer[:count] = answer[:count]
+        buffer[:count] = memoryview(answer)[:count]
         return count
 
     def more_than_listed() -> bool:
@@ -396,6 +398,7 @@ def _fetch(
     with partial.open("r+b" if start else "wb") as f:
         f.seek(start)
         f.truncate(start)
+        written_back = start
         while offset < obj.size:
             if count <= 0:
                 partial.unlink()
@@ -406,6 +409,10 @@ def _fetch(
             f.write(buffer[:count])
             digest.update(buffer[:count])
             offset += count
+            if offset - written_back >= WRITEBACK_STEP:  # the disk works while the camera sends
+                f.flush()
+                start_writeback(f.fileno(), written_back, offset)
+                written_back = offset
             if progress is not None:
                 progress(offset)
             if offset < obj.size:

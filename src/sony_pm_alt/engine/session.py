@@ -257,13 +257,19 @@ class CameraSession:
 
         # Only where a raw read by handle can ask (libgphoto2 itself stops at the listed size).
         probe: Callable[[], bool] | None = None
-        if (
+        can_probe = (
             self.uses_native_layer
             and obj.handle
             and obj.size < dl.FOUR_GIB - 1
             and listing.offers(OperationCode.GET_PARTIAL_OBJECT)
-        ):  # one round trip per chunk, the check for unlisted data included
+        )
+        if can_probe and obj.size <= dl.SMALL_FILE:
+            # One round trip per chunk, the check for unlisted data included: for small files
+            # the round trips are the cost. Larger ones keep libgphoto2's read, which lands
+            # in our buffer without the raw transaction's copies (make bench, scenario 6).
             read, probe = dl.partial_reader(self.transport(), obj, more_than_listed)
+        elif can_probe:
+            probe = more_than_listed
         chosen = read
 
         def locked_read(offset: int, buffer: memoryview) -> int:

@@ -41,10 +41,10 @@ from ..engine.model import CameraInfo, CameraObject
 from ..engine.naming import Template
 from ..engine.sanitize import UnsafeName, contained_path, safe_component
 from ..engine.state import StateStore
+from ..engine.writeback import WRITEBACK_STEP, start_writeback
 from .accounts import Account
 from .content import Incomplete, capture_time, check_complete
 from .hashing import BackgroundHash, return_buffer, take_buffer
-from .writeback import WRITEBACK_STEP, start_writeback
 
 log = logging.getLogger("sony_pm_alt.ftp")
 

@@ -1,6 +1,6 @@
-"""Start writing an upload to disk while it is still arriving.
+"""Start writing a file to disk while it is still arriving (a PTP/IP download, an FTP upload).
 
-The camera gets its 226 only after the file is fsynced. Left alone, the kernel starts
+A file counts as saved only after its fsync. Left alone, the kernel starts
 writing dirty pages back late (``vm.dirty_background_*``), so that fsync would write the
 whole file while the camera waits. ``sync_file_range(SYNC_FILE_RANGE_WRITE)`` on each range
 just written starts its write-back at once, without waiting for it: the disk works while the
@@ -14,7 +14,7 @@ import ctypes.util
 import logging
 import os
 
-log = logging.getLogger("sony_pm_alt.ftp")
+log = logging.getLogger("sony_pm_alt.engine")
 
 WRITEBACK_STEP = 8 * 1024 * 1024  # bytes written between two starts of write-back
 SYNC_FILE_RANGE_WRITE = 2
@@ -36,7 +36,7 @@ _sync_file_range = _load()
 
 def start_writeback(fd: int, start: int, end: int) -> None:
     """Ask the kernel to start writing bytes [start, end) of ``fd`` to disk; never waits
-    for the disk and never fails (the fsync before the reply is what makes it durable)."""
+    for the disk and never fails (the fsync is what makes it durable)."""
     global _sync_file_range
     if _sync_file_range is None or end <= start:
         return
