@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 import fakes
 from sony_pm_alt.engine import download as dl
+from sony_pm_alt.engine import writeback
 from sony_pm_alt.engine.download import (
     PARTIAL_SUFFIX,
     fetch,
@@ -576,7 +577,7 @@ def test_a_large_download_starts_its_write_back_while_it_arrives(
     """Write-back of each 8 MiB starts as it arrives (the final fsync has little left);
     the bytes at the final name are the camera's."""
     started: list[tuple[int, int]] = []
-    real = dl.start_writeback
+    real = writeback.start_writeback
 
     def spy(fd: int, start: int, end: int) -> None:
         assert os.fstat(fd).st_size == end  # everything up to ``end`` is in the file
@@ -584,7 +585,7 @@ def test_a_large_download_starts_its_write_back_while_it_arrives(
         real(fd, start, end)
 
     monkeypatch.setattr(dl, "start_writeback", spy)
-    step = dl.WRITEBACK_STEP
+    step = writeback.WRITEBACK_STEP
     data = os.urandom(2 * step + 12345)
     obj = camera_object(len(data))
     final = tmp_path / "dest" / obj.name
