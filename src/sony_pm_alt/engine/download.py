@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..errors import (
     DATA_OVERRUN,
@@ -104,15 +104,7 @@ class Destination:
     def check(self, name: str, needed: int, remaining: int) -> None:
         """Raise :class:`DestinationError` unless ``needed`` more bytes fit (``remaining``:
         what every file still planned needs, for the message)."""
-        try:
-            st = self.root.stat()
-        except FileNotFoundError:
-            st = None
-        if st is None or (st.st_dev, st.st_ino) != (self.device, self.inode):
-            raise DestinationError(
-                f"the destination {self.root} was removed or unmounted during the session; "
-                "finished files are kept, the rest is fetched next time once it is back"
-            )
+        self.check_present()
         if not os.access(self.root, os.W_OK):
             raise DestinationError(
                 f"the destination {self.root} is read-only; make it writable or choose another "
@@ -127,6 +119,26 @@ class Destination:
                 free,
                 remaining + FREE_SPACE_RESERVE,
             )
+
+    def present(self) -> bool:
+        """Still the same folder: not removed, moved away or unmounted."""
+        try:
+            st = self.root.stat()
+        except FileNotFoundError:
+            return False
+        return (st.st_dev, st.st_ino) == (self.device, self.inode)
+
+    def check_present(self) -> None:
+        """Raise :class:`DestinationError` unless :meth:`present`."""
+        if not self.present():
+            raise self.gone()
+
+    def gone(self) -> DestinationError:
+        """The error that says the folder went away."""
+        return DestinationError(
+            f"the destination {self.root} was removed or unmounted during the session; "
+            "finished files are kept, the rest is fetched next time once it is back"
+        )
 
 
 @contextmanager
@@ -368,26 +380,147 @@ def fetch(
     progress: Progress | None = None,
     more_than_listed: Callable[[], bool] | None = None,
 ) -> Downloaded:
-    """Download ``obj`` to ``final`` (or a suffixed name beside it) through ``partial``.
+    """Download ``obj`` to ``final`` (or a suffixed name beside it) through ``partial``:
+    :func:`receive`, then :func:`finalize`.
 
     The listed size is the camera's word, not a fact: data that ends before it, or (asked by
     ``more_than_listed`` once the listed bytes are in) goes on after it, fails the file and
     removes the partial, so a file whose size disagrees is never placed (nor resumed).
     A full (ENOSPC, EDQUOT) or read-only destination raises
     :class:`~sony_pm_alt.errors.DestinationError` and leaves no partial file behind."""
+    return finalize(receive(obj, final, partial, read, progress, more_than_listed))
+
+
+class Received:
+    """A file whose bytes are all in its hidden partial file, written but not yet durable.
+
+    The file stays open until :func:`finalize` (so its fsync sees any write-back error of these
+    writes), and so does its folder: the partial file can still be removed by name in that
+    folder if the folder was moved away meanwhile. It holds two descriptors, no data."""
+
+    def __init__(
+        self,
+        obj: CameraObject,
+        final: Path,
+        partial: Path,
+        file: BinaryIO,
+        folder_fd: int,
+        sha256: str,
+        resumed_from: int,
+    ) -> None:
+        self.obj, self.final, self.partial = obj, final, partial
+        self.file, self.folder_fd = file, folder_fd
+        self.sha256, self.resumed_from = sha256, resumed_from
+
+    def close(self) -> None:
+        """Let go of both descriptors (twice is harmless); the partial file stays where it is,
+        resumed next time."""
+        if not self.file.closed:
+            self.file.close()
+        if self.folder_fd >= 0:
+            os.close(self.folder_fd)
+            self.folder_fd = -1
+
+    def discard(self) -> None:
+        """Remove the partial file wherever its folder is now (e.g. a destination moved away
+        mid-session, where no later session would look for it), then :meth:`close`."""
+        try:
+            if self.folder_fd >= 0:
+                os.unlink(self.partial.name, dir_fd=self.folder_fd)
+        except OSError as exc:  # read-only, or gone with its folder: nothing to take back
+            log.debug("cannot remove %s: %s", self.partial, exc)
+        finally:
+            self.close()
+
+
+def receive(
+    obj: CameraObject,
+    final: Path,
+    partial: Path,
+    read: ReadChunk,
+    progress: Progress | None = None,
+    more_than_listed: Callable[[], bool] | None = None,
+) -> Received:
+    """The camera's part of :func:`fetch`: every byte into ``partial`` (same checks and
+    errors); the disk's part, :func:`finalize`, may then run on another thread."""
     with _writing(partial, obj.name, obj.size):
-        return _fetch(obj, final, partial, read, progress, more_than_listed)
+        return _receive(obj, final, partial, read, progress, more_than_listed)
 
 
-def _fetch(
+def finalize(received: Received, destination: Destination | None = None) -> Downloaded:
+    """The disk's part of :func:`fetch`: fsync the partial file, check its size, and give it
+    its final name; the file never appears there before its data is durable. With
+    ``destination``, a destination removed or unmounted since the file was received raises
+    :class:`~sony_pm_alt.errors.DestinationError` and the partial file is removed (in the folder
+    it moved with: no later session looks there). Other errors as for :func:`fetch`. The
+    descriptors of ``received`` are closed in every case."""
+    obj, partial = received.obj, received.partial
+    try:
+        with _writing(partial, obj.name, obj.size):
+            f = received.file
+            try:
+                os.fsync(f.fileno())
+            except OSError:
+                # After a failed fsync the kernel may have dropped the data: never resume from it.
+                received.discard()
+                raise
+            written = os.fstat(f.fileno()).st_size
+            received.file.close()
+            if destination is not None:
+                destination.check_present()
+            if written != obj.size:
+                raise OSError(f"{obj.name}: {written} bytes on disk, the camera listed {obj.size}")
+            stamp = file_time(obj.capture_time)  # clamped: a camera's date may be out of range
+            return place_verified(
+                partial,
+                received.final,
+                obj.size,
+                received.sha256,
+                stamp,
+                received.resumed_from,
+                make_folders=destination is None,
+            )
+    except DestinationError:
+        if destination is not None and not destination.present():
+            received.discard()
+        raise
+    except OSError as exc:
+        # E.g. the folder removed between the check and the link: say so, as for the check.
+        missing = isinstance(exc, FileNotFoundError)
+        if missing and destination is not None and not destination.present():
+            received.discard()
+            raise destination.gone() from exc
+        raise
+    finally:
+        received.close()
+
+
+def _receive(
     obj: CameraObject,
     final: Path,
     partial: Path,
     read: ReadChunk,
     progress: Progress | None,
     more_than_listed: Callable[[], bool] | None,
-) -> Downloaded:
+) -> Received:
     _make_folders(final.parent)
+    folder_fd = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        return _receive_into(obj, final, partial, folder_fd, read, progress, more_than_listed)
+    except BaseException:
+        os.close(folder_fd)
+        raise
+
+
+def _receive_into(
+    obj: CameraObject,
+    final: Path,
+    partial: Path,
+    folder_fd: int,
+    read: ReadChunk,
+    progress: Progress | None,
+    more_than_listed: Callable[[], bool] | None,
+) -> Received:
     start = _resume_point(partial, obj.size)
     buffer = memoryview(bytearray(CHUNK))
     digest = _hash_existing(partial, start) if start else hashlib.sha256()
@@ -395,7 +528,8 @@ def _fetch(
     # The partial file is created with the first bytes: a camera that fails at once leaves
     # nothing behind.
     count = read(offset, buffer[: min(CHUNK, obj.size - start)]) if obj.size > start else 0
-    with partial.open("r+b" if start else "wb") as f:
+    f = partial.open("r+b" if start else "wb")
+    try:
         f.seek(start)
         f.truncate(start)
         written_back = start
@@ -424,26 +558,28 @@ def _fetch(
                 "nothing saved"
             )
         f.flush()
-        try:
-            os.fsync(f.fileno())
-        except OSError:
-            # After a failed fsync the kernel may have dropped the data: never resume from it.
-            partial.unlink(missing_ok=True)
-            raise
-    written = partial.stat().st_size
-    if written != obj.size:
-        raise OSError(f"{obj.name}: {written} bytes on disk, the camera listed {obj.size}")
-    stamp = file_time(obj.capture_time)  # clamped: a camera's date may be out of range
-    return place_verified(partial, final, obj.size, digest.hexdigest(), stamp, start)
+    except BaseException:
+        f.close()
+        raise
+    return Received(obj, final, partial, f, folder_fd, digest.hexdigest(), start)
 
 
 def place_verified(
-    partial: Path, final: Path, size: int, sha256: str, stamp: float | None, resumed_from: int
+    partial: Path,
+    final: Path,
+    size: int,
+    sha256: str,
+    stamp: float | None,
+    resumed_from: int,
+    *,
+    make_folders: bool = True,
 ) -> Downloaded:
     """Give a verified, fsynced ``partial`` its final name (or a suffixed one beside it), or
     recognise an identical copy already there; ``stamp`` becomes its modification time.
-    Shared by every receiver (PTP/IP downloads, FTP uploads)."""
-    _make_folders(final.parent)
+    Shared by every receiver (PTP/IP downloads, FTP uploads). ``make_folders=False``: the
+    folder exists already (it holds ``partial``); if it vanished, it is not made again."""
+    if make_folders:
+        _make_folders(final.parent)
     existing = _existing_copy(final, size, sha256)
     if existing is not None:  # e.g. placed by a session that died before recording it
         partial.unlink()
