@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -95,6 +96,15 @@ class Failed:
 Outcome = dl.Downloaded | Failed
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """File ``index`` of the plan, handed to the writer thread: fsync, place, record."""
+
+    index: int
+    obj: CameraObject
+    future: Future[Outcome]
+
+
 @dataclass
 class _Run:
     """One session's fixed context and its running tally."""
@@ -115,6 +125,7 @@ class _Run:
     failed: list[str] = field(default_factory=list)
     unlisted: list[str] = field(default_factory=list)
     stopped: str = ""
+    pending: _Pending | None = None  # the file being made durable on the writer thread
 
     @property
     def info(self) -> CameraInfo | None:
@@ -244,28 +255,10 @@ def _run_session(run: _Run) -> SyncSummary:
             run_hook(options.hook, "start", camera=info.model, planned=len(todo))
             if not options.dry_run:
                 run.session_id = run.store.start_session(info, len(todo))
-            for index, obj in enumerate(todo, 1):
-                if run.cancel.is_set():
-                    raise SyncCancelled("stopped on request before all files were transferred")
-                if options.dry_run or run.destination is None:
-                    run.emit(FileSkipped(obj, "dry run"))
-                    run.skipped += 1
-                    continue
-                try:
-                    outcome = _transfer(run, obj, index, sum(o.size for o in todo[index - 1 :]))
-                except DestinationError as exc:  # stop: the next files would fail the same way
-                    run.stopped = str(exc)  # the summary carries it: said once, by the caller
-                    run.not_attempted(todo[index - 1 :], "the destination cannot take it")
-                    break
-                if isinstance(outcome, Failed):
-                    run.fail(obj, outcome.reason)
-                    if (gone := outcome.camera_gone) is not None:
-                        run.stopped = f"{gone.what} during {obj.name}; {RECONNECT_HINT}"
-                        run.not_attempted(todo[index:], gone.what)
-                        break
-                    continue
-                _record(run, obj, outcome)
+            with ThreadPoolExecutor(1, thread_name_prefix="sony-pm-alt-writer") as writer:
+                _transfer_all(run, todo, writer)
     except BaseException as exc:
+        _drain(run)  # the file on the writer comes first: it may be recorded already
         run.failed.append(f"session: {exc}")
         _release(camera, left_on="the session failed")
         run.end_record()
@@ -315,11 +308,127 @@ def _run_session(run: _Run) -> SyncSummary:
     return summary
 
 
-def _record(run: _Run, obj: CameraObject, done: dl.Downloaded) -> None:
-    info = run.info
-    assert run.session_id is not None
+def _transfer_all(run: _Run, todo: list[CameraObject], writer: ThreadPoolExecutor) -> None:
+    """Every planned file, in order. File N is fsynced, placed and recorded on the writer
+    thread while file N+1 arrives; N's outcome is reported before N+1 is handed over, so the
+    writer holds at most one file (two descriptors, no data) and records follow the plan's
+    order. With a hook there is no overlap: the user's program sees each file before the
+    next one starts, as it always has (it may act on the destination)."""
+    options = run.options
+    for index, obj in enumerate(todo, 1):
+        if run.cancel.is_set():
+            raise SyncCancelled("stopped on request before all files were transferred")
+        if options.dry_run or run.destination is None:
+            run.emit(FileSkipped(obj, "dry run"))
+            run.skipped += 1
+            continue
+        remaining = sum(o.size for o in todo[index - 1 :])
+        try:
+            outcome = _transfer(run, obj, index, remaining)
+        except DestinationError as exc:  # stop: the next files would fail the same way
+            if _settle(run) is None:  # the file before comes first
+                run.stopped = str(exc)  # the summary carries it: said once, by the caller
+            run.not_attempted(todo[index - 1 :], "the destination cannot take it")
+            return
+        try:
+            stop = _settle(run)
+        except BaseException:
+            if isinstance(outcome, dl.Received):
+                outcome.close()  # complete but not durable: resumed next time
+            raise
+        if stop is not None:  # the destination failed the file before: this one cannot land
+            if isinstance(outcome, dl.Received):
+                outcome.discard()
+                outcome = Failed("not saved: the destination cannot take it")
+            run.fail(obj, outcome.reason)
+            run.not_attempted(todo[index:], "the destination cannot take it")
+            return
+        if isinstance(outcome, Failed):
+            run.fail(obj, outcome.reason)
+            if (gone := outcome.camera_gone) is not None:
+                run.stopped = f"{gone.what} during {obj.name}; {RECONNECT_HINT}"
+                run.not_attempted(todo[index:], gone.what)
+                return
+            continue
+        future = writer.submit(_make_durable, run, outcome, remaining)
+        run.pending = _Pending(index, obj, future)
+        if options.hook and _settle(run) is not None:
+            run.not_attempted(todo[index:], "the destination cannot take it")
+            return
+    _settle(run)
+
+
+def _make_durable(run: _Run, received: dl.Received, remaining: int) -> Outcome:
+    """On the writer thread: fsync and place one received file, then record it (never before
+    it is durable at its final name). A destination that cannot take it raises
+    :class:`DestinationError`; a state store that cannot record it, its error."""
+    obj, info = received.obj, run.info
     assert info is not None
+    assert run.session_id is not None
+    try:
+        done = dl.finalize(received, run.destination)
+    except DestinationFull as exc:
+        raise DestinationFull(exc.root, exc.name, exc.needed, exc.free, remaining) from exc
+    except DestinationError:
+        raise
+    except Exception as exc:  # OS errors (EIO, a folder removed): the file stays planned
+        log.warning("%s/%s: %s", obj.folder, obj.name, exc)
+        return Failed(str(exc) or type(exc).__name__)
     run.store.record_transfer(run.session_id, info, obj, done.path, done.sha256)
+    return done
+
+
+def _settle(run: _Run) -> DestinationError | None:
+    """Wait for the file on the writer and report it; the destination's error when it could
+    not take the file (the session stops: the next files would fail the same way). Any other
+    error of the writer (e.g. the state store) is raised."""
+    pending, run.pending = run.pending, None
+    if pending is None:
+        return None
+    try:
+        outcome = pending.future.result()
+    except DestinationError as exc:
+        run.stopped = run.stopped or str(exc)
+        run.fail(pending.obj, "not saved: the destination cannot take it")
+        return exc
+    if isinstance(outcome, Failed):
+        run.fail(pending.obj, outcome.reason)
+    else:
+        _report_done(run, pending.obj, outcome)
+    return None
+
+
+def _poll(run: _Run) -> None:
+    """Between two chunks: report the file on the writer if it is durable and recorded by
+    now (its "saved" then comes while the next file arrives, not after it)."""
+    pending = run.pending
+    if pending is not None and pending.future.done() and pending.future.exception() is None:
+        _settle(run)
+
+
+def _drain(run: _Run) -> None:
+    """The session is ending on an error or a stop request, and the writer has finished its
+    file (its executor is shut down): report that file as it ended, never raising."""
+    pending, run.pending = run.pending, None
+    if pending is None:
+        return
+    try:
+        outcome = pending.future.result()
+    except BaseException as exc:
+        outcome = Failed(str(exc) or type(exc).__name__)
+    if isinstance(outcome, Failed):
+        run.fail(pending.obj, outcome.reason)
+        return
+    try:
+        _report_done(run, pending.obj, outcome)
+    except Exception as exc:  # e.g. a failing hook: it must not hide why the session ended
+        log.warning("after %s: %s", pending.obj.name, exc)
+
+
+def _report_done(run: _Run, obj: CameraObject, done: dl.Downloaded) -> None:
+    """A file durable at its final name and recorded: counted, announced, the hook run."""
+    info = run.info
+    assert info is not None
     run.transferred += 1
     run.bytes_done += done.size - done.resumed_from
     seconds = time.monotonic() - run.started
@@ -402,10 +511,11 @@ def _power_off_failure(session: Camera, problem: str) -> str:
     )
 
 
-def _transfer(run: _Run, obj: CameraObject, index: int, remaining: int) -> Outcome:
-    """Download one object. A destination that cannot take it raises
-    :class:`DestinationError` (``remaining``: the bytes of every file still planned, for the
-    message); a stop request raises :class:`SyncCancelled`."""
+def _transfer(run: _Run, obj: CameraObject, index: int, remaining: int) -> dl.Received | Failed:
+    """Receive one object into its partial file (:func:`_make_durable` makes it safe). A
+    destination that cannot take it raises :class:`DestinationError` (``remaining``: the
+    bytes of every file still planned, for the message); a stop request raises
+    :class:`SyncCancelled`."""
     info, listing, destination = run.info, run.listing, run.destination
     assert info is not None
     assert listing is not None
@@ -430,10 +540,11 @@ def _transfer(run: _Run, obj: CameraObject, index: int, remaining: int) -> Outco
     def read(offset: int, buffer: memoryview) -> int:
         if run.cancel.is_set():
             raise SyncCancelled(f"stopped on request during {obj.name}")
+        _poll(run)
         return reader.read(offset, buffer)
 
     try:
-        return dl.fetch(
+        return dl.receive(
             obj,
             final,
             partial,
