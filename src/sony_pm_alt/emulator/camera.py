@@ -87,10 +87,6 @@ OBJECT_PROP_TYPES: dict[int, int] = {
 DEPTH_ALL = 0xFFFFFFFF
 
 
-def object_prop_value(obj: CardObject, prop: int) -> PropValue:
-    return object_prop_row(obj)[_COLUMN[prop]]
-
-
 def object_prop_row(obj: CardObject) -> tuple[PropValue, ...]:
     """Every property of ``obj``, in :data:`OBJECT_PROP_TYPES` order: a whole-card
     GetObjPropList asks for all of them, and computing the format and date once per object

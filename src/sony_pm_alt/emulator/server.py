@@ -179,7 +179,6 @@ class Emulator:
         self._activation: Activation | None = None
         self._stopping = asyncio.Event()
         self.port = 0
-        self.ssdp_location: str | None = None
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(
@@ -262,7 +261,6 @@ class Emulator:
             self.config.ssdp, description, lambda name, fields: self.record(name, **fields)
         )
         await responder.start()
-        self.ssdp_location = responder.location
         return responder
 
     # ------------------------------------------------------------------ connections
