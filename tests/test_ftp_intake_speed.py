@@ -1,5 +1,6 @@
 """The upload write path made faster (issue 11): hashing on a helper thread into pooled
-buffers, write-back started during the upload. Same bytes, same digest, flat memory."""
+blocks filled by several reads, write-back started during the upload. Same bytes, same
+digest, flat memory."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from sony_pm_alt.engine.writeback import WRITEBACK_STEP, start_writeback
 from sony_pm_alt.ftp import hashing
 from sony_pm_alt.ftp.hashing import BackgroundHash
-from sony_pm_alt.ftp.intake import Upload
+from sony_pm_alt.ftp.intake import HASH_BLOCK, READ_BUFFER, Upload
 
 
 class _Link:
@@ -70,6 +71,34 @@ def test_upload_through_buffers_is_byte_identical_with_its_digest(tmp_path: Path
     assert upload.size == len(data)
     assert upload.sha256() == hashlib.sha256(data).hexdigest()
     assert link.progress_calls == len(data) // (8 * 1024 * 1024)
+
+
+def test_reads_fill_whole_blocks_before_the_hashing_thread_takes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fed: list[int] = []
+    feed = BackgroundHash.feed
+
+    def counting_feed(self: BackgroundHash, data: Any, buffer: Any = None) -> None:
+        fed.append(len(data))
+        feed(self, data, buffer)
+
+    monkeypatch.setattr(BackgroundHash, "feed", counting_feed)
+    data = b"".join(_pieces(2 * HASH_BLOCK + 54321, seed=3))
+    upload = _upload(tmp_path, _Link())
+    view, sent = memoryview(data), 0
+    while sent < len(data):
+        buffer = upload.buffer()
+        assert len(buffer) <= READ_BUFFER  # one read at a time, as large as before
+        count = min(len(buffer), len(data) - sent, 100_000)
+        buffer[:count] = view[sent : sent + count]
+        upload.write_buffer(buffer, count)
+        sent += count
+    upload.write_buffer(upload.buffer(), 0)  # the end of the data
+    upload.close()  # hands over the last, partly filled block
+    assert fed == [HASH_BLOCK, HASH_BLOCK, 54321]  # one hand-over per block, not per read
+    assert upload.sha256() == hashlib.sha256(data).hexdigest()
+    assert upload.partial.read_bytes() == data
 
 
 def test_superseded_upload_drops_late_buffers_and_its_hashing_thread_ends(
