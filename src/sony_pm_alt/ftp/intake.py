@@ -45,6 +45,7 @@ from ..engine.writeback import WRITEBACK_STEP, start_writeback
 from .accounts import Account
 from .content import Incomplete, capture_time, check_complete
 from .hashing import BackgroundHash, return_buffer, take_buffer
+from .pagecache import forget_written
 
 log = logging.getLogger("sony_pm_alt.ftp")
 
@@ -53,6 +54,9 @@ MODEL = "FTP Transfer"  # what {model} renders to: FTP does not tell us the body
 PROGRESS_STEP = 8 * 1024 * 1024  # bytes between FileProgress events
 READ_BUFFER = 1024 * 1024  # one socket read
 HASH_BLOCK = 4 * 1024 * 1024  # reads fill a block; the hashing thread takes it when full
+# Cached pages of an upload are dropped this far behind the write-back just started: by then
+# their own write-back has had two steps' time to finish (pages still dirty stay).
+CACHE_BEHIND = 2 * WRITEBACK_STEP
 
 EventSink = Callable[[SyncEvent], None]
 
@@ -303,7 +307,7 @@ class Upload:
         self._own_buffer: memoryview | None = None
         self._block: memoryview | None = None  # being filled by reads, then hashed whole
         self._filled = 0
-        self._offset = self._written_back = self.start
+        self._offset = self._written_back = self._forgotten = self.start
         self._next_progress = PROGRESS_STEP
         self.size = self.start
 
@@ -322,7 +326,7 @@ class Upload:
         with self.lock:
             self._file.seek(offset)
             self._file.truncate(offset)
-            self.start = self._offset = self.size = self._written_back = offset
+            self.start = self._offset = self.size = self._written_back = self._forgotten = offset
             self._hashing = False
             if self._hash is not None:
                 self._drop_block()
@@ -396,7 +400,11 @@ class Upload:
         self._offset += len(data)
         self.size = max(self.size, self._offset)
         if self._offset - self._written_back >= WRITEBACK_STEP:
-            start_writeback(self._file.fileno(), self._written_back, self._offset)
+            fd = self._file.fileno()
+            start_writeback(fd, self._written_back, self._offset)
+            forgotten = max(self._forgotten, self._written_back - CACHE_BEHIND)
+            forget_written(fd, self._forgotten, forgotten)
+            self._forgotten = forgotten
             self._written_back = self._offset
 
     def _report_progress(self) -> None:
