@@ -162,6 +162,9 @@ class Sample:
     wire_bytes: int  # both directions on the client's hop, TCP/IP headers included
     verified: bool  # every expected file present with the expected size afterwards
     error: str = ""
+    # ``seconds`` plus what it then took to make the client's files durable (fsync of each
+    # file and folder): ~0 for sony-pm-alt, which fsyncs before it reports a file saved.
+    durable_seconds: float = 0.0
 
 
 @dataclass
@@ -306,6 +309,23 @@ def cli_startup() -> dict[str, float]:
         )
         helps.append(time.perf_counter() - start)
     return {"import_cli_s": statistics.median(imports), "help_s": statistics.median(helps)}
+
+
+def disk_write_rate(scratch: Path, total: int) -> float:
+    """Bytes per second written and fsynced into ``scratch``, in 8 MiB writes."""
+    block = os.urandom(8 * MiB)
+    path = scratch / "sony-pm-alt-bench-disk-probe"
+    os.sync()
+    start = time.perf_counter()
+    try:
+        with path.open("wb") as f:
+            for _ in range(max(1, total // len(block))):
+                f.write(block)
+            f.flush()
+            os.fsync(f.fileno())
+        return max(1, total // len(block)) * len(block) / (time.perf_counter() - start)
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def raw_tcp_rate(port: int, total: int) -> float:
@@ -493,8 +513,29 @@ def restore(p: Prepared) -> None:
         shutil.copyfile(p.state_snapshot, p.state)
 
 
+def make_durable(root: Path) -> float:
+    """Seconds to fsync every file and folder under ``root``: what a client that does not
+    fsync leaves for the kernel, and the time until its copies would survive a power cut."""
+    start = time.perf_counter()
+    for folder, _, names in os.walk(root):
+        for name in names:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return time.perf_counter() - start
+
+
 def one_run(s: Scenario, p: Prepared, net: Net, client: str, log: Path) -> Sample:
     restore(p)
+    # Untimed: no run starts while the disk still writes the card or an earlier run's files.
+    os.sync()
     port, counter = net.target(s)
     dest = p.dests[client]
     argv = client_argv(client, port, dest, p.state)
@@ -503,12 +544,13 @@ def one_run(s: Scenario, p: Prepared, net: Net, client: str, log: Path) -> Sampl
         before = qdisc_bytes(counter)
         seconds, status, rss, last = measured_run(argv, dest, env, log)
         wire = qdisc_bytes(counter) - before
+    durable = seconds + make_durable(dest)
     held = {path.name: size for path, size in files_under(dest).items()}
     verified = status == 0 and held == p.expected
     error = "" if verified else f"exit {status}: {last[-300:]}"
     if status == 0 and not verified:
         error = f"files differ from the card ({len(held)} held, {len(p.expected)} expected)"
-    return Sample(client, seconds, status, rss, wire, verified, error)
+    return Sample(client, seconds, status, rss, wire, verified, error, durable)
 
 
 def run_scenario(s: Scenario, scratch: Path, net: Net, runs: int) -> dict[str, Any]:
@@ -604,6 +646,7 @@ def measure(
         "python_startup_s": python_startup(),
         "raw_tcp_bits_per_s": raw_tcp_rate(net.relay_port, probe),
         "raw_tcp_unshaped_bits_per_s": raw_tcp_rate(net.emulator_port, probe * 4),
+        "disk_bytes_per_s": disk_write_rate(scratch, MiB * 32 if args.tiny else MiB * 1024),
         **cli_startup(),
     }
     with (

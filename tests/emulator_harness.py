@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ptpip_client import WAIT
-from sony_pm_alt.emulator import BodyConfig, Camera, Card, Emulator, EmulatorConfig, Recorder
+from sony_pm_alt.emulator import (
+    BodyConfig,
+    Camera,
+    Card,
+    Emulator,
+    EmulatorConfig,
+    Faults,
+    Recorder,
+)
 from sony_pm_alt.emulator.camera import Reply
 from sony_pm_alt.emulator.card import FileSlice
 from sony_pm_alt.ptpip.codes import DataPhase, ResponseCode
@@ -90,9 +98,16 @@ def data_of(reply: Reply) -> bytes:
     return reply.data
 
 
-def make_camera(card: Card, log: Log | None = None, **kwargs: Any) -> Camera:
-    body = kwargs.pop("body", BodyConfig())
-    return Camera(body, card, log if log is not None else Log(), **kwargs)
+def make_camera(
+    card: Card,
+    log: Log | None = None,
+    body: BodyConfig | None = None,
+    strict_tids: bool = True,
+    **faults: Any,
+) -> Camera:
+    """A camera; ``faults`` are :class:`Faults` fields (``busy_first=2`` …)."""
+    log = log if log is not None else Log()
+    return Camera(body or BodyConfig(), card, log, strict_tids=strict_tids, faults=Faults(**faults))
 
 
 def open_camera(card: Card, log: Log | None = None, **kwargs: Any) -> Driver:

@@ -45,6 +45,7 @@ def test_harness_runs_every_scenario_on_a_tiny_profile(tmp_path: Path) -> None:
     assert result["link"]["rtt_ms"] == 2
     assert any("tbf rate 200mbit" in c for c in result["link"]["commands"])
     assert [e["scenario"]["key"] for e in result["scenarios"]] == list("123456")
+    assert result["calibration"]["disk_bytes_per_s"] > 0
     for entry in result["scenarios"]:
         samples, summary = entry["samples"], entry["summary"]
         assert {s["client"] for s in samples} == {"sony-pm-alt", "gphoto2"}
@@ -53,8 +54,11 @@ def test_harness_runs_every_scenario_on_a_tiny_profile(tmp_path: Path) -> None:
             assert 1_000_000 < sample["peak_rss"] < 2_000_000_000
             # what the clients fetched went through the counted hop
             assert sample["wire_bytes"] >= entry["scenario"]["new"] * entry["scenario"]["new_size"]
+            # "until on disk" adds the fsync of what the client left to its process time
+            assert sample["durable_seconds"] >= sample["seconds"]
         assert summary["limit_s"] > 0
         assert summary["ratio"] is not None
+        assert summary["durable_ratio"] is not None
         assert summary["shaped"] is (entry["scenario"]["key"] != "6")
     targets = {t["target"] for t in result["targets"]}
     assert "10,000 objects within 1.3× of 2,000" in targets

@@ -102,7 +102,7 @@ def test_bad_dates_date_the_files_only(card: Card) -> None:
 
 @pytest.mark.parametrize("skew", [100, -100])
 def test_listing_size_mismatch_changes_the_listed_size_not_the_data(card: Card, skew: int) -> None:
-    drive = open_camera(card, size_skew=skew)
+    drive = open_camera(card, listing_size_mismatch=skew)
     assert drive.log.named("fault") == [{"kind": "listing_size_mismatch", "skew": skew}]
     infos = object_infos(drive)
     props = bulk_props(drive)

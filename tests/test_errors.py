@@ -273,6 +273,6 @@ def test_settings_errors_stay_value_errors() -> None:
 
 
 def test_a_failed_open_told_as_part_of_a_wider_step_stays_as_it_was() -> None:
-    error = CameraConnectError("ptpip:127.0.0.1:1:1", "no PTP/IP answer")
+    error = CameraConnectError("127.0.0.1:1", "no PTP/IP answer")
     assert error.while_doing("listing the camera's files") is error
-    assert str(error) == "cannot open the camera at ptpip:127.0.0.1:1:1: no PTP/IP answer"
+    assert str(error) == "cannot open the camera at 127.0.0.1:1: no PTP/IP answer"

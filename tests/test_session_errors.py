@@ -242,7 +242,7 @@ def test_no_camera_at_the_address_is_one_line(tmp_path: Path) -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == ExitCode.NO_SESSION
     line = one_line(result.stderr)
-    assert line.startswith(f"sony-pm-alt: cannot open the camera at ptpip:127.0.0.1:{port}:"), line
+    assert line.startswith(f"sony-pm-alt: cannot open the camera at 127.0.0.1:{port}: "), line
     assert "no PTP/IP answer" in line
     assert 'check that the camera shows "Send to Computer" at that address' in line
     no_raw_libgphoto2_text(line)
@@ -257,7 +257,7 @@ def test_a_camera_that_does_not_answer_at_open_session_is_one_line(
         code, lines, stderr = run_sync(emu, tmp_path, timeout=120)
     assert code == ExitCode.NO_SESSION
     line = one_line(stderr)
-    assert line.startswith("sony-pm-alt: cannot open the camera at ptpip:127.0.0.1:"), line
+    assert line.startswith(f"sony-pm-alt: cannot open the camera at 127.0.0.1:{emu.port}: "), line
     assert "timeout" in line
     assert "check that the camera shows" in line
     no_raw_libgphoto2_text(line)

@@ -101,57 +101,25 @@ __all__ = [
 # Where each public name lives. They are imported on first use (PEP 562), so `import
 # sony_pm_alt.cli` for `--help` or a config command does not load python-gphoto2 and the engine.
 _EXPORTS = {
-    **dict.fromkeys(
-        (
-            "FileDone",
-            "FileFailed",
-            "FileProgress",
-            "FileSkipped",
-            "FileStarted",
-            "SessionEnded",
-            "SessionStarted",
-            "SyncEvent",
-            "SyncSummary",
-        ),
-        ".engine.events",
-    ),
-    "Filters": ".engine.filters",
-    "Listing": ".engine.listing",
-    "list_camera": ".engine.listing",
-    "CameraInfo": ".engine.model",
-    "CameraObject": ".engine.model",
-    "Kind": ".engine.model",
-    "Camera": ".engine.camera",
-    "CameraSession": ".engine.session",
-    "StateStore": ".engine.state",
-    "SyncOptions": ".engine.sync",
-    "iter_sync": ".engine.sync",
-    "plan": ".engine.sync",
-    "sync": ".engine.sync",
-    **dict.fromkeys(
-        (
-            "CameraBusy",
-            "CameraConnectError",
-            "CameraError",
-            "CameraRefusedGuid",
-            "CameraResponseError",
-            "CameraTimedOut",
-            "CameraTransportError",
-            "DestinationError",
-            "DestinationFull",
-            "NativeLayerUnavailable",
-            "SonyPmAltError",
-            "SyncCancelled",
-            "VendorStepFailed",
-        ),
-        ".errors",
-    ),
-    "Identity": ".identity",
+    ".engine.camera": "Camera",
+    ".engine.events": "FileDone FileFailed FileProgress FileSkipped FileStarted SessionEnded "
+    "SessionStarted SyncEvent SyncSummary",
+    ".engine.filters": "Filters",
+    ".engine.listing": "Listing list_camera",
+    ".engine.model": "CameraInfo CameraObject Kind",
+    ".engine.session": "CameraSession",
+    ".engine.state": "StateStore",
+    ".engine.sync": "SyncOptions iter_sync plan sync",
+    ".errors": "CameraBusy CameraConnectError CameraError CameraRefusedGuid CameraResponseError "
+    "CameraTimedOut CameraTransportError DestinationError DestinationFull "
+    "NativeLayerUnavailable SonyPmAltError SyncCancelled VendorStepFailed",
+    ".identity": "Identity",
 }
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names.split()}
 
 
 def __getattr__(name: str) -> object:
-    module = _EXPORTS.get(name)
+    module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from importlib import import_module

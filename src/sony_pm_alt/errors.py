@@ -139,13 +139,13 @@ class CameraConnectError(CameraTransportError):
     refused or dropped at once, or the camera answered Init Fail for another reason than our
     GUID): worth asking again a moment later. ``why`` says which, and what to check."""
 
-    def __init__(self, path: str, why: str, *, code: int | None = None) -> None:
-        self.path = path
+    def __init__(self, address: str, why: str, *, code: int | None = None) -> None:
+        self.address = address  # HOST:PORT, as the user gave it
         super().__init__(
             "opening the session",
             why,
             code=code,
-            message=f"cannot open the camera at {path}: {why}",
+            message=f"cannot open the camera at {address}: {why}",
         )
 
     def while_doing(self, doing: str) -> CameraTransportError:

@@ -1,15 +1,28 @@
-"""What the commands share: loading the config. (The error boundary, exit statuses and
-cancellation by signal are in ``errors.py``.)"""
+"""What the commands share: the --config and --state options, loading the config. (The error
+boundary, exit statuses and cancellation by signal are in ``errors.py``.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import click
+
 from .errors import ExitCode, fail
 
 if TYPE_CHECKING:
     from ..settings import Settings
+
+_FILE = click.Path(dir_okay=False, path_type=Path)
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=_FILE,
+    help="Config file. Default: ~/.config/sony-pm-alt/config.toml.",
+)
+state_option = click.option(
+    "--state", "state_path", type=_FILE, help="State database. Default: in the XDG data directory."
+)
 
 
 def load_config_or_exit(config_path: Path | None, **flags: object) -> Settings:

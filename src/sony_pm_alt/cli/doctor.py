@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
+from .common import config_option
 from .errors import ExitCode
 
 
 @click.command()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@config_option
 @click.option(
     "--quiet",
     is_flag=True,

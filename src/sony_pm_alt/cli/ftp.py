@@ -11,11 +11,12 @@ from typing import Any
 
 import click
 
+from .common import config_option, state_option
 from .errors import ExitCode, fail
 
 
 @click.command("receive-ftp")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@config_option
 @click.option(
     "--listen", "--ftp-listen", "listen", help="Address to listen on. Default: [ftp] listen."
 )
@@ -27,7 +28,7 @@ from .errors import ExitCode, fail
     help="Exit after this many seconds without a camera connected (for scripts and tests).",
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON lines on standard output.")
-@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path))
+@state_option
 def receive_ftp(
     config_path: Path | None,
     listen: str | None,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .common import state_option
 from .errors import ExitCode, fail
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 @click.option("--camera", help="Only this camera (serial).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path))
+@state_option
 @click.option("--sessions", is_flag=True, help="Sessions and how they ended, instead of transfers.")
 def history(
     camera: str | None, limit: int, as_json: bool, state_path: Path | None, sessions: bool

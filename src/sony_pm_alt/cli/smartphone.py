@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import load_config_or_exit
+from .common import config_option, load_config_or_exit, state_option
 from .errors import ExitCode, fail
 from .options import SettingsCommand
 
@@ -35,14 +35,14 @@ if TYPE_CHECKING:
 )
 @click.option("--redownload", is_flag=True, help="Download again what was transferred before.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines on standard output.")
-@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path))
+@state_option
 @click.option(
     "--camera",
     "camera_match",
     help="A [[camera]] match from the config: its dest, template, hook (the flags win over "
     "them), and Wi-Fi to join (wifi_ssid, wifi_password) through NetworkManager.",
 )
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@config_option
 def smartphone(
     address: str,
     port: int,

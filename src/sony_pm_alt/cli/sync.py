@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..ptpip.packets import PTPIP_PORT
-from .common import load_config_or_exit
+from .common import config_option, load_config_or_exit, state_option
 from .errors import ExitCode, cancel_on_signals, fail, session_errors
 from .options import SettingsCommand
 
@@ -17,21 +17,11 @@ from .options import SettingsCommand
 @click.command(cls=SettingsCommand, sections=("defaults",))
 @click.option("--host", required=True, help="The camera's IPv4 address.")
 @click.option("--port", default=PTPIP_PORT, show_default=True, type=click.IntRange(1, 65535))
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file whose [defaults] apply. Default: ~/.config/sony-pm-alt/config.toml.",
-)
+@config_option
 @click.option("--redownload", is_flag=True, help="Download again what was transferred before.")
 @click.option("--dry-run", is_flag=True, help="List and plan only; download nothing.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines on standard output.")
-@click.option(
-    "--state",
-    "state_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="State database. Default: in the XDG data directory.",
-)
+@state_option
 def sync(
     host: str,
     port: int,

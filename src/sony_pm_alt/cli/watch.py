@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..ptpip.packets import PTPIP_PORT
-from .common import load_config_or_exit
+from .common import config_option, load_config_or_exit, state_option
 from .errors import ExitCode, fail
 from .options import SettingsCommand
 
@@ -21,18 +21,8 @@ if TYPE_CHECKING:
 
 
 @click.command(cls=SettingsCommand)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file. Default: ~/.config/sony-pm-alt/config.toml.",
-)
-@click.option(
-    "--state",
-    "state_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="State database. Default: in the XDG data directory.",
-)
+@config_option
+@state_option
 @click.option("--once", is_flag=True, help="Exit after the first session (for scripts, demos).")
 @click.option("--ptpip-port", default=PTPIP_PORT, hidden=True, type=click.IntRange(1, 65535))
 def watch(

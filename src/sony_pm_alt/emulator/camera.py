@@ -36,6 +36,7 @@ from ..ptpip.errors import ProtocolError
 from ..ptpip.primitives import Reader
 from .body import PRIMARY_STORAGE_ID, BodyConfig, device_prop_descs
 from .card import Card, CardObject, FileSlice
+from .faults import NO_FAULTS, Faults
 
 Record = Callable[..., None]
 
@@ -87,10 +88,6 @@ OBJECT_PROP_TYPES: dict[int, int] = {
 DEPTH_ALL = 0xFFFFFFFF
 
 
-def object_prop_value(obj: CardObject, prop: int) -> PropValue:
-    return object_prop_row(obj)[_COLUMN[prop]]
-
-
 def object_prop_row(obj: CardObject) -> tuple[PropValue, ...]:
     """Every property of ``obj``, in :data:`OBJECT_PROP_TYPES` order: a whole-card
     GetObjPropList asks for all of them, and computing the format and date once per object
@@ -118,10 +115,8 @@ _PARENT_COLUMN = _COLUMN[ObjectPropCode.PARENT_OBJECT]
 class Camera:
     """One activation of "Send to Computer".
 
-    ``record(event, **fields)`` receives everything worth logging. ``busy_first`` makes the
-    first N operations (other than Open/CloseSession) answer DeviceBusy, ``busy_open_session``
-    the first N OpenSession requests; ``hostile_names``
-    reports the card's files under :data:`~.card.HOSTILE_NAMES`. With ``strict_tids``
+    ``record(event, **fields)`` receives everything worth logging; ``faults`` are those of
+    the camera's logic (busy answers, hostile names and dates, listing lies). With ``strict_tids``
     a request whose TID is not the previous one plus one, or a data phase labelled with another
     TID, is answered InvalidTransactionID (a real body was seen to tolerate both; the recorder
     logs them either way).
@@ -134,29 +129,23 @@ class Camera:
         record: Record,
         *,
         strict_tids: bool = True,
-        busy_first: int = 0,
-        hostile_names: bool = False,
-        folder_cycle: bool = False,
-        huge_counts: bool = False,
-        bad_dates: bool = False,
-        size_skew: int = 0,
-        busy_open_session: int = 0,
+        faults: Faults = NO_FAULTS,
     ) -> None:
         self.body = body
-        self.card = card.with_hostile_names() if hostile_names else card
+        self.card = card.with_hostile_names() if faults.hostile_names else card
         self._record = record
-        if hostile_names:
+        if faults.hostile_names:
             record("fault", kind="hostile_names", files=sum(not o.is_folder for o in card))
-        if bad_dates:
+        if faults.bad_dates:
             self.card = self.card.with_bad_dates()
             record("fault", kind="bad_dates", files=sum(not o.is_folder for o in card))
-        if size_skew:
-            self.card = self.card.with_size_skew(size_skew)
-            record("fault", kind="listing_size_mismatch", skew=size_skew)
+        if skew := faults.listing_size_mismatch:
+            self.card = self.card.with_size_skew(skew)
+            record("fault", kind="listing_size_mismatch", skew=skew)
         # folder-cycle: the first top-level folder with a sub-folder names that sub-folder as
         # its parent in MTP object properties (ObjectInfo keeps the truth).
         self._parent_override: dict[int, int] = {}
-        if folder_cycle:
+        if faults.folder_cycle:
             for top in self.card.children(0):
                 sub = next((o for o in self.card.children(top.handle) if o.is_folder), None)
                 if top.is_folder and sub is not None:
@@ -167,10 +156,10 @@ class Camera:
         # a body keeps it in its database (done per request, it made the emulator's answer to a
         # whole-card listing a large part of what the benchmarks measured on 10,000 objects).
         self._rows = {obj.handle: self._row_of(obj) for obj in self.card}
-        self._huge_counts = huge_counts
+        self._huge_counts = faults.huge_counts
         self.strict_tids = strict_tids
-        self._busy_left = busy_first
-        self._busy_open_left = busy_open_session
+        self._busy_left = faults.busy_first
+        self._busy_open_left = faults.busy_open_session
         self.screen = Screen.CONNECTING
         self.session_id: int | None = None
         self.session_used = False

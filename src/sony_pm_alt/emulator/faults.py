@@ -92,6 +92,9 @@ class Faults:
         return self.latency.get(opcode, self.latency_all)
 
 
+NO_FAULTS = Faults()
+
+
 def _int(text: str, what: str) -> int:
     try:
         value = int(text, 0)

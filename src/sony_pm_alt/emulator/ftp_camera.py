@@ -26,7 +26,6 @@ from pathlib import Path
 
 from .ftp_media import MediaFile
 
-HIERARCHIES = ("standard", "camera")
 CONNECT_TIMEOUT = 30.0
 
 

@@ -179,7 +179,6 @@ class Emulator:
         self._activation: Activation | None = None
         self._stopping = asyncio.Event()
         self.port = 0
-        self.ssdp_location: str | None = None
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(
@@ -212,21 +211,12 @@ class Emulator:
             self.record("exit")
 
     async def _run_activation(self, number: int) -> None:
-        card = Card.scan(self.config.card_dir)
+        config = self.config
+        card = Card.scan(config.card_dir)
         camera = Camera(
-            self.config.body,
-            card,
-            self.record,
-            strict_tids=self.config.strict_tids,
-            busy_first=self.config.faults.busy_first,
-            hostile_names=self.config.faults.hostile_names,
-            folder_cycle=self.config.faults.folder_cycle,
-            huge_counts=self.config.faults.huge_counts,
-            bad_dates=self.config.faults.bad_dates,
-            size_skew=self.config.faults.listing_size_mismatch,
-            busy_open_session=self.config.faults.busy_open_session,
+            config.body, card, self.record, strict_tids=config.strict_tids, faults=config.faults
         )
-        activation = Activation(number, camera, self.record, self.config.inactivity_timeout)
+        activation = Activation(number, camera, self.record, config.inactivity_timeout)
         self._activation = activation
         self.record(
             "activation_start", number=number, objects=len(card), screen=camera.screen.name.lower()
@@ -262,7 +252,6 @@ class Emulator:
             self.config.ssdp, description, lambda name, fields: self.record(name, **fields)
         )
         await responder.start()
-        self.ssdp_location = responder.location
         return responder
 
     # ------------------------------------------------------------------ connections

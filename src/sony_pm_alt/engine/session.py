@@ -110,6 +110,7 @@ class CameraSession:
         native: bool | None = None,
     ) -> None:
         self.path = port_path(host, port)
+        self.address = f"{host}:{port}"
         self.identity = identity
         self.profile = profile or default_profile()
         self._want_native = native
@@ -178,7 +179,7 @@ class CameraSession:
                 why = no_answer(GP_TRANSPORT_ERRORS[exc.code])
             else:
                 why = str(from_gphoto2(exc, "opening the session"))
-            raise CameraConnectError(self.path, why, code=exc.code) from None
+            raise CameraConnectError(self.address, why, code=exc.code) from None
         self._camera = camera
         failure = self._native.hook_errors.get(self.path) if self._native else None
         if failure is not None:

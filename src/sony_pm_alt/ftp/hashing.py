@@ -12,8 +12,8 @@ import hashlib
 import queue
 import threading
 
-DEPTH = 4  # pieces written but not hashed yet, at most
-POOL_MAX = 16  # free buffers kept between uploads (a few connections' worth)
+DEPTH = 4  # buffers per upload: one being filled, the others waiting or being hashed
+POOL_MAX = 8  # free buffers kept between uploads (two connections' worth)
 
 _pool_lock = threading.Lock()
 _pool: list[memoryview] = []

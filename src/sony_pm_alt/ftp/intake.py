@@ -45,6 +45,7 @@ from ..engine.writeback import WRITEBACK_STEP, start_writeback
 from .accounts import Account
 from .content import Incomplete, capture_time, check_complete
 from .hashing import BackgroundHash, return_buffer, take_buffer
+from .pagecache import forget_written
 
 log = logging.getLogger("sony_pm_alt.ftp")
 
@@ -52,6 +53,10 @@ SPOOL_DIR = ".sony-pm-alt-ftp"
 MODEL = "FTP Transfer"  # what {model} renders to: FTP does not tell us the body's model
 PROGRESS_STEP = 8 * 1024 * 1024  # bytes between FileProgress events
 READ_BUFFER = 1024 * 1024  # one socket read
+HASH_BLOCK = 4 * 1024 * 1024  # reads fill a block; the hashing thread takes it when full
+# Cached pages of an upload are dropped this far behind the write-back just started: by then
+# their own write-back has had two steps' time to finish (pages still dirty stay).
+CACHE_BEHIND = 2 * WRITEBACK_STEP
 
 EventSink = Callable[[SyncEvent], None]
 
@@ -300,7 +305,9 @@ class Upload:
         self._hashing = mode == "wb"
         self._hash: BackgroundHash | None = None
         self._own_buffer: memoryview | None = None
-        self._offset = self._written_back = self.start
+        self._block: memoryview | None = None  # being filled by reads, then hashed whole
+        self._filled = 0
+        self._offset = self._written_back = self._forgotten = self.start
         self._next_progress = PROGRESS_STEP
         self.size = self.start
 
@@ -319,22 +326,27 @@ class Upload:
         with self.lock:
             self._file.seek(offset)
             self._file.truncate(offset)
-            self.start = self._offset = self.size = self._written_back = offset
+            self.start = self._offset = self.size = self._written_back = self._forgotten = offset
             self._hashing = False
             if self._hash is not None:
+                self._drop_block()
                 self._hash.stop()
                 self._hash = None
 
     def _hasher(self) -> BackgroundHash | None:
         if self._hashing and self._hash is None:
-            self._hash = BackgroundHash(READ_BUFFER)
+            self._hash = BackgroundHash(HASH_BLOCK)
         return self._hash
 
     def buffer(self) -> memoryview:
-        """A buffer to read the next piece into, then given to :meth:`write_buffer`."""
+        """Where to read the next piece into, then given to :meth:`write_buffer`: when
+        hashing, the free end of the block being filled (one hand-over to the hashing thread
+        per block, not per read)."""
         hasher = self._hasher()
         if hasher is not None:
-            return hasher.buffer()
+            if self._block is None:
+                self._block, self._filled = hasher.buffer(), 0
+            return self._block[self._filled : self._filled + READ_BUFFER]
         if self._own_buffer is None:
             self._own_buffer = take_buffer(READ_BUFFER)
         return self._own_buffer
@@ -351,18 +363,35 @@ class Upload:
 
     def write_buffer(self, buffer: memoryview, count: int) -> None:
         """Write the first ``count`` bytes of a buffer from :meth:`buffer` (no copy made)."""
-        data = buffer[:count]
         with self.lock:
-            written = count > 0 and not self._file.closed  # closed: superseded or finished
-            if written:
-                self._write(data)
-            hasher = self._hash
-            if hasher is not None:
-                if written:
-                    hasher.feed(data, buffer)
-                else:
-                    hasher.give_back(buffer)
+            closed = self._file.closed  # superseded or finished
+            if count > 0 and not closed:
+                self._write(buffer[:count])
+                block = self._block
+                if self._hash is not None and block is not None:
+                    self._filled += count
+                    if self._filled == len(block):
+                        self._hash.feed(block, block)
+                        self._block = None
+            elif closed:
+                self._drop_block()
         self._report_progress()
+
+    def _feed_block(self) -> None:
+        """The block being filled goes to the hashing thread as far as it is filled."""
+        block, self._block = self._block, None
+        if block is not None and self._hash is not None:
+            if self._filled:
+                self._hash.feed(block[: self._filled], block)
+            else:
+                self._hash.give_back(block)
+
+    def _drop_block(self) -> None:
+        """Not hashed (the upload is superseded or restarted): the block is free again.
+        Only on the reading thread, which may be reading into it until then."""
+        block, self._block = self._block, None
+        if block is not None and self._hash is not None:
+            self._hash.give_back(block)
 
     def _write(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
@@ -371,7 +400,11 @@ class Upload:
         self._offset += len(data)
         self.size = max(self.size, self._offset)
         if self._offset - self._written_back >= WRITEBACK_STEP:
-            start_writeback(self._file.fileno(), self._written_back, self._offset)
+            fd = self._file.fileno()
+            start_writeback(fd, self._written_back, self._offset)
+            forgotten = max(self._forgotten, self._written_back - CACHE_BEHIND)
+            forget_written(fd, self._forgotten, forgotten)
+            self._forgotten = forgotten
             self._written_back = self._offset
 
     def _report_progress(self) -> None:
@@ -392,6 +425,7 @@ class Upload:
             if self._file.closed:
                 return
             if self._hash is not None:
+                self._feed_block()
                 self._hash.stop()  # it hashes the rest while the file is fsynced
             try:
                 os.fsync(self._file.fileno())

@@ -13,7 +13,7 @@ import codecs
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import Any, Self
 
 from .codes import DataType
 from .errors import LimitExceeded, MalformedDataset
@@ -132,6 +132,40 @@ def decode_u16_array(data: bytes | bytearray | memoryview, what: str = "array") 
     return Reader(data, what).array_u16("elements")
 
 
+# A dataset's fields in wire order: (attribute, name in the spec, Reader/Writer method).
+_Layout = tuple[tuple[str, str, str], ...]
+
+
+def _encode(dataset: object, layout: _Layout) -> bytes:
+    w = Writer()
+    for attr, _name, kind in layout:
+        getattr(w, kind)(getattr(dataset, attr))
+    return w.getvalue()
+
+
+def _decode(data: bytes | bytearray | memoryview, what: str, layout: _Layout) -> dict[str, Any]:
+    r = Reader(data, what)
+    return {attr: getattr(r, kind)(name) for attr, name, kind in layout}
+
+
+_DEVICE_INFO: _Layout = (
+    ("standard_version", "StandardVersion", "u16"),
+    ("vendor_extension_id", "VendorExtensionID", "u32"),
+    ("vendor_extension_version", "VendorExtensionVersion", "u16"),
+    ("vendor_extension_desc", "VendorExtensionDesc", "string"),
+    ("functional_mode", "FunctionalMode", "u16"),
+    ("operations_supported", "OperationsSupported", "array_u16"),
+    ("events_supported", "EventsSupported", "array_u16"),
+    ("device_properties_supported", "DevicePropertiesSupported", "array_u16"),
+    ("capture_formats", "CaptureFormats", "array_u16"),
+    ("image_formats", "ImageFormats", "array_u16"),
+    ("manufacturer", "Manufacturer", "string"),
+    ("model", "Model", "string"),
+    ("device_version", "DeviceVersion", "string"),
+    ("serial_number", "SerialNumber", "string"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceInfo:
     """GetDeviceInfo (0x1001) reply (§12.2).
@@ -157,44 +191,23 @@ class DeviceInfo:
     serial_number: str
 
     def encode(self) -> bytes:
-        return (
-            Writer()
-            .u16(self.standard_version)
-            .u32(self.vendor_extension_id)
-            .u16(self.vendor_extension_version)
-            .string(self.vendor_extension_desc)
-            .u16(self.functional_mode)
-            .array_u16(self.operations_supported)
-            .array_u16(self.events_supported)
-            .array_u16(self.device_properties_supported)
-            .array_u16(self.capture_formats)
-            .array_u16(self.image_formats)
-            .string(self.manufacturer)
-            .string(self.model)
-            .string(self.device_version)
-            .string(self.serial_number)
-            .getvalue()
-        )
+        return _encode(self, _DEVICE_INFO)
 
     @classmethod
     def decode(cls, data: bytes | bytearray | memoryview) -> Self:
-        r = Reader(data, "DeviceInfo")
-        return cls(
-            standard_version=r.u16("StandardVersion"),
-            vendor_extension_id=r.u32("VendorExtensionID"),
-            vendor_extension_version=r.u16("VendorExtensionVersion"),
-            vendor_extension_desc=r.string("VendorExtensionDesc"),
-            functional_mode=r.u16("FunctionalMode"),
-            operations_supported=r.array_u16("OperationsSupported"),
-            events_supported=r.array_u16("EventsSupported"),
-            device_properties_supported=r.array_u16("DevicePropertiesSupported"),
-            capture_formats=r.array_u16("CaptureFormats"),
-            image_formats=r.array_u16("ImageFormats"),
-            manufacturer=r.string("Manufacturer"),
-            model=r.string("Model"),
-            device_version=r.string("DeviceVersion"),
-            serial_number=r.string("SerialNumber"),
-        )
+        return cls(**_decode(data, "DeviceInfo", _DEVICE_INFO))
+
+
+_STORAGE_INFO: _Layout = (
+    ("storage_type", "StorageType", "u16"),
+    ("filesystem_type", "FilesystemType", "u16"),
+    ("access_capability", "AccessCapability", "u16"),
+    ("max_capacity", "MaxCapacity", "u64"),
+    ("free_space_bytes", "FreeSpaceInBytes", "u64"),
+    ("free_space_images", "FreeSpaceInImages", "u32"),
+    ("description", "StorageDescription", "string"),
+    ("volume_label", "VolumeLabel", "string"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,32 +224,34 @@ class StorageInfo:
     volume_label: str
 
     def encode(self) -> bytes:
-        return (
-            Writer()
-            .u16(self.storage_type)
-            .u16(self.filesystem_type)
-            .u16(self.access_capability)
-            .u64(self.max_capacity)
-            .u64(self.free_space_bytes)
-            .u32(self.free_space_images)
-            .string(self.description)
-            .string(self.volume_label)
-            .getvalue()
-        )
+        return _encode(self, _STORAGE_INFO)
 
     @classmethod
     def decode(cls, data: bytes | bytearray | memoryview) -> Self:
-        r = Reader(data, "StorageInfo")
-        return cls(
-            storage_type=r.u16("StorageType"),
-            filesystem_type=r.u16("FilesystemType"),
-            access_capability=r.u16("AccessCapability"),
-            max_capacity=r.u64("MaxCapacity"),
-            free_space_bytes=r.u64("FreeSpaceInBytes"),
-            free_space_images=r.u32("FreeSpaceInImages"),
-            description=r.string("StorageDescription"),
-            volume_label=r.string("VolumeLabel"),
-        )
+        return cls(**_decode(data, "StorageInfo", _STORAGE_INFO))
+
+
+_OBJECT_INFO: _Layout = (
+    ("storage_id", "StorageID", "u32"),
+    ("object_format", "ObjectFormat", "u16"),
+    ("protection_status", "ProtectionStatus", "u16"),
+    ("compressed_size", "ObjectCompressedSize", "u32"),
+    ("thumb_format", "ThumbFormat", "u16"),
+    ("thumb_compressed_size", "ThumbCompressedSize", "u32"),
+    ("thumb_pix_width", "ThumbPixWidth", "u32"),
+    ("thumb_pix_height", "ThumbPixHeight", "u32"),
+    ("image_pix_width", "ImagePixWidth", "u32"),
+    ("image_pix_height", "ImagePixHeight", "u32"),
+    ("image_bit_depth", "ImageBitDepth", "u32"),
+    ("parent_object", "ParentObject", "u32"),
+    ("association_type", "AssociationType", "u16"),
+    ("association_desc", "AssociationDesc", "u32"),
+    ("sequence_number", "SequenceNumber", "u32"),
+    ("filename", "Filename", "string"),
+    ("capture_date", "CaptureDate", "string"),
+    ("modification_date", "ModificationDate", "string"),
+    ("keywords", "Keywords", "string"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,54 +286,11 @@ class ObjectInfo:
     keywords: str = ""
 
     def encode(self) -> bytes:
-        return (
-            Writer()
-            .u32(self.storage_id)
-            .u16(self.object_format)
-            .u16(self.protection_status)
-            .u32(self.compressed_size)
-            .u16(self.thumb_format)
-            .u32(self.thumb_compressed_size)
-            .u32(self.thumb_pix_width)
-            .u32(self.thumb_pix_height)
-            .u32(self.image_pix_width)
-            .u32(self.image_pix_height)
-            .u32(self.image_bit_depth)
-            .u32(self.parent_object)
-            .u16(self.association_type)
-            .u32(self.association_desc)
-            .u32(self.sequence_number)
-            .string(self.filename)
-            .string(self.capture_date)
-            .string(self.modification_date)
-            .string(self.keywords)
-            .getvalue()
-        )
+        return _encode(self, _OBJECT_INFO)
 
     @classmethod
     def decode(cls, data: bytes | bytearray | memoryview) -> Self:
-        r = Reader(data, "ObjectInfo")
-        return cls(
-            storage_id=r.u32("StorageID"),
-            object_format=r.u16("ObjectFormat"),
-            protection_status=r.u16("ProtectionStatus"),
-            compressed_size=r.u32("ObjectCompressedSize"),
-            thumb_format=r.u16("ThumbFormat"),
-            thumb_compressed_size=r.u32("ThumbCompressedSize"),
-            thumb_pix_width=r.u32("ThumbPixWidth"),
-            thumb_pix_height=r.u32("ThumbPixHeight"),
-            image_pix_width=r.u32("ImagePixWidth"),
-            image_pix_height=r.u32("ImagePixHeight"),
-            image_bit_depth=r.u32("ImageBitDepth"),
-            parent_object=r.u32("ParentObject"),
-            association_type=r.u16("AssociationType"),
-            association_desc=r.u32("AssociationDesc"),
-            sequence_number=r.u32("SequenceNumber"),
-            filename=r.string("Filename"),
-            capture_date=r.string("CaptureDate"),
-            modification_date=r.string("ModificationDate"),
-            keywords=r.string("Keywords"),
-        )
+        return cls(**_decode(data, "ObjectInfo", _OBJECT_INFO))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Self, get_args
 
 from .codes import DataPhase, PacketType
 from .errors import MalformedPacket
@@ -140,9 +140,19 @@ def _single_u32(payload: bytes, what: str) -> int:
     return int(value)
 
 
-def _empty(payload: bytes, what: str) -> None:
-    if payload:
-        raise MalformedPacket(f"{what}: expected no payload, got {len(payload)} bytes")
+class _NoPayload:
+    __slots__ = ()
+    TYPE: ClassVar[PacketType]
+
+    def payload(self) -> bytes:
+        return b""
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        if payload:
+            what = cls.TYPE.name.replace("_", " ").title()
+            raise MalformedPacket(f"{what}: expected no payload, got {len(payload)} bytes")
+        return cls()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,16 +169,8 @@ class InitEventRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class InitEventAck:
+class InitEventAck(_NoPayload):
     TYPE: ClassVar[PacketType] = PacketType.INIT_EVENT_ACK
-
-    def payload(self) -> bytes:
-        return b""
-
-    @classmethod
-    def from_payload(cls, payload: bytes) -> InitEventAck:
-        _empty(payload, "Init Event Ack")
-        return cls()
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,29 +320,13 @@ class Cancel:
 
 
 @dataclass(frozen=True, slots=True)
-class ProbeRequest:
+class ProbeRequest(_NoPayload):
     TYPE: ClassVar[PacketType] = PacketType.PROBE_REQUEST
-
-    def payload(self) -> bytes:
-        return b""
-
-    @classmethod
-    def from_payload(cls, payload: bytes) -> ProbeRequest:
-        _empty(payload, "Probe Request")
-        return cls()
 
 
 @dataclass(frozen=True, slots=True)
-class ProbeResponse:
+class ProbeResponse(_NoPayload):
     TYPE: ClassVar[PacketType] = PacketType.PROBE_RESPONSE
-
-    def payload(self) -> bytes:
-        return b""
-
-    @classmethod
-    def from_payload(cls, payload: bytes) -> ProbeResponse:
-        _empty(payload, "Probe Response")
-        return cls()
 
 
 Packet = (
@@ -360,25 +346,7 @@ Packet = (
     | ProbeResponse
 )
 
-PACKET_CLASSES: dict[int, type[Packet]] = {
-    cls.TYPE: cls
-    for cls in (
-        InitCommandRequest,
-        InitCommandAck,
-        InitEventRequest,
-        InitEventAck,
-        InitFail,
-        OperationRequest,
-        OperationResponse,
-        Event,
-        StartData,
-        Data,
-        Cancel,
-        EndData,
-        ProbeRequest,
-        ProbeResponse,
-    )
-}
+PACKET_CLASSES: dict[int, type[Packet]] = {cls.TYPE: cls for cls in get_args(Packet)}
 
 
 def encode_packet(packet: Packet) -> bytes:
