@@ -513,17 +513,22 @@ def restore(p: Prepared) -> None:
         shutil.copyfile(p.state_snapshot, p.state)
 
 
-def make_durable(root: Path) -> float:
-    """Seconds to fsync every file and folder under ``root``: what a client that does not
-    fsync leaves for the kernel, and the time until its copies would survive a power cut."""
+def make_durable(root: Path, old: set[Path]) -> float:
+    """Seconds to fsync every file under ``root`` that is not one of the ``old`` ones (made
+    durable before the run), and the folders holding them: what a client that does not fsync
+    leaves for the kernel, i.e. the time until its copies would survive a power cut."""
     start = time.perf_counter()
-    for folder, _, names in os.walk(root):
-        for name in names:
-            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+    folders: set[Path] = set()
+    for path in files_under(root):
+        if path in old:
+            continue
+        folders.update(p for p in path.parents if p.is_relative_to(root))
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    for folder in folders:
         fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -544,7 +549,7 @@ def one_run(s: Scenario, p: Prepared, net: Net, client: str, log: Path) -> Sampl
         before = qdisc_bytes(counter)
         seconds, status, rss, last = measured_run(argv, dest, env, log)
         wire = qdisc_bytes(counter) - before
-    durable = seconds + make_durable(dest)
+    durable = seconds + make_durable(dest, p.keep[client])
     held = {path.name: size for path, size in files_under(dest).items()}
     verified = status == 0 and held == p.expected
     error = "" if verified else f"exit {status}: {last[-300:]}"

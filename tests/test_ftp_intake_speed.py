@@ -13,11 +13,15 @@ from typing import Any
 
 import pytest
 
-from sony_pm_alt.engine.writeback import WRITEBACK_STEP, start_writeback
+from sony_pm_alt.engine.writeback import (
+    CACHE_BEHIND,
+    WRITEBACK_STEP,
+    forget_written,
+    start_writeback,
+)
 from sony_pm_alt.ftp import hashing, intake
 from sony_pm_alt.ftp.hashing import BackgroundHash
-from sony_pm_alt.ftp.intake import CACHE_BEHIND, HASH_BLOCK, READ_BUFFER, Upload
-from sony_pm_alt.ftp.pagecache import forget_written
+from sony_pm_alt.ftp.intake import HASH_BLOCK, READ_BUFFER, Upload
 
 
 class _Link:

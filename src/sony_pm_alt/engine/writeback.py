@@ -5,10 +5,19 @@ writing dirty pages back late (``vm.dirty_background_*``), so that fsync would w
 whole file while the camera waits. ``sync_file_range(SYNC_FILE_RANGE_WRITE)`` on each range
 just written starts its write-back at once, without waiting for it: the disk works while the
 network does, and the final fsync has little left. Linux only; elsewhere a no-op (the fsync
-still makes the file durable)."""
+still makes the file durable).
+
+What is on disk need not stay in memory either: :func:`forget_written` lets the kernel drop
+the cached pages a few steps behind. Left alone, a 3.5 GiB clip leaves 3.5 GiB of page cache
+behind, pushing out whatever else was cached, and every new page is fresh memory for the
+kernel to find (on the shared virtual machine this was measured on, writing into fresh page
+cache cost four times the CPU of writing into pages just freed: the host backs a guest's
+untouched memory on first use). ``POSIX_FADV_DONTNEED`` never discards data: dirty pages and
+pages still being written are skipped."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import logging
@@ -18,6 +27,11 @@ log = logging.getLogger("sony_pm_alt.engine")
 
 WRITEBACK_STEP = 8 * 1024 * 1024  # bytes written between two starts of write-back
 SYNC_FILE_RANGE_WRITE = 2
+# Cached pages are dropped this far behind the write-back just started: by then their own
+# write-back has had two steps' time to finish (pages still dirty stay).
+CACHE_BEHIND = 2 * WRITEBACK_STEP
+_FADVISE = getattr(os, "posix_fadvise", None)
+_DONTNEED = getattr(os, "POSIX_FADV_DONTNEED", 4)
 
 
 def _load() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
@@ -44,3 +58,12 @@ def start_writeback(fd: int, start: int, end: int) -> None:
         error = ctypes.get_errno()
         log.debug("sync_file_range: %s; the fsync alone will do", os.strerror(error))
         _sync_file_range = None  # e.g. a file system without it: do not ask again
+
+
+def forget_written(fd: int, start: int, end: int) -> None:
+    """Let the kernel drop the cached pages of bytes [start, end) of ``fd`` once they are
+    on disk; never fails (only a cache hint) and never waits for the disk."""
+    if _FADVISE is None or end <= start:
+        return
+    with contextlib.suppress(OSError):
+        _FADVISE(fd, start, end - start, _DONTNEED)

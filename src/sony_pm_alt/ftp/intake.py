@@ -41,11 +41,10 @@ from ..engine.model import CameraInfo, CameraObject
 from ..engine.naming import Template
 from ..engine.sanitize import UnsafeName, contained_path, safe_component
 from ..engine.state import StateStore
-from ..engine.writeback import WRITEBACK_STEP, start_writeback
+from ..engine.writeback import CACHE_BEHIND, WRITEBACK_STEP, forget_written, start_writeback
 from .accounts import Account
 from .content import Incomplete, capture_time, check_complete
 from .hashing import BackgroundHash, return_buffer, take_buffer
-from .pagecache import forget_written
 
 log = logging.getLogger("sony_pm_alt.ftp")
 
@@ -54,9 +53,6 @@ MODEL = "FTP Transfer"  # what {model} renders to: FTP does not tell us the body
 PROGRESS_STEP = 8 * 1024 * 1024  # bytes between FileProgress events
 READ_BUFFER = 1024 * 1024  # one socket read
 HASH_BLOCK = 4 * 1024 * 1024  # reads fill a block; the hashing thread takes it when full
-# Cached pages of an upload are dropped this far behind the write-back just started: by then
-# their own write-back has had two steps' time to finish (pages still dirty stay).
-CACHE_BEHIND = 2 * WRITEBACK_STEP
 
 EventSink = Callable[[SyncEvent], None]
 
