@@ -28,10 +28,12 @@ WHAT_BOUNDS = {
     "placement and record (~32 ms) out of the gaps between files. gphoto2 does not fsync at all",
     "5": "per file, the round trips of GetObjectInfo and GetPartialObject; the fsync, placement "
     "and record of each file overlap the next file's download on the writer thread",
-    "6": "the disk: the limit is the calibrated write-and-fsync rate of the scratch file system, "
-    "as loopback is faster. sony-pm-alt's time includes making the 3.5 GiB durable; gphoto2 "
-    "exits with most of it still in the page cache, so it is ahead on process time and behind "
-    "once its copy is on disk too (the 'until on disk' columns). Memory stays flat because "
+    "6": "the disk and the CPU: the limit is the calibrated write-and-fsync rate of the scratch "
+    "file system, as loopback is faster. sony-pm-alt's time includes making the 3.5 GiB "
+    "durable; it starts write-back every 8 MiB and drops pages already on disk two steps "
+    "behind (on this VM writing into fresh page cache costs several times the CPU of reusing "
+    "freed pages: 0.82x gphoto2 before that, here 1.10x). gphoto2 exits with most of its copy "
+    "still in the page cache: the 'until on disk' columns add its flush. Memory stays flat: "
     "chunks go straight to the file through one reused buffer",
 }
 
@@ -268,20 +270,22 @@ Profile a session yourself with `python bench/profile_session.py 2000 10000`.
 
 ## FTP receiver (issue 11: `bench/ftp.py`, also run by `make bench`)
 
-Not part of the harness run above: `bench/ftp.py` prints its own table; this one is from
-2026-12-04 on the same machine, shared (load average 5–7). 12 × 32 MiB, then a 3.5 GiB clip,
-one ftplib client, timed from `STOR` to `226`, 3 alternating rounds, median (range):
+Not part of the harness run above: `bench/ftp.py` prints its own table; this one is from the
+`make bench` of 2026-12-05 01:30 UTC on the same machine, right after the harness. 12 × 32 MiB,
+then a 3.5 GiB clip, one ftplib client, timed from `STOR` to `226`, 3 alternating rounds,
+median (range); × is the median of each round's ratio:
 
 | server | batch MB/s | × pyftpdlib | clip MB/s | × pyftpdlib | server CPU s/GB, batch / clip |
 |---|---|---|---|---|---|
-| pyftpdlib | 356 (259–456) | 1.00 | 338 (141–600) | 1.00 | 0.75 / 0.83 |
-| pyftpdlib + fsync | 300 (265–470) | 1.03 | 284 (221–416) | 0.84 | 0.97 / 1.05 |
-| receiver | 255 (217–257) | 0.72 | 259 (211–371) | 0.77 | 1.29 / 1.32 |
-| receiver, no SHA-256 (diagnostic) | 603 (258–796) | 1.32 | 507 (404–831) | 1.38 | 0.57 / 0.69 |
+| pyftpdlib | 918 (899–962) | 1.00 | 1115 (1089–1137) | 1.00 | 0.94 / 0.83 |
+| pyftpdlib + fsync | 385 (324–394) | 0.42 | 1151 (1135–1156) | 1.03 | 0.94 / 0.82 |
+| receiver | 495 (495–499) | 0.54 | 588 (576–613) | 0.54 | 1.32 / 1.28 |
 
-Everything but the SHA-256 is faster than plain pyftpdlib; the hash (0.57 CPU s/GB on this
-CPU) runs on its own thread and costs wall time only where no core is free, as here. Flat
-memory: 52 MiB peak after the batch and after the clip. Details: docs/ftp.md, *Throughput*.
+Against pyftpdlib with an fsync per file the receiver is 1.29× on the batch. Plain pyftpdlib
+leaves everything in the page cache while it is timed; the receiver's `226` comes after the
+fsync, and on loopback client and server share two cores, so its SHA-256 of every byte
+(0.64 CPU s/GB) cannot hide on a free core. Flat memory: 63 MiB peak, the clip adds 0 MiB.
+What made the hash cost wall time and what was changed: docs/ftp.md, *Throughput*.
 """
 
 
