@@ -523,18 +523,18 @@ def make_durable(root: Path, old: set[Path]) -> float:
         if path in old:
             continue
         folders.update(p for p in path.parents if p.is_relative_to(root))
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync(path)
     for folder in folders:
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync(folder)
     return time.perf_counter() - start
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def one_run(s: Scenario, p: Prepared, net: Net, client: str, log: Path) -> Sample:

@@ -584,7 +584,7 @@ def test_a_large_download_starts_its_write_back_while_it_arrives(
         started.append((start, end))
         real(fd, start, end)
 
-    monkeypatch.setattr(dl, "start_writeback", spy)
+    monkeypatch.setattr(writeback, "start_writeback", spy)
     step = writeback.WRITEBACK_STEP
     data = os.urandom(2 * step + 12345)
     obj = camera_object(len(data))

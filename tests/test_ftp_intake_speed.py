@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 
+from sony_pm_alt.engine import writeback
 from sony_pm_alt.engine.writeback import (
     CACHE_BEHIND,
     WRITEBACK_STEP,
     forget_written,
     start_writeback,
 )
-from sony_pm_alt.ftp import hashing, intake
+from sony_pm_alt.ftp import hashing
 from sony_pm_alt.ftp.hashing import BackgroundHash
 from sony_pm_alt.ftp.intake import HASH_BLOCK, READ_BUFFER, Upload
 
@@ -172,8 +173,8 @@ def test_cached_pages_are_dropped_behind_the_write_back_and_the_data_stays(
         started.append((start, end))
         start_writeback(fd, start, end)
 
-    monkeypatch.setattr(intake, "forget_written", record_drop)
-    monkeypatch.setattr(intake, "start_writeback", record_start)
+    monkeypatch.setattr(writeback, "forget_written", record_drop)
+    monkeypatch.setattr(writeback, "start_writeback", record_start)
     data = b"".join(_pieces(6 * WRITEBACK_STEP + 777, seed=4))
     upload = _upload(tmp_path, _Link())
     view, sent = memoryview(data), 0

@@ -38,7 +38,7 @@ from ..errors import (
 from ..ptpip.codes import OperationCode, ResponseCode
 from .model import CameraObject, Transport
 from .naming import file_time, unique_path
-from .writeback import CACHE_BEHIND, WRITEBACK_STEP, forget_written, start_writeback
+from .writeback import WriteBack
 
 log = logging.getLogger("sony_pm_alt.download")
 
@@ -532,7 +532,7 @@ def _receive_into(
     try:
         f.seek(start)
         f.truncate(start)
-        written_back = forgotten = start
+        write_back = WriteBack(f, start)
         while offset < obj.size:
             if count <= 0:
                 partial.unlink()
@@ -543,13 +543,7 @@ def _receive_into(
             f.write(buffer[:count])
             digest.update(buffer[:count])
             offset += count
-            if offset - written_back >= WRITEBACK_STEP:  # the disk works while the camera sends
-                f.flush()
-                start_writeback(f.fileno(), written_back, offset)
-                behind = max(forgotten, written_back - CACHE_BEHIND)
-                forget_written(f.fileno(), forgotten, behind)  # on disk: no need to cache it
-                forgotten = behind
-                written_back = offset
+            write_back.wrote_up_to(offset)  # the disk works while the camera sends
             if progress is not None:
                 progress(offset)
             if offset < obj.size:

@@ -22,6 +22,7 @@ import ctypes
 import ctypes.util
 import logging
 import os
+from typing import BinaryIO
 
 log = logging.getLogger("sony_pm_alt.engine")
 
@@ -67,3 +68,28 @@ def forget_written(fd: int, start: int, end: int) -> None:
         return
     with contextlib.suppress(OSError):
         _FADVISE(fd, start, end - start, _DONTNEED)
+
+
+class WriteBack:
+    """What a receiver calls as a file grows: every :data:`WRITEBACK_STEP` it starts the
+    write-back of the bytes just written and lets the kernel drop the cached pages
+    :data:`CACHE_BEHIND` behind. Used by PTP/IP downloads and FTP uploads alike."""
+
+    def __init__(self, file: BinaryIO, start: int = 0) -> None:
+        self._file = file
+        self.restart(start)
+
+    def restart(self, offset: int) -> None:
+        """The file continues from ``offset`` (a resumed or repositioned upload)."""
+        self._written_back = self._forgotten = offset
+
+    def wrote_up_to(self, offset: int) -> None:
+        if offset - self._written_back < WRITEBACK_STEP:
+            return
+        self._file.flush()  # the kernel can only write back what left our buffer
+        fd = self._file.fileno()
+        start_writeback(fd, self._written_back, offset)
+        behind = max(self._forgotten, self._written_back - CACHE_BEHIND)
+        forget_written(fd, self._forgotten, behind)  # on disk: no need to cache it
+        self._forgotten = behind
+        self._written_back = offset

@@ -41,7 +41,7 @@ from ..engine.model import CameraInfo, CameraObject
 from ..engine.naming import Template
 from ..engine.sanitize import UnsafeName, contained_path, safe_component
 from ..engine.state import StateStore
-from ..engine.writeback import CACHE_BEHIND, WRITEBACK_STEP, forget_written, start_writeback
+from ..engine.writeback import WriteBack
 from .accounts import Account
 from .content import Incomplete, capture_time, check_complete
 from .hashing import BackgroundHash, return_buffer, take_buffer
@@ -303,7 +303,8 @@ class Upload:
         self._own_buffer: memoryview | None = None
         self._block: memoryview | None = None  # being filled by reads, then hashed whole
         self._filled = 0
-        self._offset = self._written_back = self._forgotten = self.start
+        self._offset = self.start
+        self._write_back = WriteBack(self._file, self.start)  # type: ignore[arg-type]
         self._next_progress = PROGRESS_STEP
         self.size = self.start
 
@@ -322,7 +323,8 @@ class Upload:
         with self.lock:
             self._file.seek(offset)
             self._file.truncate(offset)
-            self.start = self._offset = self.size = self._written_back = self._forgotten = offset
+            self.start = self._offset = self.size = offset
+            self._write_back.restart(offset)
             self._hashing = False
             if self._hash is not None:
                 self._drop_block()
@@ -395,13 +397,7 @@ class Upload:
             view = view[self._file.write(view) :]
         self._offset += len(data)
         self.size = max(self.size, self._offset)
-        if self._offset - self._written_back >= WRITEBACK_STEP:
-            fd = self._file.fileno()
-            start_writeback(fd, self._written_back, self._offset)
-            forgotten = max(self._forgotten, self._written_back - CACHE_BEHIND)
-            forget_written(fd, self._forgotten, forgotten)
-            self._forgotten = forgotten
-            self._written_back = self._offset
+        self._write_back.wrote_up_to(self._offset)
 
     def _report_progress(self) -> None:
         if self.size >= self._next_progress:
