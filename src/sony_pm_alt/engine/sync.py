@@ -315,14 +315,15 @@ def _transfer_all(run: _Run, todo: list[CameraObject], writer: ThreadPoolExecuto
     order. With a hook there is no overlap: the user's program sees each file before the
     next one starts, as it always has (it may act on the destination)."""
     options = run.options
+    left = sum(o.size for o in todo)  # bytes of this file and every one after it
     for index, obj in enumerate(todo, 1):
+        remaining, left = left, left - obj.size
         if run.cancel.is_set():
             raise SyncCancelled("stopped on request before all files were transferred")
         if options.dry_run or run.destination is None:
             run.emit(FileSkipped(obj, "dry run"))
             run.skipped += 1
             continue
-        remaining = sum(o.size for o in todo[index - 1 :])
         try:
             outcome = _transfer(run, obj, index, remaining)
         except DestinationError as exc:  # stop: the next files would fail the same way
