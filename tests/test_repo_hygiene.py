@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 PROTOCOL = ROOT / "docs" / "protocol.md"
-SEARCHED = ("src", "tests", "docs", "scripts", "bench")
-SUFFIXES = {".py", ".md", ".toml", ".txt", ".cfg"}
+SEARCHED = ("src", "tests", "docs", "scripts", "bench", "vendor", "csrc")
+SUFFIXES = {".py", ".md", ".toml", ".txt", ".cfg", ".patch", ".c", ".h", ".cdef"}
 
 SECTION = re.compile(r"§(\d+(?:\.\d+)?)")
 OUTSIDE_NOTES = re.compile(
