@@ -27,35 +27,30 @@ MAX_COMPONENT_BYTES = 255
 # the last ``.xyz`` only when it is at most this long (camera extensions are 3-4 characters).
 MAX_KEPT_EXTENSION_BYTES = 16
 
-_SEPARATORS = ("/", "\\")
+# clean_text's table: C0 controls (NUL included), DEL and the C1 controls (category Cc) go,
+# lone surrogates (which cannot be stored as UTF-8) become U+FFFD, separators become "_".
+_CLEAN: dict[int, str | None] = {
+    **dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)]),
+    **dict.fromkeys(range(0xD800, 0xE000), "\ufffd"),
+    ord("/"): "_",
+    ord("\\"): "_",
+}
 
 
 class UnsafeName(ValueError):
     """A name or path from the camera (or rendered from a template) cannot be used safely."""
 
 
-def _is_control(char: str) -> bool:
-    """C0 controls (including NUL), DEL and the C1 controls: Unicode category ``Cc``."""
-    code = ord(char)
-    return code < 0x20 or 0x7F <= code <= 0x9F
-
-
 def clean_text(text: str) -> str:
     """The cleaning half of :func:`safe_component`, which never refuses and never truncates.
 
-    Control characters are dropped, lone surrogates (which cannot be stored as UTF-8) become
-    U+FFFD, ``/`` and ``\\`` become ``_`` and the text is normalised to NFC. Used for token
-    values before they are substituted into a template, so that a value can never add a
-    directory level.
+    Control characters are dropped, lone surrogates become U+FFFD, ``/`` and ``\\`` become
+    ``_`` and the text is normalised to NFC. Used for token values before they are substituted
+    into a template, so that a value can never add a directory level.
     """
-    text = "".join(
-        "\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text if not _is_control(c)
-    )
-    for separator in _SEPARATORS:
-        text = text.replace(separator, "_")
-    # Last, so that removing a control character between a letter and its accent cannot leave
-    # a decomposed pair behind; NFC maps nothing onto a control character or a separator.
-    return unicodedata.normalize("NFC", text)
+    # NFC last, so that removing a control character between a letter and its accent cannot
+    # leave a decomposed pair behind; NFC maps nothing onto a control character or a separator.
+    return unicodedata.normalize("NFC", text.translate(_CLEAN))
 
 
 def truncate_utf8(text: str, max_bytes: int) -> str:
@@ -91,11 +86,6 @@ def _split_extension(name: str) -> tuple[str, str]:
     return stem, "." + ext
 
 
-def _strip(name: str) -> str:
-    """Leading spaces and trailing dots and spaces go; leading dashes and dots stay."""
-    return name.lstrip(" ").rstrip(". ")
-
-
 def safe_component(name: str) -> str:
     """One untrusted name as one safe path component.
 
@@ -114,7 +104,7 @@ def safe_component(name: str) -> str:
         raise UnsafeName(f"refusing name {name!r}: it is a relative directory reference")
     if not cleaned.strip(". "):
         raise UnsafeName(f"refusing name {name!r}: it consists only of dots and spaces")
-    result = unicodedata.normalize("NFC", _strip(cleaned))
+    result = unicodedata.normalize("NFC", cleaned.lstrip(" ").rstrip(". "))
     if len(result.encode("utf-8")) > MAX_COMPONENT_BYTES:
         result = _truncate_keeping_extension(result)
     return result
