@@ -156,6 +156,7 @@ def _check_fields(text: str) -> None:
                 f"template {text!r} nests a field in the format spec of {{{field}}}; "
                 "format specs must be literal"
             )
+        spec = spec or ""
         if "/" in spec or "\\" in spec or spec.endswith("c"):
             # A fill character or ``{seq:c}`` would let a format spec, and through it a token
             # value, decide where directory levels start.

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_exponential
@@ -321,13 +320,8 @@ class CameraSession:
     def __enter__(self) -> CameraSession:
         return self.open()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close(power_off=exc is None)
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        self.close(power_off=exc_type is None)
 
 
 def power_off_confirmed(profile: Profile, end_results: Sequence[StepResult]) -> bool:
