@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -126,25 +125,3 @@ class KeepAlive:
                 log.debug("the camera did not answer the keep-alive: %s", exc)
             else:
                 self.pings += 1
-
-
-class Activity:
-    """The lock of one camera and when it was last used (what :class:`Camera` implementations
-    keep; see :meth:`Camera.exclusive`)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._last = time.monotonic()
-
-    @contextmanager
-    def exclusive(self) -> Iterator[None]:
-        with self._lock:
-            self._last = time.monotonic()
-            try:
-                yield
-            finally:
-                self._last = time.monotonic()
-
-    @property
-    def idle_seconds(self) -> float:
-        return time.monotonic() - self._last

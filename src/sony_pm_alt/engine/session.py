@@ -14,8 +14,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +41,7 @@ from ..ptpip.codes import InitFailReason, OperationCode, ResponseCode
 from ..ptpip.packets import PTPIP_PORT as PTPIP_PORT  # engine.sync imports it from here
 from . import download as dl
 from . import gphoto_settings
-from .camera import Activity, Camera, Reader, Unreadable
+from .camera import Camera, Reader, Unreadable
 from .listing import Listing, list_camera
 from .model import CameraObject
 from .vendor import StepResult, run_steps
@@ -118,15 +118,22 @@ class CameraSession:
         self._run_end_steps = True
         self.start_results: list[StepResult] = []
         self.end_results: list[StepResult] = []
-        self._activity = Activity()
+        self._lock = threading.Lock()
+        self._last_used = time.monotonic()
 
-    def exclusive(self) -> AbstractContextManager[None]:
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
         """The camera's lock; holding it counts as using the camera."""
-        return self._activity.exclusive()
+        with self._lock:
+            self._last_used = time.monotonic()
+            try:
+                yield
+            finally:
+                self._last_used = time.monotonic()
 
     @property
     def idle_seconds(self) -> float:
-        return self._activity.idle_seconds
+        return time.monotonic() - self._last_used
 
     @property
     def camera(self) -> Any:
@@ -270,11 +277,10 @@ class CameraSession:
             read, probe = dl.partial_reader(self.transport(), obj, more_than_listed)
         elif can_probe:
             probe = more_than_listed
-        chosen = read
 
         def locked_read(offset: int, buffer: memoryview) -> int:
             with self.exclusive():
-                return chosen(offset, buffer)
+                return read(offset, buffer)
 
         return Reader(locked_read, resumable, probe)
 
