@@ -13,7 +13,7 @@ import codecs
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import ClassVar, Self
 
 from .codes import DataType
 from .errors import LimitExceeded, MalformedDataset
@@ -136,16 +136,22 @@ def decode_u16_array(data: bytes | bytearray | memoryview, what: str = "array") 
 _Layout = tuple[tuple[str, str, str], ...]
 
 
-def _encode(dataset: object, layout: _Layout) -> bytes:
-    w = Writer()
-    for attr, _name, kind in layout:
-        getattr(w, kind)(getattr(dataset, attr))
-    return w.getvalue()
+class _Fields:
+    """``encode``/``decode`` of a dataset that is only fields in a fixed order (``_LAYOUT``)."""
 
+    __slots__ = ()
+    _LAYOUT: ClassVar[_Layout]
 
-def _decode(data: bytes | bytearray | memoryview, what: str, layout: _Layout) -> dict[str, Any]:
-    r = Reader(data, what)
-    return {attr: getattr(r, kind)(name) for attr, name, kind in layout}
+    def encode(self) -> bytes:
+        w = Writer()
+        for attr, _name, kind in self._LAYOUT:
+            getattr(w, kind)(getattr(self, attr))
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes | bytearray | memoryview) -> Self:
+        r = Reader(data, cls.__name__)
+        return cls(**{attr: getattr(r, kind)(name) for attr, name, kind in cls._LAYOUT})
 
 
 _DEVICE_INFO: _Layout = (
@@ -167,7 +173,7 @@ _DEVICE_INFO: _Layout = (
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceInfo:
+class DeviceInfo(_Fields):
     """GetDeviceInfo (0x1001) reply (§12.2).
 
     A Sony body in Send-to-Computer mode reports VendorExtensionID 0xFFFFFFFF (MTP) and an empty
@@ -190,12 +196,7 @@ class DeviceInfo:
     device_version: str
     serial_number: str
 
-    def encode(self) -> bytes:
-        return _encode(self, _DEVICE_INFO)
-
-    @classmethod
-    def decode(cls, data: bytes | bytearray | memoryview) -> Self:
-        return cls(**_decode(data, "DeviceInfo", _DEVICE_INFO))
+    _LAYOUT: ClassVar[_Layout] = _DEVICE_INFO
 
 
 _STORAGE_INFO: _Layout = (
@@ -211,7 +212,7 @@ _STORAGE_INFO: _Layout = (
 
 
 @dataclass(frozen=True, slots=True)
-class StorageInfo:
+class StorageInfo(_Fields):
     """GetStorageInfo (0x1005) reply (§12.3); ``free_space_images`` 0xFFFFFFFF means unused."""
 
     storage_type: int
@@ -223,12 +224,7 @@ class StorageInfo:
     description: str
     volume_label: str
 
-    def encode(self) -> bytes:
-        return _encode(self, _STORAGE_INFO)
-
-    @classmethod
-    def decode(cls, data: bytes | bytearray | memoryview) -> Self:
-        return cls(**_decode(data, "StorageInfo", _STORAGE_INFO))
+    _LAYOUT: ClassVar[_Layout] = _STORAGE_INFO
 
 
 _OBJECT_INFO: _Layout = (
@@ -255,7 +251,7 @@ _OBJECT_INFO: _Layout = (
 
 
 @dataclass(frozen=True, slots=True)
-class ObjectInfo:
+class ObjectInfo(_Fields):
     """GetObjectInfo (0x1008) reply (§12.5); Filename starts at byte 52.
 
     ``compressed_size`` is 0xFFFFFFFF for objects of 4 GiB or more (the real size then comes
@@ -285,12 +281,7 @@ class ObjectInfo:
     modification_date: str = ""
     keywords: str = ""
 
-    def encode(self) -> bytes:
-        return _encode(self, _OBJECT_INFO)
-
-    @classmethod
-    def decode(cls, data: bytes | bytearray | memoryview) -> Self:
-        return cls(**_decode(data, "ObjectInfo", _OBJECT_INFO))
+    _LAYOUT: ClassVar[_Layout] = _OBJECT_INFO
 
 
 @dataclass(frozen=True, slots=True)
