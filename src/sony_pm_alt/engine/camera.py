@@ -57,12 +57,10 @@ class Camera(Protocol):
     @property
     def sending_confirmed(self) -> bool:
         """The camera answered OK to the profile's "Sending…" steps."""
-        ...
 
     @property
     def power_off_confirmed(self) -> bool:
         """The camera answered OK to every power-off step (after :meth:`close`)."""
-        ...
 
     @property
     def end_results(self) -> Sequence[StepResult]: ...
@@ -70,26 +68,21 @@ class Camera(Protocol):
     @property
     def idle_seconds(self) -> float:
         """Seconds since the camera was last used."""
-        ...
 
     def exclusive(self) -> AbstractContextManager[None]:
         """The camera's lock; holding it counts as using the camera."""
-        ...
 
     def ping(self) -> None:
         """One request the camera must answer; :class:`CameraTransportError` when it does not
         (an answer, even a refusal, means it is still there)."""
-        ...
 
     def list(self, *, bulk: bool) -> Listing: ...
 
     def reader(self, obj: CameraObject, listing: Listing) -> Reader:
         """How to read ``obj``; :class:`Unreadable` when it cannot be read in this session."""
-        ...
 
     def close(self, *, power_off: bool) -> None:
         """End the session: the profile's end steps only with ``power_off``."""
-        ...
 
 
 Opener = Callable[[], Camera]
