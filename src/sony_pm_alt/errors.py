@@ -194,10 +194,9 @@ def from_gphoto2(exc: Exception, doing: str) -> CameraError:
     error it is: the one place a ``GP_ERROR_*`` code is read. libgphoto2's own text (``[-7]
     I/O problem``) is kept only inside our words."""
     code = getattr(exc, "code", None)
-    if code == GP_ERROR_TIMEOUT:
-        return CameraTimedOut(doing, f"libgphoto2: {GP_TRANSPORT_ERRORS[code]}", code=code)
     if code in GP_TRANSPORT_ERRORS:
-        return CameraTransportError(doing, f"libgphoto2: {GP_TRANSPORT_ERRORS[code]}", code=code)
+        cls = CameraTimedOut if code == GP_ERROR_TIMEOUT else CameraTransportError
+        return cls(doing, f"libgphoto2: {GP_TRANSPORT_ERRORS[code]}", code=code)
     if code == GP_ERROR_CAMERA_BUSY:
         return CameraBusy(doing)
     if code == GP_ERROR_CORRUPTED_DATA:

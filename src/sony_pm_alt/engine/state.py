@@ -309,19 +309,13 @@ class StateStore:
         """Record that a session with ``camera`` began, planning ``planned`` files; its id."""
         if planned < 0:
             raise ValueError(f"planned must be 0 or more, not {planned}")
+        host, boot, pid = socket.gethostname(), _boot_id(), os.getpid()
         with self._write() as db:
+            now = _stamp(self._clock())
             cursor = db.execute(
                 "INSERT INTO sessions (camera, model, started_at, planned, host, boot, pid)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    camera.key,
-                    camera.model,
-                    _stamp(self._clock()),
-                    planned,
-                    socket.gethostname(),
-                    _boot_id(),
-                    os.getpid(),
-                ),
+                (camera.key, camera.model, now, planned, host, boot, pid),
             )
             session_id = cursor.lastrowid
         assert session_id is not None
@@ -346,18 +340,11 @@ class StateStore:
         if min(transferred, failed, bytes) < 0:
             raise ValueError("transferred, failed and bytes must be 0 or more")
         with self._write() as db:
+            now = _stamp(self._clock())
             cursor = db.execute(
                 "UPDATE sessions SET ended_at = ?, transferred = ?, failed = ?, bytes = ?,"
                 " result = ?, powered_off = ? WHERE id = ?",
-                (
-                    _stamp(self._clock()),
-                    transferred,
-                    failed,
-                    bytes,
-                    result,
-                    int(powered_off),
-                    session_id,
-                ),
+                (now, transferred, failed, bytes, result, int(powered_off), session_id),
             )
             if cursor.rowcount != 1:
                 raise ValueError(f"no session {session_id} in {self.path}")
