@@ -1,16 +1,10 @@
-"""Turning untrusted names into safe local paths.
+"""Turning untrusted names into safe local paths (docs/security.md).
 
-Everything the camera says about a file (its name, its folder, the body's model and serial)
-arrives over the LAN from a device we do not control, so none of it may choose where a file
-lands. Two steps keep it in place:
-
-* :func:`safe_component` turns one untrusted name into one harmless path component (no
-  separators, no control characters, never ``.`` or ``..``, at most 255 UTF-8 bytes, NFC);
-* :func:`contained_path` joins a rendered relative path under the destination root and refuses
-  anything that would land outside it, including through a symlink already under the root.
-
-Both raise :class:`UnsafeName`, whose message is one line naming the offending input with
-``repr`` so that control characters stay visible in logs.
+Everything the camera says about a file arrives from a device we do not control, so none of it
+may choose where a file lands: :func:`safe_component` makes one name one harmless path
+component, :func:`contained_path` refuses any path that would land outside the destination
+(symlinks included). Both raise :class:`UnsafeName`, whose one-line message names the input
+with ``repr`` so that control characters stay visible in logs.
 """
 
 from __future__ import annotations
