@@ -19,7 +19,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_exponential
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    sleep_using_event,
+    stop_after_attempt,
+    stop_when_event_set,
+    wait_exponential,
+)
 
 from .. import native as native_layer
 from ..errors import (
@@ -378,24 +385,13 @@ def connect(
     """Open the session, retrying a camera that does not accept yet (a fresh session per
     attempt, waits doubling from 0.5 s up to 4 s); a refused GUID or a busy camera is final,
     and so is any failure once ``cancel`` is set (its wait ends early, too)."""
-    stopped = cancel or threading.Event()
-
-    def retry(state: RetryCallState) -> bool:
-        failure = state.outcome.exception() if state.outcome else None
-        return isinstance(failure, CameraConnectError) and not stopped.is_set()
-
-    def pause(seconds: float) -> None:
-        if cancel is None:
-            sleep(seconds)
-        else:
-            cancel.wait(seconds)
-
+    stop = stop_after_attempt(max(1, attempts))
     retrying = Retrying(
-        stop=stop_after_attempt(max(1, attempts)),
+        stop=stop if cancel is None else stop | stop_when_event_set(cancel),
         wait=wait_exponential(multiplier=0.5, max=4),
-        retry=retry,
+        retry=retry_if_exception_type(CameraConnectError),
         reraise=True,
-        sleep=pause,
+        sleep=sleep if cancel is None else sleep_using_event(cancel),
     )
     for attempt in retrying:
         with attempt:

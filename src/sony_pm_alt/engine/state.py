@@ -379,13 +379,7 @@ class StateStore:
 
     def is_done(self, camera: CameraInfo, obj: CameraObject) -> bool:
         """Whether ``obj`` was transferred from ``camera`` before (whatever became of the file)."""
-        with self._read() as db:
-            row = db.execute(
-                "SELECT 1 FROM transfers WHERE camera = ? AND folder = ? AND name = ?"
-                " AND size = ? AND capture_time = ?",
-                (camera.key, *obj.key),
-            ).fetchone()
-        return row is not None
+        return not self.new_objects(camera, [obj])
 
     def new_objects(
         self, camera: CameraInfo, objects: Iterable[CameraObject]
