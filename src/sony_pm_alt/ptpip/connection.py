@@ -64,16 +64,13 @@ class State(Enum):
     ERROR = "error"
 
 
-class Sentinel:
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return self._name
+class Sentinel(Enum):
+    NEED_DATA = "NEED_DATA"
+    PAUSED = "PAUSED"
 
 
-NEED_DATA: Final = Sentinel("NEED_DATA")
-PAUSED: Final = Sentinel("PAUSED")
+NEED_DATA: Final = Sentinel.NEED_DATA
+PAUSED: Final = Sentinel.PAUSED
 
 
 @dataclass(frozen=True, slots=True)

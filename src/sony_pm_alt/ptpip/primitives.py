@@ -59,17 +59,12 @@ class Reader:
     :class:`MalformedDataset`; nothing raises ``IndexError`` or ``struct.error``.
     """
 
-    __slots__ = ("_data", "_offset", "_what")
+    __slots__ = ("_data", "_offset", "what")
 
     def __init__(self, data: bytes | bytearray | memoryview, what: str = "dataset") -> None:
         self._data = bytes(data)  # a private copy: a caller's bytearray may change under us
         self._offset = 0
-        self._what = what
-
-    @property
-    def what(self) -> str:
-        """The name of the thing being decoded, as used in error messages."""
-        return self._what
+        self.what = what
 
     @property
     def remaining(self) -> int:
@@ -82,7 +77,7 @@ class Reader:
         return self._offset
 
     def _malformed(self, message: str) -> MalformedDataset:
-        return MalformedDataset(f"{self._what}: {message}")
+        return MalformedDataset(f"{self.what}: {message}")
 
     def _take(self, n: int, field: str) -> bytes:
         if n > self.remaining:
@@ -144,7 +139,7 @@ class Reader:
             )
         if count > MAX_ARRAY_COUNT:
             raise LimitExceeded(
-                f"{self._what}: {field} has {count} elements, more than {MAX_ARRAY_COUNT}"
+                f"{self.what}: {field} has {count} elements, more than {MAX_ARRAY_COUNT}"
             )
         return struct.unpack(f"<{count}{code}", self._take(count * size, field))
 
