@@ -497,7 +497,9 @@ class StateStore:
             # Again inside the write lock: another process may have created the schema meanwhile.
             version = self._check(db)
             for step in _MIGRATIONS[version:]:
-                for statement in _statements(step):
+                # One statement at a time: executescript() would COMMIT this transaction. (None
+                # of ours has a ';' inside a literal.)
+                for statement in filter(str.strip, step.split(";")):
                     db.execute(statement)
             if version < SCHEMA_VERSION:
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -572,11 +574,3 @@ class StateStore:
         if self._db is None:
             raise StateError(f"state store {self.path} is closed")
         return self._db
-
-
-def _statements(script: str) -> Iterator[str]:
-    """The statements of a migration step (none of ours contains a ';' inside a literal).
-    executescript() would COMMIT the surrounding transaction, so each is executed alone."""
-    for statement in script.split(";"):
-        if statement.strip():
-            yield statement
