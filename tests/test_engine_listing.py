@@ -19,7 +19,7 @@ from sony_pm_alt.emulator.body import BodyConfig
 from sony_pm_alt.engine.listing import (
     ALL_OBJECTS,
     UnusableListing,
-    gphoto2_listing,
+    gphoto2_walk,
     list_camera,
     objects_from_prop_list,
 )
@@ -547,7 +547,7 @@ def gphoto_card() -> FakeGphotoCamera:
 
 
 def test_gphoto2_listing_walks_every_folder() -> None:
-    objects = gphoto2_listing(gphoto_card())
+    objects = gphoto2_walk(gphoto_card())[0]
     assert [(o.folder, o.name) for o in objects] == [
         (ROOT, "README.TXT"),
         (MSDCF, "DSC00001.ARW"),
@@ -559,7 +559,7 @@ def test_gphoto2_listing_walks_every_folder() -> None:
 
 def test_gphoto2_listing_folder_paths_have_single_slashes() -> None:
     camera = gphoto_card()
-    gphoto2_listing(camera)
+    gphoto2_walk(camera)[0]
     folders = {folder for kind, folder in camera.calls if kind != "info"}
     assert "/" in folders
     assert f"{ROOT}/DCIM/101MSDCF" in folders  # empty folders are visited too
@@ -568,7 +568,7 @@ def test_gphoto2_listing_folder_paths_have_single_slashes() -> None:
 
 
 def test_gphoto2_listing_fields() -> None:
-    by_name = {o.name: o for o in gphoto2_listing(gphoto_card())}
+    by_name = {o.name: o for o in gphoto2_walk(gphoto_card())[0]}
     jpg = by_name["DSC00002.JPG"]
     assert jpg == CameraObject(MSDCF, "DSC00002.JPG", 2000, SHOT, ObjectFormat.EXIF_JPEG, 0)
     assert by_name["DSC00001.ARW"].object_format == ObjectFormat.SONY_ARW
@@ -577,7 +577,7 @@ def test_gphoto2_listing_fields() -> None:
 
 
 def test_gphoto2_listing_keeps_64_bit_sizes_and_no_mtime_is_no_capture_time() -> None:
-    clip = next(o for o in gphoto2_listing(gphoto_card()) if o.name == "C0001.MP4")
+    clip = next(o for o in gphoto2_walk(gphoto_card())[0] if o.name == "C0001.MP4")
     assert clip.size == 5 << 32
     assert clip.capture_time is None
     assert clip.object_format == ObjectFormat.MTP_MP4
@@ -599,16 +599,16 @@ def test_gphoto2_listing_keeps_64_bit_sizes_and_no_mtime_is_no_capture_time() ->
 )
 def test_gphoto2_listing_maps_mime_types(mime: str, fmt: int) -> None:
     camera = FakeGphotoCamera({f"{DCIM}/X": FakeFileInfoFile(1, MTIME, mime)})
-    (obj,) = gphoto2_listing(camera)
+    (obj,) = gphoto2_walk(camera)[0]
     assert obj.object_format == fmt
 
 
 def test_gphoto2_listing_of_an_empty_camera() -> None:
-    assert gphoto2_listing(FakeGphotoCamera({})) == []
+    assert gphoto2_walk(FakeGphotoCamera({}))[0] == []
 
 
 def test_gphoto2_listing_from_a_subfolder() -> None:
-    objects = gphoto2_listing(gphoto_card(), MSDCF)
+    objects = gphoto2_walk(gphoto_card(), MSDCF)[0]
     assert [o.name for o in objects] == ["DSC00001.ARW", "DSC00002.JPG"]
 
 
@@ -627,7 +627,7 @@ def test_both_listings_agree_on_the_same_card() -> None:
             f"{MSDCF}/DSC00001.ARW": FakeFileInfoFile(25_000_000, MTIME, "image/x-sony-arw"),
         }
     )
-    fallback = gphoto2_listing(camera)
+    fallback = gphoto2_walk(camera)[0]
     assert [o.key for o in bulk] == [o.key for o in fallback]
 
 

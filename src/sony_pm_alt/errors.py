@@ -1,30 +1,6 @@
 """Every error a user of sony-pm-alt can meet, in one module (as httpx's ``_exceptions.py``).
-Each message says what happened and what to do.
-
-::
-
-    SonyPmAltError
-    ├── CameraError                    talking to the camera failed
-    │   ├── CameraTransportError       no answer: the connection failed (gone, refused)
-    │   │   ├── CameraTimedOut         the camera stopped answering
-    │   │   ├── CameraSentTooMuch      a reply longer than asked: refused, connection closed
-    │   │   └── CameraConnectError     no session could be opened at the address (retried)
-    │   ├── CameraResponseError        the camera answered with a response code
-    │   │   ├── CameraBusy             it kept answering DeviceBusy
-    │   │   └── VendorStepFailed       a vendor profile step it refused
-    │   └── CameraRefusedGuid          Init Fail: not paired with our GUID
-    ├── NativeLayerUnavailable         the patched camlib and shim are not built
-    ├── DestinationError               the destination cannot take files
-    │   └── DestinationFull
-    ├── SyncCancelled                  asked to stop (Ctrl-C, SIGTERM)
-    └── TemplateError, ProfileError    bad settings (also ValueError)
-
-libgphoto2's failures are mapped to these in one place: :func:`from_gphoto2` for
-python-gphoto2's ``GPhoto2Error`` (a ``GP_ERROR_*`` code) and :func:`raise_for_response` for
-a raw transaction's response (where libgphoto2's ``PTP_ERROR_*`` pseudo codes mean the
-connection failed). Exceptions internal to a sans-IO codec (``ptpip.errors``) stay there.
-Other modules' own errors (``StateError``, ``ConfigError``, ``PairingError``, …) subclass
-:class:`SonyPmAltError` too.
+Each message says what happened and what to do. The tree, and where libgphoto2's codes are
+mapped (:func:`from_gphoto2`, :func:`raise_for_response`): docs/errors.md.
 """
 
 from __future__ import annotations
@@ -218,10 +194,9 @@ def from_gphoto2(exc: Exception, doing: str) -> CameraError:
     error it is: the one place a ``GP_ERROR_*`` code is read. libgphoto2's own text (``[-7]
     I/O problem``) is kept only inside our words."""
     code = getattr(exc, "code", None)
-    if code == GP_ERROR_TIMEOUT:
-        return CameraTimedOut(doing, f"libgphoto2: {GP_TRANSPORT_ERRORS[code]}", code=code)
     if code in GP_TRANSPORT_ERRORS:
-        return CameraTransportError(doing, f"libgphoto2: {GP_TRANSPORT_ERRORS[code]}", code=code)
+        cls = CameraTimedOut if code == GP_ERROR_TIMEOUT else CameraTransportError
+        return cls(doing, f"libgphoto2: {GP_TRANSPORT_ERRORS[code]}", code=code)
     if code == GP_ERROR_CAMERA_BUSY:
         return CameraBusy(doing)
     if code == GP_ERROR_CORRUPTED_DATA:

@@ -146,11 +146,10 @@ class Native:
         resp = ffi.new("unsigned int[5]")
         resp_n = ffi.new("int *")
         lib = self._lib
-        phase = lib.SPA_PHASE_NONE
         if data is not None:
             phase = lib.SPA_PHASE_OUT
-        elif data_in:
-            phase = lib.SPA_PHASE_IN
+        else:
+            phase = lib.SPA_PHASE_IN if data_in else lib.SPA_PHASE_NONE
         code = lib.spa_shim_transaction(
             params,
             opcode,

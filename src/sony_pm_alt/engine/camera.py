@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -58,12 +57,10 @@ class Camera(Protocol):
     @property
     def sending_confirmed(self) -> bool:
         """The camera answered OK to the profile's "Sending…" steps."""
-        ...
 
     @property
     def power_off_confirmed(self) -> bool:
         """The camera answered OK to every power-off step (after :meth:`close`)."""
-        ...
 
     @property
     def end_results(self) -> Sequence[StepResult]: ...
@@ -71,26 +68,21 @@ class Camera(Protocol):
     @property
     def idle_seconds(self) -> float:
         """Seconds since the camera was last used."""
-        ...
 
     def exclusive(self) -> AbstractContextManager[None]:
         """The camera's lock; holding it counts as using the camera."""
-        ...
 
     def ping(self) -> None:
         """One request the camera must answer; :class:`CameraTransportError` when it does not
         (an answer, even a refusal, means it is still there)."""
-        ...
 
     def list(self, *, bulk: bool) -> Listing: ...
 
     def reader(self, obj: CameraObject, listing: Listing) -> Reader:
         """How to read ``obj``; :class:`Unreadable` when it cannot be read in this session."""
-        ...
 
     def close(self, *, power_off: bool) -> None:
         """End the session: the profile's end steps only with ``power_off``."""
-        ...
 
 
 Opener = Callable[[], Camera]
@@ -126,25 +118,3 @@ class KeepAlive:
                 log.debug("the camera did not answer the keep-alive: %s", exc)
             else:
                 self.pings += 1
-
-
-class Activity:
-    """The lock of one camera and when it was last used (what :class:`Camera` implementations
-    keep; see :meth:`Camera.exclusive`)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._last = time.monotonic()
-
-    @contextmanager
-    def exclusive(self) -> Iterator[None]:
-        with self._lock:
-            self._last = time.monotonic()
-            try:
-                yield
-            finally:
-                self._last = time.monotonic()
-
-    @property
-    def idle_seconds(self) -> float:
-        return time.monotonic() - self._last

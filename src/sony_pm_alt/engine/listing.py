@@ -91,7 +91,7 @@ def list_camera(session: Connection, *, bulk: bool = True) -> Listing:
             problems.append(f"the camera's bulk listing had to be refused ({exc})")
         except CameraResponseError as exc:  # the camera declines: nothing to distrust
             log.warning("bulk listing refused (%s); listing folder by folder instead", exc)
-    objects, folders = _gphoto2_walk(session.camera, "/")
+    objects, folders = gphoto2_walk(session.camera, "/")
     problems += _count_problems(session, len(objects) + folders, "folder-by-folder")
     return Listing(camera, objects, "gphoto2", ops, tuple(problems))
 
@@ -234,14 +234,10 @@ def objects_from_prop_list(by_handle: dict[int, dict[int, PropValue]]) -> list[C
     return sorted(objects, key=attrgetter("folder", "name"))
 
 
-def gphoto2_listing(camera: Any, folder: str = "/") -> list[CameraObject]:
-    """python-gphoto2's own listing, one folder at a time (GetObjectHandles/GetObjectInfo)."""
-    return _gphoto2_walk(camera, folder)[0]
-
-
-def _gphoto2_walk(camera: Any, folder: str) -> tuple[list[CameraObject], int]:
-    """The files below ``folder`` and how many folders that are camera objects (not
-    libgphoto2's ``/store_…`` level) were walked."""
+def gphoto2_walk(camera: Any, folder: str = "/") -> tuple[list[CameraObject], int]:
+    """python-gphoto2's own listing, one folder at a time (GetObjectHandles/GetObjectInfo): the
+    files below ``folder`` and how many folders that are camera objects (not libgphoto2's
+    ``/store_…`` level) were walked."""
     objects: list[CameraObject] = []
     with libgphoto2_errors(f"listing folder {folder}"):
         files = camera.folder_list_files(folder)
@@ -260,7 +256,7 @@ def _gphoto2_walk(camera: Any, folder: str) -> tuple[list[CameraObject], int]:
     count = 0
     for i in range(folders.count()):
         child = folder.rstrip("/") + "/" + folders.get_name(i)
-        below, below_folders = _gphoto2_walk(camera, child)
+        below, below_folders = gphoto2_walk(camera, child)
         objects += below
         count += below_folders + (folder != "/")
     return sorted(objects, key=lambda o: (o.folder, o.name)), count

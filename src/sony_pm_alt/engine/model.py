@@ -100,7 +100,6 @@ class Transport(Protocol):
         check: bool = True,
     ) -> TransactionResult:
         """One operation; with ``check`` a failure raises (``errors.raise_for_response``)."""
-        ...
 
 
 class Connection(Protocol):

@@ -33,6 +33,7 @@ import os
 import re
 import string
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -71,20 +72,20 @@ _SAMPLE_SEQS = (0, 1, 2**31 - 1)
 _SAMPLE_TIME = datetime(1999, 12, 31, 23, 59, 58)
 
 
-def _split_name(name: str) -> tuple[str, str]:
-    """``("DSC00001", "JPG")``; a leading dot (``.hidden``) or a trailing one is no extension."""
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem or not ext:
-        return name, ""
-    return stem, ext
-
-
 # The range a memory card's FAT/exFAT file system (and DCF) can date a file in. A capture date
 # outside it (0001-01-01 from a body whose clock was never set, 9999-12-31, …) is not a time
 # Python or every file system can hold: the file time is clamped to it, while the state store
 # keeps the camera's own text.
 FILE_TIME_MIN = datetime(1980, 1, 1)
 FILE_TIME_MAX = datetime(2107, 12, 31, 23, 59, 58)
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    """``("DSC00001", "JPG")``; a leading dot (``.hidden``) or a trailing one is no extension."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or not ext:
+        return name, ""
+    return stem, ext
 
 
 def file_time(capture_time: datetime | None) -> float | None:
@@ -170,6 +171,7 @@ def _check_fields(text: str) -> None:
             )
 
 
+@dataclass(frozen=True, slots=True)
 class Template:
     """A validated path template; see the module documentation for its tokens.
 
@@ -179,37 +181,26 @@ class Template:
     such as ``a//b``), a template ending in ``/``, or ``.``/``..`` directory levels.
     """
 
-    __slots__ = ("_text",)
+    text: str
 
-    def __init__(self, text: str) -> None:
-        self._text = text
-        _check_fields(text)
+    def __post_init__(self) -> None:
+        _check_fields(self.text)
         for obj in _SAMPLE_OBJECTS:
             for seq in _SAMPLE_SEQS:
                 self._check_shape(self._format(_values(obj, _SAMPLE_CAMERA, seq, _SAMPLE_TIME)))
 
-    @property
-    def text(self) -> str:
-        return self._text
-
     def __repr__(self) -> str:
-        return f"Template({self._text!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Template) and other._text == self._text
-
-    def __hash__(self) -> int:
-        return hash(self._text)
+        return f"Template({self.text!r})"
 
     def _format(self, values: Mapping[str, str | int]) -> str:
         try:
-            return self._text.format_map(values)
+            return self.text.format_map(values)
         except (ValueError, TypeError, OverflowError) as exc:
-            raise TemplateError(f"template {self._text!r} cannot be rendered: {exc}") from None
+            raise TemplateError(f"template {self.text!r} cannot be rendered: {exc}") from None
 
     def _check_shape(self, rendered: str) -> None:
         """With every token non-empty, only the template's own text can make these mistakes."""
-        text = self._text
+        text = self.text
         if not rendered:
             raise TemplateError(f"template {text!r} renders to an empty path")
         if text.startswith("/"):
@@ -253,7 +244,7 @@ class Template:
         kept = [safe_component(part) for part in directories if part.strip(" ")]
         if not name.strip(" "):
             raise UnsafeName(
-                f"refusing {obj.name!r}: template {self._text!r} renders an empty file name"
+                f"refusing {obj.name!r}: template {self.text!r} renders an empty file name"
             )
         kept.append(safe_component(name))
         return PurePosixPath(*kept)

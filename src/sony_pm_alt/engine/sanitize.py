@@ -1,16 +1,10 @@
-"""Turning untrusted names into safe local paths.
+"""Turning untrusted names into safe local paths (docs/security.md).
 
-Everything the camera says about a file (its name, its folder, the body's model and serial)
-arrives over the LAN from a device we do not control, so none of it may choose where a file
-lands. Two steps keep it in place:
-
-* :func:`safe_component` turns one untrusted name into one harmless path component (no
-  separators, no control characters, never ``.`` or ``..``, at most 255 UTF-8 bytes, NFC);
-* :func:`contained_path` joins a rendered relative path under the destination root and refuses
-  anything that would land outside it, including through a symlink already under the root.
-
-Both raise :class:`UnsafeName`, whose message is one line naming the offending input with
-``repr`` so that control characters stay visible in logs.
+Everything the camera says about a file arrives from a device we do not control, so none of it
+may choose where a file lands: :func:`safe_component` makes one name one harmless path
+component, :func:`contained_path` refuses any path that would land outside the destination
+(symlinks included). Both raise :class:`UnsafeName`, whose one-line message names the input
+with ``repr`` so that control characters stay visible in logs.
 """
 
 from __future__ import annotations
@@ -27,35 +21,30 @@ MAX_COMPONENT_BYTES = 255
 # the last ``.xyz`` only when it is at most this long (camera extensions are 3-4 characters).
 MAX_KEPT_EXTENSION_BYTES = 16
 
-_SEPARATORS = ("/", "\\")
+# clean_text's table: C0 controls (NUL included), DEL and the C1 controls (category Cc) go,
+# lone surrogates (which cannot be stored as UTF-8) become U+FFFD, separators become "_".
+_CLEAN: dict[int, str | None] = {
+    **dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)]),
+    **dict.fromkeys(range(0xD800, 0xE000), "\ufffd"),
+    ord("/"): "_",
+    ord("\\"): "_",
+}
 
 
 class UnsafeName(ValueError):
     """A name or path from the camera (or rendered from a template) cannot be used safely."""
 
 
-def _is_control(char: str) -> bool:
-    """C0 controls (including NUL), DEL and the C1 controls: Unicode category ``Cc``."""
-    code = ord(char)
-    return code < 0x20 or 0x7F <= code <= 0x9F
-
-
 def clean_text(text: str) -> str:
     """The cleaning half of :func:`safe_component`, which never refuses and never truncates.
 
-    Control characters are dropped, lone surrogates (which cannot be stored as UTF-8) become
-    U+FFFD, ``/`` and ``\\`` become ``_`` and the text is normalised to NFC. Used for token
-    values before they are substituted into a template, so that a value can never add a
-    directory level.
+    Control characters are dropped, lone surrogates become U+FFFD, ``/`` and ``\\`` become
+    ``_`` and the text is normalised to NFC. Used for token values before they are substituted
+    into a template, so that a value can never add a directory level.
     """
-    text = "".join(
-        "\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text if not _is_control(c)
-    )
-    for separator in _SEPARATORS:
-        text = text.replace(separator, "_")
-    # Last, so that removing a control character between a letter and its accent cannot leave
-    # a decomposed pair behind; NFC maps nothing onto a control character or a separator.
-    return unicodedata.normalize("NFC", text)
+    # NFC last, so that removing a control character between a letter and its accent cannot
+    # leave a decomposed pair behind; NFC maps nothing onto a control character or a separator.
+    return unicodedata.normalize("NFC", text.translate(_CLEAN))
 
 
 def truncate_utf8(text: str, max_bytes: int) -> str:
@@ -91,11 +80,6 @@ def _split_extension(name: str) -> tuple[str, str]:
     return stem, "." + ext
 
 
-def _strip(name: str) -> str:
-    """Leading spaces and trailing dots and spaces go; leading dashes and dots stay."""
-    return name.lstrip(" ").rstrip(". ")
-
-
 def safe_component(name: str) -> str:
     """One untrusted name as one safe path component.
 
@@ -114,7 +98,7 @@ def safe_component(name: str) -> str:
         raise UnsafeName(f"refusing name {name!r}: it is a relative directory reference")
     if not cleaned.strip(". "):
         raise UnsafeName(f"refusing name {name!r}: it consists only of dots and spaces")
-    result = unicodedata.normalize("NFC", _strip(cleaned))
+    result = unicodedata.normalize("NFC", cleaned.lstrip(" ").rstrip(". "))
     if len(result.encode("utf-8")) > MAX_COMPONENT_BYTES:
         result = _truncate_keeping_extension(result)
     return result

@@ -14,13 +14,19 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
-from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_exponential
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    sleep_using_event,
+    stop_after_attempt,
+    stop_when_event_set,
+    wait_exponential,
+)
 
 from .. import native as native_layer
 from ..errors import (
@@ -42,7 +48,7 @@ from ..ptpip.codes import InitFailReason, OperationCode, ResponseCode
 from ..ptpip.packets import PTPIP_PORT as PTPIP_PORT  # engine.sync imports it from here
 from . import download as dl
 from . import gphoto_settings
-from .camera import Activity, Camera, Reader, Unreadable
+from .camera import Camera, Reader, Unreadable
 from .listing import Listing, list_camera
 from .model import CameraObject
 from .vendor import StepResult, run_steps
@@ -119,15 +125,22 @@ class CameraSession:
         self._run_end_steps = True
         self.start_results: list[StepResult] = []
         self.end_results: list[StepResult] = []
-        self._activity = Activity()
+        self._lock = threading.Lock()
+        self._last_used = time.monotonic()
 
-    def exclusive(self) -> AbstractContextManager[None]:
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
         """The camera's lock; holding it counts as using the camera."""
-        return self._activity.exclusive()
+        with self._lock:
+            self._last_used = time.monotonic()
+            try:
+                yield
+            finally:
+                self._last_used = time.monotonic()
 
     @property
     def idle_seconds(self) -> float:
-        return self._activity.idle_seconds
+        return time.monotonic() - self._last_used
 
     @property
     def camera(self) -> Any:
@@ -271,11 +284,10 @@ class CameraSession:
             read, probe = dl.partial_reader(self.transport(), obj, more_than_listed)
         elif can_probe:
             probe = more_than_listed
-        chosen = read
 
         def locked_read(offset: int, buffer: memoryview) -> int:
             with self.exclusive():
-                return chosen(offset, buffer)
+                return read(offset, buffer)
 
         return Reader(locked_read, resumable, probe)
 
@@ -321,13 +333,8 @@ class CameraSession:
     def __enter__(self) -> CameraSession:
         return self.open()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close(power_off=exc is None)
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        self.close(power_off=exc_type is None)
 
 
 def power_off_confirmed(profile: Profile, end_results: Sequence[StepResult]) -> bool:
@@ -378,24 +385,13 @@ def connect(
     """Open the session, retrying a camera that does not accept yet (a fresh session per
     attempt, waits doubling from 0.5 s up to 4 s); a refused GUID or a busy camera is final,
     and so is any failure once ``cancel`` is set (its wait ends early, too)."""
-    stopped = cancel or threading.Event()
-
-    def retry(state: RetryCallState) -> bool:
-        failure = state.outcome.exception() if state.outcome else None
-        return isinstance(failure, CameraConnectError) and not stopped.is_set()
-
-    def pause(seconds: float) -> None:
-        if cancel is None:
-            sleep(seconds)
-        else:
-            cancel.wait(seconds)
-
+    stop = stop_after_attempt(max(1, attempts))
     retrying = Retrying(
-        stop=stop_after_attempt(max(1, attempts)),
+        stop=stop if cancel is None else stop | stop_when_event_set(cancel),
         wait=wait_exponential(multiplier=0.5, max=4),
-        retry=retry,
+        retry=retry_if_exception_type(CameraConnectError),
         reraise=True,
-        sleep=pause,
+        sleep=sleep if cancel is None else sleep_using_event(cancel),
     )
     for attempt in retrying:
         with attempt:

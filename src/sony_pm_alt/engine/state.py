@@ -23,11 +23,10 @@ import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Final
 
 from ..errors import SonyPmAltError
@@ -238,43 +237,13 @@ def _parse_stamp(text: str) -> datetime:
 
 
 def _transfer(row: sqlite3.Row) -> Transfer:
-    return Transfer(
-        camera=row["camera"],
-        folder=row["folder"],
-        name=row["name"],
-        size=row["size"],
-        capture_time=row["capture_time"],
-        path=row["path"],
-        sha256=row["sha256"],
-        transferred_at=_parse_stamp(row["transferred_at"]),
-        session_id=row["session_id"],
-        camera_date=row["camera_date"],
-    )
+    return Transfer(**dict(row, transferred_at=_parse_stamp(row["transferred_at"])))
 
 
 def _session(row: sqlite3.Row) -> SessionRecord:
-    ended = row["ended_at"]
-    return SessionRecord(
-        id=row["id"],
-        camera=row["camera"],
-        model=row["model"],
-        started_at=_parse_stamp(row["started_at"]),
-        ended_at=_parse_stamp(ended) if ended is not None else None,
-        planned=row["planned"],
-        transferred=row["transferred"],
-        failed=row["failed"],
-        bytes=row["bytes"],
-        result=row["result"],
-        powered_off=bool(row["powered_off"]),
-    )
-
-
-def _sql_limit(limit: int | None) -> int:
-    if limit is None:
-        return -1  # sqlite: no limit
-    if limit < 0:
-        raise ValueError(f"limit must be 0 or more, not {limit}")
-    return limit
+    ended = _parse_stamp(row["ended_at"]) if row["ended_at"] is not None else None
+    started, powered_off = _parse_stamp(row["started_at"]), bool(row["powered_off"])
+    return SessionRecord(**dict(row, started_at=started, ended_at=ended, powered_off=powered_off))
 
 
 class StateStore:
@@ -328,12 +297,7 @@ class StateStore:
     def __enter__(self) -> StateStore:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -345,19 +309,13 @@ class StateStore:
         """Record that a session with ``camera`` began, planning ``planned`` files; its id."""
         if planned < 0:
             raise ValueError(f"planned must be 0 or more, not {planned}")
+        host, boot, pid = socket.gethostname(), _boot_id(), os.getpid()
         with self._write() as db:
+            now = _stamp(self._clock())
             cursor = db.execute(
                 "INSERT INTO sessions (camera, model, started_at, planned, host, boot, pid)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    camera.key,
-                    camera.model,
-                    _stamp(self._clock()),
-                    planned,
-                    socket.gethostname(),
-                    _boot_id(),
-                    os.getpid(),
-                ),
+                (camera.key, camera.model, now, planned, host, boot, pid),
             )
             session_id = cursor.lastrowid
         assert session_id is not None
@@ -382,18 +340,11 @@ class StateStore:
         if min(transferred, failed, bytes) < 0:
             raise ValueError("transferred, failed and bytes must be 0 or more")
         with self._write() as db:
+            now = _stamp(self._clock())
             cursor = db.execute(
                 "UPDATE sessions SET ended_at = ?, transferred = ?, failed = ?, bytes = ?,"
                 " result = ?, powered_off = ? WHERE id = ?",
-                (
-                    _stamp(self._clock()),
-                    transferred,
-                    failed,
-                    bytes,
-                    result,
-                    int(powered_off),
-                    session_id,
-                ),
+                (now, transferred, failed, bytes, result, int(powered_off), session_id),
             )
             if cursor.rowcount != 1:
                 raise ValueError(f"no session {session_id} in {self.path}")
@@ -421,27 +372,14 @@ class StateStore:
 
     def sessions(self, camera: str | None = None, limit: int | None = None) -> list[SessionRecord]:
         """Sessions, newest first; only ``camera``'s (a :attr:`CameraInfo.key`) if given."""
-        where = "WHERE camera = ?" if camera is not None else ""
-        params: tuple[object, ...] = (camera,) if camera is not None else ()
-        with self._read() as db:
-            rows = db.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions {where}"
-                " ORDER BY started_at DESC, id DESC LIMIT ?",
-                (*params, _sql_limit(limit)),
-            ).fetchall()
+        rows = self._newest("sessions", _SESSION_COLUMNS, "started_at", camera, limit)
         return [_session(row) for row in rows]
 
     # -- transfers and planning -------------------------------------------------------------
 
     def is_done(self, camera: CameraInfo, obj: CameraObject) -> bool:
         """Whether ``obj`` was transferred from ``camera`` before (whatever became of the file)."""
-        with self._read() as db:
-            row = db.execute(
-                "SELECT 1 FROM transfers WHERE camera = ? AND folder = ? AND name = ?"
-                " AND size = ? AND capture_time = ?",
-                (camera.key, *obj.key),
-            ).fetchone()
-        return row is not None
+        return not self.new_objects(camera, [obj])
 
     def new_objects(
         self, camera: CameraInfo, objects: Iterable[CameraObject]
@@ -515,21 +453,11 @@ class StateStore:
                 " AND size = ? AND capture_time = ?",
                 (camera.key, *obj.key),
             )
+            values = {**asdict(transfer), "transferred_at": _stamp(transfer.transferred_at)}
             db.execute(
-                f"INSERT INTO transfers ({_TRANSFER_COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    transfer.camera,
-                    transfer.folder,
-                    transfer.name,
-                    transfer.size,
-                    transfer.capture_time,
-                    transfer.path,
-                    transfer.sha256,
-                    _stamp(transfer.transferred_at),
-                    transfer.session_id,
-                    transfer.camera_date,
-                ),
+                f"INSERT INTO transfers ({', '.join(values)})"
+                f" VALUES ({', '.join(':' + column for column in values)})",
+                values,
             )
             db.execute(
                 "UPDATE sessions SET transferred = transferred + 1, bytes = bytes + ? WHERE id = ?",
@@ -539,17 +467,23 @@ class StateStore:
 
     def transfers(self, camera: str | None = None, limit: int | None = None) -> list[Transfer]:
         """Transfers, newest first; only ``camera``'s (a :attr:`CameraInfo.key`) if given."""
-        where = "WHERE camera = ?" if camera is not None else ""
-        params: tuple[object, ...] = (camera,) if camera is not None else ()
-        with self._read() as db:
-            rows = db.execute(
-                f"SELECT {_TRANSFER_COLUMNS} FROM transfers {where}"
-                " ORDER BY transferred_at DESC, id DESC LIMIT ?",
-                (*params, _sql_limit(limit)),
-            ).fetchall()
+        rows = self._newest("transfers", _TRANSFER_COLUMNS, "transferred_at", camera, limit)
         return [_transfer(row) for row in rows]
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    def _newest(
+        self, table: str, columns: str, time: str, camera: str | None, limit: int | None
+    ) -> list[sqlite3.Row]:
+        """Rows of ``table``, newest first; only ``camera``'s if given; ``None``: no limit."""
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be 0 or more, not {limit}")
+        where = "WHERE camera = ?" if camera is not None else ""
+        with self._read() as db:
+            return db.execute(
+                f"SELECT {columns} FROM {table} {where} ORDER BY {time} DESC, id DESC LIMIT ?",
+                (*([camera] if camera is not None else []), -1 if limit is None else limit),
+            ).fetchall()
 
     def _prepare(self, db: sqlite3.Connection) -> None:
         """Check the file is ours and not newer, then switch to WAL and create or upgrade the
@@ -563,7 +497,9 @@ class StateStore:
             # Again inside the write lock: another process may have created the schema meanwhile.
             version = self._check(db)
             for step in _MIGRATIONS[version:]:
-                for statement in _statements(step):
+                # One statement at a time: executescript() would COMMIT this transaction. (None
+                # of ours has a ';' inside a literal.)
+                for statement in filter(str.strip, step.split(";")):
                     db.execute(statement)
             if version < SCHEMA_VERSION:
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -618,17 +554,14 @@ class StateStore:
         with self._lock, self._translate():
             yield self._connection()
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
-        return self._transaction("IMMEDIATE")
-
     @contextmanager
-    def _transaction(self, mode: str) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[sqlite3.Connection]:
         """One transaction: committed if the block ends normally, rolled back on any exception
         (KeyboardInterrupt included). IMMEDIATE takes the write lock up front, so the busy
         timeout applies there rather than as a deadlock error halfway through."""
         with self._lock, self._translate():
             db = self._connection()
-            db.execute(f"BEGIN {mode}")
+            db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
             except BaseException:
@@ -641,11 +574,3 @@ class StateStore:
         if self._db is None:
             raise StateError(f"state store {self.path} is closed")
         return self._db
-
-
-def _statements(script: str) -> Iterator[str]:
-    """The statements of a migration step (none of ours contains a ';' inside a literal).
-    executescript() would COMMIT the surrounding transaction, so each is executed alone."""
-    for statement in script.split(";"):
-        if statement.strip():
-            yield statement

@@ -64,16 +64,13 @@ class State(Enum):
     ERROR = "error"
 
 
-class Sentinel:
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return self._name
+class Sentinel(Enum):
+    NEED_DATA = "NEED_DATA"
+    PAUSED = "PAUSED"
 
 
-NEED_DATA: Final = Sentinel("NEED_DATA")
-PAUSED: Final = Sentinel("PAUSED")
+NEED_DATA: Final = Sentinel.NEED_DATA
+PAUSED: Final = Sentinel.PAUSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +151,12 @@ class _Channel:
     def _emit(self, packet: Packet) -> bytes:
         self._check_usable()
         return encode_packet(packet)
+
+    def send_init_fail(self, reason: int) -> bytes:
+        """Refuse the connection; the responder closes the socket after writing this."""
+        out = self._emit(InitFail(reason))
+        self.state = State.CLOSED
+        return out
 
     def send_probe_request(self) -> bytes:
         return self._emit(ProbeRequest())
@@ -246,7 +249,7 @@ class CommandConnection(_Channel):
                 # gphoto2 sends a zero-length data-out as a lone Start Data; others add End Data.
                 self._last_data_tid = None
                 return None
-            return self._data_out(packet)
+            return self._finish_data_out() if self._collect(packet) else None
         raise self._fail(f"unexpected {type(packet).__name__} on the command connection")
 
     def _request_received(self, request: OperationRequest) -> ChannelEvent | None:
@@ -272,23 +275,20 @@ class CommandConnection(_Channel):
     def _start_data_out(self, start: StartData) -> ChannelEvent | None:
         if self.state is not State.REQUESTED or self._request is None:
             raise self._fail("Start Data without an Operation Request that expects data")
-        if start.total_length > self._max_data_out:
-            self.state = State.ERROR
-            raise LimitExceeded(
-                f"data-out of {start.total_length} bytes exceeds "
-                f"the {self._max_data_out}-byte limit"
-            )
-        self._phase = _DataPhase(start.transaction_id, start.total_length, [])
-        self.state = State.DATA
+        self._open_phase(start, self._max_data_out, "data-out")
         if start.total_length == 0:
             self._last_data_tid = start.transaction_id
             return self._finish_data_out()
         return None
 
-    def _data_out(self, packet: Data | EndData) -> ChannelEvent | None:
-        if self._collect(packet):
-            return self._finish_data_out()
-        return None
+    def _open_phase(self, start: StartData, limit: int, what: str) -> None:
+        if start.total_length > limit:
+            self.state = State.ERROR
+            raise LimitExceeded(
+                f"{what} of {start.total_length} bytes exceeds the {limit}-byte limit"
+            )
+        self._phase = _DataPhase(start.transaction_id, start.total_length, [])
+        self.state = State.DATA
 
     def _collect(self, packet: Data | EndData) -> bool:
         """Add a data packet to the open phase; True when the phase is complete."""
@@ -342,14 +342,7 @@ class CommandConnection(_Channel):
         if isinstance(packet, StartData):
             if self.state is State.DATA:
                 raise self._fail("second Start Data inside one transaction")
-            if packet.total_length > self._max_data_in:
-                self.state = State.ERROR
-                raise LimitExceeded(
-                    f"data-in of {packet.total_length} bytes exceeds "
-                    f"the {self._max_data_in}-byte limit"
-                )
-            self._phase = _DataPhase(packet.transaction_id, packet.total_length, [])
-            self.state = State.DATA
+            self._open_phase(packet, self._max_data_in, "data-in")
             return None
         if isinstance(packet, (Data, EndData)):
             if self.state is State.REQUESTED and isinstance(packet, EndData) and not packet.data:
@@ -380,12 +373,6 @@ class CommandConnection(_Channel):
             raise self._fail("cannot acknowledge Init: an operation is owed a response")
         out = self._emit(InitCommandAck(connection_number, guid, friendly_name))
         self.state = State.IDLE
-        return out
-
-    def send_init_fail(self, reason: int) -> bytes:
-        """Refuse the connection; the responder closes the socket after writing this."""
-        out = self._emit(InitFail(reason))
-        self.state = State.CLOSED
         return out
 
     def send_start_data(self, total_length: int) -> bytes:
@@ -500,11 +487,6 @@ class EventConnection(_Channel):
         self._expect_state(State.WAIT_INIT, action="acknowledge Init Event")
         self.state = State.IDLE
         return self._emit(InitEventAck())
-
-    def send_init_fail(self, reason: int) -> bytes:
-        out = self._emit(InitFail(reason))
-        self.state = State.CLOSED
-        return out
 
     def send_event(self, code: int, transaction_id: int, params: tuple[int, ...] = ()) -> bytes:
         self._expect_state(State.IDLE, action="send an Event")

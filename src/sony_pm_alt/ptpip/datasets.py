@@ -13,11 +13,11 @@ import codecs
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import ClassVar, Self
 
 from .codes import DataType
 from .errors import LimitExceeded, MalformedDataset
-from .primitives import Reader, Writer, _first_nul_unit, encode_string
+from .primitives import Reader, Writer, encode_string
 
 __all__ = [
     "MAX_PROP_LIST_ELEMENTS",
@@ -136,16 +136,22 @@ def decode_u16_array(data: bytes | bytearray | memoryview, what: str = "array") 
 _Layout = tuple[tuple[str, str, str], ...]
 
 
-def _encode(dataset: object, layout: _Layout) -> bytes:
-    w = Writer()
-    for attr, _name, kind in layout:
-        getattr(w, kind)(getattr(dataset, attr))
-    return w.getvalue()
+class _Fields:
+    """``encode``/``decode`` of a dataset that is only fields in a fixed order (``_LAYOUT``)."""
 
+    __slots__ = ()
+    _LAYOUT: ClassVar[_Layout]
 
-def _decode(data: bytes | bytearray | memoryview, what: str, layout: _Layout) -> dict[str, Any]:
-    r = Reader(data, what)
-    return {attr: getattr(r, kind)(name) for attr, name, kind in layout}
+    def encode(self) -> bytes:
+        w = Writer()
+        for attr, _name, kind in self._LAYOUT:
+            getattr(w, kind)(getattr(self, attr))
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes | bytearray | memoryview) -> Self:
+        r = Reader(data, cls.__name__)
+        return cls(**{attr: getattr(r, kind)(name) for attr, name, kind in cls._LAYOUT})
 
 
 _DEVICE_INFO: _Layout = (
@@ -167,7 +173,7 @@ _DEVICE_INFO: _Layout = (
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceInfo:
+class DeviceInfo(_Fields):
     """GetDeviceInfo (0x1001) reply (§12.2).
 
     A Sony body in Send-to-Computer mode reports VendorExtensionID 0xFFFFFFFF (MTP) and an empty
@@ -190,12 +196,7 @@ class DeviceInfo:
     device_version: str
     serial_number: str
 
-    def encode(self) -> bytes:
-        return _encode(self, _DEVICE_INFO)
-
-    @classmethod
-    def decode(cls, data: bytes | bytearray | memoryview) -> Self:
-        return cls(**_decode(data, "DeviceInfo", _DEVICE_INFO))
+    _LAYOUT: ClassVar[_Layout] = _DEVICE_INFO
 
 
 _STORAGE_INFO: _Layout = (
@@ -211,7 +212,7 @@ _STORAGE_INFO: _Layout = (
 
 
 @dataclass(frozen=True, slots=True)
-class StorageInfo:
+class StorageInfo(_Fields):
     """GetStorageInfo (0x1005) reply (§12.3); ``free_space_images`` 0xFFFFFFFF means unused."""
 
     storage_type: int
@@ -223,12 +224,7 @@ class StorageInfo:
     description: str
     volume_label: str
 
-    def encode(self) -> bytes:
-        return _encode(self, _STORAGE_INFO)
-
-    @classmethod
-    def decode(cls, data: bytes | bytearray | memoryview) -> Self:
-        return cls(**_decode(data, "StorageInfo", _STORAGE_INFO))
+    _LAYOUT: ClassVar[_Layout] = _STORAGE_INFO
 
 
 _OBJECT_INFO: _Layout = (
@@ -255,7 +251,7 @@ _OBJECT_INFO: _Layout = (
 
 
 @dataclass(frozen=True, slots=True)
-class ObjectInfo:
+class ObjectInfo(_Fields):
     """GetObjectInfo (0x1008) reply (§12.5); Filename starts at byte 52.
 
     ``compressed_size`` is 0xFFFFFFFF for objects of 4 GiB or more (the real size then comes
@@ -285,12 +281,7 @@ class ObjectInfo:
     modification_date: str = ""
     keywords: str = ""
 
-    def encode(self) -> bytes:
-        return _encode(self, _OBJECT_INFO)
-
-    @classmethod
-    def decode(cls, data: bytes | bytearray | memoryview) -> Self:
-        return cls(**_decode(data, "ObjectInfo", _OBJECT_INFO))
+    _LAYOUT: ClassVar[_Layout] = _OBJECT_INFO
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,10 +307,7 @@ class ObjectPropList:
     elements: tuple[ObjectPropElement, ...]
 
     def encode(self) -> bytes:
-        fast = _fast_prop_list_bytes(self.elements)
-        if fast is not None:
-            return fast
-        w = Writer().u32(len(self.elements))  # the careful path, which names what is wrong
+        w = Writer().u32(len(self.elements))
         for element in self.elements:
             w.u32(element.handle).u16(element.prop_code).u16(element.data_type)
             write_value(w, element.data_type, element.value)
@@ -349,12 +337,8 @@ class ObjectPropList:
     @classmethod
     def decode(cls, data: bytes | bytearray | memoryview) -> Self:
         r = Reader(data, "ObjectPropList")
-        count = _prop_list_count(r)
-        fast = _fast_prop_elements(bytes(data), count)
-        if fast is not None:
-            return cls(tuple(ObjectPropElement(*element) for element in fast))
-        elements = []  # the careful path, which names what is wrong
-        for _ in range(count):
+        elements = []
+        for _ in range(_prop_list_count(r)):
             handle = r.u32("ObjectHandle")
             prop_code = r.u16("PropertyCode")
             data_type = r.u16("DataType")
@@ -384,45 +368,21 @@ class ObjectPropList:
 
 _ELEMENT_HEAD = struct.Struct("<IHH")
 _STRING = int(DataType.STRING)
-_INT_FORMATS = (
-    (DataType.INT8, "<b"),
-    (DataType.UINT8, "<B"),
-    (DataType.INT16, "<h"),
-    (DataType.UINT16, "<H"),
-    (DataType.INT32, "<i"),
-    (DataType.UINT32, "<I"),
-    (DataType.INT64, "<q"),
-    (DataType.UINT64, "<Q"),
-)
+# The struct format of each integer type the fast paths handle (128-bit ones take the careful path).
+_FORMAT_OF: dict[int, str] = {
+    DataType.INT8: "b",
+    DataType.UINT8: "B",
+    DataType.INT16: "h",
+    DataType.UINT16: "H",
+    DataType.INT32: "i",
+    DataType.UINT32: "I",
+    DataType.INT64: "q",
+    DataType.UINT64: "Q",
+}
 _UNPACK_FROM: dict[int, tuple[Callable[[bytes, int], tuple[int, ...]], int]] = {
-    data_type: (struct.Struct(fmt).unpack_from, struct.calcsize(fmt))
-    for data_type, fmt in _INT_FORMATS
+    data_type: (struct.Struct("<" + fmt).unpack_from, struct.calcsize(fmt))
+    for data_type, fmt in _FORMAT_OF.items()
 }
-_FORMAT_OF: dict[int, str] = {data_type: fmt[1] for data_type, fmt in _INT_FORMATS}
-_PACK: dict[int, Callable[[int], bytes]] = {
-    data_type: struct.Struct(fmt).pack for data_type, fmt in _INT_FORMATS
-}
-
-
-def _fast_prop_list_bytes(elements: Sequence[ObjectPropElement]) -> bytes | None:
-    """:meth:`ObjectPropList.encode` in one struct loop (the emulator answers a whole-card
-    listing with it); ``None`` at anything unusual, which the careful path then reports."""
-    head, pack, string = _ELEMENT_HEAD.pack, _PACK, _STRING
-    parts = [len(elements).to_bytes(4, "little")]
-    append = parts.append
-    try:
-        for e in elements:
-            value = e.value
-            append(head(e.handle, e.prop_code, e.data_type))
-            if e.data_type == string and type(value) is str:
-                append(encode_string(value))
-            elif isinstance(value, int):
-                append(pack[e.data_type](value))
-            else:
-                return None
-    except (struct.error, KeyError, ValueError, OverflowError):
-        return None
-    return b"".join(parts)
 
 
 def _fast_table_bytes(
@@ -497,48 +457,18 @@ def _prop_list_count(r: Reader) -> int:
     return count
 
 
-_Element = tuple[int, int, int, PropValue]
-
-
-def _fast_prop_elements(data: bytes, count: int) -> list[_Element] | None:
-    """The ``count`` elements after the count field, read straight from ``data``: a whole card
-    is ~11 elements per object, and going through :class:`Reader` call by call made parsing
-    the larger part of a nothing-new session on 10,000 objects. ``None`` at anything unusual
-    (truncation, a 128-bit or unknown type, invalid UTF-16): the careful path then decodes
-    again and says what is wrong. Same values and the same rules as :func:`read_value`."""
-    head, ints, end, string = _ELEMENT_HEAD.unpack_from, _UNPACK_FROM, len(data), _STRING
-    offset, elements = 4, list[_Element]()
-    append = elements.append
-    try:
-        for _ in range(count):
-            handle, prop_code, data_type = head(data, offset)
-            offset += 8
-            if data_type == string:
-                units_end = offset + 1 + 2 * data[offset]
-                if units_end > end:
-                    return None
-                units = data[offset + 1 : units_end]
-                offset = units_end
-                value: PropValue = units[: _first_nul_unit(units)].decode("utf-16-le")
-            else:
-                unpack, size = ints[data_type]
-                value = unpack(data, offset)[0]
-                offset += size
-            append((handle, prop_code, data_type, value))
-    except (struct.error, IndexError, KeyError, UnicodeDecodeError):
-        return None
-    return elements
-
-
 def _fast_by_handle(data: bytes, count: int) -> dict[int, dict[int, PropValue]] | None:
-    """:func:`_fast_prop_elements` straight into ``{handle: {code: value}}``, the one loop a
-    nothing-new session spends most of its own time in (~11 elements per file on the card).
+    """The ``count`` elements after the count field, read straight from ``data`` into
+    ``{handle: {code: value}}``: the one loop a nothing-new session spends most of its own time
+    in (~11 elements per file on the card; going through :class:`Reader` call by call made
+    parsing the larger part of such a session). Same values and rules as :func:`read_value`.
 
     A String is decoded with its terminator and cut at its first NUL, which is the careful
     path's "units up to the first all-zero unit" (no other UTF-16 unit decodes to U+0000) in
     one C call instead of a search; only invalid UTF-16 after that NUL, which the careful path
     never looks at, makes this give up where the careful path succeeds. ``None`` at anything
-    unusual, as for :func:`_fast_prop_elements`."""
+    unusual (truncation, a 128-bit or unknown type, invalid UTF-16): the careful path then
+    decodes again and says what is wrong."""
     head, ints, end, string = _ELEMENT_HEAD.unpack_from, _UNPACK_FROM, len(data), _STRING
     # The codec function itself: bytes.decode("utf-16-le") first looks it up and goes through
     # a Python wrapper, which costs more than the decoding of a file name. Final: a lone

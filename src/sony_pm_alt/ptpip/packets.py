@@ -140,6 +140,11 @@ def _single_u32(payload: bytes, what: str) -> int:
     return int(value)
 
 
+def _name(ptype: PacketType) -> str:
+    """``"End Data"`` for END_DATA: how error messages name a packet type."""
+    return ptype.name.replace("_", " ").title()
+
+
 class _NoPayload:
     __slots__ = ()
     TYPE: ClassVar[PacketType]
@@ -150,8 +155,9 @@ class _NoPayload:
     @classmethod
     def from_payload(cls, payload: bytes) -> Self:
         if payload:
-            what = cls.TYPE.name.replace("_", " ").title()
-            raise MalformedPacket(f"{what}: expected no payload, got {len(payload)} bytes")
+            raise MalformedPacket(
+                f"{_name(cls.TYPE)}: expected no payload, got {len(payload)} bytes"
+            )
         return cls()
 
 
@@ -214,42 +220,37 @@ class OperationRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class OperationResponse:
+class _CodeAndParams:
+    """Operation Response and Event: ``u16`` code, ``u32`` TID, up to ``MAX`` ``u32`` params."""
+
     code: int
     transaction_id: int
     params: tuple[int, ...] = ()
-    TYPE: ClassVar[PacketType] = PacketType.OPERATION_RESPONSE
+    TYPE: ClassVar[PacketType]
+    MAX: ClassVar[int] = MAX_PARAMS
 
     def payload(self) -> bytes:
-        _check_params(self.params, MAX_PARAMS, "Operation Response")
+        _check_params(self.params, self.MAX, _name(self.TYPE))
         return struct.pack(f"<HI{len(self.params)}I", self.code, self.transaction_id, *self.params)
 
     @classmethod
-    def from_payload(cls, payload: bytes) -> OperationResponse:
-        what = "Operation Response"
+    def from_payload(cls, payload: bytes) -> Self:
+        what = _name(cls.TYPE)
         if len(payload) < 6:
             raise MalformedPacket(f"{what}: {len(payload)}-byte payload is too short")
         code, tid = struct.unpack_from("<HI", payload)
-        return cls(code, tid, _u32_params(payload[6:], MAX_PARAMS, what))
+        return cls(code, tid, _u32_params(payload[6:], cls.MAX, what))
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
-    code: int
-    transaction_id: int
-    params: tuple[int, ...] = ()
+class OperationResponse(_CodeAndParams):
+    TYPE: ClassVar[PacketType] = PacketType.OPERATION_RESPONSE
+
+
+@dataclass(frozen=True, slots=True)
+class Event(_CodeAndParams):
     TYPE: ClassVar[PacketType] = PacketType.EVENT
-
-    def payload(self) -> bytes:
-        _check_params(self.params, MAX_EVENT_PARAMS, "Event")
-        return struct.pack(f"<HI{len(self.params)}I", self.code, self.transaction_id, *self.params)
-
-    @classmethod
-    def from_payload(cls, payload: bytes) -> Event:
-        if len(payload) < 6:
-            raise MalformedPacket(f"Event: {len(payload)}-byte payload is too short")
-        code, tid = struct.unpack_from("<HI", payload)
-        return cls(code, tid, _u32_params(payload[6:], MAX_EVENT_PARAMS, "Event"))
+    MAX: ClassVar[int] = MAX_EVENT_PARAMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,28 +283,18 @@ class Data:
         return struct.pack("<I", self.transaction_id) + self.data
 
     @classmethod
-    def from_payload(cls, payload: bytes) -> Data:
+    def from_payload(cls, payload: bytes) -> Self:
         if len(payload) < 4:
-            raise MalformedPacket(f"Data: {len(payload)}-byte payload is too short")
+            raise MalformedPacket(f"{_name(cls.TYPE)}: {len(payload)}-byte payload is too short")
         return cls(struct.unpack_from("<I", payload)[0], bytes(payload[4:]))
 
 
 @dataclass(frozen=True, slots=True)
-class EndData:
+class EndData(Data):
     """Last packet of a data phase; may carry the final bytes (gphoto2) or none (Sony, PMH)."""
 
-    transaction_id: int
     data: bytes = b""
     TYPE: ClassVar[PacketType] = PacketType.END_DATA
-
-    def payload(self) -> bytes:
-        return struct.pack("<I", self.transaction_id) + self.data
-
-    @classmethod
-    def from_payload(cls, payload: bytes) -> EndData:
-        if len(payload) < 4:
-            raise MalformedPacket(f"End Data: {len(payload)}-byte payload is too short")
-        return cls(struct.unpack_from("<I", payload)[0], bytes(payload[4:]))
 
 
 @dataclass(frozen=True, slots=True)

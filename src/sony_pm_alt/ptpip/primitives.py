@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import datetime
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Self
 
 from .errors import LimitExceeded, MalformedDataset
@@ -34,17 +34,21 @@ MAX_ARRAY_COUNT = 1 << 20
 # A PTP String's NumChars is a u8 that counts the terminating NUL: at most 254 characters.
 MAX_STRING_UNITS = 254
 
-# (struct format, size) per integer width; 128-bit values go through int.from_bytes.
-_INT_FORMATS: dict[str, tuple[str, int]] = {
-    "u8": ("<B", 1),
-    "u16": ("<H", 2),
-    "u32": ("<I", 4),
-    "u64": ("<Q", 8),
-    "i8": ("<b", 1),
-    "i16": ("<h", 2),
-    "i32": ("<i", 4),
-    "i64": ("<q", 8),
+# Integer kinds: sign (u or i), then width in bits -> (size in bytes, signed).
+_KINDS = {
+    f"{sign}{bits}": (bits // 8, sign == "i") for sign in "ui" for bits in (8, 16, 32, 64, 128)
 }
+
+
+def _reads(kind: str) -> Callable[..., int]:
+    """The :class:`Reader` method for an integer of ``kind``, with an optional ``field`` name
+    for error messages."""
+    size, signed = _KINDS[kind]
+
+    def read(self: Reader, field: str | None = None) -> int:
+        return int.from_bytes(self._take(size, field or kind), "little", signed=signed)
+
+    return read
 
 
 class Reader:
@@ -55,17 +59,12 @@ class Reader:
     :class:`MalformedDataset`; nothing raises ``IndexError`` or ``struct.error``.
     """
 
-    __slots__ = ("_data", "_offset", "_what")
+    __slots__ = ("_data", "_offset", "what")
 
     def __init__(self, data: bytes | bytearray | memoryview, what: str = "dataset") -> None:
         self._data = bytes(data)  # a private copy: a caller's bytearray may change under us
         self._offset = 0
-        self._what = what
-
-    @property
-    def what(self) -> str:
-        """The name of the thing being decoded, as used in error messages."""
-        return self._what
+        self.what = what
 
     @property
     def remaining(self) -> int:
@@ -78,7 +77,7 @@ class Reader:
         return self._offset
 
     def _malformed(self, message: str) -> MalformedDataset:
-        return MalformedDataset(f"{self._what}: {message}")
+        return MalformedDataset(f"{self.what}: {message}")
 
     def _take(self, n: int, field: str) -> bytes:
         if n > self.remaining:
@@ -90,40 +89,16 @@ class Reader:
         self._offset += n
         return self._data[start : self._offset]
 
-    def _int(self, kind: str, field: str | None) -> int:
-        fmt, size = _INT_FORMATS[kind]
-        value: int = struct.unpack(fmt, self._take(size, field or kind))[0]
-        return value
-
-    def u8(self, field: str | None = None) -> int:
-        return self._int("u8", field)
-
-    def u16(self, field: str | None = None) -> int:
-        return self._int("u16", field)
-
-    def u32(self, field: str | None = None) -> int:
-        return self._int("u32", field)
-
-    def u64(self, field: str | None = None) -> int:
-        return self._int("u64", field)
-
-    def u128(self, field: str | None = None) -> int:
-        return int.from_bytes(self._take(16, field or "u128"), "little")
-
-    def i8(self, field: str | None = None) -> int:
-        return self._int("i8", field)
-
-    def i16(self, field: str | None = None) -> int:
-        return self._int("i16", field)
-
-    def i32(self, field: str | None = None) -> int:
-        return self._int("i32", field)
-
-    def i64(self, field: str | None = None) -> int:
-        return self._int("i64", field)
-
-    def i128(self, field: str | None = None) -> int:
-        return int.from_bytes(self._take(16, field or "i128"), "little", signed=True)
+    u8 = _reads("u8")
+    u16 = _reads("u16")
+    u32 = _reads("u32")
+    u64 = _reads("u64")
+    u128 = _reads("u128")
+    i8 = _reads("i8")
+    i16 = _reads("i16")
+    i32 = _reads("i32")
+    i64 = _reads("i64")
+    i128 = _reads("i128")
 
     def raw(self, n: int, field: str = "bytes") -> bytes:
         """The next ``n`` bytes; ``n`` < 0 is a caller bug (``ValueError``)."""
@@ -164,7 +139,7 @@ class Reader:
             )
         if count > MAX_ARRAY_COUNT:
             raise LimitExceeded(
-                f"{self._what}: {field} has {count} elements, more than {MAX_ARRAY_COUNT}"
+                f"{self.what}: {field} has {count} elements, more than {MAX_ARRAY_COUNT}"
             )
         return struct.unpack(f"<{count}{code}", self._take(count * size, field))
 
@@ -189,20 +164,21 @@ def _first_nul_unit(units: bytes) -> int:
     return len(units) if index == -1 else index
 
 
-def _pack_int(kind: str, value: int) -> bytes:
-    fmt, _size = _INT_FORMATS[kind]
+def _pack(kind: str, value: int) -> bytes:
+    size, signed = _KINDS[kind]
     try:
-        return struct.pack(fmt, value)
-    except struct.error:
+        return int.to_bytes(value, size, "little", signed=signed)
+    except (OverflowError, TypeError):
         raise ValueError(f"{value!r} does not fit in {kind}") from None
 
 
-def _pack_128(value: int, signed: bool) -> bytes:
-    try:
-        return value.to_bytes(16, "little", signed=signed)
-    except OverflowError:
-        kind = "i128" if signed else "u128"
-        raise ValueError(f"{value!r} does not fit in {kind}") from None
+def _writes(kind: str) -> Callable[[Writer, int], Writer]:
+    """The :class:`Writer` method for an integer of ``kind`` (see :func:`_reads`)."""
+
+    def write(self: Writer, value: int) -> Writer:
+        return self._append(_pack(kind, value))
+
+    return write
 
 
 class Writer:
@@ -225,35 +201,16 @@ class Writer:
         self._buf += data
         return self
 
-    def u8(self, value: int) -> Self:
-        return self._append(_pack_int("u8", value))
-
-    def u16(self, value: int) -> Self:
-        return self._append(_pack_int("u16", value))
-
-    def u32(self, value: int) -> Self:
-        return self._append(_pack_int("u32", value))
-
-    def u64(self, value: int) -> Self:
-        return self._append(_pack_int("u64", value))
-
-    def u128(self, value: int) -> Self:
-        return self._append(_pack_128(value, signed=False))
-
-    def i8(self, value: int) -> Self:
-        return self._append(_pack_int("i8", value))
-
-    def i16(self, value: int) -> Self:
-        return self._append(_pack_int("i16", value))
-
-    def i32(self, value: int) -> Self:
-        return self._append(_pack_int("i32", value))
-
-    def i64(self, value: int) -> Self:
-        return self._append(_pack_int("i64", value))
-
-    def i128(self, value: int) -> Self:
-        return self._append(_pack_128(value, signed=True))
+    u8 = _writes("u8")
+    u16 = _writes("u16")
+    u32 = _writes("u32")
+    u64 = _writes("u64")
+    u128 = _writes("u128")
+    i8 = _writes("i8")
+    i16 = _writes("i16")
+    i32 = _writes("i32")
+    i64 = _writes("i64")
+    i128 = _writes("i128")
 
     def raw(self, data: bytes | bytearray | memoryview) -> Self:
         return self._append(bytes(data))
@@ -264,7 +221,7 @@ class Writer:
 
     def _array(self, kind: str, values: Sequence[int]) -> Self:
         # Pack everything before appending so a bad element leaves the writer unchanged.
-        packed = _pack_int("u32", len(values)) + b"".join(_pack_int(kind, v) for v in values)
+        packed = _pack("u32", len(values)) + b"".join(_pack(kind, v) for v in values)
         return self._append(packed)
 
     def array_u16(self, values: Sequence[int]) -> Self:
