@@ -61,12 +61,8 @@ def receive_ftp(
     except (ConfigError, FtpConfigError) as exc:
         fail(str(exc), ExitCode.BAD_INPUT)
     if not settings.accounts:
-        click.echo(
-            "sony-pm-alt: no FTP accounts: give a [[camera]] section ftp_user and ftp_password "
-            "(or ftp_password_hash); see docs/ftp.md",
-            err=True,
-        )
-        sys.exit(ExitCode.BAD_INPUT)
+        hint = "give a [[camera]] section ftp_user and ftp_password (or ftp_password_hash)"
+        fail(f"no FTP accounts: {hint}; see docs/ftp.md", ExitCode.BAD_INPUT)
     view: Any = JsonView() if as_json else PlainView()
     lock = threading.Lock()
     open_failures: set[tuple[str, str]] = set()
@@ -87,9 +83,9 @@ def receive_ftp(
         receiver = FtpReceiver(settings, store, on_event).start()
     except OSError as exc:
         store.close()
-        click.echo(f"sony-pm-alt: cannot listen for FTP on {settings.listen}:{settings.port}: "
-                   f"{exc} (see docs/ftp.md for port 21)", err=True)  # fmt: skip
-        sys.exit(ExitCode.NO_SESSION)
+        address = f"{settings.listen}:{settings.port}"
+        message = f"cannot listen for FTP on {address}: {exc} (see docs/ftp.md for port 21)"
+        fail(message, ExitCode.NO_SESSION)
     host, bound = receiver.address
     users = ", ".join(a.user for a in settings.accounts)
     listening = ftp_listening_record(host, bound, note, users)
@@ -214,6 +210,5 @@ def ftp_password_hash() -> None:
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     if not password:
-        click.echo("sony-pm-alt: an empty password is not allowed", err=True)
-        sys.exit(ExitCode.BAD_INPUT)
+        fail("an empty password is not allowed", ExitCode.BAD_INPUT)
     click.echo(hash_password(password))
