@@ -26,7 +26,6 @@ from __future__ import annotations
 import struct
 import tomllib
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -45,12 +44,6 @@ SONY_CMD_SENDING = 2  # word 1 of the 0x9280 (selector 4) data: show "Sending…
 SONY_CMD_POWER_OFF = 5  # leave the mode and power off
 
 
-class DataPhase(Enum):
-    NONE = "none"
-    IN = "in"
-    OUT = "out"
-
-
 @dataclass(frozen=True)
 class Step:
     opcode: int
@@ -59,12 +52,6 @@ class Step:
     data_in: bool = False
     abort_on_failure: bool = True
     note: str = ""
-
-    @property
-    def phase(self) -> DataPhase:
-        if self.data is not None:
-            return DataPhase.OUT
-        return DataPhase.IN if self.data_in else DataPhase.NONE
 
     def describe(self) -> str:
         params = ", ".join(f"0x{p:X}" for p in self.params)
