@@ -112,25 +112,24 @@ def receive_ftp(
 @click.option("--ftp", "target", required=True, help="The server, HOST:PORT.")
 @click.option("--user", required=True)
 @click.option("--password", required=True)
-@click.option("--passive/--active", default=True, show_default=True, help="Passive Mode.")
-@click.option("--secure/--no-secure", default=False, show_default=True, help="Secure Protocol.")
+@click.option("--passive/--active", default=True, help="Passive Mode.")
+@click.option("--secure/--no-secure", default=False, help="Secure Protocol.")
 @click.option("--cafile", type=click.Path(dir_okay=False, path_type=Path),
               help="Imported root certificate (else: connect anyway).")  # fmt: skip
 @click.option(
     "--hierarchy",
     type=click.Choice(["standard", "camera"]),
     default="standard",
-    show_default=True,
     help='Directory Hierarchy: "Standard" or "Same as in Camera".',
 )
-@click.option("--directory", default="", help="Specify Directory.")
-@click.option("--overwrite/--no-overwrite", default=True, show_default=True,
+@click.option("--directory", default="", show_default=False, help="Specify Directory.")
+@click.option("--overwrite/--no-overwrite", default=True,
               help="Same Name File: Overwrite / Don't Overwrite.")  # fmt: skip
-@click.option("--files", "count", default=9, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--first-number", default=1, show_default=True, type=click.IntRange(1, 9999))
-@click.option("--kinds", default="jpeg,arw,mp4", show_default=True)
-@click.option("--mp4-bytes", default=200_000, show_default=True, type=click.IntRange(0))
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--files", "count", default=9, type=click.IntRange(1, 100_000))
+@click.option("--first-number", default=1, type=click.IntRange(1, 9999))
+@click.option("--kinds", default="jpeg,arw,mp4")
+@click.option("--mp4-bytes", default=200_000, type=click.IntRange(0))
+@click.option("--seed", default=0, type=int)
 @click.option("--trickle", default=0.0, type=click.FloatRange(0, 3600),
               help="Seconds between files (Auto FTP Transfer while shooting).")  # fmt: skip
 @click.option("--fault", "faults", multiple=True,

@@ -24,10 +24,9 @@ if TYPE_CHECKING:
 @click.option(
     "--address",
     default="192.168.122.1",
-    show_default=True,
     help="The camera's address on its own Wi-Fi.",
 )
-@click.option("--port", default=64321, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=64321, type=click.IntRange(1, 65535))
 @click.option(
     "--raw-previews",
     is_flag=True,
