@@ -249,16 +249,15 @@ T = TypeVar("T")
 
 
 class Section(NamedTuple):
-    name: str
     schema: type[msgspec.Struct]
     prefix: str  # of its variables and flags
 
 
 # The sections that take variables and flags ([[camera]] is the file's only).
 SECTIONS: dict[str, Section] = {
-    "defaults": Section("defaults", CameraSettings, ""),
-    "discovery": Section("discovery", DiscoverySettings, ""),
-    "ftp": Section("ftp", FtpSection, "ftp_"),
+    "defaults": Section(CameraSettings, ""),
+    "discovery": Section(DiscoverySettings, ""),
+    "ftp": Section(FtpSection, "ftp_"),
 }
 SECTION_NAMES = "[defaults], [discovery], [[camera]], [ftp]"
 
