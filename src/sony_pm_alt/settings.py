@@ -26,7 +26,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
 from importlib import resources
@@ -231,10 +231,6 @@ class DiscoverySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
         gt=0, le=MAX_INTERVAL)] = DEFAULT_SEARCH_INTERVAL
     # fmt: on
 
-    def project(self, target: Callable[..., T]) -> T:
-        """``target`` (e.g. discovery's ``DiscoveryConfig``) with the fields it shares."""
-        return target(**shared(self, target))
-
 
 def shared(struct: msgspec.Struct, target: Any) -> dict[str, Any]:
     """The values of ``struct`` whose names are fields of the dataclass ``target``: how a
@@ -245,7 +241,6 @@ def shared(struct: msgspec.Struct, target: Any) -> dict[str, Any]:
 
 
 S = TypeVar("S", bound=msgspec.Struct)
-T = TypeVar("T")
 
 
 class Section(NamedTuple):

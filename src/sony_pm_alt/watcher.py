@@ -22,7 +22,7 @@ from .engine.sync import SyncCancelled, sync
 from .errors import SonyPmAltError
 from .identity import GUID_HOWTO, NO_GUID
 from .ptpip.packets import PTPIP_PORT
-from .settings import CameraSettings, Settings
+from .settings import CameraSettings, Settings, shared
 
 log = logging.getLogger("sony_pm_alt.watch")
 
@@ -67,10 +67,8 @@ class Watcher:
         self._finished_at: dict[str, float] = {}
         self._stop = threading.Event()
         self.done = threading.Event()  # with once=True: set after the first session ended
-        self._discovery = Discovery(
-            config.discovery.project(DiscoveryConfig),
-            self._on_camera,
-        )
+        discovery = DiscoveryConfig(**shared(config.discovery, DiscoveryConfig))
+        self._discovery = Discovery(discovery, self._on_camera)
 
     def run(self, stop: threading.Event) -> None:
         """Watch until ``stop`` is set (or, with ``once``, until one session ended); with
