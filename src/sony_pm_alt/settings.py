@@ -70,7 +70,6 @@ class ConfigError(SonyPmAltError):
         self.path, self.line, self.key = path, line, key
 
 
-# ---------------------------------------------------------------------------------------------
 # Parsers for what msgspec cannot check. Each takes the value as given (text from a variable
 # or flag, anything from TOML) and the context paths are read in; ValueError is a problem with
 # the value, TypeError a value of the wrong type (reported with the field's "expect").
@@ -131,9 +130,6 @@ def _passphrase(value: object, context: Context) -> str:
         raise ValueError("must be a WPA passphrase: 8 to 63 printable ASCII characters")
     return text
 
-
-# ---------------------------------------------------------------------------------------------
-# The schema.
 
 _SECONDS = "a positive number of seconds, at most 86400"
 _DATE = "a date YYYY-MM-DD"
@@ -308,7 +304,6 @@ def env_vars() -> dict[str, Setting]:
 ENV_VARS = env_vars()
 
 
-# ---------------------------------------------------------------------------------------------
 # Decoding one layer (a table of the file, the variables, the flags) of one section.
 
 
@@ -427,10 +422,6 @@ class _Merged:
             layer, name = blamed[-1]
             raise layer.error(name, problem)
         return self.value
-
-
-# ---------------------------------------------------------------------------------------------
-# Loading.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -630,9 +621,6 @@ def _cameras(
         cameras.append((match.strip(), _as(CameraSettings, settings)))
     return tuple(cameras), tuple(logins)
 
-
-# ---------------------------------------------------------------------------------------------
-# Writing and showing.
 
 # What `config init` writes: every key with its default and a comment, and what is to be set.
 EXAMPLE_CONFIG = (resources.files(__package__) / "example-config.toml").read_text(encoding="utf-8")
