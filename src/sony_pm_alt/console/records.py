@@ -1,12 +1,6 @@
 """One JSON shape for every event: the lines of ``sync --json``, ``watch`` (off a terminal),
-``receive-ftp --json`` and ``smartphone --json``.
-
-Every record is one JSON object with ``event`` (what happened) and ``message`` (the sentence a
-person would see on a terminal). Records about a camera in ``watch`` also carry ``host``. Raw
-values from the camera (file names, errors) are kept as they came in the other fields; JSON
-escapes them. The README table "JSON lines" documents each event, and a test holds the two
-together.
-"""
+``receive-ftp --json`` and ``smartphone --json``. README "JSON lines" documents each record
+(``event``, ``message``, and raw values in the other fields); a test holds the two together."""
 
 from __future__ import annotations
 
