@@ -12,13 +12,9 @@ CloseSession). Each step::
     on_failure = "abort"                              # or "skip": log it and go on
     note = "show Sending…"                            # for logs
 
-The built-in profiles live in ``sony_pm_alt/vendor_profiles/``: ``upstream`` (default),
-``playmemories`` and ``none``.
-
-What a profile does to the camera is read from its steps, not declared: the Sony set request
-0x9280 with data word 1 = 2 shows "Sending…", word 1 = 5 powers off. The power-off counts as
-done only when that step and every end step after it (the trailing 0x9281 newer bodies need
-before they switch off, libgphoto2 PR #1220) were answered OK: see :attr:`Profile.power_off`.
+The built-in ones are in ``vendor_profiles/`` (README, "Vendor profiles are data"). What a
+profile does is read from its steps, not declared: see :attr:`Profile.power_off` and
+:attr:`Profile.sending` (PR #1220 for the trailing 0x9281 newer bodies need to power off).
 """
 
 from __future__ import annotations
