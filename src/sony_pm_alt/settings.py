@@ -651,12 +651,10 @@ def show(value: object) -> str:
     """A parsed value as TOML that parses back to it."""
     if value is None:
         return '""'
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int):  # and bool: true, false
+        return json.dumps(value)
     text: str
     if isinstance(value, bytes):
         text = format_guid(value)
