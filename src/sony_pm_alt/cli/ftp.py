@@ -44,7 +44,6 @@ def receive_ftp(
     through the same checks, naming, state and hooks as a PTP/IP session. Exit status 0
     unless an upload failed and was not received again before the receiver stopped."""
     import json
-    import os
     import signal
 
     from ..console import JsonView, PlainView
@@ -56,7 +55,7 @@ def receive_ftp(
     from ..settings import ConfigError, load
 
     try:
-        config = load(config_path, os.environ, {"ftp_listen": listen, "ftp_port": port})
+        config = load(config_path, flags={"ftp_listen": listen, "ftp_port": port})
         settings, note = receiver_settings(config.ftp, accounts(config, dest))
     except (ConfigError, FtpConfigError) as exc:
         fail(str(exc), ExitCode.BAD_INPUT)
