@@ -31,7 +31,7 @@ class WithColour(CameraSettings, frozen=True, kw_only=True, forbid_unknown_field
 
 @pytest.fixture
 def colour_schema(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(settings.SECTIONS, "defaults", Section("defaults", WithColour, ""))
+    monkeypatch.setitem(settings.SECTIONS, "defaults", Section(WithColour, ""))
 
 
 @pytest.fixture

@@ -14,14 +14,9 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from sony_pm_alt.console import (
-    JsonView,
-    PlainView,
-    RichView,
-    start_line,
-    summary_fields,
-    summary_line,
-)
+from sony_pm_alt.console import JsonView, PlainView, RichView
+from sony_pm_alt.console.records import summary_fields
+from sony_pm_alt.console.text import start_line, summary_line
 from sony_pm_alt.engine.events import (
     FileDone,
     FileFailed,
@@ -521,6 +516,6 @@ def test_watch_view_writes_to_standard_output_by_default(
 def test_sizes_in_lines_are_spelled_as_in_the_progress_bars(n: int) -> None:
     from rich import filesize  # what DownloadColumn and TransferSpeedColumn show
 
-    from sony_pm_alt.console import size
+    from sony_pm_alt.console.text import size
 
     assert size(n) == filesize.decimal(n).replace(",", "")

@@ -22,81 +22,42 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .engine.camera import Camera
-    from .engine.events import (
-        FileDone,
-        FileFailed,
-        FileProgress,
-        FileSkipped,
-        FileStarted,
-        SessionEnded,
-        SessionStarted,
-        SyncEvent,
-        SyncSummary,
-    )
-    from .engine.filters import Filters
-    from .engine.listing import Listing, list_camera
-    from .engine.model import CameraInfo, CameraObject, Kind
-    from .engine.session import CameraSession
-    from .engine.state import StateStore
-    from .engine.sync import SyncOptions, iter_sync, plan, sync
-    from .errors import (
-        CameraBusy,
-        CameraConnectError,
-        CameraError,
-        CameraRefusedGuid,
-        CameraResponseError,
-        CameraTimedOut,
-        CameraTransportError,
-        DestinationError,
-        DestinationFull,
-        NativeLayerUnavailable,
-        SonyPmAltError,
-        SyncCancelled,
-        VendorStepFailed,
-    )
-    from .identity import Identity
-
-__all__ = [
-    "Camera",
-    "CameraBusy",
-    "CameraConnectError",
-    "CameraError",
-    "CameraInfo",
-    "CameraObject",
-    "CameraRefusedGuid",
-    "CameraResponseError",
-    "CameraSession",
-    "CameraTimedOut",
-    "CameraTransportError",
-    "DestinationError",
-    "DestinationFull",
-    "FileDone",
-    "FileFailed",
-    "FileProgress",
-    "FileSkipped",
-    "FileStarted",
-    "Filters",
-    "Identity",
-    "Kind",
-    "Listing",
-    "NativeLayerUnavailable",
-    "SessionEnded",
-    "SessionStarted",
-    "SonyPmAltError",
-    "StateStore",
-    "SyncCancelled",
-    "SyncEvent",
-    "SyncOptions",
-    "SyncSummary",
-    "VendorStepFailed",
-    "__version__",
-    "iter_sync",
-    "list_camera",
-    "plan",
-    "sync",
-]
-
+    from .engine.camera import Camera as Camera
+    from .engine.events import FileDone as FileDone
+    from .engine.events import FileFailed as FileFailed
+    from .engine.events import FileProgress as FileProgress
+    from .engine.events import FileSkipped as FileSkipped
+    from .engine.events import FileStarted as FileStarted
+    from .engine.events import SessionEnded as SessionEnded
+    from .engine.events import SessionStarted as SessionStarted
+    from .engine.events import SyncEvent as SyncEvent
+    from .engine.events import SyncSummary as SyncSummary
+    from .engine.filters import Filters as Filters
+    from .engine.listing import Listing as Listing
+    from .engine.listing import list_camera as list_camera
+    from .engine.model import CameraInfo as CameraInfo
+    from .engine.model import CameraObject as CameraObject
+    from .engine.model import Kind as Kind
+    from .engine.session import CameraSession as CameraSession
+    from .engine.state import StateStore as StateStore
+    from .engine.sync import SyncOptions as SyncOptions
+    from .engine.sync import iter_sync as iter_sync
+    from .engine.sync import plan as plan
+    from .engine.sync import sync as sync
+    from .errors import CameraBusy as CameraBusy
+    from .errors import CameraConnectError as CameraConnectError
+    from .errors import CameraError as CameraError
+    from .errors import CameraRefusedGuid as CameraRefusedGuid
+    from .errors import CameraResponseError as CameraResponseError
+    from .errors import CameraTimedOut as CameraTimedOut
+    from .errors import CameraTransportError as CameraTransportError
+    from .errors import DestinationError as DestinationError
+    from .errors import DestinationFull as DestinationFull
+    from .errors import NativeLayerUnavailable as NativeLayerUnavailable
+    from .errors import SonyPmAltError as SonyPmAltError
+    from .errors import SyncCancelled as SyncCancelled
+    from .errors import VendorStepFailed as VendorStepFailed
+    from .identity import Identity as Identity
 
 # Where each public name lives. They are imported on first use (PEP 562), so `import
 # sony_pm_alt.cli` for `--help` or a config command does not load python-gphoto2 and the engine.
@@ -116,6 +77,7 @@ _EXPORTS = {
     ".identity": "Identity",
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names.split()}
+__all__ = ["__version__", *_MODULE_OF]
 
 
 def __getattr__(name: str) -> object:

@@ -34,58 +34,34 @@ def libgphoto2_checks() -> list[Check]:
     try:
         import gphoto2 as gp
     except ImportError as exc:
-        return [
-            Check(
-                "python-gphoto2",
-                Status.FAIL,
-                f"not importable: {exc}",
-                "reinstall sony-pm-alt (it pins gphoto2==2.6.1)",
-            )
-        ]
+        advice = "reinstall sony-pm-alt (it pins gphoto2==2.6.1)"
+        return [Check("python-gphoto2", Status.FAIL, f"not importable: {exc}", advice)]
     version = str(gp.gp_library_version(gp.GP_VERSION_SHORT)[0])
     checks = [
         Check("python-gphoto2", Status.OK, f"{gp.__version__}, bundling libgphoto2 {version}")
     ]
     try:
-        native = native_layer.load()
+        info = native_layer.load().info
     except NativeLayerUnavailable as exc:
-        checks.append(
-            Check(
-                "native layer",
-                Status.WARN,
-                str(exc),
-                "without it: the GUID goes through ~/.gphoto/settings (one GUID for every camera), "
-                "no vendor profiles (libgphoto2 2.5.31 sends the Sending… pair but never powers "
-                "the camera off), a refused GUID shows as 'Unspecified error', no bulk listing",
-            )
+        without = (
+            "without it: the GUID goes through ~/.gphoto/settings (one GUID for every camera), "
+            "no vendor profiles (libgphoto2 2.5.31 sends the Sending… pair but never powers "
+            "the camera off), a refused GUID shows as 'Unspecified error', no bulk listing"
         )
+        checks.append(Check("native layer", Status.WARN, str(exc), without))
     else:
-        checks.append(
-            Check(
-                "native layer",
-                Status.OK,
-                f"built for libgphoto2 {native.info.libgphoto2} from {native.info.source} "
-                f"with {len(native.info.patches)} patches",
-            )
-        )
+        built = f"{info.libgphoto2} from {info.source} with {len(info.patches)} patches"
+        checks.append(Check("native layer", Status.OK, f"built for libgphoto2 {built}"))
     abilities = gp.CameraAbilitiesList()
     abilities.load()
     index = abilities.lookup_model("PTP/IP Camera")
     if index < 0:
-        checks.append(
-            Check(
-                "camlib",
-                Status.FAIL,
-                "no camlib offers the 'PTP/IP Camera' model",
-                "run `make build` again",
-            )
-        )
-    else:
-        library = abilities[index].library
-        patched = str(library).startswith(str(native_layer.NATIVE_DIR))
-        kind = "patched, sony-pm-alt" if patched else "stock, from python-gphoto2"
-        checks.append(Check("camlib", Status.OK, f"{library} ({kind})"))
-    return checks
+        missing = "no camlib offers the 'PTP/IP Camera' model"
+        return [*checks, Check("camlib", Status.FAIL, missing, "run `make build` again")]
+    library = abilities[index].library
+    patched = str(library).startswith(str(native_layer.NATIVE_DIR))
+    kind = "patched, sony-pm-alt" if patched else "stock, from python-gphoto2"
+    return [*checks, Check("camlib", Status.OK, f"{library} ({kind})")]
 
 
 def config_checks(config_path: Path | None = None) -> tuple[list[Check], Settings | None]:
@@ -94,9 +70,8 @@ def config_checks(config_path: Path | None = None) -> tuple[list[Check], Setting
     try:
         config = load(config_path)
     except ConfigError as exc:
-        return [
-            Check("config", Status.FAIL, str(exc), "fix the file, or see `sony-pm-alt config init`")
-        ], None
+        advice = "fix the file, or see `sony-pm-alt config init`"
+        return [Check("config", Status.FAIL, str(exc), advice)], None
     where = str(config.path) if config.path else "no config file (defaults and environment)"
     checks = [Check("config", Status.OK, where)]
     settings = [config.defaults, *(s for _, s in config.cameras)]
@@ -113,12 +88,8 @@ def destination_check(dest: Path) -> Check:
         probe = probe.parent
     if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
         return Check("destination", Status.OK, f"{dest} is writable")
-    return Check(
-        "destination",
-        Status.FAIL,
-        f"{dest} is not writable (checked {probe})",
-        "create it or fix its permissions for the user running sony-pm-alt",
-    )
+    advice = "create it or fix its permissions for the user running sony-pm-alt"
+    return Check("destination", Status.FAIL, f"{dest} is not writable (checked {probe})", advice)
 
 
 def network_checks(interface: str | None) -> list[Check]:

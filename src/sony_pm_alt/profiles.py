@@ -12,13 +12,9 @@ CloseSession). Each step::
     on_failure = "abort"                              # or "skip": log it and go on
     note = "show Sending…"                            # for logs
 
-The built-in profiles live in ``sony_pm_alt/vendor_profiles/``: ``upstream`` (default),
-``playmemories`` and ``none``.
-
-What a profile does to the camera is read from its steps, not declared: the Sony set request
-0x9280 with data word 1 = 2 shows "Sending…", word 1 = 5 powers off. The power-off counts as
-done only when that step and every end step after it (the trailing 0x9281 newer bodies need
-before they switch off, libgphoto2 PR #1220) were answered OK: see :attr:`Profile.power_off`.
+The built-in ones are in ``vendor_profiles/`` (README, "Vendor profiles are data"). What a
+profile does is read from its steps, not declared: see :attr:`Profile.power_off` and
+:attr:`Profile.sending` (PR #1220 for the trailing 0x9281 newer bodies need to power off).
 """
 
 from __future__ import annotations
@@ -26,7 +22,6 @@ from __future__ import annotations
 import struct
 import tomllib
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -45,12 +40,6 @@ SONY_CMD_SENDING = 2  # word 1 of the 0x9280 (selector 4) data: show "Sending…
 SONY_CMD_POWER_OFF = 5  # leave the mode and power off
 
 
-class DataPhase(Enum):
-    NONE = "none"
-    IN = "in"
-    OUT = "out"
-
-
 @dataclass(frozen=True)
 class Step:
     opcode: int
@@ -59,12 +48,6 @@ class Step:
     data_in: bool = False
     abort_on_failure: bool = True
     note: str = ""
-
-    @property
-    def phase(self) -> DataPhase:
-        if self.data is not None:
-            return DataPhase.OUT
-        return DataPhase.IN if self.data_in else DataPhase.NONE
 
     def describe(self) -> str:
         params = ", ".join(f"0x{p:X}" for p in self.params)

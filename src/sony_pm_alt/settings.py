@@ -1,26 +1,13 @@
 """Settings, parsed once into the engine's types: a TOML file, ``SONY_PM_ALT_*`` variables, flags.
 
-The file lives in the XDG config directory (:func:`default_config_path`, usually
-``~/.config/sony-pm-alt/config.toml``); ``--config`` or ``SONY_PM_ALT_CONFIG`` names another.
-Its sections are the schema below: ``[defaults]`` (:class:`CameraSettings`), ``[discovery]``
-(:class:`DiscoverySettings`), ``[ftp]`` (:class:`~.ftp.settings.FtpSection`), and one
-``[[camera]]`` per body that needs other settings: ``match`` = its serial number or ``uuid:…``
-UDN, then keys of ``[defaults]`` and the FTP login (``ftp_user``, ``ftp_password`` or
-``ftp_password_hash``).
-
-Every key of those three sections is also the variable ``SONY_PM_ALT_<KEY>`` and the flag
-``--<key>`` of ``watch`` (``SONY_PM_ALT_FTP_<KEY>``, ``--ftp-<key>`` for ``[ftp]``; ``sync``
-takes the ``[defaults]`` ones), both generated from the schema (:data:`ENV_VARS`,
-``cli/options.py``): a new setting is one field here, declared with :func:`~.schema.key`.
-Where a value comes from, weakest first: the field's default, the file, the environment, the
-flags; a ``[[camera]]`` section's own keys still win for its body.
+The file's sections, the precedence (default, file, variable, flag; a ``[[camera]]`` section's
+own keys win for its body) and what an empty value means are in README "Settings". Each key is
+one field of the schema below, declared with :func:`~.schema.key`; its variable
+(:data:`ENV_VARS`) and its flag (``cli/options.py``) are generated from it.
 
 Values are parsed once, into what the engine uses (``Template``, ``Profile``, ``Path``, the
 parts of ``Filters``, GUID bytes), so ``watch`` fails at start with one line naming the file
 and the key path (``defaults.since``), the variable or the flag, never when a camera turns up.
-An empty string means "not set" for a key whose default is none (in a ``[[camera]]`` section it
-clears the ``[defaults]`` value for that body); an empty variable counts as not set
-(``VAR=${VAR}`` in a compose file gives one).
 
 Why msgspec: its ``Struct`` is the schema (types, defaults, ranges in ``Meta``, help text),
 ``convert`` rejects unknown keys, coerces the text of variables and flags (``strict=False``)
@@ -39,9 +26,9 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
-from functools import cache, partial
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, TypeVar, get_args
@@ -83,7 +70,6 @@ class ConfigError(SonyPmAltError):
         self.path, self.line, self.key = path, line, key
 
 
-# ---------------------------------------------------------------------------------------------
 # Parsers for what msgspec cannot check. Each takes the value as given (text from a variable
 # or flag, anything from TOML) and the context paths are read in; ValueError is a problem with
 # the value, TypeError a value of the wrong type (reported with the field's "expect").
@@ -144,9 +130,6 @@ def _passphrase(value: object, context: Context) -> str:
         raise ValueError("must be a WPA passphrase: 8 to 63 printable ASCII characters")
     return text
 
-
-# ---------------------------------------------------------------------------------------------
-# The schema.
 
 _SECONDS = "a positive number of seconds, at most 86400"
 _DATE = "a date YYYY-MM-DD"
@@ -244,10 +227,6 @@ class DiscoverySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
         gt=0, le=MAX_INTERVAL)] = DEFAULT_SEARCH_INTERVAL
     # fmt: on
 
-    def project(self, target: Callable[..., T]) -> T:
-        """``target`` (e.g. discovery's ``DiscoveryConfig``) with the fields it shares."""
-        return target(**shared(self, target))
-
 
 def shared(struct: msgspec.Struct, target: Any) -> dict[str, Any]:
     """The values of ``struct`` whose names are fields of the dataclass ``target``: how a
@@ -258,20 +237,18 @@ def shared(struct: msgspec.Struct, target: Any) -> dict[str, Any]:
 
 
 S = TypeVar("S", bound=msgspec.Struct)
-T = TypeVar("T")
 
 
 class Section(NamedTuple):
-    name: str
     schema: type[msgspec.Struct]
     prefix: str  # of its variables and flags
 
 
 # The sections that take variables and flags ([[camera]] is the file's only).
 SECTIONS: dict[str, Section] = {
-    "defaults": Section("defaults", CameraSettings, ""),
-    "discovery": Section("discovery", DiscoverySettings, ""),
-    "ftp": Section("ftp", FtpSection, "ftp_"),
+    "defaults": Section(CameraSettings, ""),
+    "discovery": Section(DiscoverySettings, ""),
+    "ftp": Section(FtpSection, "ftp_"),
 }
 SECTION_NAMES = "[defaults], [discovery], [[camera]], [ftp]"
 
@@ -327,7 +304,6 @@ def env_vars() -> dict[str, Setting]:
 ENV_VARS = env_vars()
 
 
-# ---------------------------------------------------------------------------------------------
 # Decoding one layer (a table of the file, the variables, the flags) of one section.
 
 
@@ -343,8 +319,8 @@ class Layer:
     prefix: str = ""
     path: Path | None = None
 
-    def error(self, key: str, problem: str) -> ConfigError:
-        name = self.name.format(key=key).removesuffix(".")
+    def error(self, key: str | None, problem: str) -> ConfigError:
+        name = self.name.format(key=key or "").removesuffix(".")
         return ConfigError(f"{self.prefix}{name}: {problem}", path=self.path, key=name)
 
     def under(self, name: str) -> Layer:
@@ -448,10 +424,6 @@ class _Merged:
         return self.value
 
 
-# ---------------------------------------------------------------------------------------------
-# Loading.
-
-
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything configured. ``path``: the file read (None: none was); ``cameras`` pairs each
@@ -520,26 +492,24 @@ def load(
     tables = _tables(raw, file)
     env = Layer("{key}", Context(None, environ), False, "environment variable ")
     cli = Layer("{key}", Context(None, environ), False)
-    given_env = {var: s for var, s in env_vars().items() if environ.get(var, "").strip()}
     given_flags = {name: value for name, value in (flags or {}).items() if value is not None}
-    by_flag = {s.flag: s for s in all_settings()}
-    unknown = sorted(set(given_flags) - {f[2:].replace("-", "_") for f in by_flag})
+    by_name = {s.flag[2:].replace("-", "_"): s for s in all_settings()}
+    unknown = sorted(set(given_flags) - set(by_name))
     if unknown:
         raise TypeError(f"load() got unknown flags: {', '.join(unknown)}")
+    from_env = [
+        (env.under(v), s, environ[v]) for v, s in env_vars().items() if environ.get(v, "").strip()
+    ]
+    from_flags = [
+        (cli.under(s.flag), s, given_flags[n]) for n, s in by_name.items() if n in given_flags
+    ]
 
     merged: dict[str, _Merged] = {}
     for name, section in SECTIONS.items():
-        at = _Merged(section.schema())
         in_file = file.under(name + ".{key}")
-        at = at.over(name, decode(name, tables[name], in_file), in_file)
-        for variable, s in given_env.items():
+        at = _Merged(section.schema()).over(name, decode(name, tables[name], in_file), in_file)
+        for one, s, value in [*from_env, *from_flags]:  # weakest first
             if s.section == name:
-                one = env.under(variable)
-                at = at.over(name, decode(name, {s.key: environ[variable]}, one), one)
-        for flag, s in by_flag.items():
-            value = given_flags.get(flag[2:].replace("-", "_"))
-            if s.section == name and value is not None:
-                one = cli.under(flag)
                 at = at.over(name, decode(name, {s.key: value}, one), one)
         merged[name] = at
     defaults = merged["defaults"]
@@ -551,8 +521,8 @@ def load(
         discovery=_as(DiscoverySettings, merged["discovery"].checked()),
         ftp=_as(FtpSection, merged["ftp"].checked()),
         ftp_logins=logins,
-        env_applied=tuple(given_env),
-        flags_applied=tuple(f for f in by_flag if f[2:].replace("-", "_") in given_flags),
+        env_applied=tuple(one.name for one, _, _ in from_env),
+        flags_applied=tuple(one.name for one, _, _ in from_flags),
     )
 
 
@@ -616,10 +586,6 @@ def _tables(raw: Mapping[str, object], file: Layer) -> dict[str, Mapping[str, ob
     return {name: raw.get(name, {}) for name in SECTIONS}  # type: ignore[misc]
 
 
-def _login_problem(layer: Layer, key: str | None, problem: str) -> Exception:
-    return layer.error(key or "", problem)
-
-
 def _cameras(
     raw: Mapping[str, Any], file: Layer, defaults: _Merged
 ) -> tuple[tuple[tuple[str, CameraSettings], ...], tuple[tuple[str, FtpLogin], ...]]:
@@ -646,7 +612,7 @@ def _cameras(
                 f"[{first[_udn_key(match)]}], so this section would never apply",
             )
         first[_udn_key(match)] = index
-        login = pop_login(table, partial(_login_problem, here))
+        login = pop_login(table, here.error)
         if login is not None:
             logins.append((match.strip(), login))
         extra = "match, ftp_user, ftp_password, ftp_password_hash"
@@ -655,9 +621,6 @@ def _cameras(
         cameras.append((match.strip(), _as(CameraSettings, settings)))
     return tuple(cameras), tuple(logins)
 
-
-# ---------------------------------------------------------------------------------------------
-# Writing and showing.
 
 # What `config init` writes: every key with its default and a comment, and what is to be set.
 EXAMPLE_CONFIG = (resources.files(__package__) / "example-config.toml").read_text(encoding="utf-8")
@@ -688,12 +651,10 @@ def show(value: object) -> str:
     """A parsed value as TOML that parses back to it."""
     if value is None:
         return '""'
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int):  # and bool: true, false
+        return json.dumps(value)
     text: str
     if isinstance(value, bytes):
         text = format_guid(value)

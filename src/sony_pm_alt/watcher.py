@@ -20,9 +20,9 @@ from .engine.events import SessionEnded, SyncEvent, SyncSummary
 from .engine.state import StateStore
 from .engine.sync import SyncCancelled, sync
 from .errors import SonyPmAltError
-from .identity import GUID_HOWTO, NO_GUID, Identity, default_friendly_name
+from .identity import GUID_HOWTO, NO_GUID
 from .ptpip.packets import PTPIP_PORT
-from .settings import CameraSettings, Settings
+from .settings import CameraSettings, Settings, shared
 
 log = logging.getLogger("sony_pm_alt.watch")
 
@@ -67,10 +67,8 @@ class Watcher:
         self._finished_at: dict[str, float] = {}
         self._stop = threading.Event()
         self.done = threading.Event()  # with once=True: set after the first session ended
-        self._discovery = Discovery(
-            config.discovery.project(DiscoveryConfig),
-            self._on_camera,
-        )
+        discovery = DiscoveryConfig(**shared(config.discovery, DiscoveryConfig))
+        self._discovery = Discovery(discovery, self._on_camera)
 
     def run(self, stop: threading.Event) -> None:
         """Watch until ``stop`` is set (or, with ``once``, until one session ended); with
@@ -166,14 +164,14 @@ class Watcher:
             self.done.set()
 
     def _sync(self, camera: DiscoveredCamera, settings: CameraSettings) -> SyncSummary:
-        if settings.guid is None:
-            raise NoGuidConfigured(camera)
+        identity = settings.identity()
+        if identity is None:
+            raise SonyPmAltError(f"{NO_GUID} for {camera.model} ({camera.serial}): {GUID_HOWTO}")
         if settings.dest is None:
             raise SonyPmAltError(
                 f"no destination for {camera.model} ({camera.serial}): set --dest, "
                 "SONY_PM_ALT_DEST or dest in the config file"
             )
-        identity = Identity(settings.guid, settings.friendly_name or default_friendly_name())
         options = settings.sync_options(settings.dest)
         self._emit(WatchEvent("started", camera))
 
@@ -183,8 +181,3 @@ class Watcher:
         with StateStore(self._state_path) as store:
             return sync(camera.host, port=self._port, identity=identity, options=options,
                         state=store, on_event=relay, cancel=self._stop)  # fmt: skip
-
-
-class NoGuidConfigured(SonyPmAltError):
-    def __init__(self, camera: DiscoveredCamera) -> None:
-        super().__init__(f"{NO_GUID} for {camera.model} ({camera.serial}): {GUID_HOWTO}")

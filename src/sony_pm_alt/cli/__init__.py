@@ -22,9 +22,13 @@ from .sync import sync
 from .watch import watch
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True}
+)
 @click.version_option(__version__, prog_name="sony-pm-alt")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option(
+    "-v", "--verbose", count=True, show_default=False, help="More log output (-vv for debug)."
+)
 def main(verbose: int) -> None:
     """Wireless photo import from Sony cameras in "Send to Computer" mode."""
     level = logging.WARNING - 10 * min(verbose, 2)

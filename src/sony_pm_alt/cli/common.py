@@ -27,11 +27,9 @@ state_option = click.option(
 
 def load_config_or_exit(config_path: Path | None, **flags: object) -> Settings:
     """The settings with ``flags`` (None: not given) on top; a bad one is one line, exit 2."""
-    import os
-
     from ..settings import ConfigError, load
 
     try:
-        return load(config_path, os.environ, flags)
+        return load(config_path, flags=flags)
     except ConfigError as exc:
         fail(str(exc), ExitCode.BAD_INPUT)

@@ -8,7 +8,7 @@ from .errors import ExitCode, fail
 
 
 @click.command()
-@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(0.5, 600))
+@click.option("--timeout", default=5.0, type=click.FloatRange(0.5, 600))
 @click.option("--interface", help="IPv4 address of the LAN interface to search on.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array on standard output.")
 def discover(timeout: float, interface: str | None, as_json: bool) -> None:

@@ -49,11 +49,10 @@ def _mac(ctx: click.Context, param: click.Parameter, value: str | None) -> bytes
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory served as the memory card. Default: the built-in demo card.",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", default="127.0.0.1", help="Address to listen on.")
 @click.option(
     "--port",
     default=0,
-    show_default=True,
     type=click.IntRange(0, 65535),
     help="PTP/IP port (a real camera uses 15740); 0 picks a free one. "
     "The bound port is printed alone on the first line of output.",
@@ -66,8 +65,8 @@ def _mac(ctx: click.Context, param: click.Parameter, value: str | None) -> bytes
     metavar="GUID",
     help="Paired initiator GUID (repeatable). Others get Init Fail. Default: accept any.",
 )
-@click.option("--model", default="ILCE-6000", show_default=True, help="Model name reported.")
-@click.option("--serial", default="00000000000000003282651203392641", show_default=True)
+@click.option("--model", default="ILCE-6000", help="Model name reported.")
+@click.option("--serial", default="00000000000000003282651203392641")
 @click.option("--mac", callback=_mac, help="Camera MAC (its GUID and SSDP uuid derive from it).")
 @click.option(
     "--log",
@@ -78,14 +77,12 @@ def _mac(ctx: click.Context, param: click.Parameter, value: str | None) -> bytes
 @click.option(
     "--inactivity-timeout",
     default=120.0,
-    show_default=True,
     type=click.FloatRange(0.1),
     help="Seconds of silence after which the camera gives up, as a real body does.",
 )
 @click.option(
     "--activations",
     default=1,
-    show_default=True,
     type=click.IntRange(0),
     help='How many times "Send to Computer" is chosen before the emulator exits (0 = forever).',
 )
@@ -129,23 +126,22 @@ def _mac(ctx: click.Context, param: click.Parameter, value: str | None) -> bytes
 @click.option("--ssdp", is_flag=True, help="Announce over SSDP and serve /DeviceDescription.xml.")
 @click.option("--advertise-host", help="Address put in LOCATION. Default: --host.")
 @click.option("--ssdp-interface", help="IPv4 address of the interface used for multicast.")
-@click.option("--ssdp-group", default="239.255.255.250", show_default=True)
-@click.option("--ssdp-port", default=1900, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--ssdp-group", default="239.255.255.250")
+@click.option("--ssdp-port", default=1900, type=click.IntRange(1, 65535))
 @click.option(
     "--http-port",
     default=1900,
-    show_default=True,
     type=click.IntRange(0, 65535),
     help="Port of the description server (0 picks a free one).",
 )
-@click.option("--notify-interval", default=3.0, show_default=True, type=click.FloatRange(0.05))
+@click.option("--notify-interval", default=3.0, type=click.FloatRange(0.05))
 @click.option(
     "--smartphone",
     is_flag=True,
     help='Be a body in "Send to Smartphone" mode instead (UPnP on --port, default 64321 on a '
     "real body; 8 RAW+JPEG shots unless --card).",
 )
-@click.option("--page-size", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--page-size", default=50, type=click.IntRange(1, 10_000))
 @click.option(
     "--select",
     "selected",

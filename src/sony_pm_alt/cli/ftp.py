@@ -44,7 +44,6 @@ def receive_ftp(
     through the same checks, naming, state and hooks as a PTP/IP session. Exit status 0
     unless an upload failed and was not received again before the receiver stopped."""
     import json
-    import os
     import signal
 
     from ..console import JsonView, PlainView
@@ -56,17 +55,13 @@ def receive_ftp(
     from ..settings import ConfigError, load
 
     try:
-        config = load(config_path, os.environ, {"ftp_listen": listen, "ftp_port": port})
+        config = load(config_path, flags={"ftp_listen": listen, "ftp_port": port})
         settings, note = receiver_settings(config.ftp, accounts(config, dest))
     except (ConfigError, FtpConfigError) as exc:
         fail(str(exc), ExitCode.BAD_INPUT)
     if not settings.accounts:
-        click.echo(
-            "sony-pm-alt: no FTP accounts: give a [[camera]] section ftp_user and ftp_password "
-            "(or ftp_password_hash); see docs/ftp.md",
-            err=True,
-        )
-        sys.exit(ExitCode.BAD_INPUT)
+        hint = "give a [[camera]] section ftp_user and ftp_password (or ftp_password_hash)"
+        fail(f"no FTP accounts: {hint}; see docs/ftp.md", ExitCode.BAD_INPUT)
     view: Any = JsonView() if as_json else PlainView()
     lock = threading.Lock()
     open_failures: set[tuple[str, str]] = set()
@@ -87,9 +82,9 @@ def receive_ftp(
         receiver = FtpReceiver(settings, store, on_event).start()
     except OSError as exc:
         store.close()
-        click.echo(f"sony-pm-alt: cannot listen for FTP on {settings.listen}:{settings.port}: "
-                   f"{exc} (see docs/ftp.md for port 21)", err=True)  # fmt: skip
-        sys.exit(ExitCode.NO_SESSION)
+        address = f"{settings.listen}:{settings.port}"
+        message = f"cannot listen for FTP on {address}: {exc} (see docs/ftp.md for port 21)"
+        fail(message, ExitCode.NO_SESSION)
     host, bound = receiver.address
     users = ", ".join(a.user for a in settings.accounts)
     listening = ftp_listening_record(host, bound, note, users)
@@ -116,25 +111,24 @@ def receive_ftp(
 @click.option("--ftp", "target", required=True, help="The server, HOST:PORT.")
 @click.option("--user", required=True)
 @click.option("--password", required=True)
-@click.option("--passive/--active", default=True, show_default=True, help="Passive Mode.")
-@click.option("--secure/--no-secure", default=False, show_default=True, help="Secure Protocol.")
+@click.option("--passive/--active", default=True, help="Passive Mode.")
+@click.option("--secure/--no-secure", default=False, help="Secure Protocol.")
 @click.option("--cafile", type=click.Path(dir_okay=False, path_type=Path),
               help="Imported root certificate (else: connect anyway).")  # fmt: skip
 @click.option(
     "--hierarchy",
     type=click.Choice(["standard", "camera"]),
     default="standard",
-    show_default=True,
     help='Directory Hierarchy: "Standard" or "Same as in Camera".',
 )
-@click.option("--directory", default="", help="Specify Directory.")
-@click.option("--overwrite/--no-overwrite", default=True, show_default=True,
+@click.option("--directory", default="", show_default=False, help="Specify Directory.")
+@click.option("--overwrite/--no-overwrite", default=True,
               help="Same Name File: Overwrite / Don't Overwrite.")  # fmt: skip
-@click.option("--files", "count", default=9, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--first-number", default=1, show_default=True, type=click.IntRange(1, 9999))
-@click.option("--kinds", default="jpeg,arw,mp4", show_default=True)
-@click.option("--mp4-bytes", default=200_000, show_default=True, type=click.IntRange(0))
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--files", "count", default=9, type=click.IntRange(1, 100_000))
+@click.option("--first-number", default=1, type=click.IntRange(1, 9999))
+@click.option("--kinds", default="jpeg,arw,mp4")
+@click.option("--mp4-bytes", default=200_000, type=click.IntRange(0))
+@click.option("--seed", default=0, type=int)
 @click.option("--trickle", default=0.0, type=click.FloatRange(0, 3600),
               help="Seconds between files (Auto FTP Transfer while shooting).")  # fmt: skip
 @click.option("--fault", "faults", multiple=True,
@@ -214,6 +208,5 @@ def ftp_password_hash() -> None:
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     if not password:
-        click.echo("sony-pm-alt: an empty password is not allowed", err=True)
-        sys.exit(ExitCode.BAD_INPUT)
+        fail("an empty password is not allowed", ExitCode.BAD_INPUT)
     click.echo(hash_password(password))

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.option("--camera", help="Only this camera (serial).")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
+@click.option("--limit", default=50, type=click.IntRange(1))
 @click.option("--json", "as_json", is_flag=True)
 @state_option
 @click.option("--sessions", is_flag=True, help="Sessions and how they ended, instead of transfers.")

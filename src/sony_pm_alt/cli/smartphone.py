@@ -24,10 +24,9 @@ if TYPE_CHECKING:
 @click.option(
     "--address",
     default="192.168.122.1",
-    show_default=True,
     help="The camera's address on its own Wi-Fi.",
 )
-@click.option("--port", default=64321, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=64321, type=click.IntRange(1, 65535))
 @click.option(
     "--raw-previews",
     is_flag=True,
@@ -62,6 +61,7 @@ def smartphone(
     from ..console import JsonView, PlainView, RichView
     from ..engine.state import StateStore, default_state_path
     from ..errors import SonyPmAltError
+    from ..settings import ConfigError, override, shared
     from ..smartphone.sync import PhoneOptions, phone_sync
     from ..smartphone.wifi import joined
 
@@ -74,16 +74,14 @@ def smartphone(
             f"{address!r} is not an IPv4 address (the camera is usually 192.168.122.1)",
             param_hint="--address",
         ) from None
-    settings = _override(_settings(config, camera_match), **flags)
+    try:
+        settings = override(_settings(config, camera_match), flags)
+    except ConfigError as exc:  # the flags win over the chosen camera's section
+        fail(str(exc), ExitCode.BAD_INPUT)
     if settings.dest is None:
         raise click.UsageError("no destination: give --dest, or dest in the config")
-    options = PhoneOptions(
-        dest=settings.dest,
-        template=settings.template,
-        raw_previews=raw_previews,
-        redownload=redownload,
-        hook=settings.hook,
-    )
+    chosen = shared(settings, PhoneOptions)  # dest, template, hook
+    options = PhoneOptions(**chosen, raw_previews=raw_previews, redownload=redownload)
     view: Any = JsonView() if as_json else RichView() if sys.stderr.isatty() else PlainView()
     wifi: AbstractContextManager[Any] = (
         joined(settings.wifi_ssid, settings.wifi_password) if settings.wifi_ssid else nullcontext()
@@ -95,16 +93,6 @@ def smartphone(
         fail(str(exc), ExitCode.NO_SESSION)
     _say_end(result, as_json)
     sys.exit(ExitCode.OK if result.transfer_ended and result.summary.ok else ExitCode.FAILED)
-
-
-def _override(settings: CameraSettings, **flags: object) -> CameraSettings:
-    """This command's flags win over the chosen camera's section."""
-    from ..settings import ConfigError, override
-
-    try:
-        return override(settings, flags)
-    except ConfigError as exc:
-        fail(str(exc), ExitCode.BAD_INPUT)
 
 
 def _settings(config: Settings, camera_match: str | None) -> CameraSettings:

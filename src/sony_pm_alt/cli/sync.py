@@ -16,7 +16,7 @@ from .options import SettingsCommand
 
 @click.command(cls=SettingsCommand, sections=("defaults",))
 @click.option("--host", required=True, help="The camera's IPv4 address.")
-@click.option("--port", default=PTPIP_PORT, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=PTPIP_PORT, type=click.IntRange(1, 65535))
 @config_option
 @click.option("--redownload", is_flag=True, help="Download again what was transferred before.")
 @click.option("--dry-run", is_flag=True, help="List and plan only; download nothing.")

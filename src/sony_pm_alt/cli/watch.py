@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -12,12 +12,6 @@ from ..ptpip.packets import PTPIP_PORT
 from .common import config_option, load_config_or_exit, state_option
 from .errors import ExitCode, fail
 from .options import SettingsCommand
-
-if TYPE_CHECKING:
-    import threading
-
-    from ..console import WatchView
-    from ..settings import Settings
 
 
 @click.command(cls=SettingsCommand)
@@ -42,8 +36,10 @@ def watch(
 
     from ..console import WatchView
     from ..engine.state import default_state_path
+    from ..watcher import Watcher
 
     config = load_config_or_exit(config_path, **flags)
+    state_path = state_path or default_state_path()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -51,40 +47,23 @@ def watch(
     # only, log records included (README "JSON lines"), until the last worker has stopped.
     view = WatchView(sys.stdout.isatty())
     with view.logs_as_records():
-        _run(view, config, stop, state_path or default_state_path(), ptpip_port, once)
+        watcher = Watcher(
+            config, state_path=state_path, on_event=view, ptpip_port=ptpip_port, once=once
+        )
+        phone = None
+        if any(settings.wifi_ssid for _match, settings in config.cameras):
+            from ..smartphone.watch import start_phone_watcher
+
+            phone = start_phone_watcher(config, state_path, view, stop)
+        try:
+            view.waiting(config)
+            watcher.run(stop)
+        except OSError as exc:
+            fail(f"cannot listen for cameras: {exc}", ExitCode.NO_SESSION)
+        except ValueError as exc:  # e.g. an [ftp] account without dest (ftp.settings)
+            fail(str(exc), ExitCode.BAD_INPUT)
+        finally:
+            stop.set()
+            if phone is not None:
+                phone.join()  # an import stops after its current file; the Wi-Fi is restored
     sys.exit(ExitCode.OK if view.failures == 0 else ExitCode.FAILED)
-
-
-def _run(
-    view: WatchView,
-    config: Settings,
-    stop: threading.Event,
-    state_path: Path,
-    ptpip_port: int,
-    once: bool,
-) -> None:
-    from ..watcher import Watcher
-
-    watcher = Watcher(
-        config,
-        state_path=state_path,
-        on_event=view,
-        ptpip_port=ptpip_port,
-        once=once,
-    )
-    phone = None
-    if any(settings.wifi_ssid for _match, settings in config.cameras):
-        from ..smartphone.watch import start_phone_watcher
-
-        phone = start_phone_watcher(config, state_path, view, stop)
-    try:
-        view.waiting(config)
-        watcher.run(stop)
-    except OSError as exc:
-        fail(f"cannot listen for cameras: {exc}", ExitCode.NO_SESSION)
-    except ValueError as exc:  # e.g. an [ftp] account without dest (ftp.settings)
-        fail(str(exc), ExitCode.BAD_INPUT)
-    finally:
-        stop.set()
-        if phone is not None:
-            phone.join()  # an import stops after its current file; the Wi-Fi is restored

@@ -3,21 +3,8 @@
 
 from __future__ import annotations
 
-from .records import summary_fields, sync_record, watch_record
-from .text import shown, size, start_line, summary_line
+from .text import shown
 from .views import JsonView, PlainView, RichView
 from .watch import WatchView
 
-__all__ = [
-    "JsonView",
-    "PlainView",
-    "RichView",
-    "WatchView",
-    "shown",
-    "size",
-    "start_line",
-    "summary_fields",
-    "summary_line",
-    "sync_record",
-    "watch_record",
-]
+__all__ = ["JsonView", "PlainView", "RichView", "WatchView", "shown"]

@@ -1,12 +1,6 @@
 """One JSON shape for every event: the lines of ``sync --json``, ``watch`` (off a terminal),
-``receive-ftp --json`` and ``smartphone --json``.
-
-Every record is one JSON object with ``event`` (what happened) and ``message`` (the sentence a
-person would see on a terminal). Records about a camera in ``watch`` also carry ``host``. Raw
-values from the camera (file names, errors) are kept as they came in the other fields; JSON
-escapes them. The README table "JSON lines" documents each event, and a test holds the two
-together.
-"""
+``receive-ftp --json`` and ``smartphone --json``. README "JSON lines" documents each record
+(``event``, ``message``, and raw values in the other fields); a test holds the two together."""
 
 from __future__ import annotations
 
@@ -125,54 +119,33 @@ def sync_record(event: SyncEvent) -> Record | None:
 def watch_record(event: WatchEvent) -> Record | None:
     """The record of one thing ``watch`` reports; the sync events of a camera's session are
     the records of :func:`sync_record` with the camera's ``host`` added."""
-    camera = event.camera
+    camera, kind, detail = event.camera, event.kind, event.detail
     who = f"{shown(camera.model)} at {shown(camera.host)}: " if camera is not None else ""
     host: Record = {"host": camera.host} if camera is not None else {}
-    if event.kind == "sync":
-        if isinstance(event.detail, SessionEnded):
-            return None  # the worker's "finished" report carries the summary, once
-        inner = sync_record(cast("SyncEvent", event.detail))
-        if inner is None:
-            return None
-        return {**inner, "message": who + inner["message"], **host}
-    if event.kind == "finished":
-        summary = cast("SyncSummary", event.detail)
-        return {
-            "event": "summary",
-            "message": who + summary_message(summary),
-            **host,
-            **summary_fields(summary),
-        }
-    if camera is not None and event.kind == "found":
-        return {
-            "event": "found",
-            "message": f"{who}found",
-            **host,
-            "udn": camera.udn,
-            "serial": camera.serial,
-            "model": camera.model,
-        }
-    if event.kind == "ignored":
-        reason = str(event.detail)
-        return {
-            "event": "ignored",
-            "message": f"{who}announced again, ignored ({reason})",
-            **host,
-            "reason": reason,
-        }
-    if event.kind == "failed":
-        error = str(event.detail)
+    # a session's SessionEnded gets no record: the worker's "finished" carries the summary, once
+    if kind == "sync" and not isinstance(detail, SessionEnded):
+        inner = sync_record(cast("SyncEvent", detail))
+        return None if inner is None else {**inner, "message": who + inner["message"], **host}
+    if kind == "finished":
+        summary = cast("SyncSummary", detail)
+        message = who + summary_message(summary)
+        return {"event": "summary", "message": message, **host, **summary_fields(summary)}
+    if kind == "found" and camera is not None:
+        found = {"udn": camera.udn, "serial": camera.serial, "model": camera.model}
+        return {"event": "found", "message": f"{who}found", **host, **found}
+    if kind == "ignored":
+        message = f"{who}announced again, ignored ({detail})"
+        return {"event": "ignored", "message": message, **host, "reason": str(detail)}
+    if kind == "failed":
+        error = str(detail)
         return {"event": "session_failed", "message": who + shown(error), **host, "error": error}
-    if event.kind == "cancelled":
-        return {
-            "event": "cancelled",
-            "message": f"{who}stopped mid-session; the rest follows next time",
-            **host,
-        }
-    if event.kind == "stopped":
+    if kind == "cancelled":
+        message = f"{who}stopped mid-session; the rest follows next time"
+        return {"event": "cancelled", "message": message, **host}
+    if kind == "stopped":
         return {"event": "stopped", "message": "stopped"}
-    if event.kind == "ftp":
-        address, port, tls = cast("tuple[str, int, str]", event.detail)
+    if kind == "ftp":
+        address, port, tls = cast("tuple[str, int, str]", detail)
         return ftp_listening_record(address, port, tls)
     return None  # "started": the session's own "session" record follows
 
