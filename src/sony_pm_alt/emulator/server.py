@@ -14,9 +14,10 @@ import contextlib
 import logging
 import socket
 import struct
+from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from ..identity import format_guid
 from ..ptpip.codes import InitFailReason, OperationCode, PacketType, ResponseCode, code_name
@@ -55,6 +56,7 @@ from .recorder import Recorder
 from .ssdp_responder import SsdpConfig, SsdpResponder
 
 log = logging.getLogger("sony_pm_alt.emulator")
+T = TypeVar("T")
 
 # Operations that may carry a data-out phase even when DataPhaseInfo does not say so.
 DATA_OUT_OPCODES = frozenset(
@@ -100,7 +102,7 @@ def _describe(packet: Packet) -> dict[str, object]:
             params=list(packet.params),
             data_phase=packet.data_phase,
         )
-    elif isinstance(packet, (StartData,)):
+    elif isinstance(packet, StartData):
         fields.update(tid=packet.transaction_id, total=packet.total_length)
     elif isinstance(packet, (Data, EndData)):
         fields.update(tid=packet.transaction_id, length=len(packet.data))
@@ -120,7 +122,20 @@ def _lengthen(header: bytes, extra: int) -> bytes:
 
 
 class _Dropped(Exception):
-    """A fault closed the connection on purpose."""
+    """The connection is closed on purpose (a fault, or the activation ended)."""
+
+
+async def _unless_ended(activation: Activation, step: Awaitable[T]) -> T:
+    """``step``'s result; if the activation ends first, ``step`` is cancelled and the connection
+    dropped: a peer that stopped talking or reading must not keep the emulator alive."""
+    task = asyncio.ensure_future(step)
+    ended = asyncio.ensure_future(activation.ended.wait())
+    await asyncio.wait({task, ended}, return_when=asyncio.FIRST_COMPLETED)
+    ended.cancel()
+    if not task.done():
+        task.cancel()
+        raise _Dropped
+    return task.result()
 
 
 class Activation:
@@ -325,9 +340,7 @@ class Emulator:
         while not activation.ended.is_set():
             event = conn.next_event()
             if event is NEED_DATA or event is PAUSED:
-                data = await self._read_or_end(activation, reader)
-                if data is None:
-                    return
+                data = await _unless_ended(activation, reader.read(READ_SIZE))
                 activation.touch()
                 conn.receive_data(data)
                 if not data:
@@ -345,19 +358,6 @@ class Emulator:
             elif isinstance(event, Cancel):
                 self.record("cancel", tid=event.transaction_id)
 
-    async def _read_or_end(
-        self, activation: Activation, reader: asyncio.StreamReader
-    ) -> bytes | None:
-        """Next bytes from the peer, or None when the activation ends first."""
-        read = asyncio.ensure_future(reader.read(READ_SIZE))
-        ended = asyncio.ensure_future(activation.ended.wait())
-        done, _ = await asyncio.wait({read, ended}, return_when=asyncio.FIRST_COMPLETED)
-        ended.cancel()
-        if read in done:
-            return read.result()
-        read.cancel()
-        return None
-
     async def _answer_init(
         self,
         activation: Activation,
@@ -365,18 +365,15 @@ class Emulator:
         request: InitCommandRequest,
         writer: asyncio.StreamWriter,
     ) -> bool:
-        camera = activation.camera
         guid = format_guid(request.guid)
-        refuse = self.config.faults.refuse_init
-        if refuse is not None:
-            self.record("fault", kind="refuse_init", reason=refuse)
-            self.record("init_fail", guid=guid, name=request.friendly_name, reason=refuse)
-            writer.write(conn.send_init_fail(refuse))
-            await writer.drain()
-            return False
-        decision = camera.check_initiator(request.guid, request.friendly_name)
-        if decision is InitDecision.REJECT:
+        reason = self.config.faults.refuse_init
+        if reason is not None:
+            self.record("fault", kind="refuse_init", reason=reason)
+            decision = InitDecision.REJECT
+        else:
             reason = InitFailReason.REJECTED_INITIATOR
+            decision = activation.camera.check_initiator(request.guid, request.friendly_name)
+        if decision is InitDecision.REJECT:
             self.record("init_fail", guid=guid, name=request.friendly_name, reason=int(reason))
             writer.write(conn.send_init_fail(reason))
             await writer.drain()
@@ -502,24 +499,10 @@ class Emulator:
                 break
             writer.write(packet)
             sent += 1
-            await self._drain_or_end(activation, writer)
+            await _unless_ended(activation, writer.drain())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(activation.ended.wait(), TRICKLE_INTERVAL)
         self.record("fault", kind="endless_data_end", packets=sent)
-        raise _Dropped
-
-    @staticmethod
-    async def _drain_or_end(activation: Activation, writer: asyncio.StreamWriter) -> None:
-        """``writer.drain()``, given up (connection dropped) when the activation ends first:
-        a peer that stopped reading must not keep the emulator alive."""
-        drain = asyncio.ensure_future(writer.drain())
-        ended = asyncio.ensure_future(activation.ended.wait())
-        done, _ = await asyncio.wait({drain, ended}, return_when=asyncio.FIRST_COMPLETED)
-        ended.cancel()
-        if drain in done:
-            drain.result()
-            return
-        drain.cancel()
         raise _Dropped
 
     async def _stream_file(
@@ -576,7 +559,7 @@ class Emulator:
         while not activation.ended.is_set():
             event = conn.next_event()
             if event is NEED_DATA:
-                data = await self._read_or_end(activation, reader)
+                data = await _unless_ended(activation, reader.read(READ_SIZE))
                 if not data:
                     return
                 conn.receive_data(data)
