@@ -1,31 +1,8 @@
 """A Sony body in "Send to Smartphone" mode, emulated: a UPnP MediaServer with Sony's XPushList.
 
-What comes from a source (``docs/smartphone.md``, marked [S] there) and what is our
-assumption (no capture of a real camera exists):
-
-- [S] ``/DmsDescPush.xml`` (device description, a MediaServer with ContentDirectory and
-  XPushList), ``/XPlsDesc.xml`` (X_TransferStart, X_TransferEnd, X_TransferProgress), control
-  URLs ``/upnp/control/XPushList`` and ``/upnp/control/ContentDirectory``, SOAP 1.1.
-- [S] ``PushRoot`` (pictures selected on the camera) and ``PhotoRoot`` (everything); browsing
-  ``PushRoot`` fails with a non-200 answer when the user chose "select on smartphone".
-- [S] Browse answers carry escaped DIDL-Lite in ``Result`` plus ``NumberReturned`` and
-  ``TotalMatches``; date containers hold items; a JPEG item has several ``res``: the original
-  (largest ``size``) and ``JPEG_LRG``/``JPEG_SM``/``JPEG_TN`` previews; a RAW item has only
-  previews, without ``size``.
-- [S] A file gone from the card is still listed; its GET's Content-Length does not match.
-- [A] The ContentDirectory SCPD path (``/CdsDesc.xml``) and its contents (the standard
-  ContentDirectory:1 Browse), the object ids, the ``dc:date`` format, the data URLs, the
-  answer to a refused PushRoot (HTTP 500 with UPnP error 701), the "gone" file being answered
-  with Content-Length 0, X_TransferEnd's ErrCode being a ``ui4``, and that the camera keeps
-  serving after X_TransferEnd (so a second run can follow: on a real body the user would pick
-  "Send to Smartphone" again). No SSDP announcement: whether the camera sends one is not known.
-
-Faults (``--fault KIND=VALUE``, see :mod:`.faults`): ``drop-after-bytes=N`` (the first file
-download is cut after N bytes), ``refuse-push-root=1``, ``bad-dates=1`` (``dc:date`` junk or
-missing: the client must fall back to EXIF), ``gone-file=N`` (the N-th JPEG original, 1-based
-in listing order, is gone from the card), ``missing-scpd=1`` (no ContentDirectory SCPD: 404),
-``hostile-names=1`` (titles such as ``../../escape.JPG``). Every request is recorded
-(:class:`~.recorder.Recorder` events ``phone_http``, ``phone_action``, ``phone_mode``, ``fault``).
+What it serves, which parts come from a source [S] and which are our assumptions [A] (no
+capture of a real camera exists), and its faults: ``docs/smartphone.md``, "The emulator". Every
+request is recorded (events ``phone_http``, ``phone_action``, ``phone_mode``, ``fault``).
 """
 
 from __future__ import annotations

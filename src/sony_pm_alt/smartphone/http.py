@@ -1,11 +1,7 @@
-"""HTTP for the smartphone mode, with the same rules as the SSDP description fetch.
-
-Every URL must name the camera's own address (``discovery.check_location``: no other host, no
-host name, no user info, plain ``http``); redirects are answers, never followed; every small
-answer (descriptions, SOAP) is bounded in size and in total time, so a hostile or broken peer
-cannot make us hold much or wait long (:mod:`sony_pm_alt.bounded_http`, which the description
-fetch uses too). Files are streamed with a per-read timeout instead: a big file may take long,
-a silent peer may not.
+"""HTTP for the smartphone mode, with the same rules as the SSDP description fetch (the camera's
+own address only, no redirects; small answers bounded in size and time by
+:mod:`sony_pm_alt.bounded_http`). Files are streamed with a per-read timeout instead: a big
+file may take long, a silent peer may not.
 """
 
 from __future__ import annotations

@@ -1,14 +1,5 @@
-"""One import in "Send to Smartphone" mode, through the engine's download, naming and state.
-
-Sequence (``docs/smartphone.md``): description, ``X_TransferStart``, Browse (PushRoot, or
-PhotoRoot when refused) page by page, a GET per file, and ``X_TransferEnd`` with ErrCode 0 —
-sent only when every planned file is safe on disk. Otherwise the camera stays in the mode, the
-summary lists what is missing and the next run fetches it.
-
-Files are keyed in the state store by (camera, ``/smartphone``, title, size, capture time): the
-same picture reached through PushRoot one day and PhotoRoot the next is not fetched twice. RAW
-previews have no listed size; they are keyed with size 0 and their real size is taken from the
-answer's Content-Length.
+"""One import in "Send to Smartphone" mode, through the engine's download, naming and state;
+the sequence, when ``X_TransferEnd`` is sent and how files are keyed: ``docs/smartphone.md``.
 """
 
 from __future__ import annotations

@@ -1,13 +1,5 @@
-"""``watch`` for bodies with only "Send to Smartphone": a minimal integration.
-
-For each ``[[camera]]`` with ``wifi_ssid`` (and a ``dest``), every :data:`SCAN_INTERVAL`
-seconds NetworkManager's list of visible networks is read (``nmcli device wifi list``, which
-does not disconnect anything). The camera's access point exists only while the camera is in
-"Send to Smartphone" mode, so when its SSID shows up the computer joins it, imports from
-:data:`~.client.DEFAULT_ADDRESS`, and returns to its previous network (:mod:`.wifi`). After an
-attempt the camera is left alone for the discovery cooldown, as after a PTP/IP session. The
-computer is off its usual network for as long as the import takes: that is why this runs only
-for cameras configured with a ``wifi_ssid``.
+"""``watch`` for bodies with only "Send to Smartphone": when a configured camera's SSID is
+visible, join it, import, go back (``docs/smartphone.md``, "Joining the camera's Wi-Fi").
 """
 
 from __future__ import annotations

@@ -1,12 +1,6 @@
-"""Joining the camera's own Wi-Fi through NetworkManager's ``nmcli``, and going back after.
-
-``nmcli`` rather than D-Bus: it is NetworkManager's own stable command-line interface (its
-terse ``-t`` output is documented for scripts), needs no extra Python package, and a stand-in
-on ``PATH`` tests this module without a radio. The documented client uses exactly
-``nmcli dev wifi connect SSID password PW`` [S]; the passphrase is on that command line, so
-another local user could read it from the process list for the second it runs — it is the
-passphrase the camera shows on its screen, for a network that exists only while the camera is
-in this mode.
+"""Joining the camera's own Wi-Fi through NetworkManager's ``nmcli``, and going back after
+(``docs/smartphone.md``, "Joining the camera's Wi-Fi": why nmcli, and the passphrase on its
+command line).
 """
 
 from __future__ import annotations
