@@ -110,22 +110,18 @@ def phone_sync(
     camera cannot be used at all; per-file problems are in the result, never raised. Setting
     ``cancel`` stops between two files: the rest is reported missing, the transfer not ended."""
     emit = on_event or (lambda event: None)
-    template = options.template
-    own_state = state is None
     store = state or StateStore.open_default()
     try:
         run_hook(options.hook, "init")
         with PhoneClient(host, port) as client:
-            return _run(client, host, template, options, store, emit, cancel or threading.Event())
+            return _run(client, options, store, emit, cancel or threading.Event())
     finally:
-        if own_state:
+        if state is None:
             store.close()
 
 
 def _run(
     client: PhoneClient,
-    host: str,
-    template: Template,
     options: PhoneOptions,
     store: StateStore,
     emit: Callable[[SyncEvent], None],
@@ -138,14 +134,10 @@ def _run(
         root, items = client.list_items()
     except PhoneError as exc:
         raise PhoneError(f"{exc}; nothing fetched, the camera stays in the transfer mode") from None
-    wanted, raw = _objects(items, options)
-    by_key = {p.obj.key: p for p in wanted}
-    todo_objects = (
-        [p.obj for p in wanted]
-        if options.redownload
-        else store.new_objects(camera, [p.obj for p in wanted])
-    )
-    todo = [by_key[o.key] for o in todo_objects]
+    todo, raw = _objects(items, options)
+    if not options.redownload:
+        new = {o.key for o in store.new_objects(camera, [p.obj for p in todo])}
+        todo = [p for p in todo if p.obj.key in new]
     emit(SessionStarted(camera, len(items), len(todo), sum(p.obj.size for p in todo), root))
     for obj in raw:
         emit(FileSkipped(obj, RAW_NOTE.format(name=preview_name(obj.name))))
@@ -160,7 +152,7 @@ def _run(
                     failed.append(f"{rest.obj.name}: not attempted: stopped on request")
                     emit(FileFailed(rest.obj, "not attempted: stopped on request"))
                 break
-            outcome = _transfer(host, camera, planned, index, template, options, emit)
+            outcome = _transfer(client.host, camera, planned, index, options, emit)
             if isinstance(outcome, str):
                 failed.append(f"{planned.obj.name}: {outcome}")
                 emit(FileFailed(planned.obj, outcome))
@@ -168,15 +160,8 @@ def _run(
             store.record_transfer(session_id, camera, planned.obj, outcome.path, outcome.sha256)
             transferred += 1
             bytes_done += outcome.size
-            emit(
-                FileDone(
-                    planned.obj,
-                    outcome.path,
-                    outcome.size,
-                    time.monotonic() - started,
-                    outcome.already_there,
-                )
-            )
+            elapsed = time.monotonic() - started
+            emit(FileDone(planned.obj, outcome.path, outcome.size, elapsed, outcome.already_there))
             run_hook(
                 options.hook,
                 "download",
@@ -208,16 +193,9 @@ def _run(
         except PhoneError as exc:  # the files are safe; the camera did not confirm
             failed.append(f"X_TransferEnd: {exc}")
     run_hook(options.hook, "stop", transferred=transferred, failed=len(failed))
+    seconds = time.monotonic() - started
     summary = SyncSummary(
-        camera,
-        len(todo),
-        transferred,
-        bytes_done,
-        time.monotonic() - started,
-        len(raw),
-        failed,
-        False,
-        root,
+        camera, len(todo), transferred, bytes_done, seconds, len(raw), failed, listing_method=root
     )
     emit(SessionEnded(summary))
     return PhoneResult(summary, root, ended, failed)
@@ -228,14 +206,13 @@ def _transfer(
     camera: CameraInfo,
     planned: _Planned,
     index: int,
-    template: Template,
     options: PhoneOptions,
     emit: Callable[[SyncEvent], None],
 ) -> dl.Downloaded | str:
     """Fetch one file; a string is why it failed (it stays planned)."""
     obj = planned.obj
     try:
-        relative = template.render(obj, camera, index, datetime.now())
+        relative = options.template.render(obj, camera, index, datetime.now())
         final = contained_path(options.dest, relative)
         target = target_of(planned.res.url, host)
     except (UnsafeName, PhoneError) as exc:
@@ -255,7 +232,7 @@ def _transfer(
             if taken is not None:
                 fetched = replace(fetched, capture_time=taken)
                 final = contained_path(
-                    options.dest, template.render(fetched, camera, index, datetime.now())
+                    options.dest, options.template.render(fetched, camera, index, datetime.now())
                 )
                 partial = dl.partial_path(final, camera.key, obj)
         emit(FileStarted(fetched, final, index))
