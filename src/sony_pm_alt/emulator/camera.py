@@ -11,6 +11,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import cast
 
 from ..ptpip.codes import (
     ALL_PROPERTIES,
@@ -179,29 +180,6 @@ class Camera:
         self._power_off_armed = False
         self._session_initiator_info = ""
         self.initiator_name = ""
-        self._handlers: dict[int, Callable[[OperationReady], Reply]] = {
-            Op.GET_DEVICE_INFO: self._get_device_info,
-            Op.OPEN_SESSION: self._open_session,
-            Op.CLOSE_SESSION: self._close_session,
-            Op.GET_STORAGE_IDS: self._get_storage_ids,
-            Op.GET_STORAGE_INFO: self._get_storage_info,
-            Op.GET_NUM_OBJECTS: self._get_num_objects,
-            Op.GET_OBJECT_HANDLES: self._get_object_handles,
-            Op.GET_OBJECT_INFO: self._get_object_info,
-            Op.GET_OBJECT: self._get_object,
-            Op.GET_THUMB: self._get_thumb,
-            Op.GET_PARTIAL_OBJECT: self._get_partial_object,
-            Op.GET_PARTIAL_OBJECT_64: self._get_partial_object_64,
-            Op.GET_DEVICE_PROP_DESC: self._get_device_prop_desc,
-            Op.GET_DEVICE_PROP_VALUE: self._get_device_prop_value,
-            Op.SET_DEVICE_PROP_VALUE: self._set_device_prop_value,
-            Op.MTP_GET_OBJECT_PROPS_SUPPORTED: self._get_object_props_supported,
-            Op.MTP_GET_OBJECT_PROP_DESC: self._get_object_prop_desc,
-            Op.MTP_GET_OBJECT_PROP_VALUE: self._get_object_prop_value,
-            Op.MTP_GET_OBJ_PROP_LIST: self._get_obj_prop_list,
-            Op.SONY_SET_REQUEST: self._sony_set,
-            Op.SONY_GET_REQUEST: self._sony_get,
-        }
 
     @property
     def powered_off(self) -> bool:
@@ -263,8 +241,11 @@ class Camera:
             self._busy_left -= 1
             self._record("fault", kind="busy", opcode=code)
             return Reply(ResponseCode.DEVICE_BUSY)
-        handler = self._handlers.get(code)
-        if handler is None:  # 0x9282–0x9285: listed by real bodies, meaning unknown
+        # The method named after the operation answers it (GET_OBJECT: _get_object); 0x9282–
+        # 0x9285 have none: listed by real bodies, meaning unknown.
+        name = f"_{Op(code).name.lower()}"
+        handler = cast("Callable[[OperationReady], Reply] | None", getattr(self, name, None))
+        if handler is None:
             return Reply(ResponseCode.OPERATION_NOT_SUPPORTED)
         try:
             return handler(ready)
@@ -437,10 +418,10 @@ class Camera:
 
     # --- MTP object properties -----------------------------------------------------------
 
-    def _get_object_props_supported(self, ready: OperationReady) -> Reply:
+    def _mtp_get_object_props_supported(self, ready: OperationReady) -> Reply:
         return Reply(ResponseCode.OK, data=encode_u16_array(list(OBJECT_PROP_TYPES)))
 
-    def _get_object_prop_desc(self, ready: OperationReady) -> Reply:
+    def _mtp_get_object_prop_desc(self, ready: OperationReady) -> Reply:
         prop = self._param(ready, 0)
         data_type = OBJECT_PROP_TYPES.get(prop)
         if data_type is None:
@@ -448,7 +429,7 @@ class Camera:
         default: PropValue = "" if data_type == DataType.STRING else 0
         return Reply(ResponseCode.OK, data=ObjectPropDesc(prop, data_type, 0, default, 0).encode())
 
-    def _get_object_prop_value(self, ready: OperationReady) -> Reply:
+    def _mtp_get_object_prop_value(self, ready: OperationReady) -> Reply:
         obj = self._object(self._param(ready, 0))
         prop = self._param(ready, 1)
         if prop not in OBJECT_PROP_TYPES:
@@ -456,7 +437,7 @@ class Camera:
         value = self._rows[obj.handle][_COLUMN[prop]]
         return Reply(ResponseCode.OK, data=encode_value(OBJECT_PROP_TYPES[prop], value))
 
-    def _get_obj_prop_list(self, ready: OperationReady) -> Reply:
+    def _mtp_get_obj_prop_list(self, ready: OperationReady) -> Reply:
         """MTP GetObjPropList: (handle, format, prop, group, depth)."""
         handle, fmt, prop, _group, depth = (self._param(ready, i) for i in range(5))
         if prop == 0:
@@ -490,7 +471,7 @@ class Camera:
 
     # --- Sony vendor operations ------------------------------------------------------------
 
-    def _sony_set(self, ready: OperationReady) -> Reply:
+    def _sony_set_request(self, ready: OperationReady) -> Reply:
         selector = self._param(ready, 0)
         if self._sony_wedged:
             return Reply(ResponseCode.DEVICE_BUSY)
@@ -521,7 +502,7 @@ class Camera:
         )
         return Reply(ResponseCode.OK)
 
-    def _sony_get(self, ready: OperationReady) -> Reply:
+    def _sony_get_request(self, ready: OperationReady) -> Reply:
         selector = self._param(ready, 0)
         if selector == SONY_SELECTOR_AUX:
             return Reply(ResponseCode.OK)
