@@ -121,6 +121,15 @@ def _lengthen(header: bytes, extra: int) -> bytes:
     return struct.pack("<I", min(length + extra, 0xFFFFFFFF)) + header[4:]
 
 
+@dataclass(frozen=True)
+class _Link:
+    """A command connection of an activation: what answering an operation writes to."""
+
+    activation: Activation
+    conn: CommandConnection
+    writer: asyncio.StreamWriter
+
+
 class _Dropped(Exception):
     """The connection is closed on purpose (a fault, or the activation ended)."""
 
@@ -287,8 +296,6 @@ class Emulator:
         self.record("connection", peer=str(peer))
         try:
             first = await self._read_first_packet(reader)
-            if first is None:
-                return
             ptype = HEADER.unpack_from(first)[1]
             if ptype == PacketType.INIT_COMMAND_REQUEST:
                 await self._command_channel(activation, first, reader, writer)
@@ -312,11 +319,11 @@ class Emulator:
                 await writer.wait_closed()
             self.record("disconnect", peer=str(peer))
 
-    async def _read_first_packet(self, reader: asyncio.StreamReader) -> bytes | None:
+    async def _read_first_packet(self, reader: asyncio.StreamReader) -> bytes:
         try:
             header = await reader.readexactly(HEADER_SIZE)
         except asyncio.IncompleteReadError:
-            return None
+            raise _Dropped from None  # closed before a word: nothing to record
         length = HEADER.unpack_from(header)[0]
         if not HEADER_SIZE <= length <= MAX_CONTROL_PACKET:
             raise ProtocolError(f"first packet has an invalid length {length}")
@@ -336,7 +343,7 @@ class Emulator:
             on_packet=lambda p: self.record("packet", channel="command", **_describe(p)),
         )
         conn.receive_data(first)
-        accepted = False
+        link = _Link(activation, conn, writer)
         while not activation.ended.is_set():
             event = conn.next_event()
             if event is NEED_DATA or event is PAUSED:
@@ -346,11 +353,9 @@ class Emulator:
                 if not data:
                     return
             elif isinstance(event, InitCommandRequest):
-                accepted = await self._answer_init(activation, conn, event, writer)
-                if not accepted:
-                    return
+                await self._answer_init(link, event)
             elif isinstance(event, OperationReady):
-                await self._operation(activation, conn, event, writer)
+                await self._operation(link, event)
                 if camera.powered_off and event.request.code == OperationCode.CLOSE_SESSION:
                     activation.end("power_off")
             elif isinstance(event, ProbeRequest):
@@ -358,13 +363,9 @@ class Emulator:
             elif isinstance(event, Cancel):
                 self.record("cancel", tid=event.transaction_id)
 
-    async def _answer_init(
-        self,
-        activation: Activation,
-        conn: CommandConnection,
-        request: InitCommandRequest,
-        writer: asyncio.StreamWriter,
-    ) -> bool:
+    async def _answer_init(self, link: _Link, request: InitCommandRequest) -> None:
+        """Init Ack, or (refused or ignored) the connection dropped."""
+        activation, conn, writer = link.activation, link.conn, link.writer
         guid = format_guid(request.guid)
         reason = self.config.faults.refuse_init
         if reason is not None:
@@ -377,27 +378,20 @@ class Emulator:
             self.record("init_fail", guid=guid, name=request.friendly_name, reason=int(reason))
             writer.write(conn.send_init_fail(reason))
             await writer.drain()
-            return False
+            raise _Dropped
         if decision is InitDecision.IGNORE:
             # One session per activation: the camera accepts the TCP connection and stays silent.
             self.record("init_ignored", guid=guid, name=request.friendly_name)
             await activation.ended.wait()
-            return False
+            raise _Dropped
         number = activation.new_connection_number()
         self.record("init", guid=guid, name=request.friendly_name, connection_number=number)
         body = self.config.body
         writer.write(conn.send_init_ack(number, body.guid, body.model))
         await writer.drain()
-        return True
 
-    async def _operation(
-        self,
-        activation: Activation,
-        conn: CommandConnection,
-        ready: OperationReady,
-        writer: asyncio.StreamWriter,
-    ) -> None:
-        request = ready.request
+    async def _operation(self, link: _Link, ready: OperationReady) -> None:
+        activation, request = link.activation, ready.request
         faults = self.config.faults
         count = activation.op_counts[request.code] = activation.op_counts.get(request.code, 0) + 1
         if faults.drop_at is not None and faults.drop_at == (request.code, count):
@@ -413,7 +407,7 @@ class Emulator:
         reply = activation.camera.execute(ready)
         self.record(
             "operation",
-            peer=str(writer.get_extra_info("peername")),
+            peer=str(link.writer.get_extra_info("peername")),
             opcode=request.code,
             name=code_name(request.code, OperationCode),
             tid=request.transaction_id,
@@ -423,20 +417,14 @@ class Emulator:
             response_name=code_name(reply.code, ResponseCode),
         )
         stale_tid = activation.last_tid if faults.stale_reply else None
-        await self._send_reply(activation, conn, reply, writer, stale_tid)
+        await self._send_reply(link, reply, stale_tid)
         activation.last_tid = request.transaction_id
         activation.touch()
         if was_on and activation.camera.powered_off:
             asyncio.get_running_loop().call_later(POWER_OFF_GRACE, activation.end, "power_off")
 
-    async def _send_reply(
-        self,
-        activation: Activation,
-        conn: CommandConnection,
-        reply: Reply,
-        writer: asyncio.StreamWriter,
-        stale_tid: int | None = None,
-    ) -> None:
+    async def _send_reply(self, link: _Link, reply: Reply, stale_tid: int | None) -> None:
+        conn, writer = link.conn, link.writer
         data = reply.data
         params = reply.params
         if data is not None and reply.code == ResponseCode.OK:
@@ -446,7 +434,7 @@ class Emulator:
                 if data:
                     writer.write(conn.send_data(data))
             else:
-                params = await self._send_object(activation, conn, params, data, writer)
+                params = await self._send_object(link, params, data)
             writer.write(conn.send_data(b"", end=True))
         if stale_tid is not None:
             self.record("fault", kind="stale_reply", tid=stale_tid)
@@ -455,21 +443,16 @@ class Emulator:
         await writer.drain()
 
     async def _send_object(
-        self,
-        activation: Activation,
-        conn: CommandConnection,
-        params: tuple[int, ...],
-        piece: FileSlice,
-        writer: asyncio.StreamWriter,
+        self, link: _Link, params: tuple[int, ...], piece: FileSlice
     ) -> tuple[int, ...]:
         """An object's data phase up to (not including) its End Data, shaped by the faults;
         returns the response parameters (Param1 of GetPartialObject is the bytes sent)."""
-        faults = self.config.faults
+        conn, writer, faults = link.conn, link.writer, self.config.faults
         if faults.endless_data:
             self.record("fault", kind="endless_data", path=piece.path.name, offset=piece.offset)
             writer.write(conn.send_start_data(ENDLESS_LENGTH))
-            await self._stream_file(activation, conn, piece, writer)
-            await self._trickle(activation, conn, writer)
+            await self._stream_file(link, piece)
+            await self._trickle(link)
         short = min(faults.undersize_data, piece.length)
         if short:
             self.record("fault", kind="undersize_data", path=piece.path.name, missing=short)
@@ -479,20 +462,18 @@ class Emulator:
         if extra:  # recorded first: a client may hang up as soon as Start Data arrives
             self.record("fault", kind="oversize_data", path=piece.path.name, extra=extra)
         writer.write(conn.send_start_data(total))
-        await self._stream_file(activation, conn, piece, writer)
-        if extra:
-            for start in range(0, extra, DATA_PACKET_SIZE):
-                size = min(DATA_PACKET_SIZE, extra - start)
-                writer.write(conn.send_data(bytes([FILLER]) * size))
-                await writer.drain()
+        await self._stream_file(link, piece)
+        for start in range(0, extra, DATA_PACKET_SIZE):
+            size = min(DATA_PACKET_SIZE, extra - start)
+            writer.write(conn.send_data(bytes([FILLER]) * size))
+            await writer.drain()
         return (total, *params[1:]) if params else params
 
-    async def _trickle(
-        self, activation: Activation, conn: CommandConnection, writer: asyncio.StreamWriter
-    ) -> NoReturn:
+    async def _trickle(self, link: _Link) -> NoReturn:
         """endless-data: filler until the activation ends (the inactivity timeout is not
         reset by it), then the connection is dropped. Never returns."""
-        packet = conn.send_data(bytes([FILLER]) * TRICKLE_PACKET)  # the codec counts one
+        activation, writer = link.activation, link.writer
+        packet = link.conn.send_data(bytes([FILLER]) * TRICKLE_PACKET)  # the codec counts one
         sent = 0
         for _ in range(TRICKLE_MAX_PACKETS):
             if activation.ended.is_set():
@@ -505,13 +486,8 @@ class Emulator:
         self.record("fault", kind="endless_data_end", packets=sent)
         raise _Dropped
 
-    async def _stream_file(
-        self,
-        activation: Activation,
-        conn: CommandConnection,
-        piece: FileSlice,
-        writer: asyncio.StreamWriter,
-    ) -> None:
+    async def _stream_file(self, link: _Link, piece: FileSlice) -> None:
+        activation, writer = link.activation, link.writer
         drop_after = self.config.faults.drop_after_bytes
         lie = self.config.faults.lying_length
         with piece.path.open("rb") as f:
@@ -524,25 +500,20 @@ class Emulator:
                 left -= len(chunk)
                 # Header and payload in one write, as a camera sends them: a dissector (and a
                 # Wi-Fi trace) then sees one packet, not a lone 12-byte header.
-                header = conn.send_data_header(len(chunk))
+                header = link.conn.send_data_header(len(chunk))
                 if lie:
                     # Only the first packet lies; the codec still counts the true length.
                     self.record("fault", kind="lying_length", carried=len(chunk), extra=lie)
                     header = _lengthen(header, lie)
                     lie = 0
-                if (
-                    drop_after is not None
-                    and activation.object_bytes_sent + len(chunk) >= drop_after
-                ):
-                    allowed = max(0, drop_after - activation.object_bytes_sent)
-                    writer.write(header + chunk[:allowed])
-                    activation.object_bytes_sent += allowed
-                    await writer.drain()
-                    self.record("fault", kind="drop_after_bytes", sent=activation.object_bytes_sent)
-                    raise _Dropped
+                if drop_after is not None:  # cut the chunk where drop-after-bytes falls
+                    chunk = chunk[: max(0, drop_after - activation.object_bytes_sent)]
                 writer.write(header + chunk)
                 activation.object_bytes_sent += len(chunk)
                 await writer.drain()
+                if drop_after is not None and activation.object_bytes_sent >= drop_after:
+                    self.record("fault", kind="drop_after_bytes", sent=activation.object_bytes_sent)
+                    raise _Dropped
 
     async def _event_channel(
         self,
