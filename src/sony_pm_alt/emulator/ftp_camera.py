@@ -164,10 +164,9 @@ class FtpCamera:
     def _send(self, ftp: ftplib.FTP, media: MediaFile) -> tuple[ftplib.FTP, Sent]:
         directory = self._target_dir(media)
         self._cd(ftp, directory)
-        data = media.data() if media.kind != "mp4" or media.size_hint < 64 << 20 else None
         digest = hashlib.sha256()
         size = 0
-        for piece in [data] if data is not None else media.chunks():
+        for piece in media.chunks():
             digest.update(piece)
             size += len(piece)
         if not self.settings.overwrite and media.name in _names(ftp):
