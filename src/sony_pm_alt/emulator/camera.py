@@ -159,12 +159,9 @@ class Camera:
         for top in self.card.children(0) if faults.folder_cycle else ():
             sub = next((o for o in self.card.children(top.handle) if o.is_folder), None)
             if top.is_folder and sub is not None:
-                row = self._rows[top.handle]
-                self._rows[top.handle] = (
-                    *row[:_PARENT_COLUMN],
-                    sub.handle,
-                    *row[_PARENT_COLUMN + 1 :],
-                )
+                row = list(self._rows[top.handle])
+                row[_PARENT_COLUMN] = sub.handle
+                self._rows[top.handle] = tuple(row)
                 record("fault", kind="folder_cycle", folder=top.handle, parent=sub.handle)
                 break
         self._huge_counts = faults.huge_counts

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin
 from xml.etree.ElementTree import ParseError
@@ -64,9 +63,7 @@ class PhoneClient:
             self._service(needed)
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._runner.close()
 
     async def _create(self) -> UpnpDevice:
