@@ -43,10 +43,6 @@ class PhoneItem:
     original: Res | None  # None: RAW, only previews exist in this mode
     preview: Res | None  # the largest JPEG preview
 
-    @property
-    def is_raw(self) -> bool:
-        return self.original is None
-
 
 @dataclass(frozen=True)
 class Page:
