@@ -253,12 +253,9 @@ class Camera:
             return Reply(ResponseCode.INVALID_PARAMETER)
 
     def _check_sony_pairing(self, code: int) -> None:
-        """Every successful 0x9280 must be followed by a 0x9281 before the next 0x9280
-        (docs/protocol.md §10); otherwise this and every later 0x9280 answer DeviceBusy. Other
-        operations may come in between: the 2015 PlayMemories-derived sequence listed and
-        downloaded between its last start 0x9280 and the 0x9281 of its close block, and an
-        ILCE-5000 still powered off. Checked before dispatch, so the offending 0x9280 is
-        refused, not executed."""
+        """A 0x9280 while the last successful one still waits for its 0x9281 makes this and
+        every later 0x9280 answer DeviceBusy; other operations may come in between
+        (docs/protocol.md §10). Checked before dispatch: the offending 0x9280 is not executed."""
         if self._sony_unpaired and code == Op.SONY_SET_REQUEST:
             self._sony_unpaired = False
             self._sony_wedged = True
