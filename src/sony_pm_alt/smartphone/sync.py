@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -221,32 +222,27 @@ def _transfer(
     partial = dl.partial_path(final, camera.key, obj)
     # Whether the camera honours Range is not known: a partial file is never resumed here.
     partial.unlink(missing_ok=True)
-    stream: FileStream | None = None
     try:
-        stream = FileStream(target, planned.res.size)
-        fetched = replace(obj, size=stream.size)
-        if obj.capture_time is None:
-            # No usable dc:date: name and date the file by its EXIF. The state keeps the
-            # listing's key (without a time), so the next run recognises the file.
-            taken = exif_capture_time(stream.peek(HEAD_BYTES))
-            if taken is not None:
-                fetched = replace(fetched, capture_time=taken)
-                final = contained_path(
-                    options.dest, options.template.render(fetched, camera, index, datetime.now())
-                )
-                partial = dl.partial_path(final, camera.key, obj)
-        emit(FileStarted(fetched, final, index))
-        return dl.fetch(
-            fetched,
-            final,
-            partial,
-            stream.read,
-            lambda done: emit(FileProgress(fetched, done, fetched.size)),
-        )
+        with closing(FileStream(target, planned.res.size)) as stream:
+            fetched = replace(obj, size=stream.size)
+            if obj.capture_time is None:
+                # No usable dc:date: name and date the file by its EXIF. The state keeps the
+                # listing's key (without a time), so the next run recognises the file.
+                taken = exif_capture_time(stream.peek(HEAD_BYTES))
+                if taken is not None:
+                    fetched = replace(fetched, capture_time=taken)
+                    relative = options.template.render(fetched, camera, index, datetime.now())
+                    final = contained_path(options.dest, relative)
+                    partial = dl.partial_path(final, camera.key, obj)
+            emit(FileStarted(fetched, final, index))
+            return dl.fetch(
+                fetched,
+                final,
+                partial,
+                stream.read,
+                lambda done: emit(FileProgress(fetched, done, fetched.size)),
+            )
     except (PhoneError, OSError, UnsafeName) as exc:
         log.warning("%s: %s", obj.name, exc)
         partial.unlink(missing_ok=True)
         return str(exc) or type(exc).__name__
-    finally:
-        if stream is not None:
-            stream.close()
