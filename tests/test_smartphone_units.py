@@ -44,7 +44,7 @@ def test_original_is_the_largest_res_and_raw_has_none() -> None:
     assert jpeg.original is not None
     assert (jpeg.original.url, jpeg.original.size) == ("http://h/org", 9000)
     assert jpeg.taken == datetime(2024, 5, 1, 10, 1)
-    assert raw.is_raw
+    assert raw.original is None
     assert raw.preview is not None
     assert raw.preview.url == "http://h/rlrg"  # the large preview, whatever the order
     assert raw.taken is None

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from ..ptpip.codes import (
     AccessCapability,
     DataType,
-    DevicePropCode,
     EventCode,
     FilesystemType,
     ObjectFormat,
     StorageType,
     VendorExtension,
 )
+from ..ptpip.codes import DevicePropCode as Prop
 from ..ptpip.codes import OperationCode as Op
-from ..ptpip.datasets import DeviceInfo, DevicePropDesc, EnumForm, PropValue, StorageInfo
+from ..ptpip.datasets import DeviceInfo, DevicePropDesc, EnumForm, StorageInfo
 
 # Order as in the ILCE-7M3 / DSC-RX100 dumps; the ILCE-5000 PTP/IP log starts the same way.
 SONY_OPERATIONS: tuple[int, ...] = (
@@ -114,7 +114,7 @@ class BodyConfig:
             functional_mode=0,
             operations_supported=self.operations,
             events_supported=tuple(SONY_EVENTS),
-            device_properties_supported=tuple(DevicePropCode),
+            device_properties_supported=tuple(Prop),
             capture_formats=(),
             image_formats=SONY_PLAYBACK_FORMATS,
             manufacturer=self.manufacturer,
@@ -142,32 +142,16 @@ READ_ONLY, READ_WRITE = 0, 1
 
 def device_prop_descs(body: BodyConfig, session_initiator_info: str) -> dict[int, DevicePropDesc]:
     """The five properties a Sony body lists in this mode (docs/protocol.md §8)."""
-
-    def fixed(
-        code: int, data_type: int, value: PropValue, get_set: int = READ_ONLY
-    ) -> DevicePropDesc:
-        return DevicePropDesc(code, data_type, get_set, value, value, None)
-
-    return {
-        DevicePropCode.BATTERY_LEVEL: DevicePropDesc(
-            DevicePropCode.BATTERY_LEVEL,
-            DataType.UINT8,
-            READ_ONLY,
-            100,
-            body.battery_level,
-            EnumForm((0, 20, 40, 60, 100)),
+    levels, info = EnumForm((0, 20, 40, 60, 100)), session_initiator_info
+    descs = (
+        DevicePropDesc(
+            Prop.BATTERY_LEVEL, DataType.UINT8, READ_ONLY, 100, body.battery_level, levels
         ),
-        DevicePropCode.FRIENDLY_DEVICE_NAME: fixed(
-            DevicePropCode.FRIENDLY_DEVICE_NAME, DataType.STRING, body.model
+        DevicePropDesc(
+            Prop.FRIENDLY_DEVICE_NAME, DataType.STRING, READ_ONLY, body.model, body.model
         ),
-        DevicePropCode.SESSION_INITIATOR_INFO: fixed(
-            DevicePropCode.SESSION_INITIATOR_INFO,
-            DataType.STRING,
-            session_initiator_info,
-            READ_WRITE,
-        ),
-        DevicePropCode.PERCEIVED_DEVICE_TYPE: fixed(
-            DevicePropCode.PERCEIVED_DEVICE_TYPE, DataType.UINT32, 1
-        ),
-        DevicePropCode.SONY_D303: fixed(DevicePropCode.SONY_D303, DataType.UINT8, 1),
-    }
+        DevicePropDesc(Prop.SESSION_INITIATOR_INFO, DataType.STRING, READ_WRITE, info, info),
+        DevicePropDesc(Prop.PERCEIVED_DEVICE_TYPE, DataType.UINT32, READ_ONLY, 1, 1),
+        DevicePropDesc(Prop.SONY_D303, DataType.UINT8, READ_ONLY, 1, 1),
+    )
+    return {desc.prop_code: desc for desc in descs}

@@ -11,6 +11,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import cast
 
 from ..ptpip.codes import (
     ALL_PROPERTIES,
@@ -112,6 +113,13 @@ _COLUMN = {code: index for index, code in enumerate(OBJECT_PROP_TYPES)}
 _PARENT_COLUMN = _COLUMN[ObjectPropCode.PARENT_OBJECT]
 
 
+class _Refused(Exception):
+    """An operation answered with a bare response code (raised by handlers and their helpers)."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
 class Camera:
     """One activation of "Send to Computer".
 
@@ -142,20 +150,20 @@ class Camera:
         if skew := faults.listing_size_mismatch:
             self.card = self.card.with_size_skew(skew)
             record("fault", kind="listing_size_mismatch", skew=skew)
-        # folder-cycle: the first top-level folder with a sub-folder names that sub-folder as
-        # its parent in MTP object properties (ObjectInfo keeps the truth).
-        self._parent_override: dict[int, int] = {}
-        if faults.folder_cycle:
-            for top in self.card.children(0):
-                sub = next((o for o in self.card.children(top.handle) if o.is_folder), None)
-                if top.is_folder and sub is not None:
-                    self._parent_override[top.handle] = sub.handle
-                    record("fault", kind="folder_cycle", folder=top.handle, parent=sub.handle)
-                    break
         # The object table: every property of every object, worked out once per activation as
         # a body keeps it in its database (done per request, it made the emulator's answer to a
         # whole-card listing a large part of what the benchmarks measured on 10,000 objects).
-        self._rows = {obj.handle: self._row_of(obj) for obj in self.card}
+        self._rows = {obj.handle: object_prop_row(obj) for obj in self.card}
+        # folder-cycle: the first top-level folder with a sub-folder names that sub-folder as
+        # its parent in MTP object properties (ObjectInfo keeps the truth).
+        for top in self.card.children(0) if faults.folder_cycle else ():
+            sub = next((o for o in self.card.children(top.handle) if o.is_folder), None)
+            if top.is_folder and sub is not None:
+                row = list(self._rows[top.handle])
+                row[_PARENT_COLUMN] = sub.handle
+                self._rows[top.handle] = tuple(row)
+                record("fault", kind="folder_cycle", folder=top.handle, parent=sub.handle)
+                break
         self._huge_counts = faults.huge_counts
         self.strict_tids = strict_tids
         self._busy_left = faults.busy_first
@@ -169,29 +177,6 @@ class Camera:
         self._power_off_armed = False
         self._session_initiator_info = ""
         self.initiator_name = ""
-        self._handlers: dict[int, Callable[[OperationReady], Reply]] = {
-            Op.GET_DEVICE_INFO: self._get_device_info,
-            Op.OPEN_SESSION: self._open_session,
-            Op.CLOSE_SESSION: self._close_session,
-            Op.GET_STORAGE_IDS: self._get_storage_ids,
-            Op.GET_STORAGE_INFO: self._get_storage_info,
-            Op.GET_NUM_OBJECTS: self._get_num_objects,
-            Op.GET_OBJECT_HANDLES: self._get_object_handles,
-            Op.GET_OBJECT_INFO: self._get_object_info,
-            Op.GET_OBJECT: self._get_object,
-            Op.GET_THUMB: self._get_thumb,
-            Op.GET_PARTIAL_OBJECT: self._get_partial_object,
-            Op.GET_PARTIAL_OBJECT_64: self._get_partial_object_64,
-            Op.GET_DEVICE_PROP_DESC: self._get_device_prop_desc,
-            Op.GET_DEVICE_PROP_VALUE: self._get_device_prop_value,
-            Op.SET_DEVICE_PROP_VALUE: self._set_device_prop_value,
-            Op.MTP_GET_OBJECT_PROPS_SUPPORTED: self._get_object_props_supported,
-            Op.MTP_GET_OBJECT_PROP_DESC: self._get_object_prop_desc,
-            Op.MTP_GET_OBJECT_PROP_VALUE: self._get_object_prop_value,
-            Op.MTP_GET_OBJ_PROP_LIST: self._get_obj_prop_list,
-            Op.SONY_SET_REQUEST: self._sony_set,
-            Op.SONY_GET_REQUEST: self._sony_get,
-        }
 
     @property
     def powered_off(self) -> bool:
@@ -253,22 +238,24 @@ class Camera:
             self._busy_left -= 1
             self._record("fault", kind="busy", opcode=code)
             return Reply(ResponseCode.DEVICE_BUSY)
-        handler = self._handlers.get(code)
-        if handler is None:  # 0x9282–0x9285: listed by real bodies, meaning unknown
+        # The method named after the operation answers it (GET_OBJECT: _get_object); 0x9282–
+        # 0x9285 have none: listed by real bodies, meaning unknown.
+        name = f"_{Op(code).name.lower()}"
+        handler = cast("Callable[[OperationReady], Reply] | None", getattr(self, name, None))
+        if handler is None:
             return Reply(ResponseCode.OPERATION_NOT_SUPPORTED)
         try:
             return handler(ready)
+        except _Refused as refusal:
+            return Reply(refusal.code)
         except ProtocolError as exc:  # a malformed data-out dataset
             self._record("bad_data", opcode=code, error=str(exc))
             return Reply(ResponseCode.INVALID_PARAMETER)
 
     def _check_sony_pairing(self, code: int) -> None:
-        """Every successful 0x9280 must be followed by a 0x9281 before the next 0x9280
-        (docs/protocol.md §10); otherwise this and every later 0x9280 answer DeviceBusy. Other
-        operations may come in between: the 2015 PlayMemories-derived sequence listed and
-        downloaded between its last start 0x9280 and the 0x9281 of its close block, and an
-        ILCE-5000 still powered off. Checked before dispatch, so the offending 0x9280 is
-        refused, not executed."""
+        """A 0x9280 while the last successful one still waits for its 0x9281 makes this and
+        every later 0x9280 answer DeviceBusy; other operations may come in between
+        (docs/protocol.md §10). Checked before dispatch: the offending 0x9280 is not executed."""
         if self._sony_unpaired and code == Op.SONY_SET_REQUEST:
             self._sony_unpaired = False
             self._sony_wedged = True
@@ -281,9 +268,17 @@ class Camera:
             self._sony_unpaired = False
 
     @staticmethod
-    def _param(ready: OperationReady, index: int, default: int | None = None) -> int | None:
+    def _param(ready: OperationReady, index: int) -> int:
+        """Parameter ``index``; 0 when absent (as no handle, session or property is 0)."""
         params = ready.request.params
-        return params[index] if index < len(params) else default
+        return params[index] if index < len(params) else 0
+
+    @staticmethod
+    def _required(ready: OperationReady, *indices: int) -> list[int]:
+        params = ready.request.params
+        if max(indices) >= len(params):
+            raise _Refused(ResponseCode.INVALID_PARAMETER)
+        return [params[i] for i in indices]
 
     # --- session -------------------------------------------------------------------------
 
@@ -292,7 +287,7 @@ class Camera:
 
     def _open_session(self, ready: OperationReady) -> Reply:
         session_id = self._param(ready, 0)
-        if session_id is None or session_id == 0:
+        if session_id == 0:
             return Reply(ResponseCode.INVALID_PARAMETER)
         if self.session_id is not None:
             return Reply(ResponseCode.SESSION_ALREADY_OPEN, (self.session_id,))
@@ -319,85 +314,67 @@ class Camera:
             return Reply(ResponseCode.INVALID_STORAGE_ID)
         return Reply(ResponseCode.OK, data=self.body.storage_info().encode())
 
-    def _select(self, ready: OperationReady) -> list[CardObject] | Reply:
+    def _select(self, ready: OperationReady) -> list[CardObject]:
         """GetObjectHandles/GetNumObjects selection. Sony wants all three parameters."""
         params = ready.request.params
         if len(params) < 3:
-            return Reply(ResponseCode.PARAMETER_NOT_SUPPORTED)
+            raise _Refused(ResponseCode.PARAMETER_NOT_SUPPORTED)
         storage, object_format, parent = params[:3]
         if storage not in (ALL_STORAGES, PRIMARY_STORAGE_ID):
-            return Reply(ResponseCode.INVALID_STORAGE_ID)
+            raise _Refused(ResponseCode.INVALID_STORAGE_ID)
         if parent == ROOT_PARENT:
             objects = self.card.children(0)
         elif parent == 0:
             objects = self.card.subtree(0)
+        elif not self._object(parent).is_folder:
+            raise _Refused(ResponseCode.INVALID_PARENT_OBJECT)
         else:
-            folder = self.card.get(parent)
-            if folder is None:
-                return Reply(ResponseCode.INVALID_OBJECT_HANDLE)
-            if not folder.is_folder:
-                return Reply(ResponseCode.INVALID_PARENT_OBJECT)
             objects = self.card.children(parent)
-        if object_format:
-            objects = [o for o in objects if o.object_format == object_format]
-        return objects
+        return [o for o in objects if o.object_format == object_format or not object_format]
 
     def _get_num_objects(self, ready: OperationReady) -> Reply:
-        selected = self._select(ready)
-        if isinstance(selected, Reply):
-            return selected
-        return Reply(ResponseCode.OK, (len(selected),))
+        return Reply(ResponseCode.OK, (len(self._select(ready)),))
 
     def _get_object_handles(self, ready: OperationReady) -> Reply:
-        selected = self._select(ready)
-        if isinstance(selected, Reply):
-            return selected
-        return Reply(ResponseCode.OK, data=encode_u32_array([o.handle for o in selected]))
+        handles = [o.handle for o in self._select(ready)]
+        return Reply(ResponseCode.OK, data=encode_u32_array(handles))
 
-    def _object(self, ready: OperationReady) -> CardObject | Reply:
-        handle = self._param(ready, 0)
-        obj = self.card.get(handle) if handle is not None else None
-        return obj if obj is not None else Reply(ResponseCode.INVALID_OBJECT_HANDLE)
+    def _object(self, handle: int) -> CardObject:
+        obj = self.card.get(handle)
+        if obj is None:
+            raise _Refused(ResponseCode.INVALID_OBJECT_HANDLE)
+        return obj
+
+    def _file(self, ready: OperationReady, folder_code: int) -> CardObject:
+        """The object of Param1, which must be a file (else ``folder_code``)."""
+        obj = self._object(self._param(ready, 0))
+        if obj.is_folder:
+            raise _Refused(folder_code)
+        return obj
 
     def _get_object_info(self, ready: OperationReady) -> Reply:
-        obj = self._object(ready)
-        if isinstance(obj, Reply):
-            return obj
+        obj = self._object(self._param(ready, 0))
         return Reply(ResponseCode.OK, data=obj.object_info(PRIMARY_STORAGE_ID).encode())
 
     def _get_object(self, ready: OperationReady) -> Reply:
-        obj = self._object(ready)
-        if isinstance(obj, Reply):
-            return obj
-        if obj.is_folder:
-            return Reply(ResponseCode.INVALID_OBJECT_HANDLE)
+        obj = self._file(ready, ResponseCode.INVALID_OBJECT_HANDLE)
         return Reply(ResponseCode.OK, data=FileSlice(obj.path, 0, obj.size))
 
     def _get_thumb(self, ready: OperationReady) -> Reply:
-        obj = self._object(ready)
-        if isinstance(obj, Reply):
-            return obj
+        self._object(self._param(ready, 0))
         return Reply(ResponseCode.NO_THUMBNAIL_PRESENT)
 
     def _get_partial_object(self, ready: OperationReady) -> Reply:
-        obj = self._object(ready)
-        if isinstance(obj, Reply):
-            return obj
-        offset, max_bytes = self._param(ready, 1), self._param(ready, 2)
-        if obj.is_folder or offset is None or max_bytes is None:
-            return Reply(ResponseCode.INVALID_PARAMETER)
+        obj = self._file(ready, ResponseCode.INVALID_PARAMETER)
+        offset, max_bytes = self._required(ready, 1, 2)
         return self._slice(obj, offset, max_bytes)
 
     def _get_partial_object_64(self, ready: OperationReady) -> Reply:
         """GetPartialObject64 (0x95C1): (handle, offset low 32 bits, offset high 32 bits, max
         bytes). Only offered with ``BodyConfig.partial_object_64``; no real Sony body is known
         to offer it, it exists to test the sync engine's path for objects of 4 GiB or more."""
-        obj = self._object(ready)
-        if isinstance(obj, Reply):
-            return obj
-        low, high, max_bytes = (self._param(ready, i) for i in (1, 2, 3))
-        if obj.is_folder or low is None or high is None or max_bytes is None:
-            return Reply(ResponseCode.INVALID_PARAMETER)
+        obj = self._file(ready, ResponseCode.INVALID_PARAMETER)
+        low, high, max_bytes = self._required(ready, 1, 2, 3)
         return self._slice(obj, high << 32 | low, max_bytes)
 
     @staticmethod
@@ -410,26 +387,22 @@ class Camera:
 
     # --- device properties ---------------------------------------------------------------
 
-    def _prop_descs(self) -> dict[int, DevicePropDesc]:
-        return device_prop_descs(self.body, self._session_initiator_info)
+    def _prop_desc(self, ready: OperationReady) -> DevicePropDesc:
+        descs = device_prop_descs(self.body, self._session_initiator_info)
+        desc = descs.get(self._param(ready, 0))
+        if desc is None:
+            raise _Refused(ResponseCode.DEVICE_PROP_NOT_SUPPORTED)
+        return desc
 
     def _get_device_prop_desc(self, ready: OperationReady) -> Reply:
-        desc = self._prop_descs().get(self._param(ready, 0, 0) or 0)
-        if desc is None:
-            return Reply(ResponseCode.DEVICE_PROP_NOT_SUPPORTED)
-        return Reply(ResponseCode.OK, data=desc.encode())
+        return Reply(ResponseCode.OK, data=self._prop_desc(ready).encode())
 
     def _get_device_prop_value(self, ready: OperationReady) -> Reply:
-        desc = self._prop_descs().get(self._param(ready, 0, 0) or 0)
-        if desc is None:
-            return Reply(ResponseCode.DEVICE_PROP_NOT_SUPPORTED)
+        desc = self._prop_desc(ready)
         return Reply(ResponseCode.OK, data=encode_value(desc.data_type, desc.current))
 
     def _set_device_prop_value(self, ready: OperationReady) -> Reply:
-        code = self._param(ready, 0, 0)
-        if code not in self._prop_descs():
-            return Reply(ResponseCode.DEVICE_PROP_NOT_SUPPORTED)
-        if code != DevicePropCode.SESSION_INITIATOR_INFO:
+        if self._prop_desc(ready).prop_code != DevicePropCode.SESSION_INITIATOR_INFO:
             return Reply(ResponseCode.ACCESS_DENIED)
         if ready.data is None:  # PlayMemories sends this request without a data phase
             return Reply(ResponseCode.OK)
@@ -439,74 +412,51 @@ class Camera:
 
     # --- MTP object properties -----------------------------------------------------------
 
-    def _get_object_props_supported(self, ready: OperationReady) -> Reply:
+    def _mtp_get_object_props_supported(self, ready: OperationReady) -> Reply:
         return Reply(ResponseCode.OK, data=encode_u16_array(list(OBJECT_PROP_TYPES)))
 
-    def _get_object_prop_desc(self, ready: OperationReady) -> Reply:
-        prop = self._param(ready, 0, 0) or 0
+    def _mtp_get_object_prop_desc(self, ready: OperationReady) -> Reply:
+        prop = self._param(ready, 0)
         data_type = OBJECT_PROP_TYPES.get(prop)
         if data_type is None:
             return Reply(ResponseCode.MTP_INVALID_OBJECT_PROP_CODE)
         default: PropValue = "" if data_type == DataType.STRING else 0
         return Reply(ResponseCode.OK, data=ObjectPropDesc(prop, data_type, 0, default, 0).encode())
 
-    def _get_object_prop_value(self, ready: OperationReady) -> Reply:
-        obj = self._object(ready)
-        if isinstance(obj, Reply):
-            return obj
-        prop = self._param(ready, 1, 0) or 0
+    def _mtp_get_object_prop_value(self, ready: OperationReady) -> Reply:
+        obj = self._object(self._param(ready, 0))
+        prop = self._param(ready, 1)
         if prop not in OBJECT_PROP_TYPES:
             return Reply(ResponseCode.MTP_INVALID_OBJECT_PROP_CODE)
-        value = self._prop_value(obj, prop)
+        value = self._rows[obj.handle][_COLUMN[prop]]
         return Reply(ResponseCode.OK, data=encode_value(OBJECT_PROP_TYPES[prop], value))
 
-    def _row_of(self, obj: CardObject) -> tuple[PropValue, ...]:
-        row = object_prop_row(obj)
-        if obj.handle in self._parent_override:  # folder-cycle
-            parent = self._parent_override[obj.handle]
-            row = (*row[:_PARENT_COLUMN], parent, *row[_PARENT_COLUMN + 1 :])
-        return row
-
-    def _prop_row(self, obj: CardObject) -> tuple[PropValue, ...]:
-        return self._rows[obj.handle]
-
-    def _prop_value(self, obj: CardObject, prop: int) -> PropValue:
-        return self._prop_row(obj)[_COLUMN[prop]]
-
-    def _get_obj_prop_list(self, ready: OperationReady) -> Reply:
+    def _mtp_get_obj_prop_list(self, ready: OperationReady) -> Reply:
         """MTP GetObjPropList: (handle, format, prop, group, depth)."""
-        handle, fmt, prop, _group, depth = (self._param(ready, i, 0) or 0 for i in range(5))
+        handle, fmt, prop, _group, depth = (self._param(ready, i) for i in range(5))
         if prop == 0:
             return Reply(ResponseCode.MTP_SPECIFICATION_BY_GROUP_UNSUPPORTED)
         if prop != ALL_PROPERTIES and prop not in OBJECT_PROP_TYPES:
             return Reply(ResponseCode.MTP_INVALID_OBJECT_PROP_CODE)
         if handle == ALL_STORAGES:
             objects = self.card.subtree(0)
-        elif handle == 0:
-            by_depth = {0: [], 1: self.card.children(0), DEPTH_ALL: self.card.subtree(0)}
-            if depth not in by_depth:
-                return Reply(ResponseCode.MTP_SPECIFICATION_BY_DEPTH_UNSUPPORTED)
-            objects = by_depth[depth]
         else:
-            obj = self.card.get(handle)
-            if obj is None:
-                return Reply(ResponseCode.INVALID_OBJECT_HANDLE)
+            itself = [self._object(handle)] if handle else []  # handle 0: the storage's root
             by_depth = {
-                0: [obj],
+                0: itself,
                 1: self.card.children(handle),
-                DEPTH_ALL: [obj, *self.card.subtree(handle)],
+                DEPTH_ALL: [*itself, *self.card.subtree(handle)],
             }
             if depth not in by_depth:
                 return Reply(ResponseCode.MTP_SPECIFICATION_BY_DEPTH_UNSUPPORTED)
             objects = by_depth[depth]
-        if fmt:
-            objects = [o for o in objects if o.object_format == fmt]
+        objects = [o for o in objects if o.object_format == fmt or not fmt]
         if prop == ALL_PROPERTIES:
             columns = list(OBJECT_PROP_TYPES.items())
-            rows = [(o.handle, self._prop_row(o)) for o in objects]
+            rows = [(o.handle, self._rows[o.handle]) for o in objects]
         else:
             columns = [(prop, OBJECT_PROP_TYPES[prop])]
-            rows = [(o.handle, (self._prop_row(o)[_COLUMN[prop]],)) for o in objects]
+            rows = [(o.handle, (self._rows[o.handle][_COLUMN[prop]],)) for o in objects]
         data = ObjectPropList.encode_table(columns, rows)
         if self._huge_counts:  # huge-counts: about 4 billion elements claimed, the rest as is
             self._record("fault", kind="huge_counts", elements=len(rows) * len(columns))
@@ -515,7 +465,7 @@ class Camera:
 
     # --- Sony vendor operations ------------------------------------------------------------
 
-    def _sony_set(self, ready: OperationReady) -> Reply:
+    def _sony_set_request(self, ready: OperationReady) -> Reply:
         selector = self._param(ready, 0)
         if self._sony_wedged:
             return Reply(ResponseCode.DEVICE_BUSY)
@@ -546,7 +496,7 @@ class Camera:
         )
         return Reply(ResponseCode.OK)
 
-    def _sony_get(self, ready: OperationReady) -> Reply:
+    def _sony_get_request(self, ready: OperationReady) -> Reply:
         selector = self._param(ready, 0)
         if selector == SONY_SELECTOR_AUX:
             return Reply(ResponseCode.OK)

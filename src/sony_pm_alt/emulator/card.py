@@ -153,8 +153,7 @@ def _encodable(name: str) -> bool:
 class Card:
     """A snapshot of a directory tree. Rescan (``Card.scan``) to see changes on disk."""
 
-    def __init__(self, root: Path, objects: list[CardObject]) -> None:
-        self.root = root
+    def __init__(self, objects: list[CardObject]) -> None:
         self._objects = {o.handle: o for o in objects}
         self._children: dict[int, list[int]] = {}
         for o in objects:
@@ -202,18 +201,14 @@ class Card:
                     walk(Path(entry.path), handle)
 
         walk(root, 0)
-        return cls(root, objects)
+        return cls(objects)
 
     def with_hostile_names(self) -> Card:
         """The same card, its files reported under :data:`HOSTILE_NAMES` in card (handle)
         order, cycling; folders keep their names and every file keeps its data."""
-        objects, files = [], 0
-        for obj in self:
-            if not obj.is_folder:
-                obj = replace(obj, alias=HOSTILE_NAMES[files % len(HOSTILE_NAMES)])
-                files += 1
-            objects.append(obj)
-        return Card(self.root, objects)
+        return self._files_replaced(
+            lambda obj, n: replace(obj, alias=HOSTILE_NAMES[n % len(HOSTILE_NAMES)])
+        )
 
     def with_bad_dates(self) -> Card:
         """The same card, its files dated :data:`BAD_DATES` in card order, cycling."""
@@ -232,7 +227,7 @@ class Card:
                 obj = change(obj, files)
                 files += 1
             objects.append(obj)
-        return Card(self.root, objects)
+        return Card(objects)
 
     def __len__(self) -> int:
         return len(self._objects)

@@ -85,30 +85,15 @@ class Sent:
 
 class _TLS(ftplib.FTP_TLS):
     """FTP_TLS that reuses the control connection's TLS session on the data connection, as
-    servers requiring session reuse expect. Whether data is protected is tracked here, through
-    the public ``prot_p``/``prot_c``, not read from ftplib's private state."""
+    servers requiring session reuse expect. Every data connection is protected: PROT P is sent
+    right after login (:meth:`FtpCamera._connect`), before any transfer."""
 
-    protected = False
-
-    def prot_p(self) -> str:
-        reply = super().prot_p()
-        self.protected = True
-        return reply
-
-    def prot_c(self) -> str:
-        reply = super().prot_c()
-        self.protected = False
-        return reply
-
-    def ntransfercmd(self, cmd: str, rest: int | str | None = None) -> tuple[socket.socket, int]:
+    def ntransfercmd(
+        self, cmd: str, rest: int | str | None = None
+    ) -> tuple[socket.socket, int | None]:
         conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
-        if self.protected:
-            conn = self.context.wrap_socket(
-                conn,
-                server_hostname=self.host,
-                session=self.sock.session,  # type: ignore[union-attr]
-            )
-        return conn, size  # type: ignore[return-value]
+        session = self.sock.session  # type: ignore[union-attr]
+        return self.context.wrap_socket(conn, server_hostname=self.host, session=session), size
 
 
 class FtpCamera:
@@ -129,9 +114,7 @@ class FtpCamera:
         else:
             ftp = ftplib.FTP(timeout=CONNECT_TIMEOUT)
         ftp.connect(s.host, s.port)
-        if isinstance(ftp, ftplib.FTP_TLS):
-            ftp.auth()
-        ftp.login(s.user, password)
+        ftp.login(s.user, password)  # FTP_TLS: AUTH TLS first
         if isinstance(ftp, ftplib.FTP_TLS):
             ftp.prot_p()
         ftp.set_pasv(s.passive)
@@ -181,10 +164,9 @@ class FtpCamera:
     def _send(self, ftp: ftplib.FTP, media: MediaFile) -> tuple[ftplib.FTP, Sent]:
         directory = self._target_dir(media)
         self._cd(ftp, directory)
-        data = media.data() if media.kind != "mp4" or media.size_hint < 64 << 20 else None
         digest = hashlib.sha256()
         size = 0
-        for piece in [data] if data is not None else media.chunks():
+        for piece in media.chunks():
             digest.update(piece)
             size += len(piece)
         if not self.settings.overwrite and media.name in _names(ftp):

@@ -187,26 +187,9 @@ def card(
         kind = kinds[i % len(kinds)]
         captured = when + timedelta(seconds=i)
         if kind == "mp4":
-            files.append(
-                MediaFile(
-                    "PRIVATE/M4ROOT/CLIP",
-                    f"C{number:04d}.MP4",
-                    captured,
-                    kind,
-                    mp4_bytes,
-                    seed + number,
-                )
-            )
+            where, name, size = "PRIVATE/M4ROOT/CLIP", f"C{number:04d}.MP4", mp4_bytes
         else:
             ext = {"jpeg": "JPG", "arw": "ARW", "heif": "HIF"}[kind]
-            files.append(
-                MediaFile(
-                    "DCIM/100MSDCF",
-                    f"DSC{number:05d}.{ext}",
-                    captured,
-                    kind,
-                    photo_bytes,
-                    seed + number,
-                )
-            )
+            where, name, size = "DCIM/100MSDCF", f"DSC{number:05d}.{ext}", photo_bytes
+        files.append(MediaFile(where, name, captured, kind, size, seed + number))
     return files

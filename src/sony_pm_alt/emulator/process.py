@@ -7,7 +7,6 @@ on loopback without an event loop of their own.
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -16,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .recorder import read_log
 
 STOP_TIMEOUT = 30.0
 
@@ -36,8 +37,7 @@ class EmulatorProcess:
         """The recorder's lines so far (needs ``log_path``)."""
         if self.log_path is None:
             raise ValueError("the emulator was started without a log file")
-        with self.log_path.open(encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
+        return read_log(self.log_path)
 
     def events(self, name: str) -> list[dict[str, Any]]:
         return [r for r in self.records() if r["event"] == name]

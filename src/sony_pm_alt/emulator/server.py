@@ -14,9 +14,10 @@ import contextlib
 import logging
 import socket
 import struct
+from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from ..identity import format_guid
 from ..ptpip.codes import InitFailReason, OperationCode, PacketType, ResponseCode, code_name
@@ -55,6 +56,7 @@ from .recorder import Recorder
 from .ssdp_responder import SsdpConfig, SsdpResponder
 
 log = logging.getLogger("sony_pm_alt.emulator")
+T = TypeVar("T")
 
 # Operations that may carry a data-out phase even when DataPhaseInfo does not say so.
 DATA_OUT_OPCODES = frozenset(
@@ -100,7 +102,7 @@ def _describe(packet: Packet) -> dict[str, object]:
             params=list(packet.params),
             data_phase=packet.data_phase,
         )
-    elif isinstance(packet, (StartData,)):
+    elif isinstance(packet, StartData):
         fields.update(tid=packet.transaction_id, total=packet.total_length)
     elif isinstance(packet, (Data, EndData)):
         fields.update(tid=packet.transaction_id, length=len(packet.data))
@@ -119,8 +121,30 @@ def _lengthen(header: bytes, extra: int) -> bytes:
     return struct.pack("<I", min(length + extra, 0xFFFFFFFF)) + header[4:]
 
 
+@dataclass(frozen=True)
+class _Link:
+    """A command connection of an activation: what answering an operation writes to."""
+
+    activation: Activation
+    conn: CommandConnection
+    writer: asyncio.StreamWriter
+
+
 class _Dropped(Exception):
-    """A fault closed the connection on purpose."""
+    """The connection is closed on purpose (a fault, or the activation ended)."""
+
+
+async def _unless_ended(activation: Activation, step: Awaitable[T]) -> T:
+    """``step``'s result; if the activation ends first, ``step`` is cancelled and the connection
+    dropped: a peer that stopped talking or reading must not keep the emulator alive."""
+    task = asyncio.ensure_future(step)
+    ended = asyncio.ensure_future(activation.ended.wait())
+    await asyncio.wait({task, ended}, return_when=asyncio.FIRST_COMPLETED)
+    ended.cancel()
+    if not task.done():
+        task.cancel()
+        raise _Dropped
+    return task.result()
 
 
 class Activation:
@@ -272,8 +296,6 @@ class Emulator:
         self.record("connection", peer=str(peer))
         try:
             first = await self._read_first_packet(reader)
-            if first is None:
-                return
             ptype = HEADER.unpack_from(first)[1]
             if ptype == PacketType.INIT_COMMAND_REQUEST:
                 await self._command_channel(activation, first, reader, writer)
@@ -297,11 +319,11 @@ class Emulator:
                 await writer.wait_closed()
             self.record("disconnect", peer=str(peer))
 
-    async def _read_first_packet(self, reader: asyncio.StreamReader) -> bytes | None:
+    async def _read_first_packet(self, reader: asyncio.StreamReader) -> bytes:
         try:
             header = await reader.readexactly(HEADER_SIZE)
         except asyncio.IncompleteReadError:
-            return None
+            raise _Dropped from None  # closed before a word: nothing to record
         length = HEADER.unpack_from(header)[0]
         if not HEADER_SIZE <= length <= MAX_CONTROL_PACKET:
             raise ProtocolError(f"first packet has an invalid length {length}")
@@ -321,23 +343,19 @@ class Emulator:
             on_packet=lambda p: self.record("packet", channel="command", **_describe(p)),
         )
         conn.receive_data(first)
-        accepted = False
+        link = _Link(activation, conn, writer)
         while not activation.ended.is_set():
             event = conn.next_event()
             if event is NEED_DATA or event is PAUSED:
-                data = await self._read_or_end(activation, reader)
-                if data is None:
-                    return
+                data = await _unless_ended(activation, reader.read(READ_SIZE))
                 activation.touch()
                 conn.receive_data(data)
                 if not data:
                     return
             elif isinstance(event, InitCommandRequest):
-                accepted = await self._answer_init(activation, conn, event, writer)
-                if not accepted:
-                    return
+                await self._answer_init(link, event)
             elif isinstance(event, OperationReady):
-                await self._operation(activation, conn, event, writer)
+                await self._operation(link, event)
                 if camera.powered_off and event.request.code == OperationCode.CLOSE_SESSION:
                     activation.end("power_off")
             elif isinstance(event, ProbeRequest):
@@ -345,62 +363,35 @@ class Emulator:
             elif isinstance(event, Cancel):
                 self.record("cancel", tid=event.transaction_id)
 
-    async def _read_or_end(
-        self, activation: Activation, reader: asyncio.StreamReader
-    ) -> bytes | None:
-        """Next bytes from the peer, or None when the activation ends first."""
-        read = asyncio.ensure_future(reader.read(READ_SIZE))
-        ended = asyncio.ensure_future(activation.ended.wait())
-        done, _ = await asyncio.wait({read, ended}, return_when=asyncio.FIRST_COMPLETED)
-        ended.cancel()
-        if read in done:
-            return read.result()
-        read.cancel()
-        return None
-
-    async def _answer_init(
-        self,
-        activation: Activation,
-        conn: CommandConnection,
-        request: InitCommandRequest,
-        writer: asyncio.StreamWriter,
-    ) -> bool:
-        camera = activation.camera
+    async def _answer_init(self, link: _Link, request: InitCommandRequest) -> None:
+        """Init Ack, or (refused or ignored) the connection dropped."""
+        activation, conn, writer = link.activation, link.conn, link.writer
         guid = format_guid(request.guid)
-        refuse = self.config.faults.refuse_init
-        if refuse is not None:
-            self.record("fault", kind="refuse_init", reason=refuse)
-            self.record("init_fail", guid=guid, name=request.friendly_name, reason=refuse)
-            writer.write(conn.send_init_fail(refuse))
-            await writer.drain()
-            return False
-        decision = camera.check_initiator(request.guid, request.friendly_name)
-        if decision is InitDecision.REJECT:
+        reason = self.config.faults.refuse_init
+        if reason is not None:
+            self.record("fault", kind="refuse_init", reason=reason)
+            decision = InitDecision.REJECT
+        else:
             reason = InitFailReason.REJECTED_INITIATOR
+            decision = activation.camera.check_initiator(request.guid, request.friendly_name)
+        if decision is InitDecision.REJECT:
             self.record("init_fail", guid=guid, name=request.friendly_name, reason=int(reason))
             writer.write(conn.send_init_fail(reason))
             await writer.drain()
-            return False
+            raise _Dropped
         if decision is InitDecision.IGNORE:
             # One session per activation: the camera accepts the TCP connection and stays silent.
             self.record("init_ignored", guid=guid, name=request.friendly_name)
             await activation.ended.wait()
-            return False
+            raise _Dropped
         number = activation.new_connection_number()
         self.record("init", guid=guid, name=request.friendly_name, connection_number=number)
         body = self.config.body
         writer.write(conn.send_init_ack(number, body.guid, body.model))
         await writer.drain()
-        return True
 
-    async def _operation(
-        self,
-        activation: Activation,
-        conn: CommandConnection,
-        ready: OperationReady,
-        writer: asyncio.StreamWriter,
-    ) -> None:
-        request = ready.request
+    async def _operation(self, link: _Link, ready: OperationReady) -> None:
+        activation, request = link.activation, ready.request
         faults = self.config.faults
         count = activation.op_counts[request.code] = activation.op_counts.get(request.code, 0) + 1
         if faults.drop_at is not None and faults.drop_at == (request.code, count):
@@ -416,7 +407,7 @@ class Emulator:
         reply = activation.camera.execute(ready)
         self.record(
             "operation",
-            peer=str(writer.get_extra_info("peername")),
+            peer=str(link.writer.get_extra_info("peername")),
             opcode=request.code,
             name=code_name(request.code, OperationCode),
             tid=request.transaction_id,
@@ -426,20 +417,14 @@ class Emulator:
             response_name=code_name(reply.code, ResponseCode),
         )
         stale_tid = activation.last_tid if faults.stale_reply else None
-        await self._send_reply(activation, conn, reply, writer, stale_tid)
+        await self._send_reply(link, reply, stale_tid)
         activation.last_tid = request.transaction_id
         activation.touch()
         if was_on and activation.camera.powered_off:
             asyncio.get_running_loop().call_later(POWER_OFF_GRACE, activation.end, "power_off")
 
-    async def _send_reply(
-        self,
-        activation: Activation,
-        conn: CommandConnection,
-        reply: Reply,
-        writer: asyncio.StreamWriter,
-        stale_tid: int | None = None,
-    ) -> None:
+    async def _send_reply(self, link: _Link, reply: Reply, stale_tid: int | None) -> None:
+        conn, writer = link.conn, link.writer
         data = reply.data
         params = reply.params
         if data is not None and reply.code == ResponseCode.OK:
@@ -449,7 +434,7 @@ class Emulator:
                 if data:
                     writer.write(conn.send_data(data))
             else:
-                params = await self._send_object(activation, conn, params, data, writer)
+                params = await self._send_object(link, params, data)
             writer.write(conn.send_data(b"", end=True))
         if stale_tid is not None:
             self.record("fault", kind="stale_reply", tid=stale_tid)
@@ -458,21 +443,16 @@ class Emulator:
         await writer.drain()
 
     async def _send_object(
-        self,
-        activation: Activation,
-        conn: CommandConnection,
-        params: tuple[int, ...],
-        piece: FileSlice,
-        writer: asyncio.StreamWriter,
+        self, link: _Link, params: tuple[int, ...], piece: FileSlice
     ) -> tuple[int, ...]:
         """An object's data phase up to (not including) its End Data, shaped by the faults;
         returns the response parameters (Param1 of GetPartialObject is the bytes sent)."""
-        faults = self.config.faults
+        conn, writer, faults = link.conn, link.writer, self.config.faults
         if faults.endless_data:
             self.record("fault", kind="endless_data", path=piece.path.name, offset=piece.offset)
             writer.write(conn.send_start_data(ENDLESS_LENGTH))
-            await self._stream_file(activation, conn, piece, writer)
-            await self._trickle(activation, conn, writer)
+            await self._stream_file(link, piece)
+            await self._trickle(link)
         short = min(faults.undersize_data, piece.length)
         if short:
             self.record("fault", kind="undersize_data", path=piece.path.name, missing=short)
@@ -482,53 +462,32 @@ class Emulator:
         if extra:  # recorded first: a client may hang up as soon as Start Data arrives
             self.record("fault", kind="oversize_data", path=piece.path.name, extra=extra)
         writer.write(conn.send_start_data(total))
-        await self._stream_file(activation, conn, piece, writer)
-        if extra:
-            for start in range(0, extra, DATA_PACKET_SIZE):
-                size = min(DATA_PACKET_SIZE, extra - start)
-                writer.write(conn.send_data(bytes([FILLER]) * size))
-                await writer.drain()
+        await self._stream_file(link, piece)
+        for start in range(0, extra, DATA_PACKET_SIZE):
+            size = min(DATA_PACKET_SIZE, extra - start)
+            writer.write(conn.send_data(bytes([FILLER]) * size))
+            await writer.drain()
         return (total, *params[1:]) if params else params
 
-    async def _trickle(
-        self, activation: Activation, conn: CommandConnection, writer: asyncio.StreamWriter
-    ) -> NoReturn:
+    async def _trickle(self, link: _Link) -> NoReturn:
         """endless-data: filler until the activation ends (the inactivity timeout is not
         reset by it), then the connection is dropped. Never returns."""
-        packet = conn.send_data(bytes([FILLER]) * TRICKLE_PACKET)  # the codec counts one
+        activation, writer = link.activation, link.writer
+        packet = link.conn.send_data(bytes([FILLER]) * TRICKLE_PACKET)  # the codec counts one
         sent = 0
         for _ in range(TRICKLE_MAX_PACKETS):
             if activation.ended.is_set():
                 break
             writer.write(packet)
             sent += 1
-            await self._drain_or_end(activation, writer)
+            await _unless_ended(activation, writer.drain())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(activation.ended.wait(), TRICKLE_INTERVAL)
         self.record("fault", kind="endless_data_end", packets=sent)
         raise _Dropped
 
-    @staticmethod
-    async def _drain_or_end(activation: Activation, writer: asyncio.StreamWriter) -> None:
-        """``writer.drain()``, given up (connection dropped) when the activation ends first:
-        a peer that stopped reading must not keep the emulator alive."""
-        drain = asyncio.ensure_future(writer.drain())
-        ended = asyncio.ensure_future(activation.ended.wait())
-        done, _ = await asyncio.wait({drain, ended}, return_when=asyncio.FIRST_COMPLETED)
-        ended.cancel()
-        if drain in done:
-            drain.result()
-            return
-        drain.cancel()
-        raise _Dropped
-
-    async def _stream_file(
-        self,
-        activation: Activation,
-        conn: CommandConnection,
-        piece: FileSlice,
-        writer: asyncio.StreamWriter,
-    ) -> None:
+    async def _stream_file(self, link: _Link, piece: FileSlice) -> None:
+        activation, writer = link.activation, link.writer
         drop_after = self.config.faults.drop_after_bytes
         lie = self.config.faults.lying_length
         with piece.path.open("rb") as f:
@@ -541,25 +500,20 @@ class Emulator:
                 left -= len(chunk)
                 # Header and payload in one write, as a camera sends them: a dissector (and a
                 # Wi-Fi trace) then sees one packet, not a lone 12-byte header.
-                header = conn.send_data_header(len(chunk))
+                header = link.conn.send_data_header(len(chunk))
                 if lie:
                     # Only the first packet lies; the codec still counts the true length.
                     self.record("fault", kind="lying_length", carried=len(chunk), extra=lie)
                     header = _lengthen(header, lie)
                     lie = 0
-                if (
-                    drop_after is not None
-                    and activation.object_bytes_sent + len(chunk) >= drop_after
-                ):
-                    allowed = max(0, drop_after - activation.object_bytes_sent)
-                    writer.write(header + chunk[:allowed])
-                    activation.object_bytes_sent += allowed
-                    await writer.drain()
-                    self.record("fault", kind="drop_after_bytes", sent=activation.object_bytes_sent)
-                    raise _Dropped
+                if drop_after is not None:  # cut the chunk where drop-after-bytes falls
+                    chunk = chunk[: max(0, drop_after - activation.object_bytes_sent)]
                 writer.write(header + chunk)
                 activation.object_bytes_sent += len(chunk)
                 await writer.drain()
+                if drop_after is not None and activation.object_bytes_sent >= drop_after:
+                    self.record("fault", kind="drop_after_bytes", sent=activation.object_bytes_sent)
+                    raise _Dropped
 
     async def _event_channel(
         self,
@@ -576,7 +530,7 @@ class Emulator:
         while not activation.ended.is_set():
             event = conn.next_event()
             if event is NEED_DATA:
-                data = await self._read_or_end(activation, reader)
+                data = await _unless_ended(activation, reader.read(READ_SIZE))
                 if not data:
                     return
                 conn.receive_data(data)

@@ -1,31 +1,8 @@
 """A Sony body in "Send to Smartphone" mode, emulated: a UPnP MediaServer with Sony's XPushList.
 
-What comes from a source (``docs/smartphone.md``, marked [S] there) and what is our
-assumption (no capture of a real camera exists):
-
-- [S] ``/DmsDescPush.xml`` (device description, a MediaServer with ContentDirectory and
-  XPushList), ``/XPlsDesc.xml`` (X_TransferStart, X_TransferEnd, X_TransferProgress), control
-  URLs ``/upnp/control/XPushList`` and ``/upnp/control/ContentDirectory``, SOAP 1.1.
-- [S] ``PushRoot`` (pictures selected on the camera) and ``PhotoRoot`` (everything); browsing
-  ``PushRoot`` fails with a non-200 answer when the user chose "select on smartphone".
-- [S] Browse answers carry escaped DIDL-Lite in ``Result`` plus ``NumberReturned`` and
-  ``TotalMatches``; date containers hold items; a JPEG item has several ``res``: the original
-  (largest ``size``) and ``JPEG_LRG``/``JPEG_SM``/``JPEG_TN`` previews; a RAW item has only
-  previews, without ``size``.
-- [S] A file gone from the card is still listed; its GET's Content-Length does not match.
-- [A] The ContentDirectory SCPD path (``/CdsDesc.xml``) and its contents (the standard
-  ContentDirectory:1 Browse), the object ids, the ``dc:date`` format, the data URLs, the
-  answer to a refused PushRoot (HTTP 500 with UPnP error 701), the "gone" file being answered
-  with Content-Length 0, X_TransferEnd's ErrCode being a ``ui4``, and that the camera keeps
-  serving after X_TransferEnd (so a second run can follow: on a real body the user would pick
-  "Send to Smartphone" again). No SSDP announcement: whether the camera sends one is not known.
-
-Faults (``--fault KIND=VALUE``, see :mod:`.faults`): ``drop-after-bytes=N`` (the first file
-download is cut after N bytes), ``refuse-push-root=1``, ``bad-dates=1`` (``dc:date`` junk or
-missing: the client must fall back to EXIF), ``gone-file=N`` (the N-th JPEG original, 1-based
-in listing order, is gone from the card), ``missing-scpd=1`` (no ContentDirectory SCPD: 404),
-``hostile-names=1`` (titles such as ``../../escape.JPG``). Every request is recorded
-(:class:`~.recorder.Recorder` events ``phone_http``, ``phone_action``, ``phone_mode``, ``fault``).
+What it serves, which parts come from a source [S] and which are our assumptions [A] (no
+capture of a real camera exists), and its faults: ``docs/smartphone.md``, "The emulator". Every
+request is recorded (events ``phone_http``, ``phone_action``, ``phone_mode``, ``fault``).
 """
 
 from __future__ import annotations
@@ -49,7 +26,6 @@ from ..smartphone.scpd import CDS_SCPD, CONTENT_DIRECTORY, XPLS_SCPD, XPUSHLIST
 from .faults import Faults
 from .recorder import Recorder
 
-DEFAULT_PORT = 64321  # [S] the camera's HTTP port
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 ROOTS = ("PushRoot", "PhotoRoot")
 PHONE_START = datetime(2024, 5, 1, 10, 0, 0)
@@ -59,6 +35,8 @@ HOSTILE_TITLES = ("../../escape.JPG", "/etc/passwd.JPG", "..", "..\\..\\win.JPG"
 BAD_DATES = ("0001-01-01T00:00:00", "9999-12-31T23:59:59", "garbage", None, "2024-13-45T99:00")
 # Browse pages are capped like a small embedded server would (the real number is unknown).
 DEFAULT_PAGE_SIZE = 50
+PREVIEW_SIZES = {"LRG": (160, 120), "SM": (80, 60), "TN": (32, 24)}
+RAW_PREVIEW_SIZES = {"LRG": (150, 100), "SM": (60, 40), "TN": (30, 20)}
 
 
 @dataclass(frozen=True)
@@ -102,16 +80,11 @@ def build_phone_pictures(shots: int = 8, *, days: int = 2, seed: int = 13) -> li
     pictures = []
     for n in range(1, shots + 1):
         taken = PHONE_START + timedelta(days=(n - 1) * days // shots, minutes=n)
-        previews = {
-            "LRG": _jpeg(rng, (160, 120), taken),
-            "SM": _jpeg(rng, (80, 60), taken),
-            "TN": _jpeg(rng, (32, 24), taken),
-        }
+        previews = {kind: _jpeg(rng, size, taken) for kind, size in PREVIEW_SIZES.items()}
         stem = f"DSC{n:05d}"
         pictures.append(PhonePicture(f"{stem}.JPG", taken, _jpeg(rng, (400, 300), taken), previews))
-        raw_previews = {kind: _jpeg(rng, (w, h), taken) for kind, (w, h) in
-                        (("LRG", (150, 100)), ("SM", (60, 40)), ("TN", (30, 20)))}  # fmt: skip
-        pictures.append(PhonePicture(f"{stem}.ARW", taken, None, raw_previews))
+        previews = {kind: _jpeg(rng, size, taken) for kind, size in RAW_PREVIEW_SIZES.items()}
+        pictures.append(PhonePicture(f"{stem}.ARW", taken, None, previews))
     return pictures
 
 
@@ -154,7 +127,6 @@ class PhoneCamera:
         self.config = config
         self._base_url = base_url
         self._record = record
-        self.transferring = False
         self._drop_armed = config.faults.drop_after_bytes is not None
         self._lock = threading.Lock()
         jpegs = [i for i, p in enumerate(config.pictures) if p.original is not None]
@@ -288,11 +260,15 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(
-        self, status: int, body: bytes, content_type: str = 'text/xml; charset="utf-8"'
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = 'text/xml; charset="utf-8"',
+        length: int | None = None,  # declared instead of the body's (a download cut short)
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(body) if length is None else length))
         self.end_headers()
         self.wfile.write(body)
 
@@ -321,19 +297,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(404, b"not found", "text/plain")
 
     def _send_file(self, data: bytes, length: int) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "image/jpeg")
-        self.send_header("Content-Length", str(length))
-        self.end_headers()
         drop = self.server.camera.take_drop() if length else None
-        if drop is not None and drop < length:
-            self.wfile.write(data[:drop])
-            self.wfile.flush()
-            self.server.record("fault", kind="drop-after-bytes", sent=drop)
-            self.close_connection = True
-            self.connection.shutdown(2)
+        if drop is None or drop >= length:
+            self._send(200, data[:length], "image/jpeg", length)
             return
-        self.wfile.write(data[:length])
+        self._send(200, data[:drop], "image/jpeg", length)
+        self.wfile.flush()
+        self.server.record("fault", kind="drop-after-bytes", sent=drop)
+        self.close_connection = True
+        self.connection.shutdown(2)
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
@@ -355,12 +327,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(500, _fault(401, "Invalid Action"))
 
     def _push_list(self, action: str, args: dict[str, str]) -> None:
-        camera = self.server.camera
         if action == "X_TransferStart":
-            camera.transferring = True
             self.server.record("phone_mode", screen="Transferring")
         elif action == "X_TransferEnd":
-            camera.transferring = False
             self.server.record("phone_mode", screen="left", err_code=args.get("ErrCode"))
         elif action != "X_TransferProgress":
             self._send(500, _fault(401, "Invalid Action"))

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from sony_pm_alt.ssdp.description import (
@@ -48,29 +49,21 @@ HTTP_MAX_CONNECTIONS = 16
 MSEARCH_BURST = 32
 MSEARCH_PER_SECOND = 16.0
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
-
 
 @dataclass(frozen=True)
 class SsdpConfig:
     """Where and how the emulated camera announces itself."""
 
-    advertise_host: str
-    """IP put in LOCATION (the camera's address)."""
-    interface: str | None = None
-    """IPv4 address of the interface to send multicast from and join on (None: the default)."""
+    advertise_host: str  # the IP put in LOCATION (the camera's address)
+    interface: str | None = None  # IPv4 of the interface to send from and join on; None: default
     group: str = SSDP_GROUP
-    port: int = SSDP_PORT
-    """UDP port of the group; the responder binds it to hear M-SEARCH."""
+    port: int = SSDP_PORT  # UDP port of the group; bound to hear M-SEARCH
     http_host: str = "0.0.0.0"
-    http_port: int = 1900
-    """TCP port of the description server; 0 picks one and LOCATION carries it."""
+    http_port: int = 1900  # the description server's TCP port; 0 picks one (LOCATION says it)
     notify_interval: float = 3.0
-    max_rounds: int | None = None
-    """Number of alive rounds to send (None: until stopped). M-SEARCH is answered regardless."""
+    max_rounds: int | None = None  # alive rounds (None: until stopped); M-SEARCH always answered
     ttl: int = MULTICAST_TTL
-    byebye_first: bool = False
-    """Send a byebye round before the first alive round, like an A6000 (docs/protocol.md §1.2)."""
+    byebye_first: bool = False  # a byebye round first, like an A6000 (docs/protocol.md §1.2)
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -276,10 +269,11 @@ class SsdpResponder:
         return method, path, 200
 
     def _response(self, status: int, method: str) -> bytes:
-        body = self._document if status == 200 else f"{status} {_REASONS[status]}\n".encode()
+        reason = HTTPStatus(status).phrase
+        body = self._document if status == 200 else f"{status} {reason}\n".encode()
         content_type = 'text/xml; charset="utf-8"' if status == 200 else "text/plain"
         lines = [
-            f"HTTP/1.1 {status} {_REASONS[status]}",
+            f"HTTP/1.1 {status} {reason}",
             f"Content-Type: {content_type}",
             f"Content-Length: {len(body)}",
             "Connection: close",

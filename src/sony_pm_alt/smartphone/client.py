@@ -1,10 +1,6 @@
-"""The camera's UPnP side in "Send to Smartphone" mode, through async-upnp-client.
-
-Why async-upnp-client: it is the UPnP library Home Assistant depends on (so it is kept up to
-date and sees many odd devices), it builds and parses SOAP from the service descriptions, parses
-with defusedxml, refuses service URLs on another host, and lets us supply the transport — which
-is how every request gets the SSDP path's bounds (:mod:`.http`). Its calls are coroutines; one
-private event loop per client runs them, so the rest of the engine stays synchronous.
+"""The camera's UPnP side in "Send to Smartphone" mode, through async-upnp-client (why that
+library: ``docs/smartphone.md``). Its calls are coroutines; one private event loop per client
+runs them, so the rest of the engine stays synchronous.
 """
 
 from __future__ import annotations
@@ -12,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin
 from xml.etree.ElementTree import ParseError
@@ -68,9 +63,7 @@ class PhoneClient:
             self._service(needed)
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._runner.close()
 
     async def _create(self) -> UpnpDevice:

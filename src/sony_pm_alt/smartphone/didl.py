@@ -1,12 +1,8 @@
 """What a Browse page holds: containers to descend into and pictures with their URLs (sans-IO).
 
-DIDL-Lite is parsed with defusedxml (DTDs, entities and external references are refused).
-Not with python-didl-lite, although async-upnp-client brings it: it drops, silently, every
-object whose ``upnp:class`` it does not know or that has none — a picture missed that way
-would let us end the transfer as if everything had been fetched. The original of a JPEG is its
-``res`` with the largest ``size``; a RAW item has only JPEG previews, without sizes
-(``docs/smartphone.md``), so its largest preview is chosen by the DLNA profile in
-``protocolInfo`` (``JPEG_LRG`` > ``JPEG_SM`` > ``JPEG_TN``), then by ``resolution``.
+DIDL-Lite is parsed with defusedxml, not python-didl-lite, which silently drops objects of a
+``upnp:class`` it does not know (``docs/smartphone.md``). How the original and the preview are
+chosen: ``docs/smartphone.md``, step 5.
 """
 
 from __future__ import annotations
@@ -46,10 +42,6 @@ class PhoneItem:
     taken: datetime | None
     original: Res | None  # None: RAW, only previews exist in this mode
     preview: Res | None  # the largest JPEG preview
-
-    @property
-    def is_raw(self) -> bool:
-        return self.original is None
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,13 @@
-"""HTTP for the smartphone mode, with the same rules as the SSDP description fetch.
-
-Every URL must name the camera's own address (``discovery.check_location``: no other host, no
-host name, no user info, plain ``http``); redirects are answers, never followed; every small
-answer (descriptions, SOAP) is bounded in size and in total time, so a hostile or broken peer
-cannot make us hold much or wait long (:mod:`sony_pm_alt.bounded_http`, which the description
-fetch uses too). Files are streamed with a per-read timeout instead: a big file may take long,
-a silent peer may not.
+"""HTTP for the smartphone mode, with the same rules as the SSDP description fetch (the camera's
+own address only, no redirects; small answers bounded in size and time by
+:mod:`sony_pm_alt.bounded_http`). Files are streamed with a per-read timeout instead: a big
+file may take long, a silent peer may not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import http.client
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from async_upnp_client.client import UpnpRequester
@@ -50,34 +45,9 @@ def target_of(url: str, host: str) -> Target:
     return Target(host, port, path)
 
 
-def small_request(
-    target: Target,
-    method: str = "GET",
-    *,
-    body: bytes | None = None,
-    headers: Mapping[str, str] | None = None,
-    timeout: float = SMALL_TIMEOUT,
-    max_bytes: int = MAX_SMALL_BODY,
-) -> tuple[int, dict[str, str], bytes]:
-    """One bounded exchange: (status, headers, body). Raises :class:`PhoneError`."""
-    try:
-        answer = exchange(
-            target.host,
-            target.port,
-            target.path,
-            method=method,
-            body=body,
-            headers=headers,
-            timeout=timeout,
-            max_bytes=max_bytes,
-        )
-    except HttpError as exc:
-        raise PhoneError(f"{target.path}: {exc}") from None
-    return answer.status, answer.headers, answer.body
-
-
 class BoundedRequester(UpnpRequester):
-    """async-upnp-client's transport, replaced by :func:`small_request` for one host."""
+    """async-upnp-client's transport: one bounded exchange (``bounded_http``) per request, to
+    one host only."""
 
     def __init__(self, host: str) -> None:
         self.host = host
@@ -89,19 +59,26 @@ class BoundedRequester(UpnpRequester):
         if http_request.method == "GET" and http_request.url in self.documents:
             return HttpResponse(200, {}, self.documents[http_request.url])
         body = http_request.body.encode("utf-8") if http_request.body is not None else None
-        status, headers, data = await asyncio.to_thread(
-            small_request,
-            target,
-            http_request.method,
-            body=body,
-            headers=dict(http_request.headers),
-            # Descriptions get the SSDP path's limit; SOAP answers carry listing pages.
-            max_bytes=MAX_DESCRIPTION if http_request.method == "GET" else MAX_SMALL_BODY,
-        )
-        if http_request.method == "GET" and status != 200:
+        try:
+            answer = await asyncio.to_thread(
+                exchange,
+                target.host,
+                target.port,
+                target.path,
+                method=http_request.method,
+                body=body,
+                headers=dict(http_request.headers),
+                timeout=SMALL_TIMEOUT,
+                # Descriptions get the SSDP path's limit; SOAP answers carry listing pages.
+                max_bytes=MAX_DESCRIPTION if http_request.method == "GET" else MAX_SMALL_BODY,
+            )
+        except HttpError as exc:
+            raise PhoneError(f"{target.path}: {exc}") from None
+        if http_request.method == "GET" and answer.status != 200:
             # Descriptions: a redirect or an error page is refused, not followed or parsed.
-            raise PhoneError(f"{target.path}: HTTP {status} instead of the document")
-        return HttpResponse(status, headers, data.decode("utf-8", errors="replace"))
+            raise PhoneError(f"{target.path}: HTTP {answer.status} instead of the document")
+        text = answer.body.decode("utf-8", errors="replace")
+        return HttpResponse(answer.status, answer.headers, text)
 
 
 class FileStream:

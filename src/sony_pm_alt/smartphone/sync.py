@@ -1,14 +1,5 @@
-"""One import in "Send to Smartphone" mode, through the engine's download, naming and state.
-
-Sequence (``docs/smartphone.md``): description, ``X_TransferStart``, Browse (PushRoot, or
-PhotoRoot when refused) page by page, a GET per file, and ``X_TransferEnd`` with ErrCode 0 —
-sent only when every planned file is safe on disk. Otherwise the camera stays in the mode, the
-summary lists what is missing and the next run fetches it.
-
-Files are keyed in the state store by (camera, ``/smartphone``, title, size, capture time): the
-same picture reached through PushRoot one day and PhotoRoot the next is not fetched twice. RAW
-previews have no listed size; they are keyed with size 0 and their real size is taken from the
-answer's Content-Length.
+"""One import in "Send to Smartphone" mode, through the engine's download, naming and state;
+the sequence, when ``X_TransferEnd`` is sent and how files are keyed: ``docs/smartphone.md``.
 """
 
 from __future__ import annotations
@@ -17,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -119,22 +111,18 @@ def phone_sync(
     camera cannot be used at all; per-file problems are in the result, never raised. Setting
     ``cancel`` stops between two files: the rest is reported missing, the transfer not ended."""
     emit = on_event or (lambda event: None)
-    template = options.template
-    own_state = state is None
     store = state or StateStore.open_default()
     try:
         run_hook(options.hook, "init")
         with PhoneClient(host, port) as client:
-            return _run(client, host, template, options, store, emit, cancel or threading.Event())
+            return _run(client, options, store, emit, cancel or threading.Event())
     finally:
-        if own_state:
+        if state is None:
             store.close()
 
 
 def _run(
     client: PhoneClient,
-    host: str,
-    template: Template,
     options: PhoneOptions,
     store: StateStore,
     emit: Callable[[SyncEvent], None],
@@ -147,14 +135,10 @@ def _run(
         root, items = client.list_items()
     except PhoneError as exc:
         raise PhoneError(f"{exc}; nothing fetched, the camera stays in the transfer mode") from None
-    wanted, raw = _objects(items, options)
-    by_key = {p.obj.key: p for p in wanted}
-    todo_objects = (
-        [p.obj for p in wanted]
-        if options.redownload
-        else store.new_objects(camera, [p.obj for p in wanted])
-    )
-    todo = [by_key[o.key] for o in todo_objects]
+    todo, raw = _objects(items, options)
+    if not options.redownload:
+        new = {o.key for o in store.new_objects(camera, [p.obj for p in todo])}
+        todo = [p for p in todo if p.obj.key in new]
     emit(SessionStarted(camera, len(items), len(todo), sum(p.obj.size for p in todo), root))
     for obj in raw:
         emit(FileSkipped(obj, RAW_NOTE.format(name=preview_name(obj.name))))
@@ -169,7 +153,7 @@ def _run(
                     failed.append(f"{rest.obj.name}: not attempted: stopped on request")
                     emit(FileFailed(rest.obj, "not attempted: stopped on request"))
                 break
-            outcome = _transfer(host, camera, planned, index, template, options, emit)
+            outcome = _transfer(client.host, camera, planned, index, options, emit)
             if isinstance(outcome, str):
                 failed.append(f"{planned.obj.name}: {outcome}")
                 emit(FileFailed(planned.obj, outcome))
@@ -177,15 +161,8 @@ def _run(
             store.record_transfer(session_id, camera, planned.obj, outcome.path, outcome.sha256)
             transferred += 1
             bytes_done += outcome.size
-            emit(
-                FileDone(
-                    planned.obj,
-                    outcome.path,
-                    outcome.size,
-                    time.monotonic() - started,
-                    outcome.already_there,
-                )
-            )
+            elapsed = time.monotonic() - started
+            emit(FileDone(planned.obj, outcome.path, outcome.size, elapsed, outcome.already_there))
             run_hook(
                 options.hook,
                 "download",
@@ -217,16 +194,9 @@ def _run(
         except PhoneError as exc:  # the files are safe; the camera did not confirm
             failed.append(f"X_TransferEnd: {exc}")
     run_hook(options.hook, "stop", transferred=transferred, failed=len(failed))
+    seconds = time.monotonic() - started
     summary = SyncSummary(
-        camera,
-        len(todo),
-        transferred,
-        bytes_done,
-        time.monotonic() - started,
-        len(raw),
-        failed,
-        False,
-        root,
+        camera, len(todo), transferred, bytes_done, seconds, len(raw), failed, listing_method=root
     )
     emit(SessionEnded(summary))
     return PhoneResult(summary, root, ended, failed)
@@ -237,14 +207,13 @@ def _transfer(
     camera: CameraInfo,
     planned: _Planned,
     index: int,
-    template: Template,
     options: PhoneOptions,
     emit: Callable[[SyncEvent], None],
 ) -> dl.Downloaded | str:
     """Fetch one file; a string is why it failed (it stays planned)."""
     obj = planned.obj
     try:
-        relative = template.render(obj, camera, index, datetime.now())
+        relative = options.template.render(obj, camera, index, datetime.now())
         final = contained_path(options.dest, relative)
         target = target_of(planned.res.url, host)
     except (UnsafeName, PhoneError) as exc:
@@ -253,32 +222,27 @@ def _transfer(
     partial = dl.partial_path(final, camera.key, obj)
     # Whether the camera honours Range is not known: a partial file is never resumed here.
     partial.unlink(missing_ok=True)
-    stream: FileStream | None = None
     try:
-        stream = FileStream(target, planned.res.size)
-        fetched = replace(obj, size=stream.size)
-        if obj.capture_time is None:
-            # No usable dc:date: name and date the file by its EXIF. The state keeps the
-            # listing's key (without a time), so the next run recognises the file.
-            taken = exif_capture_time(stream.peek(HEAD_BYTES))
-            if taken is not None:
-                fetched = replace(fetched, capture_time=taken)
-                final = contained_path(
-                    options.dest, template.render(fetched, camera, index, datetime.now())
-                )
-                partial = dl.partial_path(final, camera.key, obj)
-        emit(FileStarted(fetched, final, index))
-        return dl.fetch(
-            fetched,
-            final,
-            partial,
-            stream.read,
-            lambda done: emit(FileProgress(fetched, done, fetched.size)),
-        )
+        with closing(FileStream(target, planned.res.size)) as stream:
+            fetched = replace(obj, size=stream.size)
+            if obj.capture_time is None:
+                # No usable dc:date: name and date the file by its EXIF. The state keeps the
+                # listing's key (without a time), so the next run recognises the file.
+                taken = exif_capture_time(stream.peek(HEAD_BYTES))
+                if taken is not None:
+                    fetched = replace(fetched, capture_time=taken)
+                    relative = options.template.render(fetched, camera, index, datetime.now())
+                    final = contained_path(options.dest, relative)
+                    partial = dl.partial_path(final, camera.key, obj)
+            emit(FileStarted(fetched, final, index))
+            return dl.fetch(
+                fetched,
+                final,
+                partial,
+                stream.read,
+                lambda done: emit(FileProgress(fetched, done, fetched.size)),
+            )
     except (PhoneError, OSError, UnsafeName) as exc:
         log.warning("%s: %s", obj.name, exc)
         partial.unlink(missing_ok=True)
         return str(exc) or type(exc).__name__
-    finally:
-        if stream is not None:
-            stream.close()

@@ -1,13 +1,5 @@
-"""``watch`` for bodies with only "Send to Smartphone": a minimal integration.
-
-For each ``[[camera]]`` with ``wifi_ssid`` (and a ``dest``), every :data:`SCAN_INTERVAL`
-seconds NetworkManager's list of visible networks is read (``nmcli device wifi list``, which
-does not disconnect anything). The camera's access point exists only while the camera is in
-"Send to Smartphone" mode, so when its SSID shows up the computer joins it, imports from
-:data:`~.client.DEFAULT_ADDRESS`, and returns to its previous network (:mod:`.wifi`). After an
-attempt the camera is left alone for the discovery cooldown, as after a PTP/IP session. The
-computer is off its usual network for as long as the import takes: that is why this runs only
-for cameras configured with a ``wifi_ssid``.
+"""``watch`` for bodies with only "Send to Smartphone": when a configured camera's SSID is
+visible, join it, import, go back (``docs/smartphone.md``, "Joining the camera's Wi-Fi").
 """
 
 from __future__ import annotations
@@ -16,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 from ..discovery import DiscoveredCamera
@@ -42,68 +35,60 @@ def phone_cameras(config: Settings) -> list[tuple[str, CameraSettings]]:
     return [(m, s) for m, s in config.cameras if s.wifi_ssid and s.dest is not None]
 
 
+@dataclass
 class PhoneWatcher:
-    def __init__(
-        self,
-        config: Settings,
-        *,
-        state_path: Path,
-        on_event: Callable[[WatchEvent], None],
-        interval: float = SCAN_INTERVAL,
-        address: str = DEFAULT_ADDRESS,
-        port: int = DEFAULT_PORT,
-    ) -> None:
-        self._cameras = phone_cameras(config)
-        self._cooldown = config.discovery.cooldown
-        self._state_path = state_path
-        self._emit = on_event
-        self._interval = interval
-        self._address, self._port = address, port
-        self._last: dict[str, float] = {}
+    config: Settings
+    _: KW_ONLY
+    state_path: Path
+    on_event: Callable[[WatchEvent], None]
+    interval: float = SCAN_INTERVAL
+    address: str = DEFAULT_ADDRESS
+    port: int = DEFAULT_PORT
 
     def run(self, stop: threading.Event) -> None:
         """Scan and import until ``stop`` is set (checked between files of an import too)."""
+        last: dict[str, float] = {}  # when each camera was last attempted
         while not stop.is_set():
             try:
                 visible = visible_ssids()
             except SonyPmAltError as exc:
                 log.warning("cannot list Wi-Fi networks: %s", exc)
                 visible = set()
-            for match, settings in self._cameras:
-                ssid = settings.wifi_ssid
-                since = time.monotonic() - self._last.get(match, float("-inf"))
-                if stop.is_set() or ssid not in visible or since < self._cooldown:
+            for match, settings in phone_cameras(self.config):
+                since = time.monotonic() - last.get(match, float("-inf"))
+                cooldown = self.config.discovery.cooldown
+                if stop.is_set() or settings.wifi_ssid not in visible or since < cooldown:
                     continue
                 self._import(match, settings, stop)
-                self._last[match] = time.monotonic()
-            stop.wait(self._interval)
+                last[match] = time.monotonic()
+            stop.wait(self.interval)
 
     def _import(self, match: str, settings: CameraSettings, stop: threading.Event) -> None:
         assert settings.wifi_ssid is not None
         assert settings.dest is not None
         camera = DiscoveredCamera(
-            host=self._address, location="", udn="", serial=match,
+            host=self.address, location="", udn="", serial=match,
             model=f"Wi-Fi {settings.wifi_ssid}", friendly_name=match, manufacturer="",
         )  # fmt: skip
-        self._emit(WatchEvent("found", camera))
+        self.on_event(WatchEvent("found", camera))
         options = PhoneOptions(dest=settings.dest, template=settings.template, hook=settings.hook)
 
         def relay(event: SyncEvent) -> None:
-            self._emit(WatchEvent("sync", camera, event))
+            self.on_event(WatchEvent("sync", camera, event))
 
         try:
             with (
                 joined(settings.wifi_ssid, settings.wifi_password),
-                StateStore(self._state_path) as store,
+                StateStore(self.state_path) as store,
             ):
                 result = phone_sync(
-                    self._address, port=self._port, options=options, state=store,
+                    self.address, port=self.port, options=options, state=store,
                     on_event=relay, cancel=stop,
                 )  # fmt: skip
         except SonyPmAltError as exc:
-            self._emit(WatchEvent("failed", camera, str(exc)))
+            self.on_event(WatchEvent("failed", camera, str(exc)))
             return
-        self._emit(WatchEvent("finished", camera, result.summary))
+        self.on_event(WatchEvent("finished", camera, result.summary))
 
 
 def start_phone_watcher(

@@ -1,12 +1,6 @@
-"""Joining the camera's own Wi-Fi through NetworkManager's ``nmcli``, and going back after.
-
-``nmcli`` rather than D-Bus: it is NetworkManager's own stable command-line interface (its
-terse ``-t`` output is documented for scripts), needs no extra Python package, and a stand-in
-on ``PATH`` tests this module without a radio. The documented client uses exactly
-``nmcli dev wifi connect SSID password PW`` [S]; the passphrase is on that command line, so
-another local user could read it from the process list for the second it runs — it is the
-passphrase the camera shows on its screen, for a network that exists only while the camera is
-in this mode.
+"""Joining the camera's own Wi-Fi through NetworkManager's ``nmcli``, and going back after
+(``docs/smartphone.md``, "Joining the camera's Wi-Fi": why nmcli, and the passphrase on its
+command line).
 """
 
 from __future__ import annotations
@@ -16,7 +10,6 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from ..errors import SonyPmAltError
 
@@ -28,14 +21,6 @@ COMMAND_TIMEOUT = JOIN_TIMEOUT + 15
 
 class WifiError(SonyPmAltError):
     """NetworkManager could not join or leave a network; one-line reason."""
-
-
-@dataclass(frozen=True)
-class Previous:
-    """The Wi-Fi connection active before we joined the camera, if any."""
-
-    name: str | None
-    device: str | None
 
 
 def nmcli(*args: str) -> str:
@@ -75,17 +60,18 @@ def split_terse(line: str) -> list[str]:
     return fields
 
 
-def active_wifi() -> Previous:
+def active_wifi() -> str | None:
+    """The name of the active Wi-Fi connection, if any."""
     out = nmcli("-t", "-f", "NAME,TYPE,DEVICE", "connection", "show", "--active")
     for line in out.splitlines():
         fields = split_terse(line)
         if len(fields) == 3 and fields[1] in ("802-11-wireless", "wifi"):
-            return Previous(fields[0], fields[2] or None)
-    return Previous(None, None)
+            return fields[0]
+    return None
 
 
 @contextmanager
-def joined(ssid: str, password: str | None) -> Iterator[Previous]:
+def joined(ssid: str, password: str | None) -> Iterator[str | None]:
     """Join ``ssid`` for the body of the ``with``; afterwards bring the previous Wi-Fi
     connection back up (or leave the camera's network when there was none), whatever
     happened inside. A failure to go back is logged, not raised over the import's result."""
@@ -103,11 +89,11 @@ def joined(ssid: str, password: str | None) -> Iterator[Previous]:
         restore(ssid, previous)
 
 
-def restore(ssid: str, previous: Previous) -> None:
+def restore(ssid: str, previous: str | None) -> None:
     try:
-        if previous.name is not None and previous.name != ssid:
-            nmcli("--wait", str(JOIN_TIMEOUT), "connection", "up", "id", previous.name)
+        if previous is not None and previous != ssid:
+            nmcli("--wait", str(JOIN_TIMEOUT), "connection", "up", "id", previous)
         else:
             nmcli("connection", "down", "id", ssid)
     except WifiError as exc:
-        log.warning("could not return to the previous network (%s): %s", previous.name, exc)
+        log.warning("could not return to the previous network (%s): %s", previous, exc)
