@@ -41,19 +41,18 @@ from sony_pm_alt.discovery import (
     discover,
     judge,
 )
-from sony_pm_alt.ssdp import (
+from sony_pm_alt.ssdp.description import DeviceDescription, render_description
+from sony_pm_alt.ssdp.messages import (
     MAX_DATAGRAM,
     MTP_DEVICE,
     MTP_NULL_SERVICE,
     SSDP_GROUP,
     SSDP_PORT,
-    DeviceDescription,
     alive_messages,
     byebye_messages,
     msearch,
     msearch_reply,
     parse_message,
-    render_description,
     udn_from_mac,
 )
 from sony_pm_alt.ssdp.sockets import attach_announcement_filter

@@ -23,16 +23,15 @@ from ssdpy import SSDPClient
 from netns import netns_python
 from sony_pm_alt.emulator import ssdp_responder
 from sony_pm_alt.emulator.ssdp_responder import SsdpConfig, SsdpResponder
-from sony_pm_alt.ssdp import (
+from sony_pm_alt.ssdp.description import DeviceDescription, parse_description
+from sony_pm_alt.ssdp.messages import (
     MTP_DEVICE,
     MTP_NULL_SERVICE,
     SSDP_GROUP,
     SSDP_PORT,
-    DeviceDescription,
     SsdpMessage,
     SsdpParseError,
     msearch,
-    parse_description,
     parse_message,
 )
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ssdpy.protocol import create_msearch_payload, create_notify_payload
 
-from sony_pm_alt.ssdp import (
+from sony_pm_alt.ssdp.messages import (
     MAX_DATAGRAM,
     MTP_DEVICE,
     MTP_NULL_SERVICE,
