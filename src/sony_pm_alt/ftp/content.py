@@ -19,7 +19,7 @@ import logging
 import struct
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 log = logging.getLogger("sony_pm_alt.ftp")
 
@@ -76,7 +76,7 @@ def check_complete(path: Path) -> str:
             if f.read(2) != b"\xff\xd9":
                 raise Incomplete("the JPEG does not end with its end-of-image marker")
         elif kind == "mp4":
-            _check_boxes(f, size)
+            _boxes(f, 0, size)
             if _is_heif(f):
                 return "heif"
         elif kind == "tiff":
@@ -111,10 +111,6 @@ def _boxes(f: BinaryIO, start: int, end: int) -> list[tuple[bytes, int, int]]:
     if offset != end:
         raise Incomplete(f"the last box ends at {offset}, the file at {end}")
     return boxes
-
-
-def _check_boxes(f: BinaryIO, size: int) -> None:
-    _boxes(f, 0, size)
 
 
 def _check_tiff(f: BinaryIO, size: int) -> None:
@@ -180,11 +176,7 @@ def _exif_time(path: Path) -> datetime | None:
     from PIL import Image
 
     with Image.open(path) as image:  # lazy: reads headers, never decodes pixels here
-        exif = image.getexif()
-        text = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
-    if not isinstance(text, str):
-        return None
-    return _parse_exif(text)
+        return _exif_datetime(image.getexif())
 
 
 def _heif_time(f: BinaryIO, size: int) -> datetime | None:
@@ -200,8 +192,7 @@ def _tiff_exif_time(tiff: bytes) -> datetime | None:
 
     exif = Image.Exif()
     exif.load(tiff)
-    text = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
-    return _parse_exif(text) if isinstance(text, str) else None
+    return _exif_datetime(exif)
 
 
 def _heif_exif(f: BinaryIO, size: int) -> bytes | None:
@@ -287,7 +278,10 @@ def _item_extents(f: BinaryIO, start: int, end: int, wanted: int) -> list[tuple[
     return []
 
 
-def _parse_exif(text: str) -> datetime | None:
+def _exif_datetime(exif: Any) -> datetime | None:
+    text = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+    if not isinstance(text, str):
+        return None
     try:
         when = datetime.strptime(text.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
     except ValueError:

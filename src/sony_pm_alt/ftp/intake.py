@@ -15,6 +15,7 @@ in the state store (so ``history`` lists it), the end of the connection ends it.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import threading
@@ -54,8 +55,6 @@ PROGRESS_STEP = 8 * 1024 * 1024  # bytes between FileProgress events
 READ_BUFFER = 1024 * 1024  # one socket read
 HASH_BLOCK = 4 * 1024 * 1024  # reads fill a block; the hashing thread takes it when full
 
-EventSink = Callable[[SyncEvent], None]
-
 
 @dataclass(frozen=True)
 class Received:
@@ -72,7 +71,7 @@ class CameraLink:
         self,
         account: Account,
         store: StateStore,
-        emit: EventSink,
+        emit: Callable[[SyncEvent], None],
         peer: str = "",
         run_later: Callable[[Callable[[], object]], object] | None = None,
     ) -> None:
@@ -92,7 +91,7 @@ class CameraLink:
         self.bytes = 0
         self.skipped = 0
         self.failed: list[str] = []
-        self._seq = 0
+        self._seq = itertools.count(1)  # next() is atomic: one index per upload
         self._pending_times: dict[tuple[str, str], datetime] = {}
         self.received: dict[tuple[str, str], Received] = {}
         for transfer in store.transfers(self.camera.key):
@@ -114,12 +113,9 @@ class CameraLink:
         if mode == "r+b" and not partial.exists():
             partial.touch()
         upload = Upload(self, folder, name, partial, mode)
-        with self._lock:
-            self._seq += 1
-            index = self._seq
-        upload.index = index
+        upload.index = next(self._seq)
         self._ensure_session()
-        self._emit(FileStarted(upload.obj(0), partial, index, upload.start))
+        self._emit(FileStarted(upload.obj(0), partial, upload.index, upload.start))
         return upload
 
     def set_time(self, folder: str, name: str, when: datetime) -> Path | None:
@@ -188,11 +184,7 @@ class CameraLink:
         try:
             kind = check_complete(upload.partial)
         except Incomplete as exc:
-            reason = f"incomplete upload, kept for a resume: {exc}"
-            log.warning("%s %s: %s", self.peer, upload.name_for_log, reason)
-            self.failed.append(f"{upload.folder}/{upload.name}: {reason}")
-            self._emit(FileFailed(obj, reason))
-            return reason
+            return self._fail(upload, obj, f"incomplete upload, kept for a resume: {exc}")
         except OSError as exc:
             return self._fail(upload, obj, f"cannot read the upload: {exc}")
         when, source = capture_time(upload.partial), "metadata" if kind == "mp4" else "exif"

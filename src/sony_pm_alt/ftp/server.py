@@ -20,7 +20,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import stat as stat_module
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -109,8 +108,6 @@ def _check_path(cmd: str, arg: str) -> None:
     if len(parts) > MAX_DEPTH:
         raise ProtocolRefusal(f"more than {MAX_DEPTH} directory levels")
     for part in parts:
-        if part == "/":
-            continue
         if part != part.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in part):
             raise ProtocolRefusal("control characters or edge spaces in a path")
 
@@ -473,11 +470,9 @@ def _handler_class(settings: ReceiverSettings) -> type[FTPHandler]:
         base.keyfile = str(settings.keyfile) if settings.keyfile else None
         base.tls_control_required = settings.tls_required
         base.tls_data_required = settings.tls_required
-    allowed = {k: v for k, v in base.proto_cmds.items() if k in ALLOWED | REFUSED}
-    allowed.pop("MLSD", None)
-    allowed.pop("MLST", None)
+    known = ALLOWED | REFUSED - {"MLSD", "MLST"}  # not in FEAT either
     handler: type[FTPHandler] = type("ConfiguredCameraHandler", (base,), {})
-    handler.proto_cmds = allowed
+    handler.proto_cmds = {k: v for k, v in base.proto_cmds.items() if k in known}
     handler.dtp_handler = dtp
     handler.passive_ports = (
         list(range(settings.passive_ports[0], settings.passive_ports[1] + 1))
@@ -527,17 +522,15 @@ class FtpReceiver:
         # One thread: hooks run in the order of the files, after the camera got its reply.
         self._hooks = ThreadPoolExecutor(1, thread_name_prefix="sony-pm-alt-ftp-hook")
         handler.hooks = self._hooks
-        pyftpdlib_log = logging.getLogger("pyftpdlib")
-        pyftpdlib_log.setLevel(logging.WARNING)  # our own lines say what matters, once
-        if not pyftpdlib_log.handlers:  # else pyftpdlib configures the root logger itself
-            pyftpdlib_log.addHandler(logging.NullHandler())
+        _PYFTPDLIB_LOG.setLevel(logging.WARNING)  # our own lines say what matters, once
+        if not _PYFTPDLIB_LOG.handlers:  # else pyftpdlib configures the root logger itself
+            _PYFTPDLIB_LOG.addHandler(logging.NullHandler())
         self._server = ThreadedFTPServer((settings.listen, settings.port), handler)
         # A thread per connection: bounded, so a hostile LAN client cannot make thousands.
         self._server.max_cons = MAX_CONNECTIONS
         self._server.max_cons_per_ip = MAX_CONNECTIONS_PER_ADDRESS
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self.last_activity = time.monotonic()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -580,8 +573,3 @@ class FtpReceiver:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def permissions_ok(path: Path) -> bool:
-    """A private key must not be readable by others."""
-    return not path.stat().st_mode & (stat_module.S_IRWXG | stat_module.S_IRWXO)
