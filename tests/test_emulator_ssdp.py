@@ -222,7 +222,7 @@ async def _collect_notifies(sock: socket.socket, out: asyncio.Queue[dict[str, An
                 {
                     "nts": message.nts,
                     "nt": message.nt,
-                    "usn": message.usn,
+                    "usn": message.headers.get("usn"),
                     "location": message.location,
                     "source_port": addr[1],
                 }
@@ -270,7 +270,7 @@ async def _scenario_ssdp() -> dict[str, Any]:
     result["reply"] = {
         "kind": reply.kind,
         "st": reply.st,
-        "usn": reply.usn,
+        "usn": reply.headers.get("usn"),
         "location": reply.location,
         "ext": reply.headers.get("ext"),
         "source_port": port,

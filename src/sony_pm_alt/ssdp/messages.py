@@ -42,7 +42,6 @@ _START_LINES: dict[str, Literal["notify", "msearch", "response"]] = {
 # RFC 9110 token: what a header name may consist of.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_MAX_AGE = re.compile(r"max-age\s*=\s*(\d{1,9})", re.IGNORECASE)
 
 
 class SsdpParseError(ValueError):
@@ -162,11 +161,6 @@ class SsdpMessage:
         return self.headers.get("nts")
 
     @property
-    def usn(self) -> str | None:
-        """Unique service name."""
-        return self.headers.get("usn")
-
-    @property
     def st(self) -> str | None:
         """Search target (M-SEARCH and its replies)."""
         return self.headers.get("st")
@@ -175,12 +169,6 @@ class SsdpMessage:
     def location(self) -> str | None:
         """URL of the device description; ``None`` for byebyes and M-SEARCH."""
         return self.headers.get("location")
-
-    @property
-    def max_age(self) -> int | None:
-        """``max-age`` from CACHE-CONTROL, or ``None`` when absent or unreadable."""
-        match = _MAX_AGE.search(self.headers.get("cache-control", ""))
-        return int(match.group(1)) if match else None
 
 
 def parse_message(data: bytes) -> SsdpMessage:
