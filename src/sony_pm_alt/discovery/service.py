@@ -6,19 +6,15 @@ worker thread) → :class:`DiscoveredCamera` → ``on_camera``. Formats and pars
 reads 1024 bytes and drops the source address — docs/protocol.md §17), so this module owns its
 receive loop.
 
-Everything a LAN peer can send is bounded: datagrams by a kernel socket filter (only payloads
-starting with ``NOTI`` or ``HTTP`` are delivered) and by a token bucket per socket that stops
-reading while it is empty (the kernel then drops the excess, at no cost to this process),
-description fetches by a queue of ``max_pending`` and one fetch per host per
-``repeat_window``, the fetch itself by a total deadline and a byte limit
-(:mod:`sony_pm_alt.bounded_http`), the remembered hosts by pruning and a cap, and log lines by
-a second token bucket. No rejection is logged with a traceback. The cool-down after a session
-is the watcher's job; :meth:`Discovery.forget` lets it ask for an immediate re-fetch.
+Everything a LAN peer can send is bounded (docs/security.md tells how, and what a flood
+costs); no rejection is logged with a traceback. The cool-down after a session is the
+watcher's job; :meth:`Discovery.forget` lets it ask for an immediate re-fetch.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import logging
 import math
@@ -198,22 +194,18 @@ class Discovery:
                 raise RuntimeError("a Discovery can be started once")
             self._started = True
         config = self.config
-        group = multicast_socket(
-            group=config.group, port=config.port, interface=config.interface,
+        ssdp_socket = functools.partial(
+            multicast_socket,
+            group=config.group,
+            port=config.port,
+            interface=config.interface,
             announcements_only=True,
-        )  # fmt: skip
-        opened = [group]
-        try:
-            search = multicast_socket(
-                group=config.group, port=config.port, interface=config.interface,
-                join=False, announcements_only=True,
-            )  # fmt: skip
-            opened.append(search)
+        )
+        with contextlib.ExitStack() as opened:  # closed again if a later one fails
+            group = opened.enter_context(ssdp_socket())
+            search = opened.enter_context(ssdp_socket(join=False))
             wake_read, wake_write = socket.socketpair()
-        except BaseException:
-            for sock in opened:
-                sock.close()
-            raise
+            opened.pop_all()
         wake_read.setblocking(False)
         self._sockets = _Sockets(group, search, wake_read, wake_write)
         self._threads = [
@@ -334,12 +326,8 @@ class Discovery:
         now = time.monotonic()
         # Each socket reads at most its share of the budget; a socket whose share is spent is
         # taken out of the selector until resume time (see _PAUSE).
-        budgets = {
-            sockets.group: TokenBucket(rate * _GROUP_SHARE, max(1.0, rate * _GROUP_SHARE), now),
-            sockets.search: TokenBucket(
-                rate * (1 - _GROUP_SHARE), max(1.0, rate * (1 - _GROUP_SHARE)), now
-            ),
-        }
+        shares = {sockets.group: rate * _GROUP_SHARE, sockets.search: rate * (1 - _GROUP_SHARE)}
+        budgets = {sock: TokenBucket(r, max(1.0, r), now) for sock, r in shares.items()}
         paused: dict[socket.socket, float] = {}
         try:
             for sock in (sockets.group, sockets.search, sockets.wake_read):
