@@ -7,9 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from ..bounded_http import HttpError, exchange
+from ..bounded_http import HttpError, exchange, shorten
 from ..ssdp.description import SONY_MANUFACTURER, DescriptionError, parse_description
-from .policy import shorten
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ..bounded_http import shorten
 from ..ssdp.messages import MAX_DATAGRAM, MTP_NULL_SERVICE, SSDP_GROUP, SSDP_PORT, msearch
 from ..ssdp.ratelimit import LimitedLog, TokenBucket
 from ..ssdp.sockets import multicast_socket
 from .describe import DiscoveredCamera, NotACamera, describe
-from .policy import AnnouncementFilter, Decision, shorten
+from .policy import AnnouncementFilter, Decision
 
 log = logging.getLogger("sony_pm_alt.discovery")
 
