@@ -1,16 +1,9 @@
-"""What an upload's own bytes say: is it whole, and when was it taken.
+"""What an upload's own bytes say: is it whole, and when was it taken (docs/ftp.md, "The
+pipeline" steps 3 and 4, and "Capture time of a HEIF").
 
-FTP has no length for an upload: a client that closes its data connection early (a crash, a
-reset, a camera switched off mid-file) looks exactly like one that finished. So the formats a
-Sony body sends are checked for their own end before a file gets a final name: a JPEG ends
-with its EOI marker, the top-level boxes of an MP4/MOV (or HEIF) cover the file exactly, a
-TIFF-based raw file (ARW) holds every strip and preview its IFDs point at. Other formats
-cannot be checked and are taken as sent (docs/ftp.md).
-
-Capture times come from EXIF (Pillow) for JPEG/TIFF/ARW, from the ``Exif`` item of a HEIF
-(found through its ``meta`` box's ``iinf`` and ``iloc``, read by Pillow) and from the ``mvhd``
-box for MP4/MOV. Every reader here reads a few headers with seeks: memory stays flat for any
-size.
+FTP has no length for an upload: a client that closes early looks like one that finished, so
+the formats a Sony body sends are checked for their own end. Every reader here reads a few
+headers with seeks: memory stays flat for any size.
 """
 
 from __future__ import annotations

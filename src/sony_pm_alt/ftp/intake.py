@@ -1,12 +1,5 @@
-"""An FTP upload through the engine's pipeline, as a PTP/IP download goes.
-
-The bytes stream into a hidden partial file under the destination (``.sony-pm-alt-ftp/``,
-same file system, so placement is a link or a rename), named from (camera, folder, name) so
-that a camera resuming with REST or APPE continues it. When the data connection ends the
-partial is fsynced and checked (:mod:`.content`: a cut-short JPEG, MP4 or ARW never gets a
-final name and stays for a resume); then the capture time is read, the filters applied, the
-template rendered and the file placed by :func:`engine.download.place_verified` (no clobber,
-identical copies recognised), recorded in the state store, the hook run and the events sent.
+"""An FTP upload through the engine's pipeline, as a PTP/IP download goes (docs/ftp.md "The
+pipeline"): partial file, fsync, check, capture time, filters, placement, state, hooks, events.
 
 One :class:`CameraLink` per logged-in control connection: the first upload starts a session
 in the state store (so ``history`` lists it), the end of the connection ends it.

@@ -1,18 +1,11 @@
 """The FTP(S) server a camera uploads to: pyftpdlib, cut down to what a camera needs.
 
-Nothing the client says reaches the real file system as a path: directories are virtual
-(CWD/MKD build a per-connection tree that only becomes the ``{folder}`` of the naming
-template), uploads go through :mod:`.intake`, LIST/NLST/SIZE/MDTM show only what this camera
-uploaded. Allowed: login, TYPE/MODE/STRU, PASV/EPSV/PORT/EPRT, CWD/CDUP/PWD/MKD, STOR/APPE/
-REST, SIZE/MDTM/MFMT, LIST/NLST, NOOP/SYST/FEAT/OPTS/ALLO/ABOR/QUIT, AUTH TLS/PBSZ/PROT.
-Refused with a 550 and one log line: RETR, DELE, RNFR/RNTO, RMD, SITE, STOU, MLSD/MLST, a path
-with ``..``, an absolute path to a file. Every connection runs in its own thread
-(``ThreadedFTPServer``), so one camera's fsync, hook or slow disk never holds up another.
-
-Only pyftpdlib's public names are used (documented callbacks and attributes, ``ftp_*``
-methods, ``respond``, ``enable_receiving``, ``AbstractedFS``, ``ip_map``); what we rely on in
-its behaviour (the data channel's ``close`` runs before it sends the transfer's reply through
-``respond``) is checked by ``tests/test_ftp_pyftpdlib_contract.py``.
+Nothing the client says reaches the real file system as a path: directories are virtual,
+uploads go through :mod:`.intake`, LIST/NLST/SIZE/MDTM show only what this camera uploaded;
+what is allowed and refused is ``ALLOWED``/``REFUSED`` below (docs/ftp.md "What is refused").
+Every connection runs in its own thread, so one camera's fsync, hook or slow disk never holds
+up another. Only pyftpdlib's public names are used; what we rely on in its behaviour is
+checked by ``tests/test_ftp_pyftpdlib_contract.py``.
 """
 
 from __future__ import annotations
