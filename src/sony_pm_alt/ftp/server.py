@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pyftpdlib.authorizers import AuthenticationFailed
+from pyftpdlib.authorizers import AuthenticationFailed, DummyAuthorizer
 from pyftpdlib.filesystems import AbstractedFS
 from pyftpdlib.handlers import DTPHandler, FTPHandler
 from pyftpdlib.servers import ThreadedFTPServer
@@ -337,7 +337,7 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
     emit: Callable[[CameraLink, SyncEvent], None]
     limiter: FailureLimiter
     hooks: ThreadPoolExecutor
-    accounts_by_user: dict[str, Account]
+    authorizer: CameraAuthorizer
     link: CameraLink | None = None
     _instead_of_226: str | None = None
 
@@ -377,7 +377,7 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
         super().ftp_PASS(line)
 
     def on_login(self, username: str) -> None:
-        account = self.accounts_by_user[username]
+        account = self.authorizer.accounts[username]
         emit = self.emit
 
         def relay(event: SyncEvent) -> None:
@@ -391,7 +391,7 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
         # Counted and logged at once, before the delayed "530" goes out.
         username = self.username
         self.limiter.failed(self.remote_ip)
-        known = "wrong password" if username in self.accounts_by_user else "unknown user"
+        known = "wrong password" if self.authorizer.has_user(username) else "unknown user"
         log.warning("login failed for %r from %s: %s", username, self.remote_ip, known)
         super().handle_auth_failed(msg, password)
 
@@ -414,40 +414,19 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
         return timeval, path
 
 
-class CameraAuthorizer:
-    """Accounts from the config; never anonymous."""
+class CameraAuthorizer(DummyAuthorizer):  # type: ignore[misc]
+    """Accounts from the config, as pyftpdlib's virtual users of "/"; never anonymous."""
 
     def __init__(self, accounts: tuple[Account, ...]) -> None:
+        super().__init__()
         self.accounts = {account.user: account for account in accounts}
+        for user in self.accounts:
+            self.add_user(user, "", "/", perm="elwamT", msg_login="Logged in; send your files.")
 
     def validate_authentication(self, username: str, password: str, handler: Any) -> None:
         account = self.accounts.get(username)
         if account is None or not account.accepts(password):
             raise AuthenticationFailed("Authentication failed.")
-
-    def get_home_dir(self, username: str) -> str:
-        return "/"
-
-    def impersonate_user(self, username: str, password: str) -> None:
-        pass
-
-    def terminate_impersonation(self, username: str) -> None:
-        pass
-
-    def has_user(self, username: str) -> bool:
-        return username in self.accounts
-
-    def has_perm(self, username: str, perm: str, path: str | None = None) -> bool:
-        return perm in "elwamT"
-
-    def get_perms(self, username: str) -> str:
-        return "elwamT"
-
-    def get_msg_login(self, username: str) -> str:
-        return "Logged in; send your files."
-
-    def get_msg_quit(self, username: str) -> str:
-        return "Goodbye."
 
 
 def _handler_class(settings: ReceiverSettings) -> type[FTPHandler]:
@@ -476,7 +455,6 @@ def _handler_class(settings: ReceiverSettings) -> type[FTPHandler]:
     handler.auth_failed_timeout = settings.login_delay
     handler.timeout = settings.idle_timeout
     handler.authorizer = CameraAuthorizer(settings.accounts)
-    handler.accounts_by_user = {a.user: a for a in settings.accounts}
     handler.limiter = FailureLimiter()
     return handler
 

@@ -153,8 +153,7 @@ def accounts(config: Settings, dest_override: Path | None = None) -> tuple[Accou
 
 
 def receiver_settings(
-    section: FtpSection,
-    accounts: tuple[Account, ...],
+    section: FtpSection, accounts: tuple[Account, ...]
 ) -> tuple[ReceiverSettings, str]:
     """The receiver's settings, and a line about its certificate ("" without TLS); makes the
     self-signed certificate on first start."""
