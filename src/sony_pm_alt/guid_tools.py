@@ -84,13 +84,9 @@ def guid_from_mac(mac: str) -> bytes:
 
 
 def guid_from_container_id(text: str) -> bytes:
-    """The GUID suggested by a Windows registry ContainerID of the camera's USB device.
-
-    The value lives under ``HKLM\\SYSTEM\\CurrentControlSet\\Enum\\USB\\VID_14CD&PID_6D00\\…``,
-    e.g. ``ContainerID = {a4d7a2f7-c5ae-11e4-93ac-080027f5164f}``; its last 12 hex digits are
-    taken as the MAC and passed to :func:`guid_from_mac`. This match was reported by one user (the
-    2015 sony-pm-alt README, which asked others to validate it) and is **unverified**: a second
-    user did not find the key. Prefer a capture (:func:`guids_from_capture`) when in doubt.
+    """The GUID suggested by a Windows registry ContainerID of the camera's USB device: its
+    last 12 hex digits taken as the MAC (:func:`guid_from_mac`). **Unverified**: one user's
+    report (docs/pairing.md §2); prefer a capture (:func:`guids_from_capture`) when in doubt.
 
     Accepts the GUID with or without braces, or a pasted ``reg query`` line containing exactly one
     braced GUID.
@@ -326,17 +322,10 @@ def _init_requests(stream: bytes) -> list[InitCommandRequest]:
 def guids_from_capture(path: Path) -> list[CapturedInit]:
     """Every PTP/IP Init Command Request in a pcap or pcapng capture, in the order seen.
 
-    Capture PlayMemories Home (or anything else) connecting to the camera — Wireshark, or
-    ``tcpdump -i any -w pm.pcap`` — and the GUID it sent is the one the camera is paired with.
-    Any TCP port counts (the camera listens on 15740, a proxy may use another). Each TCP stream's
-    client → server bytes are reassembled in sequence order (out-of-order segments and
-    retransmissions are fine, a segment missing from the capture ends that stream), up to its
-    first 64 KiB; a stream whose first bytes are not a PTP/IP Init Command Request header is
-    ignored.
-
-    Link types: Ethernet, Linux cooked (v1 and v2), BSD/OpenBSD loopback and raw IP; IPv4 and
-    IPv6. A pcapng file is read with its first interface's link type (dpkt's reader does not
-    report per-packet interfaces). A truncated last record ends the reading quietly.
+    The GUID PlayMemories Home (or anything else) sent is the one the camera is paired with.
+    What is read and how streams are reassembled: docs/pairing.md §3. A stream whose first bytes
+    are not a PTP/IP Init Command Request header is ignored; a pcapng file is read with its first
+    interface's link type (dpkt's reader does not report per-packet interfaces).
 
     Raises ValueError when the file is not a pcap or pcapng capture; returns ``[]`` when it holds
     no Init Command Request.

@@ -1,13 +1,8 @@
 """SSDP datagrams as a Sony camera sends them, and a hardened parser for any SSDP datagram.
 
-Sans-IO: functions build and parse ``bytes``; the caller owns the sockets. Formats follow
-``docs/protocol.md`` §1.1–§1.3 byte for byte (header order, ``NAME: value`` spacing, SERVER
-and EXT, CRLF line ends, blank line at the end), which ssdpy's builders cannot produce (they
-write ``NAME:value`` in their own order), so the camera's datagrams and airnef's M-SEARCH are
-built here: whether a camera answers another M-SEARCH spelling is not known. Parsing is
-ssdpy's :func:`~ssdpy.http_helper.parse_headers` (start line, lower-case names, stripped
-values), behind the checks it does not make: a size limit, UTF-8, control characters, header
-names that are RFC 9110 tokens, bare-LF line ends, and one exception type for all of it.
+Sans-IO: functions build and parse ``bytes``; the caller owns the sockets. The datagrams are
+the camera's byte for byte (docs/protocol.md §1.1–§1.3); parsing is ssdpy's behind the checks
+it does not make, each failure one :class:`SsdpParseError` (why: docs/protocol.md §17).
 """
 
 from __future__ import annotations
