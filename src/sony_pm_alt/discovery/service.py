@@ -104,15 +104,6 @@ class DiscoveryConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}")
 
 
-@dataclass(frozen=True)
-class _Job:
-    host: str
-    port: int
-    target: str
-    location: str
-    via: str
-
-
 @dataclass
 class _Sockets:
     group: socket.socket
@@ -156,7 +147,7 @@ class Discovery:
             config.datagrams_per_second, max(1.0, config.datagrams_per_second), now
         )
         self._logs = LimitedLog(log, _LOG_PER_SECOND, _LOG_BURST, now)
-        self._jobs: queue.Queue[_Job] = queue.Queue(maxsize=config.max_pending)
+        self._jobs: queue.Queue[Decision] = queue.Queue(maxsize=config.max_pending)
         self._stats = dict.fromkeys(_COUNTERS, 0)
         self._busy = 0  # queued plus running fetches, for wait_idle()
         self._started = False
@@ -299,12 +290,10 @@ class Discovery:
         self._logs.log(level, message, time.monotonic())
 
     def _queue(self, decision: Decision) -> Decision:
-        assert decision.location is not None
         source = decision.host
-        job = _Job(source, decision.port, decision.target, decision.location, decision.via)
         with self._lock:
             try:
-                self._jobs.put_nowait(job)
+                self._jobs.put_nowait(decision)
             except queue.Full:
                 # Not fetched, so not remembered: a later announcement may try again.
                 self._filter.forget(source)
@@ -413,7 +402,8 @@ class Discovery:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-    def _describe(self, job: _Job) -> None:
+    def _describe(self, job: Decision) -> None:
+        assert job.location is not None  # a "fetch" decision has one
         self._count("fetched")
         try:
             camera = describe(

@@ -213,14 +213,8 @@ class CameraLink:
         self.received[(upload.folder, upload.name)] = Received(upload.size, placed.path)
         self.transferred += 1
         self.bytes += upload.size - upload.start
-        log.info(
-            "%s: %s%s saved as %s (capture time from %s)",
-            self.account.user,
-            upload.folder.rstrip("/") + "/",
-            upload.name,
-            placed.path,
-            source,
-        )
+        saved = (self.account.user, upload.name_for_log, placed.path, source)
+        log.info("%s: %s saved as %s (capture time from %s)", *saved)
         self._emit(
             FileDone(
                 obj,
