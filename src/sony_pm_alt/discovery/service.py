@@ -403,14 +403,10 @@ class Discovery:
                 sock.shutdown(socket.SHUT_RDWR)
 
     def _describe(self, job: Decision) -> None:
-        assert job.location is not None  # a "fetch" decision has one
         self._count("fetched")
         try:
             camera = describe(
-                job.host,
-                job.port,
-                job.target,
-                job.location,
+                job,
                 timeout=self.config.description_timeout,
                 max_bytes=self.config.max_description_bytes,
                 on_connect=self._set_active,
