@@ -176,15 +176,11 @@ def _heif_time(f: BinaryIO, size: int) -> datetime | None:
     payload = _heif_exif(f, size)
     if payload is None or len(payload) < 4:
         return None
-    (skip,) = struct.unpack(">I", payload[:4])  # exif_tiff_header_offset
-    return _tiff_exif_time(payload[4 + skip :])
-
-
-def _tiff_exif_time(tiff: bytes) -> datetime | None:
     from PIL import Image
 
+    (skip,) = struct.unpack(">I", payload[:4])  # exif_tiff_header_offset
     exif = Image.Exif()
-    exif.load(tiff)
+    exif.load(payload[4 + skip :])
     return _exif_datetime(exif)
 
 

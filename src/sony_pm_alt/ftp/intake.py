@@ -33,7 +33,7 @@ from ..engine.events import (
 from ..engine.hooks import run_hook
 from ..engine.model import CameraInfo, CameraObject
 from ..engine.naming import Template
-from ..engine.sanitize import UnsafeName, contained_path, safe_component
+from ..engine.sanitize import UnsafeName, contained_path
 from ..engine.state import StateStore
 from ..engine.writeback import WriteBack
 from .accounts import Account
@@ -100,7 +100,6 @@ class CameraLink:
 
     def open_upload(self, folder: str, name: str, mode: str) -> Upload:
         """``mode`` is pyftpdlib's: ``wb`` (STOR), ``ab`` (APPE), ``r+b`` (STOR after REST)."""
-        safe_component(name)  # raises UnsafeName: refused before any byte is written
         partial = self.partial_for(folder, name)
         partial.parent.mkdir(parents=True, exist_ok=True)
         if mode == "r+b" and not partial.exists():

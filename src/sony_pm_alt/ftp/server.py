@@ -85,24 +85,20 @@ class ReceiverSettings:
     accounts: tuple[Account, ...] = field(default=())
 
 
-class ProtocolRefusal(Exception):
-    """A command or path refused; the message is the 550 text."""
-
-
-def _check_path(cmd: str, arg: str) -> None:
+def _path_refusal(cmd: str, arg: str) -> str | None:
+    """Why the path in ``arg`` is refused (the 550 text), or None."""
     path = arg.split(" ", 1)[1] if cmd == "MFMT" and " " in arg else arg
-    if not path:
-        return
     parts = PurePosixPath(path).parts
     if ".." in path.split("/"):
-        raise ProtocolRefusal("'..' is not allowed in a path")
+        return "'..' is not allowed in a path"
     if path.startswith("/") and cmd in FILE_COMMANDS:
-        raise ProtocolRefusal("absolute paths are not allowed; CWD to the directory first")
+        return "absolute paths are not allowed; CWD to the directory first"
     if len(parts) > MAX_DEPTH:
-        raise ProtocolRefusal(f"more than {MAX_DEPTH} directory levels")
+        return f"more than {MAX_DEPTH} directory levels"
     for part in parts:
         if part != part.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in part):
-            raise ProtocolRefusal("control characters or edge spaces in a path")
+            return "control characters or edge spaces in a path"
+    return None
 
 
 class VirtualFS(AbstractedFS):  # type: ignore[misc]
@@ -356,10 +352,9 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
             self._refuse(cmd, arg, f"{cmd} is not allowed: this server only receives uploads")
             return
         if self.authenticated and cmd in self.proto_cmds and self.proto_cmds[cmd]["perm"]:
-            try:
-                _check_path(cmd, arg)
-            except ProtocolRefusal as exc:
-                self._refuse(cmd, arg, str(exc))
+            why = _path_refusal(cmd, arg)
+            if why is not None:
+                self._refuse(cmd, arg, why)
                 return
         super().pre_process_command(line, cmd, arg)
 
