@@ -110,16 +110,14 @@ class CameraLink:
         self._emit(FileStarted(upload.obj(0), partial, upload.index, upload.start))
         return upload
 
-    def set_time(self, folder: str, name: str, when: datetime) -> Path | None:
+    def set_time(self, folder: str, name: str, when: datetime) -> None:
         """MFMT: before the upload, the capture time to use if the file has none; after it,
-        the placed file's modification time. The placed file, if any."""
+        the placed file's modification time."""
         received = self.received.get((folder, name))
         if received is None:
             self._pending_times[(folder, name)] = when
-            return None
-        stamp = when.timestamp()
-        os.utime(received.path, (stamp, stamp))
-        return received.path
+        else:
+            os.utime(received.path, (when.timestamp(), when.timestamp()))
 
     def partial_size(self, folder: str, name: str) -> int | None:
         partial = self.partial_for(folder, name)
