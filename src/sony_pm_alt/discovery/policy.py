@@ -203,11 +203,8 @@ class AnnouncementFilter:
         self._fetched.pop(host, None)
 
     def _prune(self, now: float) -> None:
-        while self._fetched:
-            oldest = next(iter(self._fetched.values()))
-            if now - oldest < self.repeat_window:
-                break
-            self._fetched.popitem(last=False)
+        while self._fetched and now - next(iter(self._fetched.values())) >= self.repeat_window:
+            self._fetched.popitem(last=False)  # the oldest
 
     def _first_hint(self, host: str) -> bool:
         if host in self._hinted:
