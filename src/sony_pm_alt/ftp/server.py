@@ -113,12 +113,8 @@ class VirtualFS(AbstractedFS):  # type: ignore[misc]
         link: CameraLink = self.cmd_channel.link
         return link
 
-    def ftp2fs(self, ftppath: str) -> str:
-        return str(self.ftpnorm(ftppath))
-
-    def fs2ftp(self, fspath: str) -> str:
-        return fspath
-
+    # pyftpdlib's ftp2fs and fs2ftp keep a normalised path as it is when the root is "/";
+    # these keep it from looking at the real file system.
     def validpath(self, path: str) -> bool:
         return True
 
@@ -325,7 +321,6 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
     """One control connection. Class attributes are set per receiver by :func:`make_server`."""
 
     abstracted_fs = VirtualFS
-    dtp_handler = FinishingDTP
     banner = "sony-pm-alt FTP receiver ready."
     use_sendfile = False
     permit_privileged_ports = False
