@@ -31,14 +31,16 @@ from ssdpy.protocol import create_notify_payload
 
 from netns import netns_python
 from sony_pm_alt.discovery import (
-    MAX_REMEMBERED_HOSTS,
-    AnnouncementFilter,
-    Decision,
     DiscoveredCamera,
     Discovery,
     DiscoveryConfig,
     check_location,
     discover,
+)
+from sony_pm_alt.discovery.policy import (
+    MAX_REMEMBERED_HOSTS,
+    AnnouncementFilter,
+    Decision,
     judge,
 )
 from sony_pm_alt.ssdp.description import DeviceDescription, render_description

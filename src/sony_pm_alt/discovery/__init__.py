@@ -5,17 +5,7 @@
 """
 
 from .describe import DiscoveredCamera
-from .policy import MAX_REMEMBERED_HOSTS, AnnouncementFilter, Decision, check_location, judge
+from .policy import check_location
 from .service import Discovery, DiscoveryConfig, discover
 
-__all__ = [
-    "MAX_REMEMBERED_HOSTS",
-    "AnnouncementFilter",
-    "Decision",
-    "DiscoveredCamera",
-    "Discovery",
-    "DiscoveryConfig",
-    "check_location",
-    "discover",
-    "judge",
-]
+__all__ = ["DiscoveredCamera", "Discovery", "DiscoveryConfig", "check_location", "discover"]

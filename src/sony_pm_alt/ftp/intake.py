@@ -87,10 +87,9 @@ class CameraLink:
         self._seq = itertools.count(1)  # next() is atomic: one index per upload
         self._pending_times: dict[tuple[str, str], datetime] = {}
         self.received: dict[tuple[str, str], Received] = {}
-        for transfer in store.transfers(self.camera.key):
-            key = (transfer.folder, transfer.name)
-            if key not in self.received:  # newest first
-                self.received[key] = Received(transfer.size, Path(transfer.path))
+        for transfer in store.transfers(self.camera.key):  # newest first: the first one counts
+            received = Received(transfer.size, Path(transfer.path))
+            self.received.setdefault((transfer.folder, transfer.name), received)
 
     # -- what the server asks ---------------------------------------------------------------
 
