@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -411,7 +412,9 @@ class CameraAuthorizer(DummyAuthorizer):  # type: ignore[misc]
         super().__init__()
         self.accounts = {account.user: account for account in accounts}
         for user in self.accounts:
-            self.add_user(user, "", "/", perm="elwamT", msg_login="Logged in; send your files.")
+            # pyftpdlib warns when a user called "anonymous" may write; ours has a password.
+            with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
+                self.add_user(user, "", "/", perm="elwamT", msg_login="Logged in; send your files.")
 
     def validate_authentication(self, username: str, password: str, handler: Any) -> None:
         account = self.accounts.get(username)
