@@ -84,9 +84,9 @@ def guid_from_mac(mac: str) -> bytes:
 
 
 def guid_from_container_id(text: str) -> bytes:
-    """The GUID suggested by a Windows registry ContainerID of the camera's USB device: its
-    last 12 hex digits taken as the MAC (:func:`guid_from_mac`). **Unverified**: one user's
-    report (docs/pairing.md §2); prefer a capture (:func:`guids_from_capture`) when in doubt.
+    """The GUID suggested by a Windows registry ContainerID of the camera's USB device: its last
+    12 hex digits taken as the MAC (:func:`guid_from_mac`). Reported by one user and **unverified**
+    (docs/pairing.md §2): prefer a capture (:func:`guids_from_capture`) when in doubt.
 
     Accepts the GUID with or without braces, or a pasted ``reg query`` line containing exactly one
     braced GUID.
