@@ -31,29 +31,30 @@ from ssdpy.protocol import create_notify_payload
 
 from netns import netns_python
 from sony_pm_alt.discovery import (
-    MAX_REMEMBERED_HOSTS,
-    AnnouncementFilter,
-    Decision,
     DiscoveredCamera,
     Discovery,
     DiscoveryConfig,
     check_location,
     discover,
+)
+from sony_pm_alt.discovery.policy import (
+    MAX_REMEMBERED_HOSTS,
+    AnnouncementFilter,
+    Decision,
     judge,
 )
-from sony_pm_alt.ssdp import (
+from sony_pm_alt.ssdp.description import DeviceDescription, render_description
+from sony_pm_alt.ssdp.messages import (
     MAX_DATAGRAM,
     MTP_DEVICE,
     MTP_NULL_SERVICE,
     SSDP_GROUP,
     SSDP_PORT,
-    DeviceDescription,
     alive_messages,
     byebye_messages,
     msearch,
     msearch_reply,
     parse_message,
-    render_description,
     udn_from_mac,
 )
 from sony_pm_alt.ssdp.sockets import attach_announcement_filter

@@ -65,7 +65,7 @@ def _recv(sock: socket.socket) -> bytes:
 
 
 def _scenario() -> dict[str, Any]:
-    from sony_pm_alt.ssdp import parse_description
+    from sony_pm_alt.ssdp.description import parse_description
 
     listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

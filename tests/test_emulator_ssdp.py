@@ -23,16 +23,15 @@ from ssdpy import SSDPClient
 from netns import netns_python
 from sony_pm_alt.emulator import ssdp_responder
 from sony_pm_alt.emulator.ssdp_responder import SsdpConfig, SsdpResponder
-from sony_pm_alt.ssdp import (
+from sony_pm_alt.ssdp.description import DeviceDescription, parse_description
+from sony_pm_alt.ssdp.messages import (
     MTP_DEVICE,
     MTP_NULL_SERVICE,
     SSDP_GROUP,
     SSDP_PORT,
-    DeviceDescription,
     SsdpMessage,
     SsdpParseError,
     msearch,
-    parse_description,
     parse_message,
 )
 
@@ -223,7 +222,7 @@ async def _collect_notifies(sock: socket.socket, out: asyncio.Queue[dict[str, An
                 {
                     "nts": message.nts,
                     "nt": message.nt,
-                    "usn": message.usn,
+                    "usn": message.headers.get("usn"),
                     "location": message.location,
                     "source_port": addr[1],
                 }
@@ -271,7 +270,7 @@ async def _scenario_ssdp() -> dict[str, Any]:
     result["reply"] = {
         "kind": reply.kind,
         "st": reply.st,
-        "usn": reply.usn,
+        "usn": reply.headers.get("usn"),
         "location": reply.location,
         "ext": reply.headers.get("ext"),
         "source_port": port,

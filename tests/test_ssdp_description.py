@@ -9,10 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sony_pm_alt.ssdp import (
+from sony_pm_alt.ssdp.description import (
     DESCRIPTION_PATH,
-    MTP_DEVICE,
-    MTP_NULL_SERVICE,
     UPNP_DEVICE_NS,
     DescriptionError,
     DeviceDescription,
@@ -20,6 +18,7 @@ from sony_pm_alt.ssdp import (
     parse_description,
     render_description,
 )
+from sony_pm_alt.ssdp.messages import MTP_DEVICE, MTP_NULL_SERVICE
 
 NS = {"d": UPNP_DEVICE_NS}
 A6000 = DeviceDescription(

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ssdpy.protocol import create_msearch_payload, create_notify_payload
 
-from sony_pm_alt.ssdp import (
+from sony_pm_alt.ssdp.messages import (
     MAX_DATAGRAM,
     MTP_DEVICE,
     MTP_NULL_SERVICE,
@@ -66,7 +66,7 @@ def test_alive_golden_text() -> None:
 
 def test_alive_nt_usn_pairs_in_table_order() -> None:
     parsed = [parse_message(m) for m in alive_messages(UDN, LOCATION, max_age=900)]
-    assert [(m.nt, m.usn) for m in parsed] == [
+    assert [(m.nt, m.headers["usn"]) for m in parsed] == [
         (UDN, UDN),
         ("upnp:rootdevice", f"{UDN}::upnp:rootdevice"),
         (MTP_DEVICE, f"{UDN}::{MTP_DEVICE}"),
@@ -76,7 +76,7 @@ def test_alive_nt_usn_pairs_in_table_order() -> None:
         assert message.kind == "notify"
         assert message.nts == "ssdp:alive"
         assert message.location == LOCATION
-        assert message.max_age == 900
+        assert message.headers["cache-control"] == "max-age=900"
         assert message.headers["server"] == SONY_SERVER
         assert list(message.headers) == [
             "host",
@@ -106,7 +106,7 @@ def test_byebye_format() -> None:
         assert message.nts == "ssdp:byebye"
         assert message.location is None
         assert "server" not in message.headers
-        assert message.max_age is None
+        assert "cache-control" not in message.headers
 
 
 def test_msearch_format() -> None:
@@ -139,7 +139,12 @@ def test_msearch_reply_format() -> None:
         b"\r\n"
     )
     root = parse_message(msearch_reply(udn, udn, location))
-    assert (root.kind, root.st, root.usn, root.headers["ext"]) == ("response", udn, udn, "")
+    assert (root.kind, root.st, root.headers["usn"], root.headers["ext"]) == (
+        "response",
+        udn,
+        udn,
+        "",
+    )
 
 
 def test_builders_refuse_header_injection() -> None:
@@ -181,13 +186,13 @@ def test_another_stacks_spelling_is_read() -> None:
     )
     assert b"NT:urn" in notify  # the spelling this test is about
     message = parse_message(notify)
-    assert (message.kind, message.nt, message.nts, message.usn) == (
+    assert (message.kind, message.nt, message.nts, message.headers["usn"]) == (
         "notify",
         MTP_NULL_SERVICE,
         "ssdp:alive",
         usn,
     )
-    assert (message.location, message.max_age) == (LOCATION, 1800)
+    assert (message.location, message.headers["cache-control"]) == (LOCATION, "max-age=1800")
     assert message.headers["server.sony.com"] == "x"
     search = parse_message(create_msearch_payload("239.255.255.250:1900", "ssdp:all", 3))
     assert (search.kind, search.st, search.headers["mx"]) == ("msearch", "ssdp:all", "3")

@@ -38,7 +38,8 @@ class Answer:
     body: bytes
 
 
-def _short(value: str, limit: int) -> str:
+def shorten(value: str, limit: int = 120) -> str:
+    """``repr()`` of ``value``, cut at ``limit`` characters: for what a peer sent, in a log line."""
     return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
@@ -90,7 +91,7 @@ def exchange(
     except TimeoutError:
         raise HttpError(f"no complete answer within {timeout:g} s") from None
     except (OSError, h11.ProtocolError, ValueError) as exc:
-        raise HttpError(f"{type(exc).__name__}: {_short(str(exc), 80)}") from None
+        raise HttpError(f"{type(exc).__name__}: {shorten(str(exc), 80)}") from None
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def _answer(peer: _Peer, max_bytes: int, expect: Collection[int] | None) -> Answ
     assert isinstance(event, h11.Response)
     status, reason = event.status_code, event.reason.decode("latin-1")
     if expect is not None and status not in expect:
-        raise HttpError(f"HTTP {status} {_short(reason, 40)}")
+        raise HttpError(f"HTTP {status} {shorten(reason, 40)}")
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in event.headers}
     length = headers.get("content-length")
     if length is not None and int(length) > max_bytes:

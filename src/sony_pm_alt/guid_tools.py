@@ -45,16 +45,16 @@ MAX_STREAM_BYTES = 64 * 1024
 # Smallest Init Command Request: header, GUID, an empty name's NUL, the version.
 _MIN_INIT_LENGTH = HEADER_SIZE + GUID_SIZE + 2 + 4
 
-# Link-layer header types as stored in capture files (tcpdump.org/linktypes.html). These are the
-# LINKTYPE_ values, which unlike dpkt's DLT_ constants do not change with the platform.
-_LINKTYPE_NULL = 0  # BSD loopback, host byte order family
-_LINKTYPE_ETHERNET = 1
-_LINKTYPE_RAW = 101  # raw IPv4 or IPv6, version in the first nibble
-_LINKTYPE_LOOP = 108  # OpenBSD loopback, network byte order family
-_LINKTYPE_LINUX_SLL = 113  # Linux "cooked" capture (tcpdump -i any)
-_LINKTYPE_IPV4 = 228
-_LINKTYPE_IPV6 = 229
-_LINKTYPE_LINUX_SLL2 = 276  # Linux "cooked" v2 (newer tcpdump -i any)
+# Link-layer header types as stored in capture files (tcpdump.org/linktypes.html: the LINKTYPE_
+# values, which unlike dpkt's DLT_ constants do not change with the platform) and their decoders.
+_LINK_LAYERS: dict[int, Any] = {
+    0: dpkt.loopback.Loopback,  # BSD loopback, host byte order family
+    1: dpkt.ethernet.Ethernet,
+    108: dpkt.loopback.Loopback,  # OpenBSD loopback, network byte order family
+    113: dpkt.sll.SLL,  # Linux "cooked" capture (tcpdump -i any)
+    276: dpkt.sll2.SLL2,  # Linux "cooked" v2 (newer tcpdump -i any)
+}
+_RAW_IP = frozenset({101, 228, 229})  # raw IP (version in the first nibble), IPv4, IPv6
 
 # What dpkt raises on a truncated or malformed file header, record or frame.
 _DECODE_ERRORS = (dpkt.Error, IndexError, ValueError, struct.error)
@@ -84,13 +84,9 @@ def guid_from_mac(mac: str) -> bytes:
 
 
 def guid_from_container_id(text: str) -> bytes:
-    """The GUID suggested by a Windows registry ContainerID of the camera's USB device.
-
-    The value lives under ``HKLM\\SYSTEM\\CurrentControlSet\\Enum\\USB\\VID_14CD&PID_6D00\\…``,
-    e.g. ``ContainerID = {a4d7a2f7-c5ae-11e4-93ac-080027f5164f}``; its last 12 hex digits are
-    taken as the MAC and passed to :func:`guid_from_mac`. This match was reported by one user (the
-    2015 sony-pm-alt README, which asked others to validate it) and is **unverified**: a second
-    user did not find the key. Prefer a capture (:func:`guids_from_capture`) when in doubt.
+    """The GUID suggested by a Windows registry ContainerID of the camera's USB device: its last
+    12 hex digits taken as the MAC (:func:`guid_from_mac`). Reported by one user and **unverified**
+    (docs/pairing.md §2): prefer a capture (:func:`guids_from_capture`) when in doubt.
 
     Accepts the GUID with or without braces, or a pasted ``reg query`` line containing exactly one
     braced GUID.
@@ -228,22 +224,14 @@ def _open_capture(stream: BinaryIO, path: Path) -> Any:
 
 def _network_layer(linktype: int, frame: bytes) -> Any:
     """The dpkt IP or IP6 object of one frame, or None for other traffic and unknown links."""
-    if linktype == _LINKTYPE_ETHERNET:
-        packet: Any = dpkt.ethernet.Ethernet(frame)
-    elif linktype == _LINKTYPE_LINUX_SLL:
-        packet = dpkt.sll.SLL(frame)
-    elif linktype == _LINKTYPE_LINUX_SLL2:
-        packet = dpkt.sll2.SLL2(frame)
-    elif linktype in (_LINKTYPE_NULL, _LINKTYPE_LOOP):
-        packet = dpkt.loopback.Loopback(frame)
-    elif linktype in (_LINKTYPE_RAW, _LINKTYPE_IPV4, _LINKTYPE_IPV6):
+    if linktype in _RAW_IP:
         version = frame[0] >> 4 if frame else 0
         if version == 4:
             return dpkt.ip.IP(frame)
         return dpkt.ip6.IP6(frame) if version == 6 else None
-    else:
+    if linktype not in _LINK_LAYERS:
         return None
-    network = packet.data
+    network = _LINK_LAYERS[linktype](frame).data
     return network if isinstance(network, dpkt.ip.IP | dpkt.ip6.IP6) else None
 
 
@@ -275,9 +263,7 @@ def _segments(reader: Any) -> Iterator[tuple[_Endpoint, _Endpoint, Any]]:
     while True:
         try:
             _timestamp, frame = next(records)
-        except StopIteration:
-            return
-        except _DECODE_ERRORS:
+        except (StopIteration, *_DECODE_ERRORS):
             return
         try:
             network = _network_layer(linktype, frame)
@@ -336,34 +322,24 @@ def _init_requests(stream: bytes) -> list[InitCommandRequest]:
 def guids_from_capture(path: Path) -> list[CapturedInit]:
     """Every PTP/IP Init Command Request in a pcap or pcapng capture, in the order seen.
 
-    Capture PlayMemories Home (or anything else) connecting to the camera — Wireshark, or
-    ``tcpdump -i any -w pm.pcap`` — and the GUID it sent is the one the camera is paired with.
-    Any TCP port counts (the camera listens on 15740, a proxy may use another). Each TCP stream's
-    client → server bytes are reassembled in sequence order (out-of-order segments and
-    retransmissions are fine, a segment missing from the capture ends that stream), up to its
-    first 64 KiB; a stream whose first bytes are not a PTP/IP Init Command Request header is
-    ignored.
-
-    Link types: Ethernet, Linux cooked (v1 and v2), BSD/OpenBSD loopback and raw IP; IPv4 and
-    IPv6. A pcapng file is read with its first interface's link type (dpkt's reader does not
-    report per-packet interfaces). A truncated last record ends the reading quietly.
+    The GUID PlayMemories Home (or anything else) sent is the one the camera is paired with.
+    What is read and how streams are reassembled: docs/pairing.md §3. A stream whose first bytes
+    are not a PTP/IP Init Command Request header is ignored; a pcapng file is read with its first
+    interface's link type (dpkt's reader does not report per-packet interfaces).
 
     Raises ValueError when the file is not a pcap or pcapng capture; returns ``[]`` when it holds
     no Init Command Request.
     """
     path = Path(path)
-    found: list[CapturedInit] = []
     with path.open("rb") as stream:
-        reader = _open_capture(stream, path)
-        flows = _collect_flows(reader)
-    for flow in flows:
-        for request in _init_requests(flow.assemble()):
-            found.append(
-                CapturedInit(
-                    guid=request.guid,
-                    friendly_name=request.friendly_name,
-                    client=_format_endpoint(flow.source),
-                    server=_format_endpoint(flow.destination),
-                )
-            )
-    return found
+        flows = _collect_flows(_open_capture(stream, path))
+    return [
+        CapturedInit(
+            request.guid,
+            request.friendly_name,
+            _format_endpoint(flow.source),
+            _format_endpoint(flow.destination),
+        )
+        for flow in flows
+        for request in _init_requests(flow.assemble())
+    ]

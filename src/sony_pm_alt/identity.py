@@ -55,9 +55,7 @@ class Guid(bytes):
         return f"Guid({str(self)!r})"
 
 
-def parse_guid(text: str) -> Guid:
-    """:meth:`Guid.parse`."""
-    return Guid.parse(text)
+parse_guid = Guid.parse
 
 
 def format_guid(guid: bytes) -> str:

@@ -7,22 +7,9 @@ non-standard SCSI command ``7a 04`` carries an 8192-byte block holding a host na
 Init Command Request carries this GUID.
 
 It has **not been run against a real camera** by this project: the bytes match the setter's, and
-the tests drive a fake USB device. See ``docs/pairing.md``.
-
-The USB sequence (each transfer with a 1000 ms timeout):
-
-1. find the Sony device (VID 0x054C) with a Mass Storage interface (class 8, SCSI subclass 6,
-   Bulk-Only protocol 0x50); detach its kernel driver if one is bound; claim the interface;
-2. Get Max LUN (class request 0xFE; a stall means LUN 0) — the returned value is used as the LUN,
-   as the setter does (single-LUN cameras answer 0);
-3. CBW (tag 1, 8192 bytes host → device, CDB ``7a 04 00 00 00 00 00 00 00``) on bulk OUT;
-4. the 8192-byte block on bulk OUT;
-5. the 13-byte CSW on bulk IN; status 1 → REQUEST SENSE (tag 2) and :class:`PairingError`;
-6. release the interface and reattach the kernel driver.
-
-A stall (``EPIPE``) on a CBW or CSW transfer clears the halt and retries, at most
-:data:`MAX_ATTEMPTS` attempts in all (the setter's ``RETRY_MAX``). A stall in a data stage is
-cleared and the CSW read next, as the Bulk-Only Transport specifies (the data is not resent).
+the tests drive a fake USB device (``docs/pairing.md``). The USB sequence, the block and the
+stall handling are in ``docs/protocol.md`` §7; a stall in a data stage is cleared and the CSW
+read next, as the Bulk-Only Transport specifies (the data is not resent).
 """
 
 from __future__ import annotations
@@ -49,7 +36,7 @@ MAX_ATTEMPTS = 5
 
 CBW_SIGNATURE = b"USBC"
 CSW_SIGNATURE = b"USBS"
-CBW_SIZE, CSW_SIZE = 31, 13
+CSW_SIZE = 13
 CBW_FLAGS_OUT, CBW_FLAGS_IN = 0x00, 0x80
 _CBW = struct.Struct("<4sIIBBB16s")
 _CSW = struct.Struct("<4sIIB")
@@ -111,14 +98,6 @@ class PairingError(SonyPmAltError):
 
 def build_cbw(tag: int, transfer_length: int, flags: int, lun: int, cdb: bytes) -> bytes:
     """A 31-byte Bulk-Only Command Block Wrapper; the CDB is zero-padded to 16 bytes."""
-    if not 0 <= tag <= 0xFFFFFFFF or not 0 <= transfer_length <= 0xFFFFFFFF:
-        raise ValueError("CBW tag and transfer length are 32-bit unsigned integers")
-    if flags not in (CBW_FLAGS_OUT, CBW_FLAGS_IN):
-        raise ValueError(f"CBW flags must be 0x00 (host → device) or 0x80, got {flags:#x}")
-    if not 0 <= lun <= 0x0F:
-        raise ValueError(f"LUN must be 0–15, got {lun}")
-    if not 1 <= len(cdb) <= 16:
-        raise ValueError(f"a CDB is 1–16 bytes, got {len(cdb)}")
     return _CBW.pack(CBW_SIGNATURE, tag, transfer_length, flags, lun, len(cdb), cdb)
 
 
@@ -131,13 +110,9 @@ def _encode_host_name(host_name: str) -> bytes:
 
 
 def build_pairing_block(guid: bytes, host_name: str) -> bytes:
-    """The 8192-byte block of the pairing command (docs/protocol.md §7).
-
-    Magic ``25 01 00 00 08`` at 0; the host name UTF-16LE, zero-padded, in the 16 bytes at 17 — at
-    most 8 characters, a longer name is cut (the camera replaces it with the PTP/IP friendly name
-    on the first connection anyway); only ASCII is accepted; magic ``10 00 00 00`` at 177; GUID
-    bytes 0–7 at 181 and 8–15 at 189; zeros elsewhere.
-    """
+    """The 8192-byte block of the pairing command (layout: docs/protocol.md §7). Only ASCII host
+    names are accepted; one longer than 8 characters is cut (the camera takes the PTP/IP friendly
+    name on the first connection anyway)."""
     guid = Guid(guid)  # checks the size
     block = bytearray(PAIRING_BLOCK_SIZE)
     block[0 : len(BLOCK_MAGIC)] = BLOCK_MAGIC
@@ -209,40 +184,33 @@ def _usb_errors() -> Iterator[None]:
         raise PairingError(_usb_error_message(exc)) from exc
 
 
-def _is_mass_storage(interface: Any) -> bool:
-    return bool(
-        interface.bInterfaceClass == MSC_CLASS
-        and interface.bInterfaceSubClass == MSC_SUBCLASS_SCSI
-        and interface.bInterfaceProtocol == MSC_PROTOCOL_BOT
-    )
-
-
 def _mass_storage_interface(device: Any) -> tuple[Any, Any] | None:
     """(configuration, interface) of the device's first Bulk-Only SCSI interface."""
     for configuration in device:
         for interface in configuration:
-            if _is_mass_storage(interface):
+            kind = (
+                interface.bInterfaceClass,
+                interface.bInterfaceSubClass,
+                interface.bInterfaceProtocol,
+            )
+            if kind == (MSC_CLASS, MSC_SUBCLASS_SCSI, MSC_PROTOCOL_BOT):
                 return configuration, interface
     return None
 
 
 def _bulk_endpoints(interface: Any) -> tuple[int, int]:
     """Addresses of the interface's first bulk IN and first bulk OUT endpoints."""
-    bulk_in = bulk_out = None
+    bulk: dict[int, int] = {}  # direction -> address
     for endpoint in interface:
-        if usb.util.endpoint_type(endpoint.bmAttributes) != usb.util.ENDPOINT_TYPE_BULK:
-            continue
-        address = int(endpoint.bEndpointAddress)
-        if usb.util.endpoint_direction(address) == usb.util.ENDPOINT_IN:
-            bulk_in = address if bulk_in is None else bulk_in
-        else:
-            bulk_out = address if bulk_out is None else bulk_out
-    if bulk_in is None or bulk_out is None:
+        if usb.util.endpoint_type(endpoint.bmAttributes) == usb.util.ENDPOINT_TYPE_BULK:
+            address = int(endpoint.bEndpointAddress)
+            bulk.setdefault(usb.util.endpoint_direction(address), address)
+    if len(bulk) < 2:
         raise PairingError(
             "the camera's Mass Storage interface lacks a bulk IN or OUT endpoint; "
             + NOT_MASS_STORAGE
         )
-    return bulk_in, bulk_out
+    return bulk[usb.util.ENDPOINT_IN], bulk[usb.util.ENDPOINT_OUT]
 
 
 def _find_camera(find: Callable[..., Any], backend: object | None) -> tuple[Any, Any, Any]:

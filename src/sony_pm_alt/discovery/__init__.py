@@ -1,26 +1,11 @@
 """Find Sony cameras in "Send to Computer" mode: SSDP listener, description fetch, identity.
 
-- :mod:`.policy`: which datagrams lead to a fetch (pure: :func:`judge`,
-  :class:`AnnouncementFilter`, :func:`check_location`);
-- :mod:`.describe`: the description fetch and the Sony check (:class:`DiscoveredCamera`);
-- :mod:`.service`: the sockets, threads and limits (:class:`Discovery`, :func:`discover`).
-
-Sockets and rate limits come from :mod:`sony_pm_alt.ssdp`, the bounded HTTP read from
-:mod:`sony_pm_alt.bounded_http`.
+:mod:`.policy` decides which datagrams lead to a fetch, :mod:`.describe` fetches and checks,
+:mod:`.service` owns the sockets, threads and limits.
 """
 
 from .describe import DiscoveredCamera
-from .policy import MAX_REMEMBERED_HOSTS, AnnouncementFilter, Decision, check_location, judge
+from .policy import check_location
 from .service import Discovery, DiscoveryConfig, discover
 
-__all__ = [
-    "MAX_REMEMBERED_HOSTS",
-    "AnnouncementFilter",
-    "Decision",
-    "DiscoveredCamera",
-    "Discovery",
-    "DiscoveryConfig",
-    "check_location",
-    "discover",
-    "judge",
-]
+__all__ = ["DiscoveredCamera", "Discovery", "DiscoveryConfig", "check_location", "discover"]

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from ..bounded_http import HttpError, exchange
+from ..bounded_http import HttpError, exchange, shorten
 from ..ssdp.description import SONY_MANUFACTURER, DescriptionError, parse_description
-from .policy import shorten
+from .policy import Decision
 
 
 @dataclass(frozen=True)
@@ -37,25 +37,24 @@ class NotACamera(Exception):
 
 
 def describe(
-    host: str,
-    port: int,
-    target: str,
-    location: str,
+    job: Decision,
     *,
     timeout: float,
     max_bytes: int,
     on_connect: Callable[[socket.socket], None] | None = None,
 ) -> DiscoveredCamera:
-    """GET the description at ``http://host:port`` + ``target`` (``location``) and read it.
+    """GET the description a ``"fetch"`` decision points at and read it.
 
     Raises :class:`NotACamera`: ``rejected`` when the fetch fails, the answer is not 200,
     is oversized or unusable; ``ignored`` when it is another manufacturer's device.
     """
+    host, location = job.host, job.location
+    assert location is not None  # a "fetch" decision has one
     try:
         answer = exchange(
             host,
-            port,
-            target,
+            job.port,
+            job.target,
             headers={"Accept": "text/xml, */*"},
             timeout=timeout,
             max_bytes=max_bytes,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 from urllib.parse import urlsplit
 
+from ..bounded_http import shorten
 from ..ssdp.messages import MTP_NULL_SERVICE, SsdpParseError, parse_message
 
 # A hostile LAN can spoof any number of source addresses; the repeat memory forgets hosts
@@ -52,10 +53,6 @@ class Decision:
     target: str = "/"
     hint: str | None = None
     """A hint to log once (the link-local one), set only the first time for a host."""
-
-
-def shorten(value: str, limit: int = 120) -> str:
-    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def check_location(location: str, source: str) -> tuple[int, str] | str:
@@ -111,12 +108,13 @@ def judge(data: bytes, source: str) -> Decision:
         )
     if message.kind == "msearch":
         return Decision("ignored", f"ignoring M-SEARCH from {source}", source)
-    if message.kind == "notify":
-        nt = message.nt or ""
-        if nt.lower() != MTP_NULL_SERVICE.lower():
-            return Decision(
-                "ignored", f"ignoring NOTIFY for {shorten(nt, 80)} from {source}", source
-            )
+    notify = message.kind == "notify"
+    via, announced = ("NOTIFY", message.nt) if notify else ("M-SEARCH reply", message.st)
+    announced = announced or ""
+    if announced.lower() != MTP_NULL_SERVICE.lower():
+        reason = f"ignoring {via} for {shorten(announced, 80)} from {source}"
+        return Decision("ignored", reason, source)
+    if notify:
         nts = (message.nts or "").lower()
         if nts == "ssdp:byebye":
             return Decision("ignored", f"ignoring ssdp:byebye from {source}", source)
@@ -127,14 +125,6 @@ def judge(data: bytes, source: str) -> Decision:
                 source,
                 logging.INFO,
             )
-        via = "NOTIFY"
-    else:
-        st = message.st or ""
-        if st.lower() != MTP_NULL_SERVICE.lower():
-            return Decision(
-                "ignored", f"ignoring M-SEARCH reply for {shorten(st, 80)} from {source}", source
-            )
-        via = "M-SEARCH reply"
     location = message.location
     if not location:
         return Decision(
@@ -175,18 +165,11 @@ class AnnouncementFilter:
 
     Holds no sockets and reads no clock: :meth:`decide` gets the time. The repeat memory
     keeps only hosts fetched within ``repeat_window`` (older ones are pruned on every call)
-    and never more than ``max_hosts``; ``len()`` is its current size.
+    and never more than ``MAX_REMEMBERED_HOSTS``; ``len()`` is its current size.
     """
 
-    def __init__(
-        self,
-        repeat_window: float,
-        max_hosts: int = MAX_REMEMBERED_HOSTS,
-        max_hinted: int = MAX_HINTED_HOSTS,
-    ) -> None:
+    def __init__(self, repeat_window: float) -> None:
         self.repeat_window = repeat_window
-        self._max_hosts = max_hosts
-        self._max_hinted = max_hinted
         # host → time of its last fetch decision, oldest first (times only grow, and an entry
         # is written once per window, so the front is always the oldest).
         self._fetched: OrderedDict[str, float] = OrderedDict()
@@ -211,7 +194,7 @@ class AnnouncementFilter:
                 hint=hint,
             )
         self._fetched[source] = now
-        while len(self._fetched) > self._max_hosts:
+        while len(self._fetched) > MAX_REMEMBERED_HOSTS:
             self._fetched.popitem(last=False)
         return replace(decision, hint=hint)
 
@@ -220,16 +203,13 @@ class AnnouncementFilter:
         self._fetched.pop(host, None)
 
     def _prune(self, now: float) -> None:
-        while self._fetched:
-            oldest = next(iter(self._fetched.values()))
-            if now - oldest < self.repeat_window:
-                break
-            self._fetched.popitem(last=False)
+        while self._fetched and now - next(iter(self._fetched.values())) >= self.repeat_window:
+            self._fetched.popitem(last=False)  # the oldest
 
     def _first_hint(self, host: str) -> bool:
         if host in self._hinted:
             return False
         self._hinted[host] = None
-        while len(self._hinted) > self._max_hinted:
+        while len(self._hinted) > MAX_HINTED_HOSTS:
             self._hinted.popitem(last=False)
         return True

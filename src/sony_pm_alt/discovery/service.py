@@ -6,19 +6,15 @@ worker thread) → :class:`DiscoveredCamera` → ``on_camera``. Formats and pars
 reads 1024 bytes and drops the source address — docs/protocol.md §17), so this module owns its
 receive loop.
 
-Everything a LAN peer can send is bounded: datagrams by a kernel socket filter (only payloads
-starting with ``NOTI`` or ``HTTP`` are delivered) and by a token bucket per socket that stops
-reading while it is empty (the kernel then drops the excess, at no cost to this process),
-description fetches by a queue of ``max_pending`` and one fetch per host per
-``repeat_window``, the fetch itself by a total deadline and a byte limit
-(:mod:`sony_pm_alt.bounded_http`), the remembered hosts by pruning and a cap, and log lines by
-a second token bucket. No rejection is logged with a traceback. The cool-down after a session
-is the watcher's job; :meth:`Discovery.forget` lets it ask for an immediate re-fetch.
+Everything a LAN peer can send is bounded (docs/security.md tells how, and what a flood
+costs); no rejection is logged with a traceback. The cool-down after a session is the
+watcher's job; :meth:`Discovery.forget` lets it ask for an immediate re-fetch.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import logging
 import math
@@ -30,11 +26,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ..bounded_http import shorten
 from ..ssdp.messages import MAX_DATAGRAM, MTP_NULL_SERVICE, SSDP_GROUP, SSDP_PORT, msearch
 from ..ssdp.ratelimit import LimitedLog, TokenBucket
 from ..ssdp.sockets import multicast_socket
 from .describe import DiscoveredCamera, NotACamera, describe
-from .policy import AnnouncementFilter, Decision, shorten
+from .policy import AnnouncementFilter, Decision
 
 log = logging.getLogger("sony_pm_alt.discovery")
 
@@ -107,15 +104,6 @@ class DiscoveryConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}")
 
 
-@dataclass(frozen=True)
-class _Job:
-    host: str
-    port: int
-    target: str
-    location: str
-    via: str
-
-
 @dataclass
 class _Sockets:
     group: socket.socket
@@ -159,7 +147,7 @@ class Discovery:
             config.datagrams_per_second, max(1.0, config.datagrams_per_second), now
         )
         self._logs = LimitedLog(log, _LOG_PER_SECOND, _LOG_BURST, now)
-        self._jobs: queue.Queue[_Job] = queue.Queue(maxsize=config.max_pending)
+        self._jobs: queue.Queue[Decision] = queue.Queue(maxsize=config.max_pending)
         self._stats = dict.fromkeys(_COUNTERS, 0)
         self._busy = 0  # queued plus running fetches, for wait_idle()
         self._started = False
@@ -198,22 +186,18 @@ class Discovery:
                 raise RuntimeError("a Discovery can be started once")
             self._started = True
         config = self.config
-        group = multicast_socket(
-            group=config.group, port=config.port, interface=config.interface,
+        ssdp_socket = functools.partial(
+            multicast_socket,
+            group=config.group,
+            port=config.port,
+            interface=config.interface,
             announcements_only=True,
-        )  # fmt: skip
-        opened = [group]
-        try:
-            search = multicast_socket(
-                group=config.group, port=config.port, interface=config.interface,
-                join=False, announcements_only=True,
-            )  # fmt: skip
-            opened.append(search)
+        )
+        with contextlib.ExitStack() as opened:  # closed again if a later one fails
+            group = opened.enter_context(ssdp_socket())
+            search = opened.enter_context(ssdp_socket(join=False))
             wake_read, wake_write = socket.socketpair()
-        except BaseException:
-            for sock in opened:
-                sock.close()
-            raise
+            opened.pop_all()
         wake_read.setblocking(False)
         self._sockets = _Sockets(group, search, wake_read, wake_write)
         self._threads = [
@@ -306,12 +290,10 @@ class Discovery:
         self._logs.log(level, message, time.monotonic())
 
     def _queue(self, decision: Decision) -> Decision:
-        assert decision.location is not None
         source = decision.host
-        job = _Job(source, decision.port, decision.target, decision.location, decision.via)
         with self._lock:
             try:
-                self._jobs.put_nowait(job)
+                self._jobs.put_nowait(decision)
             except queue.Full:
                 # Not fetched, so not remembered: a later announcement may try again.
                 self._filter.forget(source)
@@ -334,12 +316,8 @@ class Discovery:
         now = time.monotonic()
         # Each socket reads at most its share of the budget; a socket whose share is spent is
         # taken out of the selector until resume time (see _PAUSE).
-        budgets = {
-            sockets.group: TokenBucket(rate * _GROUP_SHARE, max(1.0, rate * _GROUP_SHARE), now),
-            sockets.search: TokenBucket(
-                rate * (1 - _GROUP_SHARE), max(1.0, rate * (1 - _GROUP_SHARE)), now
-            ),
-        }
+        shares = {sockets.group: rate * _GROUP_SHARE, sockets.search: rate * (1 - _GROUP_SHARE)}
+        budgets = {sock: TokenBucket(r, max(1.0, r), now) for sock, r in shares.items()}
         paused: dict[socket.socket, float] = {}
         try:
             for sock in (sockets.group, sockets.search, sockets.wake_read):
@@ -424,14 +402,11 @@ class Discovery:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-    def _describe(self, job: _Job) -> None:
+    def _describe(self, job: Decision) -> None:
         self._count("fetched")
         try:
             camera = describe(
-                job.host,
-                job.port,
-                job.target,
-                job.location,
+                job,
                 timeout=self.config.description_timeout,
                 max_bytes=self.config.max_description_bytes,
                 on_connect=self._set_active,

@@ -1,16 +1,9 @@
-"""What an upload's own bytes say: is it whole, and when was it taken.
+"""What an upload's own bytes say: is it whole, and when was it taken (docs/ftp.md, "The
+pipeline" steps 3 and 4, and "Capture time of a HEIF").
 
-FTP has no length for an upload: a client that closes its data connection early (a crash, a
-reset, a camera switched off mid-file) looks exactly like one that finished. So the formats a
-Sony body sends are checked for their own end before a file gets a final name: a JPEG ends
-with its EOI marker, the top-level boxes of an MP4/MOV (or HEIF) cover the file exactly, a
-TIFF-based raw file (ARW) holds every strip and preview its IFDs point at. Other formats
-cannot be checked and are taken as sent (docs/ftp.md).
-
-Capture times come from EXIF (Pillow) for JPEG/TIFF/ARW, from the ``Exif`` item of a HEIF
-(found through its ``meta`` box's ``iinf`` and ``iloc``, read by Pillow) and from the ``mvhd``
-box for MP4/MOV. Every reader here reads a few headers with seeks: memory stays flat for any
-size.
+FTP has no length for an upload: a client that closes early looks like one that finished, so
+the formats a Sony body sends are checked for their own end. Every reader here reads a few
+headers with seeks: memory stays flat for any size.
 """
 
 from __future__ import annotations
@@ -19,7 +12,7 @@ import logging
 import struct
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 log = logging.getLogger("sony_pm_alt.ftp")
 
@@ -76,7 +69,7 @@ def check_complete(path: Path) -> str:
             if f.read(2) != b"\xff\xd9":
                 raise Incomplete("the JPEG does not end with its end-of-image marker")
         elif kind == "mp4":
-            _check_boxes(f, size)
+            _boxes(f, 0, size)
             if _is_heif(f):
                 return "heif"
         elif kind == "tiff":
@@ -111,10 +104,6 @@ def _boxes(f: BinaryIO, start: int, end: int) -> list[tuple[bytes, int, int]]:
     if offset != end:
         raise Incomplete(f"the last box ends at {offset}, the file at {end}")
     return boxes
-
-
-def _check_boxes(f: BinaryIO, size: int) -> None:
-    _boxes(f, 0, size)
 
 
 def _check_tiff(f: BinaryIO, size: int) -> None:
@@ -180,28 +169,19 @@ def _exif_time(path: Path) -> datetime | None:
     from PIL import Image
 
     with Image.open(path) as image:  # lazy: reads headers, never decodes pixels here
-        exif = image.getexif()
-        text = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
-    if not isinstance(text, str):
-        return None
-    return _parse_exif(text)
+        return _exif_datetime(image.getexif())
 
 
 def _heif_time(f: BinaryIO, size: int) -> datetime | None:
     payload = _heif_exif(f, size)
     if payload is None or len(payload) < 4:
         return None
-    (skip,) = struct.unpack(">I", payload[:4])  # exif_tiff_header_offset
-    return _tiff_exif_time(payload[4 + skip :])
-
-
-def _tiff_exif_time(tiff: bytes) -> datetime | None:
     from PIL import Image
 
+    (skip,) = struct.unpack(">I", payload[:4])  # exif_tiff_header_offset
     exif = Image.Exif()
-    exif.load(tiff)
-    text = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
-    return _parse_exif(text) if isinstance(text, str) else None
+    exif.load(payload[4 + skip :])
+    return _exif_datetime(exif)
 
 
 def _heif_exif(f: BinaryIO, size: int) -> bytes | None:
@@ -287,7 +267,10 @@ def _item_extents(f: BinaryIO, start: int, end: int, wanted: int) -> list[tuple[
     return []
 
 
-def _parse_exif(text: str) -> datetime | None:
+def _exif_datetime(exif: Any) -> datetime | None:
+    text = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+    if not isinstance(text, str):
+        return None
     try:
         when = datetime.strptime(text.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
     except ValueError:

@@ -48,22 +48,14 @@ def ftp_checks(config: Settings) -> list[Check]:
             )
         )
     for account in accounts:
+        name = f"ftp account {account.user}"
         if account.password is not None:
-            checks.append(
-                Check(
-                    f"ftp account {account.user}",
-                    Status.WARN,
-                    "password stored in clear text in the config",
-                    "replace ftp_password by ftp_password_hash (sony-pm-alt ftp-password-hash)",
-                )
-            )
+            fix = "replace ftp_password by ftp_password_hash (sony-pm-alt ftp-password-hash)"
+            problem = "password stored in clear text in the config"
+            checks.append(Check(name, Status.WARN, problem, fix))
         else:
             checks.append(
-                Check(
-                    f"ftp account {account.user}",
-                    Status.OK,
-                    f"camera {account.camera}, files to {account.dest}",
-                )
+                Check(name, Status.OK, f"camera {account.camera}, files to {account.dest}")
             )
         dest = destination_check(account.dest)
         if dest.status is not Status.OK:

@@ -8,6 +8,7 @@ page by page: a few per cent of an upload's CPU when every upload made its own).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import queue
 import threading
@@ -87,11 +88,9 @@ class BackgroundHash:
     def retire(self) -> None:
         """The upload is over (no more :meth:`buffer` calls): its free buffers go back to the
         shared pool. One still being hashed after a :meth:`stop` is left to the collector."""
-        while True:
-            try:
+        with contextlib.suppress(queue.Empty):
+            while True:
                 return_buffer(self._free.get_nowait())
-            except queue.Empty:
-                return
 
     def hexdigest(self) -> str:
         self.stop()

@@ -1,12 +1,5 @@
-"""An FTP upload through the engine's pipeline, as a PTP/IP download goes.
-
-The bytes stream into a hidden partial file under the destination (``.sony-pm-alt-ftp/``,
-same file system, so placement is a link or a rename), named from (camera, folder, name) so
-that a camera resuming with REST or APPE continues it. When the data connection ends the
-partial is fsynced and checked (:mod:`.content`: a cut-short JPEG, MP4 or ARW never gets a
-final name and stays for a resume); then the capture time is read, the filters applied, the
-template rendered and the file placed by :func:`engine.download.place_verified` (no clobber,
-identical copies recognised), recorded in the state store, the hook run and the events sent.
+"""An FTP upload through the engine's pipeline, as a PTP/IP download goes (docs/ftp.md "The
+pipeline"): partial file, fsync, check, capture time, filters, placement, state, hooks, events.
 
 One :class:`CameraLink` per logged-in control connection: the first upload starts a session
 in the state store (so ``history`` lists it), the end of the connection ends it.
@@ -15,6 +8,7 @@ in the state store (so ``history`` lists it), the end of the connection ends it.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import threading
@@ -39,7 +33,7 @@ from ..engine.events import (
 from ..engine.hooks import run_hook
 from ..engine.model import CameraInfo, CameraObject
 from ..engine.naming import Template
-from ..engine.sanitize import UnsafeName, contained_path, safe_component
+from ..engine.sanitize import UnsafeName, contained_path
 from ..engine.state import StateStore
 from ..engine.writeback import WriteBack
 from .accounts import Account
@@ -53,8 +47,6 @@ MODEL = "FTP Transfer"  # what {model} renders to: FTP does not tell us the body
 PROGRESS_STEP = 8 * 1024 * 1024  # bytes between FileProgress events
 READ_BUFFER = 1024 * 1024  # one socket read
 HASH_BLOCK = 4 * 1024 * 1024  # reads fill a block; the hashing thread takes it when full
-
-EventSink = Callable[[SyncEvent], None]
 
 
 @dataclass(frozen=True)
@@ -72,7 +64,7 @@ class CameraLink:
         self,
         account: Account,
         store: StateStore,
-        emit: EventSink,
+        emit: Callable[[SyncEvent], None],
         peer: str = "",
         run_later: Callable[[Callable[[], object]], object] | None = None,
     ) -> None:
@@ -92,13 +84,12 @@ class CameraLink:
         self.bytes = 0
         self.skipped = 0
         self.failed: list[str] = []
-        self._seq = 0
+        self._seq = itertools.count(1)  # next() is atomic: one index per upload
         self._pending_times: dict[tuple[str, str], datetime] = {}
         self.received: dict[tuple[str, str], Received] = {}
-        for transfer in store.transfers(self.camera.key):
-            key = (transfer.folder, transfer.name)
-            if key not in self.received:  # newest first
-                self.received[key] = Received(transfer.size, Path(transfer.path))
+        for transfer in store.transfers(self.camera.key):  # newest first: the first one counts
+            received = Received(transfer.size, Path(transfer.path))
+            self.received.setdefault((transfer.folder, transfer.name), received)
 
     # -- what the server asks ---------------------------------------------------------------
 
@@ -108,30 +99,24 @@ class CameraLink:
 
     def open_upload(self, folder: str, name: str, mode: str) -> Upload:
         """``mode`` is pyftpdlib's: ``wb`` (STOR), ``ab`` (APPE), ``r+b`` (STOR after REST)."""
-        safe_component(name)  # raises UnsafeName: refused before any byte is written
         partial = self.partial_for(folder, name)
         partial.parent.mkdir(parents=True, exist_ok=True)
         if mode == "r+b" and not partial.exists():
             partial.touch()
         upload = Upload(self, folder, name, partial, mode)
-        with self._lock:
-            self._seq += 1
-            index = self._seq
-        upload.index = index
+        upload.index = next(self._seq)
         self._ensure_session()
-        self._emit(FileStarted(upload.obj(0), partial, index, upload.start))
+        self._emit(FileStarted(upload.obj(0), partial, upload.index, upload.start))
         return upload
 
-    def set_time(self, folder: str, name: str, when: datetime) -> Path | None:
+    def set_time(self, folder: str, name: str, when: datetime) -> None:
         """MFMT: before the upload, the capture time to use if the file has none; after it,
-        the placed file's modification time. The placed file, if any."""
+        the placed file's modification time."""
         received = self.received.get((folder, name))
         if received is None:
             self._pending_times[(folder, name)] = when
-            return None
-        stamp = when.timestamp()
-        os.utime(received.path, (stamp, stamp))
-        return received.path
+        else:
+            os.utime(received.path, (when.timestamp(), when.timestamp()))
 
     def partial_size(self, folder: str, name: str) -> int | None:
         partial = self.partial_for(folder, name)
@@ -188,11 +173,7 @@ class CameraLink:
         try:
             kind = check_complete(upload.partial)
         except Incomplete as exc:
-            reason = f"incomplete upload, kept for a resume: {exc}"
-            log.warning("%s %s: %s", self.peer, upload.name_for_log, reason)
-            self.failed.append(f"{upload.folder}/{upload.name}: {reason}")
-            self._emit(FileFailed(obj, reason))
-            return reason
+            return self._fail(upload, obj, f"incomplete upload, kept for a resume: {exc}")
         except OSError as exc:
             return self._fail(upload, obj, f"cannot read the upload: {exc}")
         when, source = capture_time(upload.partial), "metadata" if kind == "mp4" else "exif"
@@ -228,14 +209,8 @@ class CameraLink:
         self.received[(upload.folder, upload.name)] = Received(upload.size, placed.path)
         self.transferred += 1
         self.bytes += upload.size - upload.start
-        log.info(
-            "%s: %s%s saved as %s (capture time from %s)",
-            self.account.user,
-            upload.folder.rstrip("/") + "/",
-            upload.name,
-            placed.path,
-            source,
-        )
+        saved = (self.account.user, upload.name_for_log, placed.path, source)
+        log.info("%s: %s saved as %s (capture time from %s)", *saved)
         self._emit(
             FileDone(
                 obj,

@@ -1,18 +1,11 @@
 """The FTP(S) server a camera uploads to: pyftpdlib, cut down to what a camera needs.
 
-Nothing the client says reaches the real file system as a path: directories are virtual
-(CWD/MKD build a per-connection tree that only becomes the ``{folder}`` of the naming
-template), uploads go through :mod:`.intake`, LIST/NLST/SIZE/MDTM show only what this camera
-uploaded. Allowed: login, TYPE/MODE/STRU, PASV/EPSV/PORT/EPRT, CWD/CDUP/PWD/MKD, STOR/APPE/
-REST, SIZE/MDTM/MFMT, LIST/NLST, NOOP/SYST/FEAT/OPTS/ALLO/ABOR/QUIT, AUTH TLS/PBSZ/PROT.
-Refused with a 550 and one log line: RETR, DELE, RNFR/RNTO, RMD, SITE, STOU, MLSD/MLST, a path
-with ``..``, an absolute path to a file. Every connection runs in its own thread
-(``ThreadedFTPServer``), so one camera's fsync, hook or slow disk never holds up another.
-
-Only pyftpdlib's public names are used (documented callbacks and attributes, ``ftp_*``
-methods, ``respond``, ``enable_receiving``, ``AbstractedFS``, ``ip_map``); what we rely on in
-its behaviour (the data channel's ``close`` runs before it sends the transfer's reply through
-``respond``) is checked by ``tests/test_ftp_pyftpdlib_contract.py``.
+Nothing the client says reaches the real file system as a path: directories are virtual,
+uploads go through :mod:`.intake`, LIST/NLST/SIZE/MDTM show only what this camera uploaded;
+what is allowed and refused is ``ALLOWED``/``REFUSED`` below (docs/ftp.md "What is refused").
+Every connection runs in its own thread, so one camera's fsync, hook or slow disk never holds
+up another. Only pyftpdlib's public names are used; what we rely on in its behaviour is
+checked by ``tests/test_ftp_pyftpdlib_contract.py``.
 """
 
 from __future__ import annotations
@@ -20,9 +13,9 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import stat as stat_module
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pyftpdlib.authorizers import AuthenticationFailed
+from pyftpdlib.authorizers import AuthenticationFailed, DummyAuthorizer
 from pyftpdlib.filesystems import AbstractedFS
 from pyftpdlib.handlers import DTPHandler, FTPHandler
 from pyftpdlib.servers import ThreadedFTPServer
@@ -93,26 +86,20 @@ class ReceiverSettings:
     accounts: tuple[Account, ...] = field(default=())
 
 
-class ProtocolRefusal(Exception):
-    """A command or path refused; the message is the 550 text."""
-
-
-def _check_path(cmd: str, arg: str) -> None:
+def _path_refusal(cmd: str, arg: str) -> str | None:
+    """Why the path in ``arg`` is refused (the 550 text), or None."""
     path = arg.split(" ", 1)[1] if cmd == "MFMT" and " " in arg else arg
-    if not path:
-        return
     parts = PurePosixPath(path).parts
     if ".." in path.split("/"):
-        raise ProtocolRefusal("'..' is not allowed in a path")
+        return "'..' is not allowed in a path"
     if path.startswith("/") and cmd in FILE_COMMANDS:
-        raise ProtocolRefusal("absolute paths are not allowed; CWD to the directory first")
+        return "absolute paths are not allowed; CWD to the directory first"
     if len(parts) > MAX_DEPTH:
-        raise ProtocolRefusal(f"more than {MAX_DEPTH} directory levels")
+        return f"more than {MAX_DEPTH} directory levels"
     for part in parts:
-        if part == "/":
-            continue
         if part != part.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in part):
-            raise ProtocolRefusal("control characters or edge spaces in a path")
+            return "control characters or edge spaces in a path"
+    return None
 
 
 class VirtualFS(AbstractedFS):  # type: ignore[misc]
@@ -127,12 +114,8 @@ class VirtualFS(AbstractedFS):  # type: ignore[misc]
         link: CameraLink = self.cmd_channel.link
         return link
 
-    def ftp2fs(self, ftppath: str) -> str:
-        return str(self.ftpnorm(ftppath))
-
-    def fs2ftp(self, fspath: str) -> str:
-        return fspath
-
+    # pyftpdlib's ftp2fs and fs2ftp keep a normalised path as it is when the root is "/";
+    # these keep it from looking at the real file system.
     def validpath(self, path: str) -> bool:
         return True
 
@@ -339,7 +322,6 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
     """One control connection. Class attributes are set per receiver by :func:`make_server`."""
 
     abstracted_fs = VirtualFS
-    dtp_handler = FinishingDTP
     banner = "sony-pm-alt FTP receiver ready."
     use_sendfile = False
     permit_privileged_ports = False
@@ -347,7 +329,7 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
     emit: Callable[[CameraLink, SyncEvent], None]
     limiter: FailureLimiter
     hooks: ThreadPoolExecutor
-    accounts_by_user: dict[str, Account]
+    authorizer: CameraAuthorizer
     link: CameraLink | None = None
     _instead_of_226: str | None = None
 
@@ -366,10 +348,9 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
             self._refuse(cmd, arg, f"{cmd} is not allowed: this server only receives uploads")
             return
         if self.authenticated and cmd in self.proto_cmds and self.proto_cmds[cmd]["perm"]:
-            try:
-                _check_path(cmd, arg)
-            except ProtocolRefusal as exc:
-                self._refuse(cmd, arg, str(exc))
+            why = _path_refusal(cmd, arg)
+            if why is not None:
+                self._refuse(cmd, arg, why)
                 return
         super().pre_process_command(line, cmd, arg)
 
@@ -387,7 +368,7 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
         super().ftp_PASS(line)
 
     def on_login(self, username: str) -> None:
-        account = self.accounts_by_user[username]
+        account = self.authorizer.accounts[username]
         emit = self.emit
 
         def relay(event: SyncEvent) -> None:
@@ -401,7 +382,7 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
         # Counted and logged at once, before the delayed "530" goes out.
         username = self.username
         self.limiter.failed(self.remote_ip)
-        known = "wrong password" if username in self.accounts_by_user else "unknown user"
+        known = "wrong password" if self.authorizer.has_user(username) else "unknown user"
         log.warning("login failed for %r from %s: %s", username, self.remote_ip, known)
         super().handle_auth_failed(msg, password)
 
@@ -424,40 +405,21 @@ class CameraHandler(FTPHandler):  # type: ignore[misc]
         return timeval, path
 
 
-class CameraAuthorizer:
-    """Accounts from the config; never anonymous."""
+class CameraAuthorizer(DummyAuthorizer):  # type: ignore[misc]
+    """Accounts from the config, as pyftpdlib's virtual users of "/"; never anonymous."""
 
     def __init__(self, accounts: tuple[Account, ...]) -> None:
+        super().__init__()
         self.accounts = {account.user: account for account in accounts}
+        for user in self.accounts:
+            # pyftpdlib warns when a user called "anonymous" may write; ours has a password.
+            with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
+                self.add_user(user, "", "/", perm="elwamT", msg_login="Logged in; send your files.")
 
     def validate_authentication(self, username: str, password: str, handler: Any) -> None:
         account = self.accounts.get(username)
         if account is None or not account.accepts(password):
             raise AuthenticationFailed("Authentication failed.")
-
-    def get_home_dir(self, username: str) -> str:
-        return "/"
-
-    def impersonate_user(self, username: str, password: str) -> None:
-        pass
-
-    def terminate_impersonation(self, username: str) -> None:
-        pass
-
-    def has_user(self, username: str) -> bool:
-        return username in self.accounts
-
-    def has_perm(self, username: str, perm: str, path: str | None = None) -> bool:
-        return perm in "elwamT"
-
-    def get_perms(self, username: str) -> str:
-        return "elwamT"
-
-    def get_msg_login(self, username: str) -> str:
-        return "Logged in; send your files."
-
-    def get_msg_quit(self, username: str) -> str:
-        return "Goodbye."
 
 
 def _handler_class(settings: ReceiverSettings) -> type[FTPHandler]:
@@ -473,11 +435,9 @@ def _handler_class(settings: ReceiverSettings) -> type[FTPHandler]:
         base.keyfile = str(settings.keyfile) if settings.keyfile else None
         base.tls_control_required = settings.tls_required
         base.tls_data_required = settings.tls_required
-    allowed = {k: v for k, v in base.proto_cmds.items() if k in ALLOWED | REFUSED}
-    allowed.pop("MLSD", None)
-    allowed.pop("MLST", None)
+    known = ALLOWED | REFUSED - {"MLSD", "MLST"}  # not in FEAT either
     handler: type[FTPHandler] = type("ConfiguredCameraHandler", (base,), {})
-    handler.proto_cmds = allowed
+    handler.proto_cmds = {k: v for k, v in base.proto_cmds.items() if k in known}
     handler.dtp_handler = dtp
     handler.passive_ports = (
         list(range(settings.passive_ports[0], settings.passive_ports[1] + 1))
@@ -488,7 +448,6 @@ def _handler_class(settings: ReceiverSettings) -> type[FTPHandler]:
     handler.auth_failed_timeout = settings.login_delay
     handler.timeout = settings.idle_timeout
     handler.authorizer = CameraAuthorizer(settings.accounts)
-    handler.accounts_by_user = {a.user: a for a in settings.accounts}
     handler.limiter = FailureLimiter()
     return handler
 
@@ -527,17 +486,15 @@ class FtpReceiver:
         # One thread: hooks run in the order of the files, after the camera got its reply.
         self._hooks = ThreadPoolExecutor(1, thread_name_prefix="sony-pm-alt-ftp-hook")
         handler.hooks = self._hooks
-        pyftpdlib_log = logging.getLogger("pyftpdlib")
-        pyftpdlib_log.setLevel(logging.WARNING)  # our own lines say what matters, once
-        if not pyftpdlib_log.handlers:  # else pyftpdlib configures the root logger itself
-            pyftpdlib_log.addHandler(logging.NullHandler())
+        _PYFTPDLIB_LOG.setLevel(logging.WARNING)  # our own lines say what matters, once
+        if not _PYFTPDLIB_LOG.handlers:  # else pyftpdlib configures the root logger itself
+            _PYFTPDLIB_LOG.addHandler(logging.NullHandler())
         self._server = ThreadedFTPServer((settings.listen, settings.port), handler)
         # A thread per connection: bounded, so a hostile LAN client cannot make thousands.
         self._server.max_cons = MAX_CONNECTIONS
         self._server.max_cons_per_ip = MAX_CONNECTIONS_PER_ADDRESS
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self.last_activity = time.monotonic()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -580,8 +537,3 @@ class FtpReceiver:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def permissions_ok(path: Path) -> bool:
-    """A private key must not be readable by others."""
-    return not path.stat().st_mode & (stat_module.S_IRWXG | stat_module.S_IRWXO)

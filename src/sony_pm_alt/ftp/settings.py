@@ -93,12 +93,15 @@ class FtpLogin:
 
 def pop_login(section: dict[str, object], problem: Problem) -> FtpLogin | None:
     """Take the ``ftp_*`` keys out of a ``[[camera]]`` table; None when it has none."""
-    found = {name: section.pop(name) for name in CAMERA_FTP_KEYS if name in section}
+    found: dict[str, str] = {}
+    for name in CAMERA_FTP_KEYS:
+        if name in section:
+            value = section.pop(name)
+            if not isinstance(value, str) or not value:
+                raise problem(name, f"must be a non-empty string, not {value!r}")
+            found[name] = value
     if not found:
         return None
-    for name, value in found.items():
-        if not isinstance(value, str) or not value:
-            raise problem(name, f"must be a non-empty string, not {value!r}")
     if "ftp_user" not in found:
         raise problem("ftp_user", "missing: give the user name entered in the camera")
     password, password_hash = found.get("ftp_password"), found.get("ftp_password_hash")
@@ -110,14 +113,10 @@ def pop_login(section: dict[str, object], problem: Problem) -> FtpLogin | None:
         )
     if password_hash is not None:
         try:
-            check_hash_format(str(password_hash))
+            check_hash_format(password_hash)
         except PasswordHashError as exc:
             raise problem("ftp_password_hash", str(exc)) from None
-    return FtpLogin(str(found["ftp_user"]), _opt(password), _opt(password_hash))
-
-
-def _opt(value: object) -> str | None:
-    return None if value is None else str(value)
+    return FtpLogin(found["ftp_user"], password, password_hash)
 
 
 def accounts(config: Settings, dest_override: Path | None = None) -> tuple[Account, ...]:
@@ -154,8 +153,7 @@ def accounts(config: Settings, dest_override: Path | None = None) -> tuple[Accou
 
 
 def receiver_settings(
-    section: FtpSection,
-    accounts: tuple[Account, ...],
+    section: FtpSection, accounts: tuple[Account, ...]
 ) -> tuple[ReceiverSettings, str]:
     """The receiver's settings, and a line about its certificate ("" without TLS); makes the
     self-signed certificate on first start."""

@@ -82,10 +82,7 @@ def check_certificate(cert: Path, key: Path | None) -> str:
             private = serialization.load_pem_private_key(key.read_bytes(), password=None)
         except (OSError, ValueError, TypeError) as exc:
             return f"cannot read the key {key}: {exc}"
-        if private.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        ) != certificate.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        ):
+        spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        if private.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
             return f"the key {key} does not belong to the certificate {cert}"
     return ""

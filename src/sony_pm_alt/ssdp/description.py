@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element, ParseError
+from xml.sax.saxutils import escape
 
 import defusedxml
 import defusedxml.ElementTree
@@ -70,10 +71,7 @@ def description_url(host: str, port: int = 1900) -> str:
 def _escape(value: str) -> str:
     if _NOT_XML.search(value):
         raise ValueError(f"cannot be represented in XML 1.0: {value!r}")
-    # \r is escaped because XML parsers turn a literal one into \n.
-    return (
-        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    )
+    return escape(value, {"\r": "&#13;"})  # XML parsers turn a literal \r into \n
 
 
 def render_description(d: DeviceDescription) -> bytes:

@@ -1,13 +1,8 @@
 """SSDP datagrams as a Sony camera sends them, and a hardened parser for any SSDP datagram.
 
-Sans-IO: functions build and parse ``bytes``; the caller owns the sockets. Formats follow
-``docs/protocol.md`` §1.1–§1.3 byte for byte (header order, ``NAME: value`` spacing, SERVER
-and EXT, CRLF line ends, blank line at the end), which ssdpy's builders cannot produce (they
-write ``NAME:value`` in their own order), so the camera's datagrams and airnef's M-SEARCH are
-built here: whether a camera answers another M-SEARCH spelling is not known. Parsing is
-ssdpy's :func:`~ssdpy.http_helper.parse_headers` (start line, lower-case names, stripped
-values), behind the checks it does not make: a size limit, UTF-8, control characters, header
-names that are RFC 9110 tokens, bare-LF line ends, and one exception type for all of it.
+Sans-IO: functions build and parse ``bytes``; the caller owns the sockets. The datagrams are
+the camera's byte for byte (docs/protocol.md §1.1–§1.3); parsing is ssdpy's behind the checks
+it does not make, each failure one :class:`SsdpParseError` (why: docs/protocol.md §17).
 """
 
 from __future__ import annotations
@@ -42,7 +37,6 @@ _START_LINES: dict[str, Literal["notify", "msearch", "response"]] = {
 # RFC 9110 token: what a header name may consist of.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_MAX_AGE = re.compile(r"max-age\s*=\s*(\d{1,9})", re.IGNORECASE)
 
 
 class SsdpParseError(ValueError):
@@ -162,11 +156,6 @@ class SsdpMessage:
         return self.headers.get("nts")
 
     @property
-    def usn(self) -> str | None:
-        """Unique service name."""
-        return self.headers.get("usn")
-
-    @property
     def st(self) -> str | None:
         """Search target (M-SEARCH and its replies)."""
         return self.headers.get("st")
@@ -175,12 +164,6 @@ class SsdpMessage:
     def location(self) -> str | None:
         """URL of the device description; ``None`` for byebyes and M-SEARCH."""
         return self.headers.get("location")
-
-    @property
-    def max_age(self) -> int | None:
-        """``max-age`` from CACHE-CONTROL, or ``None`` when absent or unreadable."""
-        match = _MAX_AGE.search(self.headers.get("cache-control", ""))
-        return int(match.group(1)) if match else None
 
 
 def parse_message(data: bytes) -> SsdpMessage:
