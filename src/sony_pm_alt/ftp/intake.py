@@ -428,11 +428,8 @@ class Upload:
             hasher = self._hasher()
             assert hasher is not None
             return hasher.hexdigest()
-        digest = hashlib.sha256()
         with self.partial.open("rb") as f:
-            while chunk := f.read(dl.CHUNK):
-                digest.update(chunk)
-        return digest.hexdigest()
+            return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 _OPEN_LOCK = threading.Lock()
