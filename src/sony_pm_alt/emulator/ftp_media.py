@@ -34,14 +34,10 @@ class MediaFile:
     def chunks(self, chunk: int = 1024 * 1024) -> Iterator[bytes]:
         """The content in pieces; an MP4's mdat is generated on the fly (flat memory for a
         3.5 GiB clip)."""
-        if self.kind == "jpeg":
-            yield jpeg_bytes(self.captured, self.seed, self.size_hint)
-        elif self.kind == "arw":
-            yield arw_bytes(self.captured, self.seed, self.size_hint)
-        elif self.kind == "heif":
-            yield heif_bytes(self.captured, self.seed, self.size_hint)
-        else:
+        if self.kind == "mp4":
             yield from mp4_chunks(self.captured, self.seed, self.size_hint, chunk)
+        else:
+            yield _PHOTOS[self.kind](self.captured, self.seed, self.size_hint)
 
 
 def jpeg_bytes(captured: datetime, seed: int, size_hint: int = 0) -> bytes:
@@ -153,11 +149,8 @@ def mp4_chunks(captured: datetime, seed: int, size: int, chunk: int) -> Iterator
     yield struct.pack(">I4sQ", 1, b"mdat", 16 + payload)
     rng = random.Random(seed)
     block = rng.randbytes(min(chunk, max(payload, 1)))
-    left = payload
-    while left > 0:
-        piece = block[: min(len(block), left)]
-        yield piece
-        left -= len(piece)
+    for sent in range(0, payload, len(block)):
+        yield block[: payload - sent]
     utc = captured.astimezone(UTC).replace(tzinfo=None)  # mvhd holds UTC
     seconds = int((utc - _MP4_EPOCH).total_seconds())
     mvhd = struct.pack(">B3xIIII", 0, seconds, seconds, 1000, 0) + b"\0" * 80
@@ -167,6 +160,9 @@ def mp4_chunks(captured: datetime, seed: int, size: int, chunk: int) -> Iterator
 
 def mp4_size(payload: int) -> int:
     return 24 + 16 + payload + 8 + 8 + 100
+
+
+_PHOTOS = {"jpeg": jpeg_bytes, "arw": arw_bytes, "heif": heif_bytes}
 
 
 def card(
