@@ -11,6 +11,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from .ftp_media import _box as box
+
 DEMO_START = datetime(2024, 5, 1, 10, 0, 0)
 
 
@@ -40,9 +42,6 @@ def _raw(image: Image.Image) -> bytes:
 
 
 def _mp4(rng: random.Random, payload: int) -> bytes:
-    def box(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", 8 + len(body)) + kind + body
-
     ftyp = box(b"ftyp", b"XAVC" + struct.pack(">I", 0x100) + b"XAVCmp42iso2")
     return ftyp + box(b"free", b"") + box(b"mdat", rng.randbytes(payload))
 
