@@ -101,22 +101,18 @@ def build_cbw(tag: int, transfer_length: int, flags: int, lun: int, cdb: bytes) 
     return _CBW.pack(CBW_SIGNATURE, tag, transfer_length, flags, lun, len(cdb), cdb)
 
 
-def _encode_host_name(host_name: str) -> bytes:
-    if not host_name:
-        raise ValueError("host name must not be empty")
-    if not host_name.isascii() or "\x00" in host_name:
-        raise ValueError(f"host name {host_name!r} must be ASCII without NUL characters")
-    return host_name[:NAME_MAX_UNITS].encode("utf-16-le")
-
-
 def build_pairing_block(guid: bytes, host_name: str) -> bytes:
     """The 8192-byte block of the pairing command (layout: docs/protocol.md §7). Only ASCII host
     names are accepted; one longer than 8 characters is cut (the camera takes the PTP/IP friendly
     name on the first connection anyway)."""
     guid = Guid(guid)  # checks the size
+    if not host_name:
+        raise ValueError("host name must not be empty")
+    if not host_name.isascii() or "\x00" in host_name:
+        raise ValueError(f"host name {host_name!r} must be ASCII without NUL characters")
+    name = host_name[:NAME_MAX_UNITS].encode("utf-16-le")
     block = bytearray(PAIRING_BLOCK_SIZE)
     block[0 : len(BLOCK_MAGIC)] = BLOCK_MAGIC
-    name = _encode_host_name(host_name)
     block[NAME_OFFSET : NAME_OFFSET + len(name)] = name
     block[GUID_MAGIC_OFFSET : GUID_MAGIC_OFFSET + len(GUID_MAGIC)] = GUID_MAGIC
     block[GUID_OFFSET : GUID_OFFSET + len(guid)] = guid
@@ -352,9 +348,7 @@ class _BulkOnly:
     def request_sense(self, lun: int) -> bytes:
         tag = self.send_command(REQUEST_SENSE_CDB, REQUEST_SENSE_LENGTH, CBW_FLAGS_IN, lun)
         sense = self.read_data(REQUEST_SENSE_LENGTH)
-        if self.status(tag) != CSW_PASSED:
-            return b""
-        return sense
+        return sense if self.status(tag) == CSW_PASSED else b""
 
 
 def _run_pairing(bot: _BulkOnly, block: bytes) -> None:
