@@ -264,9 +264,7 @@ class SsdpResponder:
         path = urlsplit(target).path
         if method not in ("GET", "HEAD"):
             return method, path, 405
-        if path != DESCRIPTION_PATH:
-            return method, path, 404
-        return method, path, 200
+        return method, path, 200 if path == DESCRIPTION_PATH else 404
 
     def _response(self, status: int, method: str) -> bytes:
         reason = HTTPStatus(status).phrase
