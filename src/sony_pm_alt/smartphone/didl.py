@@ -82,10 +82,9 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 def _res(element: Element) -> Res:
     info = element.get("protocolInfo") or ""
     profile = info.rpartition("DLNA.ORG_PN=")[2].split(";")[0] if "DLNA.ORG_PN=" in info else ""
-    size = element.get("size")
     return Res(
         url=(element.text or "").strip(),
-        size=_int(size) if size is not None else None,
+        size=_int(element.get("size")),  # absent or not a number: None
         profile=profile,
         pixels=_pixels(element.get("resolution")),
     )
