@@ -41,12 +41,11 @@ class Guid(bytes):
         and any of them with spaces; raise ``ValueError`` with an example otherwise."""
         cleaned = text.strip().replace(":", "").replace("-", "").replace(" ", "")
         try:
-            raw = bytes.fromhex(cleaned)
+            return cls(bytes.fromhex(cleaned))  # not hex, or not GUID_SIZE bytes
         except ValueError:
-            raw = b""
-        if len(raw) != GUID_SIZE:
-            raise ValueError(f"GUID {text!r} is not 16 bytes of hex (expected e.g. {_EXAMPLE})")
-        return cls(raw)
+            raise ValueError(
+                f"GUID {text!r} is not 16 bytes of hex (expected e.g. {_EXAMPLE})"
+            ) from None
 
     def __str__(self) -> str:
         return ":".join(f"{b:02x}" for b in self)
