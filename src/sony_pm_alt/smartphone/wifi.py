@@ -5,6 +5,7 @@ command line).
 
 from __future__ import annotations
 
+import csv
 import logging
 import shutil
 import subprocess
@@ -43,21 +44,9 @@ def nmcli(*args: str) -> str:
 
 
 def split_terse(line: str) -> list[str]:
-    """nmcli ``-t`` fields: ``:`` separates, ``\\:`` is a literal colon."""
-    fields, current, escaped = [], "", False
-    for char in line:
-        if escaped:
-            current += char
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == ":":
-            fields.append(current)
-            current = ""
-        else:
-            current += char
-    fields.append(current)
-    return fields
+    """nmcli ``-t`` fields: ``:`` separates, ``\\:`` is a literal colon (``\\\\`` a backslash)."""
+    fields = csv.reader([line], delimiter=":", escapechar="\\", quoting=csv.QUOTE_NONE)
+    return next(fields) or [""]  # an empty line: one empty field
 
 
 def active_wifi() -> str | None:
