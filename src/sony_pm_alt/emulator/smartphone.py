@@ -138,14 +138,6 @@ class PhoneCamera:
             return HOSTILE_TITLES[index % len(HOSTILE_TITLES)]
         return self.config.pictures[index].name
 
-    def _in_root(self, root: str) -> list[int]:
-        selected = self.config.selected
-        return [
-            i
-            for i, p in enumerate(self.config.pictures)
-            if root == "PhotoRoot" or selected is None or p.name in selected
-        ]
-
     def children(self, object_id: str) -> list[str]:
         """DIDL-Lite fragments of ``object_id``'s children; raises :class:`BrowseRefused`."""
         root, _, rest = object_id.partition("/")
@@ -154,7 +146,12 @@ class PhoneCamera:
         if root == "PushRoot" and self.config.faults.refuse_push_root:
             self._record("fault", kind="refuse-push-root")
             raise BrowseRefused(701, "No such object")
-        indices = self._in_root(root)
+        selected = self.config.selected
+        indices = [
+            i
+            for i, p in enumerate(self.config.pictures)
+            if root == "PhotoRoot" or selected is None or p.name in selected
+        ]
         if not rest:
             days = sorted({self.config.pictures[i].day for i in indices})
             return [
