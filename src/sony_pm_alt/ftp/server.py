@@ -160,8 +160,7 @@ class VirtualFS(AbstractedFS):  # type: ignore[misc]
         return self.isdir(path) or self.isfile(path)
 
     def getsize(self, path: str) -> int:
-        folder, name = self.split_path(path)
-        partial = self.link.partial_size(folder, name)
+        partial = self.link.partial_size(*self.split_path(path))
         if partial is not None:
             return partial
         received = self._received(path)
