@@ -91,17 +91,13 @@ def smartphone(
             result = phone_sync(address, port=port, options=options, state=store, on_event=view)
     except (SonyPmAltError, OSError) as exc:
         fail(str(exc), ExitCode.NO_SESSION)
+    record = transfer_end_record(result.transfer_ended, result.root, result.missing)
     if as_json:
-        record = transfer_end_record(result.transfer_ended, result.root, result.missing)
         print(json.dumps(record), flush=True)
     elif result.transfer_ended:
-        click.echo("the camera confirmed X_TransferEnd and left the transfer mode", err=True)
+        click.echo(record["message"], err=True)
     else:
-        click.echo(
-            f"the camera stays in the transfer mode: {len(result.missing)} file(s) missing, "
-            "run again to fetch them:",
-            err=True,
-        )
+        click.echo(record["message"] + ", run again to fetch them:", err=True)
         for line in result.missing:
             click.echo(f"  {shown(line)}", err=True)
     sys.exit(ExitCode.OK if result.transfer_ended and result.summary.ok else ExitCode.FAILED)
