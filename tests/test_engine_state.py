@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import tempfile
 import threading
@@ -399,6 +400,22 @@ def test_sessions_record_their_course(store: StateStore, tmp_path: Path) -> None
     assert ended.ended_at is not None
     assert ended.ended_at > ended.started_at
     assert ended.started_at.utcoffset() == timedelta(0)
+
+
+def test_end_session_or_warn_sets_the_result_and_only_warns_when_it_cannot(
+    store: StateStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    done, short, late = (store.start_session(A7, 2) for _ in range(3))
+    store.end_session_or_warn(done, 2, 0, 30, complete=True, powered_off=True)
+    store.end_session_or_warn(short, 1, 1, 10, complete=False)
+    by_id = {s.id: s for s in store.sessions()}
+    assert (by_id[done].result, by_id[done].bytes, by_id[done].powered_off) == ("ok", 30, True)
+    assert (by_id[short].result, by_id[short].failed) == ("incomplete", 1)
+    store.close()
+    with caplog.at_level(logging.WARNING, logger="sony_pm_alt.state"):
+        store.end_session_or_warn(late, 1, 0, 10, complete=True)  # does not raise
+    assert "could not close the session record" in caplog.text
+    assert "is closed" in caplog.text
 
 
 def test_end_session_checks_its_arguments(store: StateStore) -> None:

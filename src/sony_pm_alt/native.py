@@ -146,10 +146,9 @@ class Native:
         resp = ffi.new("unsigned int[5]")
         resp_n = ffi.new("int *")
         lib = self._lib
-        if data is not None:
+        phase = lib.SPA_PHASE_IN if data_in else lib.SPA_PHASE_NONE
+        if data is not None:  # one data phase per PTP transaction: given data is data-out
             phase = lib.SPA_PHASE_OUT
-        else:
-            phase = lib.SPA_PHASE_IN if data_in else lib.SPA_PHASE_NONE
         code = lib.spa_shim_transaction(
             params,
             opcode,

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from .common import state_option
 from .errors import ExitCode, fail
-
-if TYPE_CHECKING:
-    from ..engine.state import SessionRecord
 
 
 @click.command()
@@ -28,7 +24,7 @@ def history(
     import json
 
     from ..console import shown
-    from ..console.records import transfer_row
+    from ..console.records import session_row, transfer_row
     from ..engine.state import StateError, StateStore, default_state_path
 
     path = state_path or default_state_path()
@@ -42,7 +38,16 @@ def history(
                     store.mark_interrupted()
                 except StateError as exc:  # e.g. a read-only copy: show what is recorded
                     logging.getLogger("sony_pm_alt").warning("%s", exc)
-                _print_sessions(store.sessions(camera, limit), as_json)
+                records = store.sessions(camera, limit)
+                if as_json:
+                    click.echo(json.dumps([session_row(r) for r in records], indent=1))
+                    return
+                for r in records:
+                    when = r.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+                    click.echo(
+                        f"{when}  {shown(r.model)} {shown(r.camera)}  {r.result}: {r.transferred} "
+                        f"of {r.planned} files" + (f", {r.failed} failed" if r.failed else "")
+                    )
                 return
             transfers = store.transfers(camera, limit)
     except StateError as exc:
@@ -53,20 +58,3 @@ def history(
     for t in transfers:
         when = t.transferred_at.astimezone().strftime("%Y-%m-%d %H:%M")
         click.echo(f"{when}  {shown(t.camera)}  {shown(f'{t.folder}/{t.name}')} -> {shown(t.path)}")
-
-
-def _print_sessions(records: list[SessionRecord], as_json: bool) -> None:
-    import json
-
-    from ..console import shown
-    from ..console.records import session_row
-
-    if as_json:
-        click.echo(json.dumps([session_row(r) for r in records], indent=1))
-        return
-    for r in records:
-        when = r.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
-        click.echo(
-            f"{when}  {shown(r.model)} {shown(r.camera)}  {r.result}: {r.transferred} of "
-            f"{r.planned} files" + (f", {r.failed} failed" if r.failed else "")
-        )

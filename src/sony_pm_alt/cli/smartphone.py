@@ -17,7 +17,6 @@ from .options import SettingsCommand
 
 if TYPE_CHECKING:
     from ..settings import CameraSettings, Settings
-    from ..smartphone.sync import PhoneResult
 
 
 @click.command(cls=SettingsCommand, sections=("defaults",), keys=("dest", "template", "hook"))
@@ -58,7 +57,8 @@ def smartphone(
     Exit status 0 only when every planned file is safe and the camera left the mode; 1 some
     file is missing (the camera stays in the mode; the next run fetches what is missing); 2 bad
     settings; 3 the camera or its Wi-Fi could not be used at all."""
-    from ..console import JsonView, PlainView, RichView
+    from ..console import JsonView, PlainView, RichView, shown
+    from ..console.records import transfer_end_record
     from ..engine.state import StateStore, default_state_path
     from ..errors import SonyPmAltError
     from ..settings import ConfigError, override, shared
@@ -91,7 +91,15 @@ def smartphone(
             result = phone_sync(address, port=port, options=options, state=store, on_event=view)
     except (SonyPmAltError, OSError) as exc:
         fail(str(exc), ExitCode.NO_SESSION)
-    _say_end(result, as_json)
+    record = transfer_end_record(result.transfer_ended, result.root, result.missing)
+    if as_json:
+        print(json.dumps(record), flush=True)
+    elif result.transfer_ended:
+        click.echo(record["message"], err=True)
+    else:
+        click.echo(record["message"] + ", run again to fetch them:", err=True)
+        for line in result.missing:
+            click.echo(f"  {shown(line)}", err=True)
     sys.exit(ExitCode.OK if result.transfer_ended and result.summary.ok else ExitCode.FAILED)
 
 
@@ -108,23 +116,3 @@ def _settings(config: Settings, camera_match: str | None) -> CameraSettings:
         f"no [[camera]] with match = {camera_match!r} in the config (known: {known})",
         param_hint="--camera",
     )
-
-
-def _say_end(result: PhoneResult, as_json: bool) -> None:
-    from ..console import shown
-    from ..console.records import transfer_end_record
-
-    if as_json:
-        record = transfer_end_record(result.transfer_ended, result.root, result.missing)
-        print(json.dumps(record), flush=True)
-        return
-    if result.transfer_ended:
-        click.echo("the camera confirmed X_TransferEnd and left the transfer mode", err=True)
-    else:
-        click.echo(
-            f"the camera stays in the transfer mode: {len(result.missing)} file(s) missing, "
-            "run again to fetch them:",
-            err=True,
-        )
-        for line in result.missing:
-            click.echo(f"  {shown(line)}", err=True)

@@ -73,9 +73,7 @@ def _fields(event: SyncEvent) -> tuple[str, Record] | None:
             "listing": event.listing_method,
             "sending": event.sending,
         }
-    if isinstance(event, FileStarted):
-        if not event.resumed_from:
-            return None
+    if isinstance(event, FileStarted) and event.resumed_from:
         return "resumed", {
             "file": _file(event.obj),
             "path": str(event.path),
@@ -102,7 +100,7 @@ def _fields(event: SyncEvent) -> tuple[str, Record] | None:
         return "failed", {"file": _file(event.obj), "error": event.error}
     if isinstance(event, SessionEnded):
         return "summary", summary_fields(event.summary)
-    return None  # FileProgress: a bar shows it; as lines it would be thousands
+    return None  # FileProgress, and FileStarted not resumed: bars show them, not lines
 
 
 def sync_record(event: SyncEvent) -> Record | None:

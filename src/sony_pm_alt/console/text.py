@@ -91,9 +91,7 @@ def sentence(event: SyncEvent) -> str | None:
     of a file that is not resumed (a bar shows those, a line would be noise)."""
     if isinstance(event, SessionStarted):
         return start_line(event)
-    if isinstance(event, FileStarted):
-        if not event.resumed_from:
-            return None
+    if isinstance(event, FileStarted) and event.resumed_from:
         return f"resuming {file_name(event.obj)} from {size(event.resumed_from)}"
     if isinstance(event, FileDone):
         return saved_line(event)

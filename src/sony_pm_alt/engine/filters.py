@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from .model import CameraObject, Kind
 
@@ -17,6 +19,7 @@ KIND_NAMES: dict[str, Kind] = {
 _EXTENSION = re.compile(r"[a-z0-9_+-]+")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _DATE_FORMAT = "YYYY-MM-DD, e.g. 2024-05-01"
+T = TypeVar("T")
 
 
 def _normalise_extension(text: str) -> str:
@@ -77,46 +80,35 @@ class Filters:
         when ``since`` is after ``until``.
         """
         return cls(
-            extensions=_parse_extensions(extensions),
-            kinds=_parse_kinds(kinds),
+            extensions=_parse_list(extensions, _extension, "file extension", "jpg,arw"),
+            kinds=_parse_list(kinds, _kind, "kind", "photos,raw"),
             since=_parse_date("since", since),
             until=_parse_date("until", until),
         )
 
 
-def _items(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
-def _parse_extensions(text: str | None) -> frozenset[str]:
+def _parse_list(text: str | None, item_of: Callable[[str], T], noun: str, eg: str) -> frozenset[T]:
     if text is None or not text.strip():
         return frozenset()
-    items = _items(text)
+    items = [item.strip() for item in text.split(",") if item.strip()]
     if not items:
-        raise ValueError(f"no file extension in {text!r}; expected a list such as 'jpg,arw'")
-    result = set()
-    for item in items:
-        extension = _normalise_extension(item)
-        if not _EXTENSION.fullmatch(extension):
-            raise ValueError(f"{item!r} is not a file extension; expected a list such as 'jpg,arw'")
-        result.add(extension)
-    return frozenset(result)
+        raise ValueError(f"no {noun} in {text!r}; expected a list such as {eg!r}")
+    return frozenset(item_of(item) for item in items)
 
 
-def _parse_kinds(text: str | None) -> frozenset[Kind]:
-    if text is None or not text.strip():
-        return frozenset()
-    items = _items(text)
-    if not items:
-        raise ValueError(f"no kind in {text!r}; expected a list such as 'photos,raw'")
-    result = set()
-    for item in items:
-        kind = KIND_NAMES.get(item.lower())
-        if kind is None:
-            known = ", ".join(kind.value for kind in Kind)
-            raise ValueError(f"unknown kind {item!r}; known kinds: {known} (plural forms work too)")
-        result.add(kind)
-    return frozenset(result)
+def _extension(item: str) -> str:
+    extension = _normalise_extension(item)
+    if not _EXTENSION.fullmatch(extension):
+        raise ValueError(f"{item!r} is not a file extension; expected a list such as 'jpg,arw'")
+    return extension
+
+
+def _kind(item: str) -> Kind:
+    kind = KIND_NAMES.get(item.lower())
+    if kind is None:
+        known = ", ".join(kind.value for kind in Kind)
+        raise ValueError(f"unknown kind {item!r}; known kinds: {known} (plural forms work too)")
+    return kind
 
 
 def _parse_date(label: str, text: str | None) -> date | None:

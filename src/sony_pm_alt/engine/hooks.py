@@ -26,6 +26,7 @@ def run_hook(command: str | None, action: str, argument: str = "", **details: An
         return True
     env = {**os.environ, "ACTION": action, "ARGUMENT": argument}
     payload = json.dumps({"action": action, "argument": argument, **details}, default=str)
+    what = f"hook {command!r} ({action})"
     try:
         # A process group of its own, so that a hook that times out is ended with its children.
         proc = subprocess.Popen(
@@ -39,28 +40,19 @@ def run_hook(command: str | None, action: str, argument: str = "", **details: An
             start_new_session=True,
         )
     except OSError as exc:
-        log.warning("hook %r (%s) could not run: %s; carrying on", command, action, exc)
+        log.warning("%s could not run: %s; carrying on", what, exc)
         return False
     try:
         _, stderr = proc.communicate(payload, timeout=HOOK_TIMEOUT)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        log.warning(
-            "hook %r (%s) did not finish within %g s; stopped it, carrying on",
-            command,
-            action,
-            HOOK_TIMEOUT,
-        )
+        log.warning("%s did not finish within %g s; stopped it, carrying on", what, HOOK_TIMEOUT)
         return False
     if proc.returncode != 0:
         last = (stderr.strip().splitlines() or [""])[-1]
         log.warning(
-            "hook %r (%s) exited %d%s; carrying on",
-            command,
-            action,
-            proc.returncode,
-            f": {last}" if last else "",
+            "%s exited %d%s; carrying on", what, proc.returncode, f": {last}" if last else ""
         )
         return False
     return True

@@ -220,17 +220,8 @@ def objects_from_prop_list(by_handle: dict[int, dict[int, PropValue]]) -> list[C
         if not isinstance(size, int):
             raise UnusableListing(f"object 0x{handle:08X} has no size")
         when, date_text = _capture_time(props)
-        append(
-            CameraObject(
-                folder,
-                str(props[name_code]),
-                size,
-                when,
-                object_format,
-                handle,
-                date_text,
-            )
-        )
+        name = str(props[name_code])
+        append(CameraObject(folder, name, size, when, object_format, handle, date_text))
     return sorted(objects, key=attrgetter("folder", "name"))
 
 

@@ -80,14 +80,6 @@ FILE_TIME_MIN = datetime(1980, 1, 1)
 FILE_TIME_MAX = datetime(2107, 12, 31, 23, 59, 58)
 
 
-def _split_name(name: str) -> tuple[str, str]:
-    """``("DSC00001", "JPG")``; a leading dot (``.hidden``) or a trailing one is no extension."""
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem or not ext:
-        return name, ""
-    return stem, ext
-
-
 def file_time(capture_time: datetime | None) -> float | None:
     """The modification time to give a downloaded file: the capture time (naive local time)
     clamped to :data:`FILE_TIME_MIN` … :data:`FILE_TIME_MAX`, as a POSIX timestamp."""
@@ -102,7 +94,9 @@ def _values(
     """Every token's value for one object, each string already cleaned of separators."""
     when = obj.capture_time if obj.capture_time is not None else fallback_time
     filename = clean_text(obj.name)
-    stem, ext = _split_name(filename)
+    stem, _, ext = filename.rpartition(".")
+    if not stem or not ext:  # no dot, or a leading (.hidden) or trailing one: no extension
+        stem, ext = filename, ""
     model = clean_text(camera.model)
     return {
         "year": f"{when.year:04d}",

@@ -72,14 +72,6 @@ def truncate_utf8(text: str, max_bytes: int) -> str:
     return text[:cut]
 
 
-def _split_extension(name: str) -> tuple[str, str]:
-    """``("DSC00001", ".JPG")``; a leading dot (``.hidden``) is not an extension."""
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem or not ext:
-        return name, ""
-    return stem, "." + ext
-
-
 def safe_component(name: str) -> str:
     """One untrusted name as one safe path component.
 
@@ -105,8 +97,9 @@ def safe_component(name: str) -> str:
 
 
 def _truncate_keeping_extension(name: str) -> str:
-    stem, ext = _split_extension(name)
-    if len(ext.encode("utf-8")) > MAX_KEPT_EXTENSION_BYTES:
+    stem, dot, ext = name.rpartition(".")
+    ext = dot + ext  # ".JPG" kept; not .hidden (no stem) nor a long one; no trailing dot here
+    if not stem or len(ext.encode("utf-8")) > MAX_KEPT_EXTENSION_BYTES:
         stem, ext = name, ""
     budget = MAX_COMPONENT_BYTES - len(ext.encode("utf-8"))
     while True:

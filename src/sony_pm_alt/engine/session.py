@@ -92,12 +92,6 @@ def port_path(host: str, port: int = PTPIP_PORT) -> str:
     return f"ptpip:{host}:{port}:{port}"
 
 
-def _route_libgphoto2_logs(gp: Any) -> None:
-    global _python_logging
-    if _python_logging is None:
-        _python_logging = gp.use_python_logging()
-
-
 class CameraSession:
     """Open with ``with CameraSession(host, identity=…) as session:``; ``session.camera`` is
     the python-gphoto2 ``Camera``. ``native=None`` uses the native layer when it is built,
@@ -163,7 +157,9 @@ class CameraSession:
     def open(self) -> CameraSession:
         import gphoto2 as gp
 
-        _route_libgphoto2_logs(gp)
+        global _python_logging
+        if _python_logging is None:
+            _python_logging = gp.use_python_logging()
         self._native = self._load_native()
         if self._native is not None:
             self._native.set_identity(self.path, self.identity.guid, self.identity.friendly_name)
@@ -365,13 +361,7 @@ class CameraTarget:
 
 
 def open_session(target: CameraTarget) -> CameraSession:
-    return CameraSession(
-        target.host,
-        port=target.port,
-        identity=target.identity,
-        profile=target.profile,
-        native=target.native,
-    ).open()
+    return CameraSession(**vars(target)).open()  # its fields are CameraSession's arguments
 
 
 def connect(

@@ -17,6 +17,7 @@ another. One instance may also be shared between threads; its calls are serialis
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -31,6 +32,8 @@ from typing import Final
 
 from ..errors import SonyPmAltError
 from .model import CameraInfo, CameraObject
+
+log = logging.getLogger("sony_pm_alt.state")
 
 
 def __getattr__(name: str) -> Path:
@@ -348,6 +351,30 @@ class StateStore:
             )
             if cursor.rowcount != 1:
                 raise ValueError(f"no session {session_id} in {self.path}")
+
+    def end_session_or_warn(
+        self,
+        session_id: int,
+        transferred: int,
+        failed: int,
+        bytes: int,
+        *,
+        complete: bool,
+        powered_off: bool = False,
+    ) -> None:
+        """:meth:`end_session` with result "ok" if ``complete`` else "incomplete"; a failure here
+        only warns: the transfers are recorded already, so nothing is lost."""
+        try:
+            self.end_session(
+                session_id,
+                transferred=transferred,
+                failed=failed,
+                bytes=bytes,
+                result="ok" if complete else "incomplete",
+                powered_off=powered_off,
+            )
+        except SonyPmAltError as exc:
+            log.warning("could not close the session record: %s", exc)
 
     def mark_interrupted(self) -> list[SessionRecord]:
         """Mark "interrupted" every "running" session of this machine whose process is gone (or

@@ -30,7 +30,6 @@ from ..errors import (
     CameraTransportError,
     DestinationError,
     DestinationFull,
-    SonyPmAltError,
     SyncCancelled,
     describe_code,
     libgphoto2_errors,
@@ -144,17 +143,14 @@ class _Run:
         happens after), and a failure here loses no file: the transfers are recorded already."""
         if self.session_id is None:
             return
-        try:
-            self.store.end_session(
-                self.session_id,
-                transferred=self.transferred,
-                failed=len(self.failed),
-                bytes=self.bytes_done,
-                result="ok" if not self.failed and not self.unlisted else "incomplete",
-                powered_off=powered_off,
-            )
-        except SonyPmAltError as exc:
-            log.warning("could not close the session record: %s", exc)
+        self.store.end_session_or_warn(
+            self.session_id,
+            self.transferred,
+            len(self.failed),
+            self.bytes_done,
+            complete=not self.failed and not self.unlisted,
+            powered_off=powered_off,
+        )
 
 
 def plan(listing: Listing, options: SyncOptions, state: StateStore) -> list[CameraObject]:

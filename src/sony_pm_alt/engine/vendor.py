@@ -47,6 +47,7 @@ def run_steps(
             step.opcode, step.params, step.data, data_in=step.data_in, check=False
         )
         results.append(StepResult(step, outcome.code))
+        what = f"{block} step {index}: {step.describe()}"
         if outcome.code in TRANSPORT_ERRORS:
             try:
                 raise_for_response(step.opcode, outcome.code)
@@ -54,15 +55,10 @@ def run_steps(
                 doing = f"sending vendor profile {block} step {index} ({step.describe()})"
                 raise exc.while_doing(doing) from None
         if outcome.code == ResponseCode.OK:
-            log.debug("%s step %d: %s OK", block, index, step.describe())
+            log.debug("%s OK", what)
         elif step.abort_on_failure:
             raise VendorStepFailed(block, index, step.describe(), outcome.code)
         else:
-            log.info(
-                "%s step %d: %s answered %s; skipped as the profile allows",
-                block,
-                index,
-                step.describe(),
-                code_name(outcome.code, ResponseCode),
-            )
+            answer = code_name(outcome.code, ResponseCode)
+            log.info("%s answered %s; skipped as the profile allows", what, answer)
     return results

@@ -138,16 +138,9 @@ class CameraLink:
             session_id, self._session_id = self._session_id, None
         if session_id is None:
             return None
-        try:
-            self._store.end_session(
-                session_id,
-                transferred=self.transferred,
-                failed=len(self.failed),
-                bytes=self.bytes,
-                result="ok" if not self.failed else "incomplete",
-            )
-        except Exception as exc:  # the files are recorded already
-            log.warning("could not close the session record: %s", exc)
+        self._store.end_session_or_warn(
+            session_id, self.transferred, len(self.failed), self.bytes, complete=not self.failed
+        )
         self._hook("stop", transferred=self.transferred, failed=len(self.failed))
         remove_old_partials(self.account, time.time())
         summary = SyncSummary(

@@ -69,15 +69,6 @@ _INT_TYPES: dict[int, tuple[_IntReader, _IntWriter, int]] = {
 }
 
 
-def _min_value_size(reader: Reader, data_type: int) -> int:
-    """Smallest encoding of one value of ``data_type`` (an empty String is one byte)."""
-    if data_type == DataType.STRING:
-        return 1
-    if data_type in _INT_TYPES:
-        return _INT_TYPES[data_type][2]
-    raise MalformedDataset(f"{reader.what}: unsupported data type 0x{data_type:04X}")
-
-
 def read_value(reader: Reader, data_type: int, field: str = "value") -> PropValue:
     """Read one property value of PTP ``data_type`` (INT8..UINT128 or STRING).
 
@@ -583,7 +574,8 @@ class DevicePropDesc:
             )
         elif form_flag == _FORM_ENUM:
             count = r.u16("NumberOfValues")
-            needed = count * _min_value_size(r, data_type)
+            # The type is a known one (the values above were read); an empty String is 1 byte.
+            needed = count * (1 if data_type == DataType.STRING else _INT_TYPES[data_type][2])
             if needed > r.remaining:
                 raise MalformedDataset(
                     f"DevicePropDesc: {count} enumeration values need at least {needed} "

@@ -30,7 +30,6 @@ from ..engine.model import CameraInfo, CameraObject
 from ..engine.naming import DEFAULT_TEMPLATE, Template
 from ..engine.sanitize import UnsafeName, contained_path
 from ..engine.state import StateStore
-from ..errors import SonyPmAltError
 from ..ptpip.codes import ObjectFormat
 from .client import DEFAULT_PORT, PhoneClient
 from .didl import PhoneItem, Res
@@ -176,16 +175,9 @@ def _run(
         failed.append(f"session: {exc}")
         raise
     finally:
-        try:
-            store.end_session(
-                session_id,
-                transferred=transferred,
-                failed=len(failed),
-                bytes=bytes_done,
-                result="ok" if not failed else "incomplete",
-            )
-        except SonyPmAltError as exc:  # the transfers are recorded already; nothing is lost
-            log.warning("could not close the session record: %s", exc)
+        store.end_session_or_warn(
+            session_id, transferred, len(failed), bytes_done, complete=not failed
+        )
     ended = False
     if not failed:
         try:
