@@ -163,3 +163,15 @@ def test_every_test_function_checks_something() -> None:
     assert len(tests) > 1000  # the scan found the suite
     idle = sorted(where[id(node)] for _, node in tests if not checks(node, functions))
     assert idle == []
+
+
+def test_every_emulator_fault_is_in_the_readme_table_and_the_help() -> None:
+    from sony_pm_alt.cli import main
+    from sony_pm_alt.emulator.faults import KINDS
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("### Emulator faults") :]
+    in_table = set(re.findall(r"^\| `([a-z-]+)=", table, re.MULTILINE))
+    assert in_table == set(KINDS)
+    fault = next(p for p in main.commands["emulate"].params if p.name == "faults")
+    assert [k for k in KINDS if f"{k}=" not in str(fault.help)] == []

@@ -120,8 +120,9 @@ def _mac(ctx: click.Context, param: click.Parameter, value: str | None) -> bytes
     "latency=[OPCODE:]SECONDS, busy-first=N, refuse-init=REASON, hostile-names=1 (files "
     "reported under names such as ../../escape.JPG; data unchanged), folder-cycle=1, "
     "huge-counts=1, bad-dates=1, listing-size-mismatch=N, busy-open-session=N; hostile data "
-    "phases: oversize-data=N, undersize-data=N, endless-data=1, lying-length=N, stale-reply=1 "
-    "(see emulator/faults.py).",
+    "phases: oversize-data=N, undersize-data=N, endless-data=1, lying-length=N, stale-reply=1; "
+    "drop-handshake=1; smartphone mode: refuse-push-root=1, missing-scpd=1, gone-file=N "
+    "(README: Emulator faults).",
 )
 @click.option("--ssdp", is_flag=True, help="Announce over SSDP and serve /DeviceDescription.xml.")
 @click.option("--advertise-host", help="Address put in LOCATION. Default: --host.")

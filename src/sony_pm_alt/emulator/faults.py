@@ -1,44 +1,7 @@
 """Fault injection for reliability tests: how the emulated camera misbehaves on purpose.
 
-Spelled on the command line as ``--fault KIND=VALUE`` (repeatable):
-
-========================  ==========================================================
-``drop-after-bytes=N``    close the connection once N bytes of object data were sent
-``drop-at=OPCODE:K``      close the connection when the K-th request of OPCODE arrives
-``latency=SECONDS``       wait before answering every operation
-``latency=OPCODE:SECS``   wait before answering that operation only (repeatable)
-``busy-first=N``          answer DeviceBusy to the first N operations (not Open/CloseSession)
-``refuse-init=REASON``    answer every Init Command Request with Init Fail REASON (1–3)
-``drop-handshake=1``      close the event connection when its Init Event Request arrives
-                          (the second half of the PTP/IP handshake)
-``hostile-names=1``       report files under nasty but valid names (``card.HOSTILE_NAMES``,
-                          in card order, cycling): ``../../escape.JPG``, ``/etc/passwd.JPG``,
-                          ``.``, ``..``, a terminal escape, a tab, …; their data is unchanged
-``folder-cycle=1``        the MTP object properties (the bulk listing) give the first
-                          top-level folder its own sub-folder as parent: the links loop
-``huge-counts=1``         every GetObjPropList reply claims 0xFFFFFFF0 elements
-``bad-dates=1``           files carry hostile capture dates (``card.BAD_DATES``, cycling):
-                          ``00010101T000000``, ``99991231T235959``, garbage, …
-``listing-size-mismatch=N``  every file is listed N bytes larger (N < 0: smaller) than the
-                          data it serves
-``refuse-push-root=1``    smartphone mode: browsing PushRoot fails ("select on smartphone")
-``missing-scpd=1``        smartphone mode: no ContentDirectory SCPD (``/CdsDesc.xml`` is 404)
-``gone-file=N``           smartphone mode: the N-th JPEG original is listed but gone from the
-                          card (its GET declares Content-Length 0)
-``busy-open-session=N``   answer DeviceBusy to the first N OpenSession requests
-``oversize-data=N``       object data phases (GetObject, GetPartialObject(64)) carry N bytes
-                          more than asked or declared, announced so in Start Data and
-                          Param1: the extra bytes are :data:`FILLER`
-``undersize-data=N``      object data phases carry N bytes fewer (at least 0) than asked or
-                          declared, announced so in Start Data and Param1
-``endless-data=1``        object data phases announce 2⁶⁴−1 bytes and never end: after the
-                          object's bytes, :data:`FILLER` keeps trickling until the activation
-                          ends (inactivity timeout, power-off or stop)
-``lying-length=N``        the first Data packet of each object data phase has a length field
-                          N bytes larger than the bytes it carries; the rest follows as usual
-``stale-reply=1``         before each real Operation Response, an extra OK response carrying
-                          the previous transaction's ID (none before the first operation)
-========================  ==========================================================
+Spelled on the command line as ``--fault KIND=VALUE`` (repeatable); every kind and what it
+does: the README's "Emulator faults" table.
 """
 
 from __future__ import annotations
