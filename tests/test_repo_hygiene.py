@@ -175,3 +175,11 @@ def test_every_emulator_fault_is_in_the_readme_table_and_the_help() -> None:
     assert in_table == set(KINDS)
     fault = next(p for p in main.commands["emulate"].params if p.name == "faults")
     assert [k for k in KINDS if f"{k}=" not in str(fault.help)] == []
+
+
+def test_every_template_token_is_in_the_readme_table() -> None:
+    from sony_pm_alt.engine.naming import KNOWN_TOKENS
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("### Naming templates") : readme.index("### When something")]
+    assert set(re.findall(r"`\{([a-z_]+)\}`", table)) == set(KNOWN_TOKENS)

@@ -1,30 +1,10 @@
 """Where a downloaded file goes: path templates and free names.
 
-A template is Python ``str.format`` text with named fields only, in the spirit of gphoto2's
-``--filename`` (``%Y/%m/%d/%f.%C``) and Rapid Photo Downloader's subfolder and rename presets
-(``YYYY/YYYY-MM-DD``). ``/`` in the template's own text separates directories; a token value
-never does (a camera model ``A/B`` renders as ``A_B``). Tokens:
-
-======================  ==================================================================
-``{year}``              four digits, e.g. ``2024``
-``{month}`` ``{day}``   two digits, zero-padded (likewise ``{hour}`` ``{minute}``
-                        ``{second}``)
-``{filename}``          the name the camera gave, e.g. ``DSC00001.JPG``
-``{filename_lower}``    the same in lower case
-``{stem}``              the name without its extension, ``DSC00001`` (``{stem_lower}``)
-``{ext}``               the extension without the dot, original case, ``JPG``
-                        (``{ext_lower}``; empty when the name has none)
-``{model}``             the body's model, ``ILCE-7M3``
-``{camera}``            the camera's friendly name, or its model when it has none
-``{serial}``            the body's serial number (may be empty)
-``{seq}``               an ``int``: the file's sequence number in this session, so
-                        ``{seq:04d}`` works
-``{folder}``            the camera folder's last component, ``100MSDCF``
-======================  ==================================================================
-
-Date and time tokens come from the object's capture time. When the camera gave none they come
-from the ``fallback_time`` passed to :meth:`Template.render`, which the sync engine sets to the
-download time: such files are filed under the day they were downloaded.
+A template is ``str.format`` text with named fields only (:data:`KNOWN_TOKENS`; what each one
+gives: the README's "Naming templates"). ``/`` in the template's own text separates
+directories; a token value never does. Date and time tokens come from the object's capture
+time, else from the ``fallback_time`` passed to :meth:`Template.render` (the sync engine sets
+the download time).
 """
 
 from __future__ import annotations
