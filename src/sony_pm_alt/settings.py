@@ -8,13 +8,7 @@ one field of the schema below, declared with :func:`~.schema.key`; its variable
 Values are parsed once, into what the engine uses (``Template``, ``Profile``, ``Path``, the
 parts of ``Filters``, GUID bytes), so ``watch`` fails at start with one line naming the file
 and the key path (``defaults.since``), the variable or the flag, never when a camera turns up.
-
-Why msgspec: its ``Struct`` is the schema (types, defaults, ranges in ``Meta``, help text),
-``convert`` rejects unknown keys, coerces the text of variables and flags (``strict=False``)
-and names the key path of a problem; one small compiled wheel with no dependencies that
-imports in about a millisecond (``make bench`` measures the CLI's start-up). pydantic-settings
-also reads TOML and the environment but brings pydantic-core and ~100 ms of import; cattrs has
-no range constraints or key paths of its own. What msgspec cannot know (a GUID's spellings, a
+Why msgspec: docs/architecture.md, *Settings*. What msgspec cannot know (a GUID's spellings, a
 template's tokens, a profile file) is parsed by the engine's own parser, named at the field.
 """
 

@@ -1,19 +1,10 @@
 """Start writing a file to disk while it is still arriving (a PTP/IP download, an FTP upload).
 
-A file counts as saved only after its fsync. Left alone, the kernel starts
-writing dirty pages back late (``vm.dirty_background_*``), so that fsync would write the
-whole file while the camera waits. ``sync_file_range(SYNC_FILE_RANGE_WRITE)`` on each range
-just written starts its write-back at once, without waiting for it: the disk works while the
-network does, and the final fsync has little left. Linux only; elsewhere a no-op (the fsync
-still makes the file durable).
-
-What is on disk need not stay in memory either: :func:`forget_written` lets the kernel drop
-the cached pages a few steps behind. Left alone, a 3.5 GiB clip leaves 3.5 GiB of page cache
-behind, pushing out whatever else was cached, and every new page is fresh memory for the
-kernel to find (on the shared virtual machine this was measured on, writing into fresh page
-cache cost four times the CPU of writing into pages just freed: the host backs a guest's
-untouched memory on first use). ``POSIX_FADV_DONTNEED`` never discards data: dirty pages and
-pages still being written are skipped."""
+A file counts as saved only after its fsync; ``sync_file_range(SYNC_FILE_RANGE_WRITE)`` on each
+range just written starts its write-back at once, so the disk works while the network does and
+the final fsync has little left (Linux only; elsewhere a no-op). :func:`forget_written` then
+lets the kernel drop the cached pages a few steps behind (``POSIX_FADV_DONTNEED`` never
+discards data). Why both, and what each was measured to save: docs/ftp.md, *Throughput*."""
 
 from __future__ import annotations
 
