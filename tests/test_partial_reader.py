@@ -64,7 +64,7 @@ def fetch(tmp_path: Path, transport: FakeTransport, listed: int, probes: list[in
 
 
 def test_one_transaction_per_chunk_and_no_separate_probe(tmp_path: Path) -> None:
-    data = bytes(range(256)) * (dl.CHUNK // 256 + 1000)  # two chunks
+    data = bytes(range(256)) * 5000  # 1.28 MB: two chunks
     transport, probes = card(data), list[int]()
     path = fetch(tmp_path, transport, len(data), probes)
     assert path.read_bytes() == data

