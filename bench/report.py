@@ -50,9 +50,12 @@ def summarise(result: dict[str, Any], session_round_trips: int) -> None:
     for entry in result["scenarios"]:
         s, samples = entry["scenario"], entry["samples"]
         shaped = (link["rate_mbit"] is not None or link["rtt_ms"] > 0) and not s["unshaped"]
+        nominal = link["rate_mbit"] * 1e6 if shaped and link["rate_mbit"] is not None else None
+        # What TCP payload can carry: one plain stream's calibrated rate on the same hop (at
+        # MTU 1500, TCP/IP and Ethernet headers take 66 of every 1,514 bytes tbf counts).
         rate = (
-            link["rate_mbit"] * 1e6
-            if shaped and link["rate_mbit"] is not None
+            cal.get("raw_tcp_bits_per_s", nominal)
+            if nominal is not None
             else cal["raw_tcp_unshaped_bits_per_s"]
         )
         rtt = link["rtt_ms"] / 1000 if shaped else 0.0
@@ -82,6 +85,9 @@ def summarise(result: dict[str, Any], session_round_trips: int) -> None:
             ),
             "multiple_of_limit": ours / limit if ours else None,
             "link_share": bytes_time / ours if ours and new_bytes else None,
+            "nominal_share": (
+                new_bytes * 8 / nominal / ours if ours and new_bytes and nominal else None
+            ),
             "ours_rss": max((x["peak_rss"] for x in samples if x["client"] == OURS), default=0),
             "gphoto2_rss": max(
                 (x["peak_rss"] for x in samples if x["client"] == GPHOTO2), default=0
@@ -122,8 +128,11 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         add("500 small files: ≥ 1.2× gphoto2", f"{s5['ratio']:.2f}×", s5["ratio"] >= 1.2)
     for key in ("3", "4"):
         if (s := by_key.get(key)) and s["shaped"] and s["link_share"] is not None:
-            share = s["link_share"]
-            add(f"scenario {key}: ≥ 95 % of the link rate", f"{share:.1%}", share >= 0.95)
+            share, nominal = s["link_share"], s.get("nominal_share")
+            measured = f"{share:.1%} of plain TCP's {s['rate_bits_per_s'] / 1e6:.2f} Mbit/s"
+            if nominal is not None:
+                measured += f" ({nominal:.1%} of the nominal rate)"
+            add(f"scenario {key}: ≥ 95 % of the link rate", measured, share >= 0.95)
     if (s6 := by_key.get("6")) and s6["ours_rss"]:
         rss = s6["ours_rss"] / 1e6
         add("clip: peak RSS < 100 MB", f"{rss:.0f} MB", rss < 100)
@@ -227,9 +236,12 @@ the shaped hop and {cal["raw_tcp_unshaped_bits_per_s"] / 1e6:.0f} Mbit/s unshape
 
 ## Scenarios
 
-The limit is what physics allows: new bytes × 8 / link rate (the measured plain-TCP rate on
-the unshaped link) or, where slower, new bytes / the disk's write-and-fsync rate + the minimum
-round trips (8 per session, one per new file) × RTT + a bare Python start-up. Speed-up is
+The limit is what physics allows: new bytes × 8 / the link rate or, where slower, new bytes /
+the disk's write-and-fsync rate + the minimum round trips (8 per session, one per new file) ×
+RTT + a bare Python start-up. The link rate is what one plain TCP stream carries as payload on
+that hop (calibrated above): on the shaped link not the nominal rate, as at MTU 1500 the
+TCP/IP and Ethernet headers take 66 of every 1,514 bytes `tbf` lets through (95.6 % of it is
+payload at most; the targets table also gives the share of the nominal rate). Speed-up is
 gphoto2's median time over ours; medians of verified runs. Before each timed run the harness
 syncs the disk (untimed); after it, it fsyncs every new file the client left and its folders (timed
 separately): "until on disk" is the process time plus that, i.e. until the copies would survive

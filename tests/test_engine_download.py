@@ -10,7 +10,6 @@ import errno
 import hashlib
 import os
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +28,6 @@ from sony_pm_alt.engine.download import (
     partial_path,
 )
 from sony_pm_alt.engine.model import CameraObject
-from sony_pm_alt.errors import DestinationFull
 from sony_pm_alt.native import TransactionResult
 from sony_pm_alt.ptpip.codes import ObjectFormat
 
@@ -596,51 +594,3 @@ def test_a_large_download_starts_its_write_back_while_it_arrives(
     )
     assert started == [(0, step), (step, 2 * step)]
     assert done.path.read_bytes() == data
-
-
-def test_the_next_chunk_is_asked_for_while_the_one_before_is_written(
-    final: Path, small_chunks: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Writing a chunk waits here until the camera is asked for the next one: done on the
-    receiving thread, the download would never get there (the wait gives up, the test fails)."""
-    data = payload(2500)
-    obj = camera_object(len(data))
-    asked_at: list[int] = []
-    next_asked = {1000: threading.Event(), 2000: threading.Event()}
-    waited: list[bool] = []
-    real = writeback.WriteBack.wrote_up_to
-
-    def read(offset: int, buffer: memoryview) -> int:
-        asked_at.append(offset)
-        if offset in next_asked:
-            next_asked[offset].set()
-        return FakeCamera(data).read(offset, buffer)
-
-    def wrote_up_to(self: writeback.WriteBack, offset: int) -> None:
-        if offset in next_asked:  # not the last chunk: written while the next one arrives
-            waited.append(next_asked[offset].wait(timeout=30))
-        real(self, offset)
-
-    monkeypatch.setattr(writeback.WriteBack, "wrote_up_to", wrote_up_to)
-    seen: list[int] = []
-    result = fetch(obj, final, partial_for(final, obj), read, seen.append)
-    assert waited == [True, True]
-    assert asked_at == [0, 1000, 2000]
-    assert seen == [1000, 2000, 2500]  # each once written, in order
-    assert final.read_bytes() == data
-    assert result.sha256 == sha(data)
-
-
-def test_a_full_disk_while_a_chunk_is_written_meanwhile_leaves_nothing(
-    final: Path, small_chunks: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    data = payload(2500)
-    obj = camera_object(len(data))
-
-    def full(self: writeback.WriteBack, offset: int) -> None:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    monkeypatch.setattr(writeback.WriteBack, "wrote_up_to", full)
-    with pytest.raises(DestinationFull):
-        fetch(obj, final, partial_for(final, obj), FakeCamera(data).read)
-    assert names_in(final.parent) == set()  # no partial file taking room

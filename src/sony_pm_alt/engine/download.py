@@ -18,8 +18,7 @@ import os
 import shutil
 import stat
 from collections.abc import Callable, Collection, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -43,9 +42,9 @@ from .writeback import WriteBack
 
 log = logging.getLogger("sony_pm_alt.download")
 
-# Bytes asked per read, as gphoto2 asks; larger reads were measured slower on make bench's
-# shaped link (docs/benchmarks.md, scenario 4). Each chunk is written and hashed while the
-# next one arrives (_Sink).
+# Bytes asked per read, as gphoto2 asks. Larger reads, and writing each chunk on a helper
+# thread while the next one arrives, were both measured slower on make bench's shaped link
+# (docs/benchmarks.md, *What bounds each scenario*).
 CHUNK = 1024 * 1024
 FOUR_GIB = 1 << 32
 # Files up to this size are read by the raw GetPartialObject (partial_reader): one round trip
@@ -530,39 +529,32 @@ def _receive_into(
     more_than_listed: Callable[[], bool] | None,
 ) -> Received:
     start = _resume_point(partial, obj.size)
+    buffer = memoryview(bytearray(CHUNK))
     digest = _hash_existing(partial, start) if start else hashlib.sha256()
     offset = start
-    # Two buffers at most (a file of one chunk needs one): the camera fills one while the
-    # other is written and hashed.
-    buffers = [memoryview(bytearray(min(CHUNK, obj.size - start)))] if obj.size > start else []
     # The partial file is created with the first bytes: a camera that fails at once leaves
     # nothing behind.
-    count = read(offset, buffers[0]) if buffers else 0
+    count = read(offset, buffer[: min(CHUNK, obj.size - start)]) if obj.size > start else 0
     f = partial.open("r+b" if start else "wb")
-    sink = _Sink(f, start, digest, progress)
     try:
         f.seek(start)
         f.truncate(start)
-        current = 0
+        write_back = WriteBack(f, start)
         while offset < obj.size:
             if count <= 0:
-                sink.finish()
                 partial.unlink()
                 raise OSError(
                     f"the camera listed {obj.size} bytes for {obj.name} but its data ends at "
                     f"{offset}; nothing saved"
                 )
-            done = buffers[current][:count]
+            f.write(buffer[:count])
+            digest.update(buffer[:count])
             offset += count
-            if offset >= obj.size:
-                sink.write(done, offset)
-                break
-            sink.write_meanwhile(done, offset)  # while the next chunk arrives
-            current ^= 1
-            if len(buffers) == 1:
-                buffers.append(memoryview(bytearray(len(buffers[0]))))
-            count = read(offset, buffers[current][: min(CHUNK, obj.size - offset)])
-        sink.finish()
+            write_back.wrote_up_to(offset)  # the disk works while the camera sends
+            if progress is not None:
+                progress(offset)
+            if offset < obj.size:
+                count = read(offset, buffer[: min(CHUNK, obj.size - offset)])
         if more_than_listed is not None and more_than_listed():
             partial.unlink()
             raise OSError(
@@ -571,71 +563,9 @@ def _receive_into(
             )
         f.flush()
     except BaseException:
-        sink.abandon()
         f.close()
         raise
     return Received(obj, final, partial, f, folder_fd, digest.hexdigest(), start)
-
-
-class _Sink:
-    """Writes and hashes the chunks of one file in order. :meth:`write_meanwhile` does it on
-    a helper thread while the caller asks the camera for the next chunk (over Wi-Fi the
-    request's round trip and this work would otherwise add up, chunk after chunk); the
-    caller must not touch that buffer again before its next call into the sink. Progress is
-    reported on the caller's thread, once the bytes are written."""
-
-    def __init__(self, file: BinaryIO, start: int, digest: Any, progress: Progress | None) -> None:
-        self._file, self._digest, self._progress = file, digest, progress
-        self._write_back = WriteBack(file, start)
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: Future[int] | None = None
-
-    def _put(self, chunk: memoryview, end: int) -> int:
-        self._file.write(chunk)
-        self._digest.update(chunk)
-        self._write_back.wrote_up_to(end)  # the disk works while the camera sends
-        return end
-
-    def _wait(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            end = pending.result()
-            if self._progress is not None:
-                self._progress(end)
-
-    def write(self, chunk: memoryview, end: int) -> None:
-        """Write ``chunk`` (ending at offset ``end``) now, after any chunk still in hand."""
-        self._wait()
-        self._put(chunk, end)
-        if self._progress is not None:
-            self._progress(end)
-
-    def write_meanwhile(self, chunk: memoryview, end: int) -> None:
-        """Write ``chunk`` on the helper thread, once the chunk before it is written."""
-        self._wait()
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="sony-pm-alt-write")
-        self._pending = self._pool.submit(self._put, chunk, end)
-
-    def finish(self) -> None:
-        """Every chunk handed over is written (its error, if any, raised here)."""
-        try:
-            self._wait()
-        finally:
-            self._close_pool()
-
-    def abandon(self) -> None:
-        """After a failure: wait for the write in hand (its own error is not the story)."""
-        if self._pending is not None:
-            with suppress(BaseException):
-                self._pending.result()
-            self._pending = None
-        self._close_pool()
-
-    def _close_pool(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
 
 
 def place_verified(
