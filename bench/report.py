@@ -19,17 +19,18 @@ WHAT_BOUNDS = {
     "object). The 1.3× target needs a smaller listing: asking only for the 6 properties we use "
     "would roughly halve the bytes, at one round trip per property, if the camera allows it",
     "3": "the link: 120 MB at plain TCP's payload rate; around it the session's start-up and "
-    "its 2,000-object listing (scenario 1) and one GetPartialObject per 1 MiB. Photos up to "
-    "64 MiB are read by the raw GetPartialObject, whose last chunk asks one byte past the listed "
-    "end: no GetObjectInfo before each file and no separate read past the end after it (two "
-    "round trips per file that libgphoto2's read costs; gphoto2 pays the GetObjectInfo too). "
-    "Durability is off the critical path (file N is fsynced, placed and recorded on a writer "
-    "thread while N+1 arrives). gphoto2 loses its time on the 2,000 old objects",
+    "its 2,000-object listing (scenario 1), and per 1 MiB one GetPartialObject round trip "
+    "with the client's work on the chunk (write, SHA-256, progress) in the pause. The last "
+    "chunk of every file asks one byte past the listed end, so no separate read checks for "
+    "unlisted data (one round trip per file fewer than before). Durability is off the "
+    "critical path (file N is fsynced, placed and recorded on a writer thread while N+1 "
+    "arrives). gphoto2 loses its time on the 2,000 old objects",
     "4": "as 3, and: start-up (~0.2 s more than gphoto2's C CLI before the first request), "
-    "~1–2 ms more than gphoto2 per 1 MiB chunk (the Python between two reads: write, SHA-256, "
-    "progress; 600 chunks here) and the fsync of the last file before the power-off (gphoto2 "
-    "does not fsync). Two ideas were measured and dropped (see *The download path* below): "
-    "8 MiB reads and writing each chunk on a helper thread while the next one arrives",
+    "~1–2 ms more than gphoto2 per 1 MiB chunk (the Python work between two reads; 600 "
+    "chunks here) and the fsync of the last file before the power-off (gphoto2 does not "
+    "fsync). Three ideas were measured and dropped (see *The download path* below): 8 MiB "
+    "reads, writing each chunk on a helper thread while the next one arrives, and raw reads "
+    "for whole photos",
     "5": "per file, the round trips of GetObjectInfo and GetPartialObject; the fsync, placement "
     "and record of each file overlap the next file's download on the writer thread",
     "6": "the disk and the CPU: the limit is the calibrated write-and-fsync rate of the scratch "
@@ -286,30 +287,29 @@ Profile a session yourself with `python bench/profile_session.py 2000 10000`.
 
 ## The download path (issue 12: scenarios 3 and 4)
 
-Same-run comparison on the shaped link (100 Mbit/s, 4 ms), 20 × 10 MB first import, the client
-before these changes, after them, and gphoto2, alternating, medians of 2 (one machine shared
-with other work; the emulator's log counts the operations):
+What changed: a file above 4 MiB is still read by libgphoto2's `file_read`, 1 MiB at a time,
+but its last chunk by the raw GetPartialObject, asking one byte past the listed end (as files
+up to 4 MiB already were): the check for data the camera did not list needs no read of its
+own, one round trip per file fewer. In a 20 × 10 MB first import on the shaped link the
+emulator counted 236 operations in the session (before: 256; gphoto2: 231, of them the same
+22 GetObjectInfo and 200 GetPartialObject).
 
-| | before | after | gphoto2 |
-|---|---:|---:|---:|
-| seconds | 18.23 | 18.10 | 17.37 |
-| operations in the session | 262 | 213 | 234 |
-| of them GetObjectInfo | 22 | 0 | 22 |
-| of them GetPartialObject | 220 | 200 | 200 |
+Measured and not kept (each against the client before it and gphoto2, alternating, on the
+shaped link, 20 × 10 MB; this machine was shared with other work, so single runs varied by
+up to 20 %):
 
-What changed: files up to 64 MiB (photos, RAW files) are read by the raw GetPartialObject
-instead of libgphoto2's `file_read`, which first lists the folder and asks each file's
-ObjectInfo, and after which the check for data past the listed end needed a read of its own;
-the raw read's last chunk asks that byte itself. Movies keep libgphoto2's read (fewer copies).
-
-Measured and not kept, and why:
-
-- **8 MiB reads** (and 2, 4, 16 MiB): slower. Between two reads the link idles for a round trip
-  plus the client's work on the chunk (~4–6 ms), but `tbf`'s 10 ms token bucket fills meanwhile
-  and the next reply starts at line rate, so a pause between 1 MiB reads costs little; a long
-  data phase gets that refund once, and an 8 MiB reply arrived ~40–50 ms later than its bytes
-  need at the calibrated rate (a plain bulk stream through the same relay reaches 95.6
-  Mbit/s, so the relay alone is not the cause; not pinned down further). gphoto2 asks 1 MiB too.
+- **Raw reads for whole photos** (up to 64 MiB): 212 operations instead of 256, as
+  libgphoto2's read also lists the folder and asks each file's ObjectInfo first, but the raw
+  transaction copies every chunk once more (a fresh `bytes` of 1 MiB: ~0.8 ms per chunk in a
+  profile on loopback), which ate the saving: 18.10 s against 18.23 s before and 17.37 s for
+  gphoto2 (medians of 2, one run).
+- **8 MiB reads** (and 2, 4, 16 MiB): slower. Between two reads the link idles for a round
+  trip plus the client's work on the chunk (~4–6 ms), but `tbf`'s 10 ms token bucket fills
+  meanwhile and the next reply starts at line rate, so a pause between 1 MiB reads costs
+  little; a long data phase gets that refund once, and an 8 MiB reply arrived ~40–50 ms later
+  than its bytes need at the calibrated rate (a plain bulk stream through the same relay
+  reaches 95.6 Mbit/s, so the relay alone is not the cause; not pinned down further).
+  gphoto2 asks 1 MiB too.
 - **Writing and hashing each chunk on a helper thread** while the next one arrives: ~1–2 ms
   more per chunk, not less. On 2 cores the emulator, the relay and the client share the CPU;
   done during the transfer the work competes with them, done in the pause it is nearly free.
