@@ -37,9 +37,11 @@ WHAT_BOUNDS = {
     "file system, as loopback is faster. sony-pm-alt's time includes making the 3.5 GiB "
     "durable; it starts write-back every 8 MiB and drops pages already on disk two steps "
     "behind (on this VM writing into fresh page cache costs several times the CPU of reusing "
-    "freed pages: 0.82x gphoto2 before that, here 1.10x). gphoto2 exits with most of its copy "
-    "still in the page cache: the 'until on disk' columns add its flush. Memory stays flat: "
-    "chunks go straight to the file through one reused buffer",
+    "freed pages: 0.82x gphoto2 before that, 1.10x in the make bench of 01:16 UTC on a quieter "
+    "machine; the most load-sensitive scenario, as both clients are CPU-bound on 2 cores). "
+    "gphoto2 exits with most of its copy still in the page cache: the 'until on disk' columns "
+    "add its flush. Memory stays flat: chunks go straight to the file through one reused "
+    "buffer",
 }
 
 
