@@ -42,9 +42,15 @@ from .writeback import WriteBack
 
 log = logging.getLogger("sony_pm_alt.download")
 
-CHUNK = 1024 * 1024  # what gphoto2 asks per GetPartialObject, too
+# Bytes asked per read, as gphoto2 asks. Larger reads, and writing each chunk on a helper
+# thread while the next one arrives, were both measured slower on make bench's shaped link
+# (docs/benchmarks.md, *The download path*).
+CHUNK = 1024 * 1024
 FOUR_GIB = 1 << 32
-SMALL_FILE = 4 * CHUNK  # read by raw GetPartialObject: one round trip per chunk (partial_reader)
+# Files up to this size are read by the raw GetPartialObject alone (partial_reader); larger
+# ones by libgphoto2's read, which lands in the buffer without the raw transaction's extra
+# copy of every chunk, but their last chunk by the raw read too (last_chunk_by).
+SMALL_FILE = 4 * CHUNK
 PARTIAL_SUFFIX = ".sony-pm-alt-partial"
 # What os.link raises on a file system without hard links.
 NO_HARD_LINKS = frozenset(
@@ -307,6 +313,18 @@ def partial_reader(
         return extra if plus_one_answered else probe()
 
     return read, more_than_listed
+
+
+def last_chunk_by(body: ReadChunk, last: ReadChunk, size: int) -> ReadChunk:
+    """``body`` for every chunk of an object of ``size`` bytes but the last, ``last`` (the
+    raw read of :func:`partial_reader`, which asks one byte past the listed end) for the last
+    one: the check for unlisted data then needs no round trip of its own, where libgphoto2's
+    read cannot ask past the size it lists."""
+
+    def read(offset: int, buffer: memoryview) -> int:
+        return (last if offset + len(buffer) >= size else body)(offset, buffer)
+
+    return read
 
 
 def partial64_reader(transport: Transport, obj: CameraObject) -> ReadChunk:
