@@ -36,6 +36,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import files_under, make_durable  # bench/ is not a package
+
 from sony_pm_alt.emulator.ftp_media import MediaFile, card, mp4_size
 
 BATCH_FILES = int(os.environ.get("BENCH_FTP_BATCH_FILES", "12"))
@@ -123,20 +126,6 @@ def _fsync_fs() -> type:
     return FsyncFS
 
 
-def make_durable(root: Path) -> float:
-    """Seconds to fsync every file under ``root`` and its folders: what a server left in
-    the page cache, made to survive a power cut (next to nothing for a server that fsyncs)."""
-    started = time.perf_counter()
-    for folder, _, names in os.walk(root):
-        for name in (*names, "."):
-            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-    return time.perf_counter() - started
-
-
 def peak_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -200,12 +189,13 @@ def run(kind: str, batch: list[MediaFile], clip: MediaFile, work: Path) -> dict[
         ftp.cwd("CLIP")
         cpu = cpu_seconds(proc.pid)
         batch_s = send(ftp, batch)
-        batch_flush = make_durable(root)
+        batch_flush = make_durable(root, set())
+        batch_files = set(files_under(root))
         batch_rss = peak_rss_mib(proc.pid)
         batch_cpu, cpu = cpu_used(cpu, proc.pid), cpu_seconds(proc.pid)
         os.sync()  # untimed: the clip starts from a clean page cache
         clip_s = send(ftp, [clip])
-        clip_flush = make_durable(root)
+        clip_flush = make_durable(root, batch_files)
         clip_rss = peak_rss_mib(proc.pid)
         clip_cpu = cpu_used(cpu, proc.pid)
         ftp.quit()

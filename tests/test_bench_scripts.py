@@ -1,10 +1,13 @@
 """The stand-alone bench scripts do not rot: each runs once on a tiny card and prints every
 piece it times. No timing is asserted; the scripts themselves check what they measured
 (plan_cost: the emulator answered the whole-card listing and a store holding every file plans
-nothing; startup_floor: every client exits cleanly and our session planned nothing)."""
+nothing; startup_floor: every client exits cleanly and our session planned nothing); ftp.py
+runs every server on a few small uploads and prints both of its tables."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -56,3 +59,29 @@ def test_bench_script_times_every_piece_of_a_tiny_card(script: str) -> None:
     assert lines[0] == first
     timed = [re.fullmatch(line, text) for text in lines[1:]]
     assert [m[1] for m in timed if m is not None] == pieces
+
+
+def test_bench_ftp_runs_every_server_on_tiny_uploads() -> None:
+    env = {
+        **os.environ,
+        "BENCH_FTP_BATCH_FILES": "2",
+        "BENCH_FTP_BATCH_MIB": "1",
+        "BENCH_FTP_BIG_GIB": "0.004",
+        "BENCH_FTP_REPEATS": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "ftp.py")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = json.loads(done.stdout.splitlines()[-1])["ftp"]
+    assert set(runs) == {"plain", "plain+fsync", "receiver"}
+    for (result,) in runs.values():  # one round each
+        assert result["batch_disk_mbps"] <= result["batch_mbps"]
+        assert result["clip_disk_mbps"] <= result["clip_mbps"]
+    until_on_disk = done.stdout.split("\nUntil on disk", 1)[1].split("\n\n", 1)[0]
+    rows = [line for line in until_on_disk.splitlines()[2:] if line]
+    assert [row[:20].strip() for row in rows] == ["pyftpdlib", "pyftpdlib + fsync", "receiver"]
