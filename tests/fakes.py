@@ -66,6 +66,7 @@ class FakeTransport:
         *,
         data_in: bool = False,
         check: bool = True,
+        into: memoryview | None = None,
     ) -> TransactionResult:
         call = Call(opcode, tuple(params), data, data_in, check)
         self.calls.append(call)
@@ -74,7 +75,11 @@ class FakeTransport:
             answer = TransactionResult(answer, (), b"")
         if check:
             raise_for_response(opcode, answer.code)
-        return answer
+        length = len(answer.data)
+        if into is not None:  # as the native layer does: at most len(into) copied
+            into[: min(length, len(into))] = answer.data[: len(into)]
+            return TransactionResult(answer.code, answer.params, b"", length)
+        return TransactionResult(answer.code, answer.params, answer.data, length)
 
 
 CAMERA = CameraInfo("ILCE-7M3", "00000001")

@@ -144,8 +144,15 @@ def write_config(path: Path, text: str) -> Path:
 # --- help and version --------------------------------------------------------------------------
 
 
+def _subcommands(group: click.Group) -> dict[str, click.Command]:
+    """As click finds them (the top-level group imports each command's module on demand)."""
+    ctx = click.Context(group)
+    found = {name: group.get_command(ctx, name) for name in group.list_commands(ctx)}
+    return {name: command for name, command in found.items() if command is not None}
+
+
 def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in group.commands.items():
+    for name, command in _subcommands(group).items():
         yield (*prefix, name)
         if isinstance(command, click.Group):
             yield from _command_paths(command, (*prefix, name))
@@ -155,7 +162,7 @@ def _command(path: tuple[str, ...]) -> click.Command:
     command: click.Command = main
     for name in path:
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        command = _subcommands(command)[name]
     return command
 
 
@@ -176,7 +183,7 @@ def test_help_of_every_command_and_group(path: tuple[str, ...], flag: str) -> No
         if isinstance(param, click.Option) and not param.hidden:
             assert param.opts[-1] in result.stdout, f"{param.opts} missing from the help"
     if isinstance(command, click.Group):
-        for name in command.commands:
+        for name in _subcommands(command):
             assert re.search(rf"^\s+{re.escape(name)}\b", result.stdout, re.MULTILINE), name
 
 

@@ -259,8 +259,13 @@ def test_an_error_midway_leaves_only_the_partial_file(final: Path, small_chunks:
     assert partial.read_bytes() == data[:3000]  # the reads at 0, 1000 and 2000 arrived
 
 
-def test_a_second_fetch_resumes_from_the_partial_file(final: Path, small_chunks: None) -> None:
+@pytest.mark.parametrize("hashed", ["as it arrives", "when durable"])
+def test_a_second_fetch_resumes_from_the_partial_file(
+    final: Path, small_chunks: None, hashed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = payload(4321)
+    # Files above HASHED_WHEN_DURABLE are hashed chunk by chunk, smaller ones by finalize.
+    monkeypatch.setattr(dl, "HASHED_WHEN_DURABLE", 0 if hashed == "as it arrives" else len(data))
     obj = camera_object(len(data))
     partial = partial_for(final, obj)
     with pytest.raises(CameraGone):

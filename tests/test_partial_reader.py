@@ -104,43 +104,35 @@ def test_a_dropped_connection_is_a_transport_error_not_a_refusal(tmp_path: Path)
     assert not list((tmp_path / "dest").rglob("*.JPG"))
 
 
-def test_a_large_file_reads_only_its_last_chunk_raw_and_needs_no_probe(tmp_path: Path) -> None:
-    """libgphoto2's read (here a plain function) for the body; the raw read, asking one byte
-    past the end, for the last chunk: no separate round trip checks for unlisted data."""
+def test_a_large_file_is_read_raw_into_the_buffer_and_needs_no_probe(tmp_path: Path) -> None:
+    """Every chunk of a file of several chunks by the raw read, the last one asking one byte
+    past the end: no separate round trip checks for unlisted data."""
     data = bytes(range(256)) * (dl.CHUNK // 256 * 2 + 100)  # two chunks and a bit
-    transport, probes, body = card(data), list[int](), list[int]()
-    o = obj(len(data))
-
-    def libgphoto2_read(offset: int, buffer: memoryview) -> int:
-        body.append(offset)
-        buffer[:] = data[offset : offset + len(buffer)]
-        return len(buffer)
-
-    def probe() -> bool:
-        probes.append(1)
-        return False
-
-    last, more = dl.partial_reader(transport, o, probe)
-    read = dl.last_chunk_by(libgphoto2_read, last, o.size)
-    final = tmp_path / "dest" / "DSC00001.JPG"
-    path = dl.fetch(o, final, dl.partial_path(final, "cam", o), read, None, more).path
+    transport, probes = card(data), list[int]()
+    path = fetch(tmp_path, transport, len(data), probes)
     assert path.read_bytes() == data
-    assert body == [0, dl.CHUNK]
-    assert asked(transport) == [(2 * dl.CHUNK, len(data) - 2 * dl.CHUNK + 1)]
+    assert asked(transport) == [
+        (0, dl.CHUNK),
+        (dl.CHUNK, dl.CHUNK),
+        (2 * dl.CHUNK, len(data) - 2 * dl.CHUNK + 1),
+    ]
     assert probes == []
 
 
 def test_data_past_the_end_of_a_large_file_places_nothing(tmp_path: Path) -> None:
     data = bytes(range(256)) * (dl.CHUNK // 256 + 100)
-    o = obj(len(data) - 1)  # the camera lists one byte less than it has
-
-    def libgphoto2_read(offset: int, buffer: memoryview) -> int:
-        buffer[:] = data[offset : offset + len(buffer)]
-        return len(buffer)
-
-    last, more = dl.partial_reader(card(data), o, lambda: False)
-    read = dl.last_chunk_by(libgphoto2_read, last, o.size)
-    final = tmp_path / "dest" / "DSC00001.JPG"
     with pytest.raises(OSError, match=r"more data for DSC00001\.JPG than the"):
-        dl.fetch(o, final, dl.partial_path(final, "cam", o), read, None, more)
-    assert not [p for p in final.parent.iterdir() if p.is_file()]
+        fetch(tmp_path, card(data), len(data) - 1, [])  # listed one byte short
+    assert not [p for p in (tmp_path / "dest").iterdir() if p.is_file()]
+
+
+def test_a_chunk_longer_than_asked_writes_nothing_past_the_buffer() -> None:
+    """A camlib without patch 0007 could hand back more than asked: the native layer copies
+    at most the buffer's length, and the read refuses the chunk."""
+    data = b"q" * 5000
+    transport = FakeTransport(lambda call: TransactionResult(ResponseCode.OK, (), data))
+    read, _more = dl.partial_reader(transport, obj(10_000), lambda: False)
+    buffer = memoryview(bytearray(b"-" * 2000))
+    with pytest.raises(CameraSentTooMuch):
+        read(0, buffer[:1000])
+    assert bytes(buffer[1000:]) == b"-" * 1000

@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
+
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 PROTOCOL = ROOT / "docs" / "protocol.md"
@@ -173,7 +175,9 @@ def test_every_emulator_fault_is_in_the_readme_table_and_the_help() -> None:
     table = readme[readme.index("### Emulator faults") :]
     in_table = set(re.findall(r"^\| `([a-z-]+)=", table, re.MULTILINE))
     assert in_table == set(KINDS)
-    fault = next(p for p in main.commands["emulate"].params if p.name == "faults")
+    emulate = main.get_command(click.Context(main), "emulate")
+    assert emulate is not None
+    fault = next(p for p in emulate.params if p.name == "faults")
     assert [k for k in KINDS if f"{k}=" not in str(fault.help)] == []
 
 

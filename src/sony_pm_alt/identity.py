@@ -10,7 +10,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .ptpip.packets import GUID_SIZE
+from .ptpip.codes import GUID_SIZE
 
 if TYPE_CHECKING:
     from .settings import Settings

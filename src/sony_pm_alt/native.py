@@ -56,7 +56,8 @@ class BuildInfo:
 class TransactionResult:
     code: int
     params: tuple[int, ...]
-    data: bytes
+    data: bytes  # empty when the data went ``into`` the caller's buffer
+    length: int = 0  # bytes of data the camera sent (read into ``into`` or not)
 
 
 class Transport:
@@ -74,12 +75,15 @@ class Transport:
         *,
         data_in: bool = False,
         check: bool = True,
+        into: memoryview | None = None,
     ) -> TransactionResult:
-        """Run one operation. ``data`` is sent as data-out; ``data_in`` asks for data back.
-        A response other than OK raises :class:`~sony_pm_alt.errors.CameraResponseError`
-        (with ``.code``), a failed connection :class:`~sony_pm_alt.errors.CameraTransportError`,
-        unless ``check`` is false; then the result carries the code."""
-        result = self._native.run_transaction(self._params, opcode, params, data, data_in)
+        """Run one operation. ``data`` is sent as data-out; ``data_in`` asks for data back,
+        copied ``into`` that buffer when given (at most its length; ``length`` says how much
+        came) rather than returned as new bytes. A response other than OK raises
+        :class:`~sony_pm_alt.errors.CameraResponseError` (with ``.code``), a failed connection
+        :class:`~sony_pm_alt.errors.CameraTransportError`, unless ``check`` is false; then the
+        result carries the code."""
+        result = self._native.run_transaction(self._params, opcode, params, data, data_in, into)
         if check:
             raise_for_response(opcode, result.code)
         return result
@@ -134,7 +138,13 @@ class Native:
         return Transport(self, params)
 
     def run_transaction(
-        self, params: Any, opcode: int, values: Sequence[int], data: bytes | None, data_in: bool
+        self,
+        params: Any,
+        opcode: int,
+        values: Sequence[int],
+        data: bytes | None,
+        data_in: bool,
+        into: memoryview | None = None,
     ) -> TransactionResult:
         if len(values) > 5:
             raise ValueError("at most five parameters")
@@ -164,11 +174,15 @@ class Native:
         )
         if code == lib.SPA_SHIM_NOT_LOADED:  # cannot happen once load() succeeded
             raise NativeLayerUnavailable("the patched camlib is not loaded; run `make build`")
-        payload = b""
+        payload, length = b"", int(received_len[0])
         if received[0] != ffi.NULL:
-            payload = bytes(ffi.buffer(received[0], received_len[0]))
+            if into is None:
+                payload = bytes(ffi.buffer(received[0], length))
+            else:  # one copy, into memory already in use: no fresh 1 MiB object per chunk
+                ffi.memmove(into, received[0], min(length, len(into)))
             self._lib.spa_shim_free(received[0])
-        return TransactionResult(int(code), tuple(resp[i] for i in range(resp_n[0])), payload)
+        response = tuple(resp[i] for i in range(resp_n[0]))
+        return TransactionResult(int(code), response, payload, length)
 
     def _dispatch_hook(self, params: Any, phase: int, port_path: str) -> int:
         hook = self._hooks.get(port_path)

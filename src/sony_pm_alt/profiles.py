@@ -23,7 +23,6 @@ import struct
 import tomllib
 from dataclasses import dataclass, field, replace
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -161,11 +160,12 @@ def parse_profile(text: str, source: str) -> Profile:
     return Profile(name, description, blocks["start"], blocks["end"])
 
 
+# Inside the package; never zipped (the wheel carries the native layer's shared objects).
+BUILTIN_DIR = Path(__file__).resolve().parent / "vendor_profiles"
+
+
 def builtin_profiles() -> list[str]:
-    folder = resources.files("sony_pm_alt") / "vendor_profiles"
-    return sorted(
-        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
-    )
+    return sorted(p.name.removesuffix(".toml") for p in BUILTIN_DIR.glob("*.toml"))
 
 
 @cache  # a Profile is immutable; settings make many defaults
@@ -190,6 +190,6 @@ def load_profile(name_or_path: str | Path) -> Profile:
             f"unknown profile {text!r}; built-in: {', '.join(builtin_profiles())}, "
             "or give the path of a .toml file"
         )
-    resource = resources.files("sony_pm_alt") / "vendor_profiles" / f"{text}.toml"
+    resource = BUILTIN_DIR / f"{text}.toml"
     profile = parse_profile(resource.read_text(encoding="utf-8"), f"built-in profile {text!r}")
     return replace(profile, origin=text)

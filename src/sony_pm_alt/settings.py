@@ -23,7 +23,6 @@ import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, TypeVar, get_args
 
@@ -617,7 +616,7 @@ def _cameras(
 
 
 # What `config init` writes: every key with its default and a comment, and what is to be set.
-EXAMPLE_CONFIG = (resources.files(__package__) / "example-config.toml").read_text(encoding="utf-8")
+EXAMPLE_CONFIG = Path(__file__).with_name("example-config.toml").read_text(encoding="utf-8")
 
 
 def write_example(path: Path) -> None:

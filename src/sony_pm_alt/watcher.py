@@ -21,7 +21,7 @@ from .engine.state import StateStore
 from .engine.sync import SyncCancelled, sync
 from .errors import SonyPmAltError
 from .identity import GUID_HOWTO, NO_GUID
-from .ptpip.packets import PTPIP_PORT
+from .ptpip.codes import PTPIP_PORT
 from .settings import CameraSettings, Settings, shared
 
 log = logging.getLogger("sony_pm_alt.watch")

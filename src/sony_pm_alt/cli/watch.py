@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..ptpip.packets import PTPIP_PORT
+from ..ptpip.codes import PTPIP_PORT
 from .common import config_option, load_config_or_exit, state_option
 from .errors import ExitCode, fail
 from .options import SettingsCommand

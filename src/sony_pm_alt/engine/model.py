@@ -98,8 +98,10 @@ class Transport(Protocol):
         *,
         data_in: bool = False,
         check: bool = True,
+        into: memoryview | None = None,
     ) -> TransactionResult:
-        """One operation; with ``check`` a failure raises (``errors.raise_for_response``)."""
+        """One operation; with ``check`` a failure raises (``errors.raise_for_response``);
+        data-in goes ``into`` that buffer when given (``length`` says how much came)."""
 
 
 class Connection(Protocol):

@@ -44,8 +44,8 @@ from ..errors import (
 )
 from ..identity import Identity
 from ..profiles import Profile, default_profile
+from ..ptpip.codes import PTPIP_PORT as PTPIP_PORT  # engine.sync imports it from here
 from ..ptpip.codes import InitFailReason, OperationCode, ResponseCode
-from ..ptpip.packets import PTPIP_PORT as PTPIP_PORT  # engine.sync imports it from here
 from . import download as dl
 from . import gphoto_settings
 from .camera import Camera, Reader, Unreadable
@@ -273,16 +273,8 @@ class CameraSession:
             and obj.size < dl.FOUR_GIB - 1
             and listing.offers(OperationCode.GET_PARTIAL_OBJECT)
         )
-        if can_probe and obj.size <= dl.SMALL_FILE:
-            # One round trip per chunk, the check for unlisted data included: for small files
-            # the round trips are the cost. Larger ones keep libgphoto2's read, which lands
-            # in our buffer without the raw transaction's copies (make bench, scenario 6).
+        if can_probe:  # one round trip per chunk, the check for unlisted data included
             read, probe = dl.partial_reader(self.transport(), obj, more_than_listed)
-        elif can_probe:
-            # The last chunk by the raw read: it asks one byte past the end, so the check for
-            # unlisted data costs no round trip of its own (make bench, scenario 4).
-            last, probe = dl.partial_reader(self.transport(), obj, more_than_listed)
-            read = dl.last_chunk_by(read, last, obj.size)
 
         def locked_read(offset: int, buffer: memoryview) -> int:
             with self.exclusive():

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import logging
 import os
 from typing import BinaryIO
@@ -28,7 +27,8 @@ _DONTNEED = getattr(os, "POSIX_FADV_DONTNEED", 4)
 
 def _load() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # The C library is already in the process: no find_library (it runs ldconfig).
+        libc = ctypes.CDLL(None, use_errno=True)
         function = libc.sync_file_range
     except (OSError, AttributeError):
         return None

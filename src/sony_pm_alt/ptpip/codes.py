@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+# The TCP port a camera listens on for both PTP/IP connections (command and event).
+PTPIP_PORT = 15740
+# The initiator GUID's size: the one definition (identity.Guid, pairing and guid_tools use it).
+GUID_SIZE = 16
+
 
 class PacketType(IntEnum):
     INIT_COMMAND_REQUEST = 1

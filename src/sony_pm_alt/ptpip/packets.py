@@ -11,16 +11,15 @@ import struct
 from dataclasses import dataclass
 from typing import ClassVar, Self, get_args
 
+# Defined in codes, which the CLI and the engine import without this codec.
+from .codes import GUID_SIZE as GUID_SIZE
+from .codes import PTPIP_PORT as PTPIP_PORT
 from .codes import DataPhase, PacketType
 from .errors import MalformedPacket
 
 HEADER = struct.Struct("<II")
 HEADER_SIZE = HEADER.size
 
-# The initiator GUID's size: the one definition (identity.Guid, pairing and guid_tools use it).
-GUID_SIZE = 16
-# The TCP port a camera listens on for both PTP/IP connections (command and event).
-PTPIP_PORT = 15740
 MAX_PARAMS = 5
 MAX_EVENT_PARAMS = 3
 # Version sent by gphoto2, PlayMemories Home, airnef and the ILCE-5000: minor 0, major 1.
