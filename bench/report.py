@@ -10,13 +10,14 @@ OURS, GPHOTO2 = "sony-pm-alt", "gphoto2"
 
 WHAT_BOUNDS = {
     "1": "process start-up, not the card: the interpreter, the engine's imports, python-gphoto2 "
-    "and libgphoto2's camera set-up take ~0.3 s before the first packet (gphoto2's C CLI needs "
-    "~0.1 s); the camera is asked for one bulk listing whatever the count, where gphoto2 asks "
-    "for every object's ObjectInfo. The ≤ 2× target is out of reach for any client built on "
-    "python-gphoto2, as the design requires: `python bench/startup_floor.py` measured, on "
-    "unshaped loopback, a bare `python -c pass` at 0.02 s, `import gphoto2` at 0.05 s and a "
-    "python-gphoto2 program that only opens and closes the PTP/IP session (with only the ptp2 "
-    "camlib loaded) at 0.12–0.15 s, already 3× this limit before a single object is listed",
+    "and libgphoto2's camera set-up take ~0.2–0.3 s before the first packet (gphoto2's C CLI "
+    "needs ~0.06 s; see *Start-up* below); the camera is asked for one bulk listing whatever "
+    "the count, where gphoto2 asks for every object's ObjectInfo. The ≤ 2× target is out of "
+    "reach for any client built on python-gphoto2, as the design requires: `python "
+    "bench/startup_floor.py` measured, on unshaped loopback, a bare `python -c pass` at 0.02 s, "
+    "`import gphoto2` at 0.05 s and a python-gphoto2 program that only opens and closes the "
+    "PTP/IP session (with only the ptp2 camlib loaded) at 0.12–0.15 s, already 3× this limit "
+    "before a single object is listed",
     "2": "the listing itself: ~208 bytes per object on the wire, the camera's (here the "
     "emulator's) time to build it, and our parse of it (~11 µs per object, was ~40 µs); the "
     "state-store query is one anti-join (~5 µs per object). The 1.3× target is out of reach at "
@@ -25,20 +26,25 @@ WHAT_BOUNDS = {
     "A smaller listing (only the 6 properties we use, one round trip each, if a camera allows "
     "it) would cut the bytes by about 40 %, not enough on its own",
     "3": "the link: 120 MB at plain TCP's payload rate; around it the session's start-up and "
-    "its 2,000-object listing (scenario 1), and per 1 MiB one GetPartialObject round trip "
-    "with the client's work on the chunk (write, SHA-256, progress) in the pause. The last "
-    "chunk of every file asks one byte past the listed end, so no separate read checks for "
-    "unlisted data (one round trip per file fewer than before). Durability is off the "
-    "critical path (file N is fsynced, placed and recorded on a writer thread while N+1 "
-    "arrives). gphoto2 loses its time on the 2,000 old objects",
-    "4": "as 3, and: start-up (~0.2 s more than gphoto2's C CLI before the first request), "
-    "~1–2 ms more than gphoto2 per 1 MiB chunk (the Python work between two reads; 600 "
-    "chunks here) and the fsync of the last file before the power-off (gphoto2 does not "
-    "fsync). Three ideas were measured and dropped (see *The download path* below): 8 MiB "
-    "reads, writing each chunk on a helper thread while the next one arrives, and raw reads "
-    "for whole photos",
-    "5": "per file, the round trips of GetObjectInfo and GetPartialObject; the fsync, placement "
-    "and record of each file overlap the next file's download on the writer thread",
+    "its 2,000-object listing (scenario 1), and per 1 MiB one GetPartialObject round trip with "
+    "the client's write of the chunk in the pause (files up to 16 MiB are hashed on the writer "
+    "thread). The last chunk of every file asks one byte past the listed end, so no separate "
+    "read checks for unlisted data. Durability is off the critical path (file N is hashed, "
+    "fsynced, placed and recorded on a writer thread while N+1 arrives). gphoto2 loses its "
+    "time on the 2,000 old objects",
+    "4": "the link, for both clients (98 % of plain TCP's rate each). Within the session "
+    "sony-pm-alt is now the quicker one (a capture of 20 × 10 MB: 16.89 s against 17.02 s from "
+    "first to last packet, 217 requests against 233 and a shorter pause per chunk; *The "
+    "download path* below), but its start-up takes ~0.2 s more before the first packet "
+    "(0.23–0.30 s against 0.06 s; *Start-up* below), and over 60 files the two come out "
+    "level. What is left of the start-up is mostly Python's: imports (~1 ms per frozen "
+    "dataclass) and python-gphoto2's own floor",
+    "5": "per file, one GetPartialObject round trip (asking one byte past the end, which also "
+    "checks for unlisted data, where gphoto2 asks GetObjectInfo and GetPartialObject); the "
+    "hash, fsync, placement and record of each file overlap the next file's download on the "
+    "writer thread. The limit adds each round trip and the bytes one after the other, but a "
+    "40 kB reply fits in `tbf`'s 125 kB burst and leaves at line rate, so a client can come "
+    "in under it",
     "6": "the disk and the CPU: the limit is the calibrated write-and-fsync rate of the scratch "
     "file system, as loopback is faster. sony-pm-alt's time includes making the 3.5 GiB "
     "durable; it starts write-back every 8 MiB and drops pages already on disk two steps "
@@ -295,32 +301,71 @@ Profile a session yourself with `python bench/profile_session.py 2000 10000`.
 
 ## The download path (issue 12: scenarios 3 and 4)
 
-What changed: a file above 4 MiB is still read by libgphoto2's `file_read`, 1 MiB at a time,
-but its last chunk by the raw GetPartialObject, asking one byte past the listed end (as files
-up to 4 MiB already were): the check for data the camera did not list needs no read of its
-own, one round trip per file fewer. In a 20 × 10 MB first import on the shaped link the
-emulator counted 236 operations in the session (before: 256; gphoto2: 231, of them the same
-22 GetObjectInfo and 200 GetPartialObject).
+Found with a packet capture (`dumpcap` on the shaped hop, a 20 × 10 MB first import, one run
+per client, the same harness), which splits each client's time into the time before its first
+packet, the session (first to last packet) and the exit. Before and after the changes below:
 
-Measured and not kept (each against the client before it and gphoto2, alternating, on the
-shaped link, 20 × 10 MB; this machine was shared with other work, so single runs varied by
-up to 20 %):
+| | before: sony-pm-alt | before: gphoto2 | after: sony-pm-alt | after: gphoto2 |
+|---|---:|---:|---:|---:|
+| process start → first packet | 0.29 s | 0.06 s | 0.23–0.30 s | 0.06–0.07 s |
+| session, first to last packet | 17.38 s | 17.14 s | **16.89 s** | 17.02 s |
+| requests in the session | 241 | 233 | 217 | 233 |
+| pause per chunk (last reply byte → next request), median | 3.26 ms | 1.87 ms | 1.19 ms | 1.58 ms |
 
-- **Raw reads for whole photos** (up to 64 MiB): 212 operations instead of 256, as
-  libgphoto2's read also lists the folder and asks each file's ObjectInfo first, but the raw
-  transaction copies every chunk once more (a fresh `bytes` of 1 MiB: ~0.8 ms per chunk in a
-  profile on loopback), which ate the saving: 18.10 s against 18.23 s before and 17.37 s for
-  gphoto2 (medians of 2, one run).
-- **8 MiB reads** (and 2, 4, 16 MiB): slower. Between two reads the link idles for a round
-  trip plus the client's work on the chunk (~4–6 ms), but `tbf`'s 10 ms token bucket fills
-  meanwhile and the next reply starts at line rate, so a pause between 1 MiB reads costs
-  little; a long data phase gets that refund once, and an 8 MiB reply arrived ~40–50 ms later
-  than its bytes need at the calibrated rate (a plain bulk stream through the same relay
-  reaches 95.6 Mbit/s, so the relay alone is not the cause; not pinned down further).
-  gphoto2 asks 1 MiB too.
-- **Writing and hashing each chunk on a helper thread** while the next one arrives: ~1–2 ms
-  more per chunk, not less. On 2 cores the emulator, the relay and the client share the CPU;
-  done during the transfer the work competes with them, done in the pause it is nearly free.
+The same capture over scenario 4's card (60 × 10 MB, one run per client): sony-pm-alt's session
+took 50.57 s against gphoto2's 51.01 s and its pauses between a reply and the next request
+0.85 s against 1.12 s in all, but it sent its first packet 0.42 s after it started, gphoto2
+after 0.07 s; the two ended 51.00 s against 51.08 s. Scenario 4 alone, run again right after
+the full run above (4 runs per client, alternating): 51.28 s against 50.97 s, 0.99× (ours
+50.87–51.46 s, gphoto2's 50.85–51.16 s): level within the noise, decided by the start-up.
+
+What changed:
+
+- **Every chunk by the raw GetPartialObject, straight into the reused buffer.** The native
+  layer copies each reply once, into memory already in use (`Transport.transaction(…,
+  into=buffer)`). Before, raw reads made a fresh 1 MiB `bytes` per chunk (~0.8 ms), which is
+  why photos above 4 MiB kept libgphoto2's `file_read`; that read also lists each folder and
+  asks each file's ObjectInfo (one round trip per file, ~5 ms here). It is now used only
+  without the native layer. The last chunk still asks one byte past the listed end, so no
+  separate read checks for unlisted data.
+- **Files up to 16 MiB are hashed when durable**, on the writer thread, from the page cache,
+  while the next file arrives, instead of chunk by chunk in the pause between two reads (SHA-256
+  of 1 MiB: ~0.9 ms). Larger files, whose cached pages `WriteBack` lets go, are still hashed as
+  they arrive.
+- **Start-up** (below) is now the larger part of what separates the two clients.
+
+Measured and not kept (against gphoto2, alternating, on the shaped link, 20 × 10 MB):
+
+- **Larger reads.** 2 MiB reads took 178 ms per 2 MiB, where two 1 MiB reads take 2 × 88 ms;
+  8 MiB (and 4, 16 MiB) were slower still in session 16. Between two reads the link idles for
+  a round trip plus both ends' work, but `tbf`'s 10 ms token bucket fills meanwhile and the
+  next reply starts at line rate, so a short pause costs little; a long data phase gets that
+  refund only once. gphoto2 asks 1 MiB too.
+- **Writing and hashing each chunk on a helper thread** (session 16): ~1–2 ms more per chunk.
+  On 2 cores the emulator, the relay and the client share the CPU.
+- **python-gphoto2's log forwarding at the error level only** (libgphoto2 sends about five
+  debug lines per chunk into Python): no measurable change.
+
+## Start-up (issue 12: every scenario)
+
+`sony-pm-alt sync` of a one-file card on plain loopback, median of 9 runs each against a fresh
+emulator: 0.33 s before, 0.25 s after; gphoto2 0.11 s. What changed:
+
+- The CLI imports a command's module only when that command runs (`--help` imports them all).
+- The PTP/IP port and GUID size live in `ptpip.codes`: `sync` no longer imports the packet
+  codec of the emulator and the tools (15 dataclasses, ~14 ms).
+- The built-in vendor profiles and the example config are read by path, not through
+  `importlib.resources` (which imports `tempfile`, `shutil`, `bz2` …).
+- `sync_file_range` is found in the C library already loaded, not through
+  `ctypes.util.find_library`, which runs `ldconfig -p` in a child process.
+- The program exits without the interpreter's teardown of every module (`os._exit` after the
+  atexit handlers and a flush of the standard streams; only when no other thread runs): 20–35
+  ms after a session with python-gphoto2 loaded.
+
+What is left before the first packet: ~0.15 s of imports (creating classes is much of it:
+about 1 ms per frozen dataclass) and ~35 ms of set-up (settings, state store, libgphoto2's port
+and camlib lists), against 0.12–0.15 s for a python-gphoto2 program that only opens and
+closes the session (`python bench/startup_floor.py`).
 
 The 95 % target is read against what TCP can carry: at MTU 1500 `tbf` counts 1,514 bytes for
 every 1,448 of payload, so no client reaches more than 95.6 % of the nominal 100 Mbit/s

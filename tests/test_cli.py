@@ -16,6 +16,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -185,6 +186,41 @@ def test_help_of_every_command_and_group(path: tuple[str, ...], flag: str) -> No
     if isinstance(command, click.Group):
         for name in _subcommands(command):
             assert re.search(rf"^\s+{re.escape(name)}\b", result.stdout, re.MULTILINE), name
+
+
+_RUN = """
+import atexit, sys
+from sony_pm_alt.cli import run
+atexit.register(lambda: print("atexit ran"))
+sys.argv = ["sony-pm-alt", *sys.argv[1:]]
+run()
+"""
+
+
+def test_the_program_exits_with_its_status_output_and_atexit_handlers() -> None:
+    """run() skips the interpreter's teardown but not the atexit handlers or buffered output,
+    and keeps the exit status."""
+    ok = subprocess.run([sys.executable, "-c", _RUN, "--version"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout == f"sony-pm-alt, version {__version__}\natexit ran\n"
+    usage = subprocess.run([sys.executable, "-c", _RUN, "sync"], capture_output=True, text=True)
+    assert usage.returncode == 2  # click's usage error: --host is missing
+    assert "Missing option '--host'" in usage.stderr
+    assert usage.stdout == "atexit ran\n"
+
+
+def test_the_quick_exit_waits_for_a_thread_still_running() -> None:
+    from sony_pm_alt.cli import _threads_still_running
+
+    release = threading.Event()
+    worker = threading.Thread(target=release.wait)
+    worker.start()
+    try:
+        assert _threads_still_running()  # run() then leaves the exit to Python
+    finally:
+        release.set()
+        worker.join()
+    assert not _threads_still_running()
 
 
 def test_version() -> None:

@@ -76,13 +76,18 @@ def run() -> None:
         code = exc.code
     else:
         code = 0
-    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
     if code is None:
         code = 0
-    if not isinstance(code, int) or any(not t.daemon for t in others):
+    if not isinstance(code, int) or _threads_still_running():
         sys.exit(code)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
             stream.flush()
     os._exit(code)
+
+
+def _threads_still_running() -> bool:
+    """Another non-daemon thread is alive: Python's own exit waits for it, os._exit would not."""
+    main_thread = threading.main_thread()
+    return any(not t.daemon for t in threading.enumerate() if t is not main_thread)
