@@ -358,9 +358,9 @@ emulator: 0.33 s before, 0.25 s after; gphoto2 0.11 s. What changed:
   `importlib.resources` (which imports `tempfile`, `shutil`, `bz2` …).
 - `sync_file_range` is found in the C library already loaded, not through
   `ctypes.util.find_library`, which runs `ldconfig -p` in a child process.
-- The program exits without the interpreter's teardown of every module (`os._exit` after the
-  atexit handlers and a flush of the standard streams; only when no other thread runs): 20–35
-  ms after a session with python-gphoto2 loaded.
+- `sync` ends without the interpreter's teardown of every module (`os._exit` after the atexit
+  handlers and a flush of the standard streams, once the command has closed all it opened and
+  no other thread runs): 20–35 ms after a session with python-gphoto2 loaded.
 
 What is left before the first packet: ~0.15 s of imports (creating classes is much of it:
 about 1 ms per frozen dataclass) and ~35 ms of set-up (settings, state store, libgphoto2's port

@@ -65,11 +65,14 @@ def main(verbose: int) -> None:
 
 
 def run() -> None:
-    """The ``sony-pm-alt`` program: :func:`main`, then an exit that skips the interpreter's
+    """The ``sony-pm-alt`` program: :func:`main`; then, after a command that closed all it
+    opened (``common.allow_quick_exit``: ``sync``), an exit that skips the interpreter's
     teardown of every module (20–35 ms after a session with python-gphoto2 loaded, longer than
     a whole nothing-new session's camera work). The atexit handlers still run and the standard
     streams are flushed; with another thread still running, or a message as the exit status,
     Python exits as usual."""
+    from . import common
+
     try:
         main()
     except SystemExit as exc:
@@ -78,7 +81,7 @@ def run() -> None:
         code = 0
     if code is None:
         code = 0
-    if not isinstance(code, int) or _threads_still_running():
+    if not (common.quick_exit_allowed and isinstance(code, int)) or _threads_still_running():
         sys.exit(code)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):

@@ -25,6 +25,18 @@ state_option = click.option(
 )
 
 
+# Set by a command that has closed everything it opened (files, the state store): run() may
+# then end the process without the interpreter's teardown, which would otherwise flush what
+# was left open.
+quick_exit_allowed = False
+
+
+def allow_quick_exit() -> None:
+    """Called by a command once everything it wrote is closed: see :func:`sony_pm_alt.cli.run`."""
+    global quick_exit_allowed
+    quick_exit_allowed = True
+
+
 def load_config_or_exit(config_path: Path | None, **flags: object) -> Settings:
     """The settings with ``flags`` (None: not given) on top; a bad one is one line, exit 2."""
     from ..settings import ConfigError, load

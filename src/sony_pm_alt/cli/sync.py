@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..ptpip.codes import PTPIP_PORT
-from .common import config_option, load_config_or_exit, state_option
+from .common import allow_quick_exit, config_option, load_config_or_exit, state_option
 from .errors import ExitCode, cancel_on_signals, fail, session_errors
 from .options import SettingsCommand
 
@@ -60,6 +60,7 @@ def sync(
             on_event=view,
             cancel=cancel_on_signals(),
         )
+    allow_quick_exit()  # the state store is closed, the files too
     if summary.stopped:
         click.echo(f"sony-pm-alt: {summary.stopped}", err=True)
     if not summary.ok:
