@@ -346,6 +346,10 @@ Measured and not kept (against gphoto2, alternating, on the shaped link, 20 × 1
 - **python-gphoto2's log forwarding at the error level only** (libgphoto2 sends about five
   debug lines per chunk into Python): no measurable change.
 
+The 95 % target is read against what TCP can carry: at MTU 1500 `tbf` counts 1,514 bytes for
+every 1,448 of payload, so no client reaches more than 95.6 % of the nominal 100 Mbit/s
+(gphoto2 included); the targets table gives both shares.
+
 ## Start-up (issue 12: every scenario)
 
 `sony-pm-alt sync` of a one-file card on plain loopback, median of 9 runs each against a fresh
@@ -366,10 +370,6 @@ What is left before the first packet: ~0.15 s of imports (creating classes is mu
 about 1 ms per frozen dataclass) and ~35 ms of set-up (settings, state store, libgphoto2's port
 and camlib lists), against 0.12–0.15 s for a python-gphoto2 program that only opens and
 closes the session (`python bench/startup_floor.py`).
-
-The 95 % target is read against what TCP can carry: at MTU 1500 `tbf` counts 1,514 bytes for
-every 1,448 of payload, so no client reaches more than 95.6 % of the nominal 100 Mbit/s
-(gphoto2 included); the targets table gives both shares.
 
 ## FTP receiver (issue 11: `bench/ftp.py`, also run by `make bench`)
 
