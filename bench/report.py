@@ -318,6 +318,12 @@ took 50.57 s against gphoto2's 51.01 s and its pauses between a reply and the ne
 after 0.07 s; the two ended 51.00 s against 51.08 s. Scenario 4 alone, run again right after
 the full run above (4 runs per client, alternating): 51.28 s against 50.97 s, 0.99× (ours
 50.87–51.46 s, gphoto2's 50.85–51.16 s): level within the noise, decided by the start-up.
+The spread of our runs follows the order: captured again (2 runs per client, 06:25–06:40 UTC),
+sony-pm-alt's median pause per chunk was 1.25–1.36 ms when its run came first and 2.60–2.64 ms
+when it followed gphoto2's (51.0–51.2 s against 51.7–51.8 s), while gphoto2's stayed at
+1.8–1.9 ms either way. It is the same without write-back and without fsync (both tried), so
+neither the disk nor the journal explains it; how this VM hands out page-cache memory after
+the harness has made gphoto2's 600 MB durable and deleted them is the suspect, not pinned down.
 
 What changed:
 
