@@ -210,6 +210,13 @@ def test_the_program_exits_with_its_status_output_and_atexit_handlers() -> None:
     assert usage.stdout == "atexit ran\n"
 
 
+def test_the_program_keeps_freed_memory_for_the_next_chunk() -> None:
+    """glibc (these machines, the image) accepts both settings; run() makes them first."""
+    from sony_pm_alt.cli import _keep_freed_memory
+
+    assert _keep_freed_memory() is True
+
+
 def test_the_quick_exit_waits_for_a_thread_still_running() -> None:
     from sony_pm_alt.cli import _threads_still_running
 

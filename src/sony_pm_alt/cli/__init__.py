@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import importlib
 import logging
 import os
@@ -73,6 +74,7 @@ def run() -> None:
     Python exits as usual."""
     from . import common
 
+    _keep_freed_memory()
     try:
         main()
     except SystemExit as exc:
@@ -94,3 +96,21 @@ def _threads_still_running() -> bool:
     """Another non-daemon thread is alive: Python's own exit waits for it, os._exit would not."""
     main_thread = threading.main_thread()
     return any(not t.daemon for t in threading.enumerate() if t is not main_thread)
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def _keep_freed_memory() -> bool:
+    """Tune glibc's allocator for the download loop; False where there is no ``mallopt``.
+
+    libgphoto2 allocates and frees a 1 MiB buffer for every chunk it reads. With glibc's
+    defaults the freed top of the heap goes back to the kernel each time and the next chunk
+    pays its page faults again: on make bench's VM the pause between two reads doubled (2.6
+    against 1.25 ms) in runs that followed a large free. Anything below 32 MiB now comes from
+    the heap, and up to 128 MiB of freed heap is kept (docs/benchmarks.md, *The download
+    path*)."""
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # glibc; musl has none
+    if mallopt is None:
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, 32 << 20) and mallopt(_M_TRIM_THRESHOLD, 128 << 20))
