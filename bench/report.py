@@ -33,27 +33,31 @@ WHAT_BOUNDS = {
     "fsynced, placed and recorded on a writer thread while N+1 arrives). gphoto2 loses its "
     "time on the 2,000 old objects",
     "4": "the link, for both clients (98 % of plain TCP's rate each). Within the session "
-    "sony-pm-alt is now the quicker one (a capture of 20 × 10 MB: 16.89 s against 17.02 s from "
-    "first to last packet, 217 requests against 233 and a shorter pause per chunk; *The "
-    "download path* below), but its start-up takes ~0.2 s more before the first packet "
-    "(0.23–0.30 s against 0.06 s; *Start-up* below), and over 60 files the two come out "
-    "level. What is left of the start-up is mostly Python's: imports (~1 ms per frozen "
-    "dataclass) and python-gphoto2's own floor",
+    "sony-pm-alt is the quicker one (a capture of 60 × 10 MB: 50.57 s against 51.01 s from "
+    "first to last packet: 60 GetObjectInfo fewer and a shorter pause per chunk; *The "
+    "download path* below), but its start-up takes ~0.2–0.3 s more before the first packet "
+    "(*Start-up* below), so the two come out close: ahead in both runs here, 0.99–1.00× in "
+    "the runs of session 17 before the allocator kept freed memory (*The download path*). "
+    "What is left of the start-up is mostly Python's: imports (~1 ms per frozen dataclass) "
+    "and python-gphoto2's own floor",
     "5": "per file, one GetPartialObject round trip (asking one byte past the end, which also "
     "checks for unlisted data, where gphoto2 asks GetObjectInfo and GetPartialObject); the "
     "hash, fsync, placement and record of each file overlap the next file's download on the "
     "writer thread. The limit adds each round trip and the bytes one after the other, but a "
     "40 kB reply fits in `tbf`'s 125 kB burst and leaves at line rate, so a client can come "
-    "in under it",
+    "in under it. 1.65× gphoto2 in the full run of 05:39 UTC, 1.42× in this one (both "
+    "clients' times vary with the disk's fsync and folder-sync rate; not examined further)",
     "6": "the disk and the CPU: the limit is the calibrated write-and-fsync rate of the scratch "
     "file system, as loopback is faster. sony-pm-alt's time includes making the 3.5 GiB "
     "durable; it starts write-back every 8 MiB and drops pages already on disk two steps "
     "behind (on this VM writing into fresh page cache costs several times the CPU of reusing "
     "freed pages: 0.82x gphoto2 before that, 1.10x in the make bench of 01:16 UTC on a quieter "
     "machine; the most load-sensitive scenario, as both clients are CPU-bound on 2 cores). "
-    "gphoto2 exits with most of its copy still in the page cache: the 'until on disk' columns "
-    "add its flush. Memory stays flat: chunks go straight to the file through one reused "
-    "buffer",
+    "Since the allocator keeps freed memory (`mallopt` in `cli.run`), libgphoto2's 1 MiB "
+    "buffer per chunk no longer page-faults fresh memory each time: 21.1 s before, 11.8 s "
+    "after in the full runs of session 17. gphoto2 exits with most of its copy still in the "
+    "page cache: the 'until on disk' columns add its flush. Memory stays flat: chunks go "
+    "straight to the file through one reused buffer",
 }
 
 
@@ -318,12 +322,16 @@ took 50.57 s against gphoto2's 51.01 s and its pauses between a reply and the ne
 after 0.07 s; the two ended 51.00 s against 51.08 s. Scenario 4 alone, run again right after
 the full run above (4 runs per client, alternating): 51.28 s against 50.97 s, 0.99× (ours
 50.87–51.46 s, gphoto2's 50.85–51.16 s): level within the noise, decided by the start-up.
-The spread of our runs follows the order: captured again (2 runs per client, 06:25–06:40 UTC),
-sony-pm-alt's median pause per chunk was 1.25–1.36 ms when its run came first and 2.60–2.64 ms
-when it followed gphoto2's (51.0–51.2 s against 51.7–51.8 s), while gphoto2's stayed at
-1.8–1.9 ms either way. It is the same without write-back and without fsync (both tried), so
-neither the disk nor the journal explains it; how this VM hands out page-cache memory after
-the harness has made gphoto2's 600 MB durable and deleted them is the suspect, not pinned down.
+The spread of our runs followed the order: captured again (2 runs per client), sony-pm-alt's
+median pause per chunk was 1.25–1.36 ms when its run came first and 2.60–2.64 ms when it
+followed gphoto2's (51.0–51.2 s against 51.7–51.8 s), while gphoto2's stayed at 1.8–1.9 ms.
+It was the same without write-back and without fsync. It was the allocator: libgphoto2
+allocates and frees a 1 MiB buffer for every chunk, and with glibc's defaults the freed top of
+our heap went back to the kernel each time, so the next chunk paid its page faults again,
+which on this VM cost most after the harness had freed gphoto2's 600 MB. With glibc's
+thresholds raised (`cli.run` calls `mallopt`: allocations below 32 MiB from the heap, up to
+128 MiB of freed heap kept) the pause was 1.27 and 1.20 ms in the same order, and the two
+clients' runs 50.76 and 50.79 s against gphoto2's 50.82 and 50.78 s.
 
 What changed:
 
@@ -339,6 +347,7 @@ What changed:
   of 1 MiB: ~0.9 ms). Larger files, whose cached pages `WriteBack` lets go, are still hashed as
   they arrive.
 - **Start-up** (below) is now the larger part of what separates the two clients.
+- **The allocator keeps freed memory** for the next chunk (`mallopt`, above).
 
 Measured and not kept (against gphoto2, alternating, on the shaped link, 20 × 10 MB):
 
