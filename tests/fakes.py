@@ -75,11 +75,10 @@ class FakeTransport:
             answer = TransactionResult(answer, (), b"")
         if check:
             raise_for_response(opcode, answer.code)
-        length = len(answer.data)
         if into is not None:  # as the native layer does: at most len(into) copied
-            into[: min(length, len(into))] = answer.data[: len(into)]
-            return TransactionResult(answer.code, answer.params, b"", length)
-        return TransactionResult(answer.code, answer.params, answer.data, length)
+            into[: min(answer.length, len(into))] = answer.data[: len(into)]
+            return TransactionResult(answer.code, answer.params, b"", answer.length)
+        return answer
 
 
 CAMERA = CameraInfo("ILCE-7M3", "00000001")

@@ -136,3 +136,8 @@ def test_a_chunk_longer_than_asked_writes_nothing_past_the_buffer() -> None:
     with pytest.raises(CameraSentTooMuch):
         read(0, buffer[:1000])
     assert bytes(buffer[1000:]) == b"-" * 1000
+
+
+def test_a_result_built_from_its_data_says_how_much_came() -> None:
+    assert TransactionResult(ResponseCode.OK, (), b"abc").length == 3
+    assert TransactionResult(ResponseCode.OK, (), b"", 1_048_576).length == 1_048_576  # into=

@@ -57,7 +57,11 @@ class TransactionResult:
     code: int
     params: tuple[int, ...]
     data: bytes  # empty when the data went ``into`` the caller's buffer
-    length: int = 0  # bytes of data the camera sent (read into ``into`` or not)
+    length: int = -1  # bytes of data the camera sent; left out: len(data)
+
+    def __post_init__(self) -> None:
+        if self.length < 0:
+            object.__setattr__(self, "length", len(self.data))
 
 
 class Transport:
