@@ -13,10 +13,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sony_pm_alt.ptpip.codes import DataPhase, EventCode, OperationCode, PacketType, ResponseCode
+from sony_pm_alt.ptpip.codes import (
+    GUID_SIZE,
+    DataPhase,
+    EventCode,
+    OperationCode,
+    PacketType,
+    ResponseCode,
+)
 from sony_pm_alt.ptpip.errors import MalformedPacket, ProtocolError
 from sony_pm_alt.ptpip.packets import (
-    GUID_SIZE,
     HEADER_SIZE,
     MAX_EVENT_PARAMS,
     MAX_NAME_UNITS,

@@ -20,9 +20,9 @@ from typing import Any, BinaryIO
 
 import dpkt
 
-from .ptpip.codes import PacketType
+from .ptpip.codes import GUID_SIZE, PacketType
 from .ptpip.errors import ProtocolError
-from .ptpip.packets import GUID_SIZE, HEADER, HEADER_SIZE, InitCommandRequest, Packet
+from .ptpip.packets import HEADER, HEADER_SIZE, InitCommandRequest, Packet
 from .ptpip.stream import PacketReader
 
 # PlayMemories Home's GUID: eight zero bytes, ff ff, then the 6-byte MAC (README "Method 1").

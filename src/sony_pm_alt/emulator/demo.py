@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from .ftp_media import _box as box
+from .ftp_media import box
 
 DEMO_START = datetime(2024, 5, 1, 10, 0, 0)
 

@@ -57,7 +57,7 @@ def jpeg_bytes(captured: datetime, seed: int, size_hint: int = 0) -> bytes:
     return out.getvalue()
 
 
-def _box(kind: bytes, body: bytes, full: int | None = None) -> bytes:
+def box(kind: bytes, body: bytes, full: int | None = None) -> bytes:
     """An ISO BMFF box; ``full`` is a full box's version (its flags are 0)."""
     head = b"" if full is None else struct.pack(">I", full << 24)
     return struct.pack(">I4s", 8 + len(head) + len(body), kind) + head + body
@@ -75,30 +75,30 @@ def heif_bytes(captured: datetime, seed: int, size_hint: int = 0) -> bytes:
     tiff = exif.tobytes()  # b"Exif\0\0" + the TIFF structure
     exif_item = struct.pack(">I", 6) + tiff  # exif_tiff_header_offset: past "Exif\0\0"
     image = random.Random(seed).randbytes(max(64, size_hint))
-    ftyp = _box(b"ftyp", b"heix" + struct.pack(">I", 0) + b"mif1heix")
+    ftyp = box(b"ftyp", b"heix" + struct.pack(">I", 0) + b"mif1heix")
     infos = [(1, b"hvc1"), (2, b"Exif")]
-    iinf = _box(
+    iinf = box(
         b"iinf",
         struct.pack(">H", len(infos))
-        + b"".join(_box(b"infe", struct.pack(">HH4s", i, 0, t) + b"\0", full=2) for i, t in infos),
+        + b"".join(box(b"infe", struct.pack(">HH4s", i, 0, t) + b"\0", full=2) for i, t in infos),
         full=0,
     )
 
     def meta(image_at: int, exif_at: int) -> bytes:
         extents = [(1, image_at, len(image)), (2, exif_at, len(exif_item))]
-        iloc = _box(
+        iloc = box(
             b"iloc",
             struct.pack(">BBH", 0x44, 0x00, len(extents))  # 4-byte offsets and lengths
             + b"".join(struct.pack(">HHHHII", i, 0, 0, 1, at, n) for i, at, n in extents),
             full=1,
         )
-        hdlr = _box(b"hdlr", struct.pack(">I4s12x", 0, b"pict") + b"\0", full=0)
-        pitm = _box(b"pitm", struct.pack(">H", 1), full=0)
-        return _box(b"meta", hdlr + pitm + iinf + iloc, full=0)
+        hdlr = box(b"hdlr", struct.pack(">I4s12x", 0, b"pict") + b"\0", full=0)
+        pitm = box(b"pitm", struct.pack(">H", 1), full=0)
+        return box(b"meta", hdlr + pitm + iinf + iloc, full=0)
 
     data_at = len(ftyp) + len(meta(0, 0)) + 8  # the mdat's payload
     head = ftyp + meta(data_at, data_at + len(image))
-    return head + _box(b"mdat", image + exif_item)
+    return head + box(b"mdat", image + exif_item)
 
 
 def _ifd(entries: list[tuple[int, int, int, bytes]], start: int, next_ifd: int = 0) -> bytes:

@@ -11,10 +11,7 @@ import struct
 from dataclasses import dataclass
 from typing import ClassVar, Self, get_args
 
-# Defined in codes, which the CLI and the engine import without this codec.
-from .codes import GUID_SIZE as GUID_SIZE
-from .codes import PTPIP_PORT as PTPIP_PORT
-from .codes import DataPhase, PacketType
+from .codes import GUID_SIZE, DataPhase, PacketType
 from .errors import MalformedPacket
 
 HEADER = struct.Struct("<II")
